@@ -1,1 +1,16 @@
-export {};
+export * from './proc-files.js';
+export * from './escapes.js';
+export * from './maps.js';
+export * from './smaps.js';
+export * from './status.js';
+export * from './stat.js';
+export * from './fdinfo-kinds.js';
+export * from './fdinfo.js';
+export * from './fd-links.js';
+export * from './mountinfo.js';
+export * from './pagemap.js';
+export * from './pagemap-runs.js';
+export * from './auxv.js';
+export * from './timers.js';
+export * from './namespaces.js';
+export * from './task.js';
