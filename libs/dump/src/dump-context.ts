@@ -1,0 +1,96 @@
+// The engine's implementation of the kinds' DumpContext: shared image
+// writers, object ids, injectors and shared tables for one dump.
+import { readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { SyscallError, type Logger } from '@criu-ts/base';
+import { createImage, imagePath, type ImageWriter, type KindName } from '@criu-ts/images';
+import { openInjector, type Injector } from '@criu-ts/inject';
+import type { DumpContext, DumpOptions, DumpStats, DumpTask } from '@criu-ts/kinds';
+
+export interface EngineContext extends DumpContext {
+  /** Flush, fsync and close every shared image. */
+  closeImages(): void;
+  /** Put every injected-into thread back (code, mask, registers). Never throws. */
+  releaseInjectors(): void;
+  /** Close the shared images and remove every image this dump created (after a failure). */
+  discardImages(): void;
+}
+
+export function emptyStats(): DumpStats {
+  return { pagesScanned: 0, pagesSkippedParent: 0, pagesWritten: 0, pagesZero: 0, pagesLazy: 0, memdumpTime: 0, memwriteTime: 0 };
+}
+
+export function createEngineContext(options: DumpOptions, log: Logger, tasks: readonly DumpTask[]): EngineContext {
+  const writers = new Map<string, ImageWriter>();
+  const injectors = new Map<number, Injector>();
+  const tables = new Map<string, unknown>();
+  const before = new Set(readdirSync(options.imagesDir));
+  let lastId = 0;
+
+  const image = (kind: KindName, id?: number | bigint): ImageWriter => {
+    const path = imagePath(options.imagesDir, kind, id);
+    let writer = writers.get(path);
+    if (writer === undefined) {
+      writer = createImage(path, kind);
+      writers.set(path, writer);
+    }
+    return writer;
+  };
+
+  return {
+    options,
+    log,
+    stats: emptyStats(),
+    tasks,
+    image,
+    nextId: () => ++lastId,
+    injector(tid) {
+      let injector = injectors.get(tid);
+      if (injector === undefined) {
+        injector = openInjector(tid, { log: log.child('inject') });
+        injectors.set(tid, injector);
+      }
+      return injector;
+    },
+    shared<T>(key: string, create: () => T): T {
+      if (!tables.has(key)) tables.set(key, create());
+      return tables.get(key) as T;
+    },
+    closeImages() {
+      for (const writer of writers.values()) writer.close();
+    },
+    releaseInjectors() {
+      for (const [tid, injector] of injectors) {
+        try {
+          injector.release();
+        } catch (error) {
+          log.error(`could not put thread ${tid} back after injection: ${String(error)}`);
+        }
+      }
+      injectors.clear();
+    },
+    discardImages() {
+      for (const [path, writer] of writers) {
+        try {
+          writer.close();
+        } catch (error) {
+          log.debug(`closing ${path} after failure: ${String(error)}`);
+        }
+      }
+      writers.clear();
+      for (const name of readdirSync(options.imagesDir)) {
+        if (before.has(name) || !name.endsWith('.img')) continue;
+        try {
+          unlinkSync(join(options.imagesDir, name));
+        } catch (error) {
+          log.warn(`could not remove ${name}: ${String(error)}`);
+        }
+      }
+    },
+  };
+}
+
+/** Rethrow anything that is not "the task is gone". */
+export function isGone(error: unknown): boolean {
+  return error instanceof SyscallError && error.code === 'ESRCH';
+}

@@ -1,0 +1,128 @@
+// The dump driver: validate, freeze, let every kind dump its part of every
+// task, write the tree-wide images, sync, and only then kill the tree (or
+// let it go, -R / -s). Any failure before the end puts every task back as
+// it was and removes the images this dump wrote.
+import { accessSync, closeSync, constants, fsyncSync, openSync, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { CriuError, type Logger } from '@criu-ts/base';
+import { SIG, kill } from '@criu-ts/kernel';
+import { taskKinds, type DumpOptions, type TaskRecord } from '@criu-ts/kinds';
+import { createEngineContext, type EngineContext } from './dump-context.js';
+import { freezeTree } from './freeze.js';
+import type { FrozenTask, FrozenTree } from './task-tree.js';
+import { liveThreads } from './task-tree.js';
+import { killTasks, releaseThreads } from './thread-stop.js';
+import { writeDumpStats, writeInventory, writePstree } from './tree-images.js';
+
+export interface DumpRequest extends DumpOptions {
+  /** root of the tree to dump (-t) */
+  pid: number;
+  /** -R/--leave-running */
+  leaveRunning: boolean;
+  /** -s/--leave-stopped */
+  leaveStopped: boolean;
+  /** --timeout, in seconds */
+  timeoutSeconds: number;
+  log: Logger;
+}
+
+export interface DumpResult {
+  tree: FrozenTree;
+  stats: EngineContext['stats'];
+  freezingUs: number;
+  frozenUs: number;
+}
+
+export function checkImagesDir(dir: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (error) {
+    throw new CriuError(`images directory ${dir} does not exist`, { code: 'ENOENT', cause: error });
+  }
+  if (!isDir) throw new CriuError(`images directory ${dir} is not a directory`, { code: 'ENOTDIR' });
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw new CriuError(`images directory ${dir} is not writable`, { code: 'EACCES', cause: error });
+  }
+}
+
+/** Dump the tree rooted at request.pid into request.imagesDir. */
+export function dumpTree(request: DumpRequest): DumpResult {
+  const { log } = request;
+  if (request.preDump) throw new CriuError('pre-dump: not implemented yet (needs dirty-page tracking)', { code: 'ENOSYS' });
+  checkImagesDir(request.imagesDir);
+  const started = process.hrtime.bigint();
+  const tree = freezeTree(request.pid, { log: log.child('freeze'), timeoutMs: request.timeoutSeconds * 1000 });
+  const frozen = process.hrtime.bigint();
+  const ctx = createEngineContext(request, log, tree.tasks);
+  try {
+    const records = dumpTasks(ctx, tree);
+    writePstree(request.imagesDir, tree.tasks);
+    writeInventory(request.imagesDir, records.get(tree.root.pid)?.ids ?? {}, randomUUID());
+    ctx.closeImages();
+    const frozenUs = microsSince(frozen);
+    writeDumpStats(request.imagesDir, ctx.stats, { freezing: Number((frozen - started) / 1000n), frozen: frozenUs });
+    syncDir(request.imagesDir);
+    ctx.releaseInjectors();
+    finish(request, tree, log);
+    return { tree, stats: ctx.stats, freezingUs: Number((frozen - started) / 1000n), frozenUs };
+  } catch (error) {
+    log.error(`dump failed: ${error instanceof Error ? error.message : String(error)}; the tree is left running as it was`);
+    ctx.releaseInjectors();
+    releaseThreads(liveThreads(tree), log);
+    ctx.discardImages();
+    throw error;
+  }
+}
+
+function dumpTasks(ctx: EngineContext, tree: FrozenTree): Map<number, TaskRecord> {
+  const records = new Map<number, TaskRecord>();
+  for (const task of tree.tasks) {
+    const record: TaskRecord = { ids: {} };
+    records.set(task.pid, record);
+    const log = ctx.log.child(`pid ${task.pid}`);
+    for (const kind of taskKinds) {
+      if (task.zombie) {
+        kind.dumpZombie?.(ctx, task, record);
+        continue;
+      }
+      log.debug(`dumping ${kind.name}`);
+      kind.dump(ctx, task, record);
+    }
+  }
+  return records;
+}
+
+function microsSince(start: bigint): number {
+  return Number((process.hrtime.bigint() - start) / 1000n);
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** After a successful dump: kill the tree (default), or let it run / stop. */
+function finish(request: DumpRequest, tree: FrozenTree, log: Logger): void {
+  const threads = liveThreads(tree);
+  const live = tree.tasks.filter((task: FrozenTask) => !task.zombie);
+  if (request.leaveRunning) {
+    releaseThreads(threads, log);
+    log.info('dump done; the tree keeps running (--leave-running)');
+    return;
+  }
+  if (request.leaveStopped) {
+    for (const task of live) if (!task.wasStopped) kill(task.pid, SIG.STOP);
+    releaseThreads(threads, log);
+    log.info('dump done; the tree is left stopped (--leave-stopped)');
+    return;
+  }
+  killTasks(live.map((task) => task.pid), threads, log);
+  log.info('dump done; the tree was killed');
+}

@@ -1,0 +1,74 @@
+// Waiting for a seized thread to stop, and letting threads go again.
+// waitpid runs with WNOHANG and a bounded poll so a thread that never
+// stops cannot hang the dump. See ptrace(2) "Stopped states".
+import { CriuError, SyscallError, type Logger } from '@criu-ts/base';
+import { PTRACE_EVENT, SIG, WAIT, kill, ptraceDetach, ptraceEventOf, waitpid, wifstopped, wstopsig } from '@criu-ts/kernel';
+import type { FrozenThread } from './task-tree.js';
+
+export interface ThreadStop {
+  /** non-zero when the thread stopped while a signal was being delivered */
+  deliverySignal: number;
+  /** in group-stop (job control): the task was stopped before we came */
+  groupStop: boolean;
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Sleep the (synchronous) tracer thread for a moment. */
+export function pause(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/** Wait until tid reports a ptrace-stop; 'gone' if it exited first. */
+export function waitForStop(tid: number, deadline: number): ThreadStop | 'gone' {
+  for (let delay = 0; ; delay = Math.min(delay + 1, 10)) {
+    const result = waitpid(tid, WAIT.__WALL | WAIT.WNOHANG);
+    if (result !== null) {
+      if (!wifstopped(result.status)) return 'gone';
+      const signal = wstopsig(result.status);
+      if (ptraceEventOf(result.status) === PTRACE_EVENT.STOP) {
+        return { deliverySignal: 0, groupStop: signal !== SIG.TRAP };
+      }
+      return { deliverySignal: signal, groupStop: false };
+    }
+    if (Date.now() > deadline) throw new CriuError(`timed out waiting for thread ${tid} to stop (--timeout)`, { code: 'ETIMEDOUT' });
+    pause(delay);
+  }
+}
+
+/** Detach every thread, giving back a signal caught in delivery. Never throws. */
+export function releaseThreads(threads: FrozenThread[], log: Logger): void {
+  for (const thread of threads) {
+    try {
+      ptraceDetach(thread.tid, thread.pendingStopSignal);
+    } catch (error) {
+      if (error instanceof SyscallError && error.code === 'ESRCH') continue;
+      log.error(`could not release thread ${thread.tid}: ${String(error)}`);
+    }
+  }
+}
+
+/** Kill frozen tasks (still traced, so nothing runs in between) and reap the ptrace notifications. */
+export function killTasks(pids: number[], threads: FrozenThread[], log: Logger): void {
+  for (const pid of pids) {
+    try {
+      kill(pid, SIG.KILL);
+    } catch (error) {
+      if (!(error instanceof SyscallError && error.code === 'ESRCH')) log.error(`could not kill pid ${pid}: ${String(error)}`);
+    }
+  }
+  const deadline = Date.now() + 5000;
+  for (const thread of threads) {
+    for (let delay = 0; Date.now() < deadline; delay = Math.min(delay + 1, 10)) {
+      let result;
+      try {
+        result = waitpid(thread.tid, WAIT.__WALL | WAIT.WNOHANG);
+      } catch (error) {
+        if (error instanceof SyscallError && error.code === 'ECHILD') break;
+        throw error;
+      }
+      if (result !== null && !wifstopped(result.status)) break;
+      pause(delay);
+    }
+  }
+}

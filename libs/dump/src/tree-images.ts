@@ -1,0 +1,59 @@
+// The images that describe the dump as a whole: pstree.img (the tree's
+// shape and ids), inventory.img (format version, root task's ids) and
+// stats-dump.img (timings and page counts), as criu(8) writes them.
+import { imagePath, writeImage, type Messages } from '@criu-ts/images';
+import type { DumpStats } from '@criu-ts/kinds';
+import type { FrozenTask } from './task-tree.js';
+
+/** CRTOOLS_IMAGES_V1_1: images with per-id fdinfo and ns files. */
+const IMAGES_V1_1 = 2;
+
+export function writePstree(dir: string, tasks: readonly FrozenTask[]): void {
+  writeImage(
+    imagePath(dir, 'pstree'),
+    'pstree',
+    tasks.map((task) => ({
+      pid: task.pid,
+      ppid: task.ppid,
+      pgid: task.pgid,
+      sid: task.sid,
+      threads: task.threads.map((thread) => thread.tid),
+    })),
+  );
+}
+
+export function writeInventory(dir: string, rootIds: Record<string, number>, runId: string): void {
+  const entry: Messages['inventory_entry'] = {
+    img_version: IMAGES_V1_1,
+    fdinfo_per_id: true,
+    ns_per_id: true,
+    lsmtype: 0,
+    dump_criu_run_id: runId,
+  };
+  // the core kind fills the ids; until every required one is there, leave them out
+  if (['vm_id', 'files_id', 'fs_id', 'sighand_id'].every((name) => name in rootIds)) {
+    entry.root_ids = rootIds as unknown as Messages['task_kobj_ids_entry'];
+  }
+  writeImage(imagePath(dir, 'inventory'), 'inventory', [entry]);
+}
+
+export interface DumpTimes {
+  /** microseconds from the start of freezing until every thread stopped */
+  freezing: number;
+  /** microseconds the tree stayed frozen */
+  frozen: number;
+}
+
+export function writeDumpStats(dir: string, stats: DumpStats, times: DumpTimes): void {
+  const dump: Messages['dump_stats_entry'] = {
+    freezing_time: times.freezing,
+    frozen_time: times.frozen,
+    memdump_time: stats.memdumpTime,
+    memwrite_time: stats.memwriteTime,
+    pages_scanned: BigInt(stats.pagesScanned),
+    pages_skipped_parent: BigInt(stats.pagesSkippedParent),
+    pages_written: BigInt(stats.pagesWritten),
+    pages_lazy: BigInt(stats.pagesLazy),
+  };
+  writeImage(imagePath(dir, 'stats', 'dump'), 'stats', [{ dump }]);
+}

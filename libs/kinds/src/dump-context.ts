@@ -1,0 +1,82 @@
+// What a kind's dump half is given. The dump engine (libs/dump) implements
+// these interfaces; kinds never reach for globals. Everything is
+// synchronous: the tracer is the main thread and ptrace requests must come
+// from it.
+import type { Logger } from '@criu-ts/base';
+import type { ImageWriter, KindName } from '@criu-ts/images';
+import type { Injector } from '@criu-ts/inject';
+
+/** Options of `criu dump` that kinds act on (parsed by the tool, validated). */
+export interface DumpOptions {
+  imagesDir: string;
+  /** -j/--shell-job: the controlling terminal and session are external */
+  shellJob: boolean;
+  /** --ghost-limit in bytes: deleted-but-open files up to this size go into the image */
+  ghostLimit: number;
+  /** --link-remap: re-link deleted files instead of carrying them */
+  linkRemap: boolean;
+  /** -l/--file-locks */
+  fileLocks: boolean;
+  /** --tcp-established */
+  tcpEstablished: boolean;
+  /** --ext-unix-sk */
+  extUnixSk: boolean;
+  /** --file-validation */
+  fileValidation: 'filesize' | 'buildid';
+  /** pre-dump: memory only, the tree keeps running */
+  preDump: boolean;
+}
+
+/** A thread of a frozen task, stopped under ptrace. */
+export interface DumpThread {
+  tid: number;
+  /** a signal caught in delivery when we stopped it: saved as pending */
+  pendingStopSignal: number;
+}
+
+/** A task (thread group) of the frozen tree. */
+export interface DumpTask {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  /** threads[0] is the leader */
+  threads: DumpThread[];
+  zombie: boolean;
+  /** job-control stopped before the dump */
+  wasStopped: boolean;
+  exitCode: number;
+}
+
+/** Counters that go into stats-dump.img. */
+export interface DumpStats {
+  pagesScanned: number;
+  pagesSkippedParent: number;
+  pagesWritten: number;
+  pagesZero: number;
+  pagesLazy: number;
+  /** microseconds spent dumping memory */
+  memdumpTime: number;
+  /** microseconds writing page data */
+  memwriteTime: number;
+}
+
+export interface DumpContext {
+  readonly options: DumpOptions;
+  readonly log: Logger;
+  readonly stats: DumpStats;
+  /** every task of the tree, parents first */
+  readonly tasks: readonly DumpTask[];
+  /**
+   * An image shared by the whole dump (files.img, pipes-data.img, ...):
+   * opened on first use, flushed, fsynced and closed by the engine.
+   * Per-task images (core-PID.img) are written with writeImage directly.
+   */
+  image(kind: KindName, id?: number | bigint): ImageWriter;
+  /** A new object id, unique in this dump (file ids, mm ids, ...). */
+  nextId(): number;
+  /** The injector for a thread of the tree, opened on first use and released by the engine. */
+  injector(tid: number): Injector;
+  /** A per-dump table that kinds share by name, created on first use. */
+  shared<T>(key: string, create: () => T): T;
+}

@@ -1,0 +1,26 @@
+// The descriptor every kind module exports. A registry (registry.ts) lists
+// them in the order they run; nothing switches on kinds.
+import type { KindName } from '@criu-ts/images';
+import type { DumpContext, DumpTask } from './dump-context.js';
+
+/**
+ * What the kinds found out about one task that other kinds need, filled in
+ * as they run (in registry order) — e.g. the memory kind sets ids.vm_id and
+ * the core kind, which runs last, writes them into core-PID.img.
+ */
+export interface TaskRecord {
+  /** task_kobj_ids_entry fields (vm_id, files_id, fs_id, sighand_id, ...) */
+  ids: Record<string, number>;
+}
+
+/** A per-task kind: one part of a task's state (memory, fds, fs, core, ...). */
+export interface TaskKind {
+  /** short name, also the log prefix: 'mm', 'files', 'core' */
+  readonly name: string;
+  /** the images it writes */
+  readonly images: readonly KindName[];
+  /** Dump this part of one live (non-zombie) task, which is frozen and seized. */
+  dump(ctx: DumpContext, task: DumpTask, record: TaskRecord): void;
+  /** Dump what there is of a zombie (exited, not reaped): most kinds have nothing. */
+  dumpZombie?(ctx: DumpContext, task: DumpTask, record: TaskRecord): void;
+}
