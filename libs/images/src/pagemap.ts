@@ -1,0 +1,140 @@
+// pagemap-ID.img and pages-N.img: a pagemap_head {pages_id}, then one
+// pagemap_entry per run of pages; the data of the runs present in this dump
+// lies in pages-<pages_id>.img, in entry order. Page data is moved by callers
+// (preadv, splice, process_vm_*): we hand out the pages image fd and offsets.
+import { openSync } from 'node:fs';
+import { join } from 'node:path';
+import { CriuError } from '@criu-ts/base';
+import { imageFileName } from './kind-lookup.js';
+import { openImage, type ImageReader } from './image-reader.js';
+import { createImage, type ImageWriter, type PayloadSlot } from './image-writer.js';
+import { fieldById, messageType } from './schema.js';
+import type { ImageMessage } from './wire.js';
+
+export const PAGE_SIZE = 4096;
+/** pagemap_entry flags (CRIU's PE_*) */
+export const PE_PARENT = 1 << 0;
+export const PE_LAZY = 1 << 1;
+export const PE_PRESENT = 1 << 2;
+
+/** A run of pages: where it is, and (if present) where its data is in the pages image. */
+export interface PageRun {
+  vaddr: bigint;
+  nrPages: number;
+  flags: number;
+  /** byte offset of the run's data in pages-<pagesId>.img; undefined when not present there */
+  pagesOffset?: number;
+}
+
+/** Field names of pagemap_entry's page counts: field 2 (uint32, every CRIU) and field 5 (uint64, CRIU 4). */
+function countFields(): { compat: string; wide: string | undefined } {
+  const type = messageType('pagemap_entry');
+  const compat = fieldById(type, 2);
+  if (compat === undefined) throw new CriuError('pagemap_entry has no field 2 (page count)', { code: 'ENOSCHEMA' });
+  return { compat: compat.name, wide: fieldById(type, 5)?.name };
+}
+
+function runFlags(entry: ImageMessage): number {
+  if (typeof entry.flags === 'number') return entry.flags;
+  return entry.in_parent === true ? PE_PARENT : PE_PRESENT;
+}
+
+/** Reads the runs of a pagemap image one at a time. */
+export class PagemapReader implements Iterable<PageRun> {
+  readonly pagesId: number;
+  private pagesOffset = 0;
+  private readonly fields = countFields();
+
+  constructor(private readonly reader: ImageReader) {
+    const head = reader.next();
+    if (head === null) throw new CriuError(`${reader.image}: no pagemap_head`, { code: 'EIMAGE' });
+    this.pagesId = Number(head.message.pages_id);
+  }
+
+  next(): PageRun | null {
+    const entry = this.reader.next();
+    if (entry === null) return null;
+    const m = entry.message;
+    const wide = this.fields.wide === undefined ? undefined : m[this.fields.wide];
+    const nrPages = Number(wide ?? m[this.fields.compat]);
+    const run: PageRun = { vaddr: m.vaddr as bigint, nrPages, flags: runFlags(m) };
+    if ((run.flags & PE_PRESENT) !== 0) {
+      run.pagesOffset = this.pagesOffset;
+      this.pagesOffset += nrPages * PAGE_SIZE;
+    }
+    return run;
+  }
+
+  *[Symbol.iterator](): Iterator<PageRun> {
+    for (let run = this.next(); run !== null; run = this.next()) yield run;
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+}
+
+/** Open pagemap-<id>.img (kind 'pagemap' or 'pagemap-shmem') in dir. */
+export function openPagemap(dir: string, id: number | bigint, kind: 'pagemap' | 'pagemap-shmem' = 'pagemap'): PagemapReader {
+  return new PagemapReader(openImage(join(dir, imageFileName(kind, id)), kind));
+}
+
+/** Open pages-<pagesId>.img read-only; the caller closes the fd. */
+export function openPagesImage(dir: string, pagesId: number): number {
+  return openSync(join(dir, imageFileName('pages', pagesId)), 'r');
+}
+
+/** Writes a pagemap image and its pages image side by side. */
+export class PagemapWriter {
+  private readonly fields = countFields();
+
+  constructor(
+    private readonly pagemap: ImageWriter,
+    private readonly pages: ImageWriter,
+    readonly pagesId: number,
+  ) {
+    pagemap.write({ message: { pages_id: pagesId } });
+  }
+
+  /** The pages image fd, for callers that write page data themselves. */
+  get pagesFd(): number {
+    return this.pages.fd;
+  }
+
+  /**
+   * Append a run. A present run (PE_PRESENT) gets nrPages pages in the pages
+   * image: written from `data` if given, else a slot the caller fills.
+   */
+  appendRun(run: { vaddr: bigint; nrPages: number; flags: number; data?: Uint8Array }): PayloadSlot | undefined {
+    const message: ImageMessage = { vaddr: run.vaddr, [this.fields.compat]: run.nrPages <= 0xffffffff ? run.nrPages : 0, flags: run.flags };
+    if (this.fields.wide !== undefined) message[this.fields.wide] = BigInt(run.nrPages);
+    else if (run.nrPages > 0xffffffff) throw new CriuError(`run of ${run.nrPages} pages does not fit pagemap_entry`, { code: 'EINVAL' });
+    this.pagemap.write({ message });
+    if ((run.flags & PE_PRESENT) === 0) return undefined;
+    const length = run.nrPages * PAGE_SIZE;
+    if (run.data === undefined) return this.pages.reserve(length);
+    if (run.data.length !== length) throw new CriuError(`run data of ${run.data.length} bytes for ${run.nrPages} pages`, { code: 'EINVAL' });
+    this.pages.append(run.data);
+    return undefined;
+  }
+
+  /** Flush, fsync and close both images. */
+  close(): void {
+    try {
+      this.pagemap.close();
+    } finally {
+      this.pages.close();
+    }
+  }
+}
+
+/** Create pagemap-<id>.img and pages-<pagesId>.img in dir. */
+export function createPagemap(dir: string, id: number | bigint, pagesId: number, kind: 'pagemap' | 'pagemap-shmem' = 'pagemap'): PagemapWriter {
+  const pagemap = createImage(join(dir, imageFileName(kind, id)), kind);
+  try {
+    return new PagemapWriter(pagemap, createImage(join(dir, imageFileName('pages', pagesId)), 'pages'), pagesId);
+  } catch (error) {
+    pagemap.close();
+    throw error;
+  }
+}
