@@ -1,1 +1,16 @@
-export {};
+export * from './option-spec.js';
+export * from './cpu-cap.js';
+export * from './common-options.js';
+export * from './shared-options.js';
+export * from './criu-option-names.js';
+export * from './canonical-args.js';
+export * from './config-file.js';
+export * from './config-sources.js';
+export * from './parse-options.js';
+export * from './help-text.js';
+export * from './log-setup.js';
+export * from './action-scripts.js';
+export * from './pidfile.js';
+export * from './run-tool.js';
+export * from './dump-options.js';
+export * from './restore-options.js';

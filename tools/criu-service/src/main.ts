@@ -1,3 +1,5 @@
 #!/usr/bin/env node
-process.stderr.write("criu-service: not implemented yet\n");
-process.exitCode = 1;
+import { runTool } from '@criu-ts/cli';
+import { serviceTool } from './tool.js';
+
+process.exitCode = await runTool(serviceTool);
