@@ -1,0 +1,204 @@
+// Our compel: run system calls inside a seized, stopped thread and put it
+// back exactly as it was.
+//
+// openInjector saves the thread's registers and signal mask, blocks every
+// blockable signal (so nothing is delivered, and nothing lost, while we
+// work), and writes `syscall; int3` at the trampoline site (see
+// trampoline-site.ts), saving the bytes it covers. Each injected call sets
+// rip to the trampoline, rax and the argument registers, and orig_rax to -1
+// ("not in a syscall"): the kernel's restart logic, which runs when a
+// stopped thread resumes and rewinds rip/rewrites rax if orig_rax names a
+// syscall and rax holds -ERESTART*, leaves our registers alone; and at a
+// syscall-entry stop the kernel skips the pending syscall instead of running
+// it with our arguments (a test shows that case). release() puts back,
+// in `finally`, the code bytes, the mask and the original registers —
+// including orig_rax and the -ERESTART* rax — so the thread's own syscall
+// restarts correctly when it resumes. Signals that arrived meanwhile are
+// queued again before that (see run-to-trap.ts).
+//
+// After release the thread is in a ptrace stop (the trap's), still seized:
+// the caller continues or detaches it as it would have. One injector per
+// process at a time (they would share the trampoline).
+//
+// Caveats for callers:
+//  - an injected fork/clone/clone3 child starts at the trampoline's int3:
+//    trace it (PTRACE_O_TRACECLONE/TRACEFORK, see `events` for its tid) and
+//    set its registers before it runs;
+//  - the kernel keeps one restart block per thread: an injected call that
+//    is itself interrupted and restarted through restart_syscall
+//    (nanosleep, clock_nanosleep, poll, futex with timeout) overwrites it,
+//    which would cut short the thread's own interrupted sleep of that kind
+//    (rax -ERESTART_RESTARTBLOCK). Signals are blocked meanwhile, so only
+//    SIGSTOP can cause that; avoid injecting sleeping calls.
+import { readFileSync } from 'node:fs';
+import { CriuError, LogLevel, SyscallError, defaultLogger, type Logger } from '@criu-ts/base';
+import {
+  SYS, openTaskMemory, ptraceGetRegs, ptraceGetSigmask, ptraceSetRegs, ptraceSetSigmask, signed64, syscallName,
+  type TaskMemory, type X86Regs,
+} from '@criu-ts/kernel';
+import { TRAMPOLINE, runToTrap, type TrapContext } from './run-to-trap.js';
+import { mapScratch, type Scratch } from './scratch.js';
+import { requeueDeferred, restoreTask, type Saved } from './restore.js';
+import { syscallStopOf } from './syscall-stop.js';
+import { findTrampolineSite } from './trampoline-site.js';
+
+export type { Scratch } from './scratch.js';
+
+export interface InjectorOptions {
+  log?: Logger;
+  /** executable address for the trampoline; default: findTrampolineSite() */
+  site?: bigint;
+  /** bound on each injected call, in ms (default 10 s) */
+  timeoutMs?: number;
+}
+
+export type SyscallArg = bigint | number;
+
+export interface Injector {
+  readonly tid: number;
+  /** the thread group (process) id */
+  readonly pid: number;
+  readonly site: bigint;
+  /** the registers at open, which release() puts back */
+  readonly savedRegs: X86Regs;
+  /** ptrace events seen during injected calls, e.g. PTRACE_EVENT_CLONE with the new tid */
+  readonly events: readonly { event: number; msg: bigint }[];
+  /** Runs syscall nr in the thread; the raw result (negative = -errno). */
+  syscall(nr: number, ...args: SyscallArg[]): bigint;
+  /** Like syscall, but throws SyscallError(name, errno, pid) on a -errno result. */
+  call(name: string, nr: number, args?: SyscallArg[]): bigint;
+  /** An anonymous read-write mapping in the task, unmapped on release. */
+  scratch(size: number): Scratch;
+  /** Puts code bytes, signal mask and registers back; the injector is unusable after. */
+  release(): void;
+}
+
+/** Blocks all signals; the kernel ignores the SIGKILL and SIGSTOP bits. */
+const ALL_SIGNALS = 0xffffffffffffffffn;
+
+function tgidOf(tid: number): number {
+  const m = /^Tgid:\s*(\d+)/m.exec(readFileSync(`/proc/${tid}/status`, 'utf8'));
+  if (m === null) throw new CriuError(`/proc/${tid}/status has no Tgid line`, { code: 'EPROC' });
+  return Number(m[1]);
+}
+
+function installTrampoline(mem: TaskMemory, site: bigint): Buffer {
+  const original = Buffer.alloc(TRAMPOLINE.length);
+  if (mem.read(site, original) !== original.length) throw new CriuError(`task ${mem.pid}: cannot read trampoline site 0x${site.toString(16)}`);
+  if (original.equals(TRAMPOLINE)) {
+    throw new CriuError(`task ${mem.pid}: a trampoline is already at 0x${site.toString(16)} (another injector open?)`, { code: 'EBUSY' });
+  }
+  if (mem.write(site, TRAMPOLINE) !== TRAMPOLINE.length) throw new CriuError(`task ${mem.pid}: cannot write trampoline at 0x${site.toString(16)}`);
+  return original;
+}
+
+function argRegs(nr: number, args: readonly SyscallArg[]): Partial<X86Regs> {
+  if (args.length > 6) throw new RangeError(`a syscall takes at most 6 arguments, got ${args.length}`);
+  const [rdi = 0n, rsi = 0n, rdx = 0n, r10 = 0n, r8 = 0n, r9 = 0n] = args.map((a) => BigInt.asUintN(64, BigInt(a)));
+  return { rax: BigInt(nr), orig_rax: BigInt.asUintN(64, -1n), rdi, rsi, rdx, r10, r8, r9 };
+}
+
+function describe(nr: number, args: readonly SyscallArg[], result: bigint): string {
+  const shown = args.map((a) => (typeof a === 'bigint' && a > 0xffffn ? `0x${a.toString(16)}` : String(a)));
+  return `${syscallName(nr)}(${shown.join(', ')}) = ${result}`;
+}
+
+/**
+ * The registers release() writes back. Normally the saved ones. At a
+ * syscall-entry stop the syscall has not run yet, but after our trap the
+ * task resumes from a signal stop, where nothing would run it: rewind rip
+ * onto the syscall instruction with rax = its number, so it runs then.
+ */
+function regsToRestore(tid: number, regs: X86Regs): X86Regs {
+  if (syscallStopOf(tid) !== 'entry') return regs;
+  return { ...regs, rip: regs.rip - 2n, rax: regs.orig_rax };
+}
+
+interface InjectorState {
+  saved: Saved;
+  /** the registers at open: the base every injected call's registers are made from */
+  regs: X86Regs;
+  mem: TaskMemory;
+  ctx: TrapContext;
+  log: Logger;
+  scratches: Scratch[];
+  open: boolean;
+}
+
+/** Saves what we change, blocks signals and writes the trampoline; undoes it all on failure. */
+function prepare(tid: number, options: InjectorOptions): InjectorState {
+  const log = options.log ?? defaultLogger('inject');
+  const regs = ptraceGetRegs(tid);
+  const saved: Saved = {
+    tid,
+    pid: tgidOf(tid),
+    regs: regsToRestore(tid, regs),
+    sigmask: ptraceGetSigmask(tid),
+    site: options.site ?? findTrampolineSite(tid).addr,
+    code: null,
+    stops: 0,
+  };
+  const mem = openTaskMemory(tid, { write: true });
+  try {
+    ptraceSetSigmask(tid, ALL_SIGNALS);
+    saved.code = installTrampoline(mem, saved.site);
+  } catch (error) {
+    try {
+      restoreTask(saved, mem);
+    } catch (undoError) {
+      log.error(`task ${tid}: could not undo a failed injector open: ${String(undoError)}`);
+    }
+    throw error;
+  }
+  log.debug(`task ${tid}: trampoline at 0x${saved.site.toString(16)}`);
+  const ctx: TrapContext = { tid, site: saved.site, timeoutMs: options.timeoutMs ?? 10_000, log, deferred: [], events: [] };
+  return { saved, regs, mem, ctx, log, scratches: [], open: true };
+}
+
+function injectSyscall(state: InjectorState, nr: number, args: readonly SyscallArg[]): bigint {
+  const { saved, log } = state;
+  if (!state.open) throw new CriuError(`task ${saved.tid}: injector already released`, { code: 'ERELEASED' });
+  ptraceSetRegs(saved.tid, { ...state.regs, rip: saved.site, ...argRegs(nr, args) });
+  const result = signed64(runToTrap(state.ctx).rax);
+  if (log.enabled(LogLevel.debug)) log.debug(`task ${saved.tid}: ${describe(nr, args, result)}`);
+  return result;
+}
+
+function injectCall(state: InjectorState, name: string, nr: number, args: readonly SyscallArg[] = []): bigint {
+  const result = injectSyscall(state, nr, args);
+  if (result < 0n && result >= -4095n) throw new SyscallError({ syscall: name, errno: Number(-result), pid: state.saved.tid });
+  return result;
+}
+
+function releaseInjector(state: InjectorState): void {
+  if (!state.open) return;
+  const call = (name: string, nr: number, args?: SyscallArg[]): bigint => injectCall(state, name, nr, args);
+  try {
+    requeueDeferred(state.ctx, state.saved, (size) => mapScratch(size, call, state.mem), call);
+    for (const scratch of state.scratches) call('munmap', SYS.munmap, [scratch.addr, scratch.size]);
+  } finally {
+    state.open = false;
+    restoreTask(state.saved, state.mem);
+  }
+}
+
+/** Prepares a seized, stopped thread for injected syscalls (see the file comment). */
+export function openInjector(tid: number, options: InjectorOptions = {}): Injector {
+  const state = prepare(tid, options);
+  const call = (name: string, nr: number, args?: SyscallArg[]): bigint => injectCall(state, name, nr, args);
+  return {
+    tid,
+    pid: state.saved.pid,
+    site: state.saved.site,
+    savedRegs: state.regs,
+    events: state.ctx.events,
+    syscall: (nr, ...args) => injectSyscall(state, nr, args),
+    call,
+    scratch: (size) => {
+      const scratch = mapScratch(size, call, state.mem);
+      state.scratches.push(scratch);
+      return scratch;
+    },
+    release: () => releaseInjector(state),
+  };
+}

@@ -1,0 +1,2 @@
+// Test support (not built): the kernel package's fixture launcher.
+export * from '../../kernel/test/target.js';
