@@ -24,6 +24,8 @@ export interface DumpRequest extends DumpOptions {
   /** --timeout, in seconds */
   timeoutSeconds: number;
   log: Logger;
+  /** runs the --action-script hooks; a rejection fails the dump */
+  runAction?: (action: 'pre-dump' | 'post-dump', env: { pid: number }) => Promise<void>;
 }
 
 export interface DumpResult {
@@ -49,10 +51,11 @@ export function checkImagesDir(dir: string): void {
 }
 
 /** Dump the tree rooted at request.pid into request.imagesDir. */
-export function dumpTree(request: DumpRequest): DumpResult {
+export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   const { log } = request;
   if (request.preDump) throw new CriuError('pre-dump: not implemented yet (needs dirty-page tracking)', { code: 'ENOSYS' });
   checkImagesDir(request.imagesDir);
+  await request.runAction?.('pre-dump', { pid: request.pid });
   const started = process.hrtime.bigint();
   const tree = freezeTree(request.pid, { log: log.child('freeze'), timeoutMs: request.timeoutSeconds * 1000 });
   const frozen = process.hrtime.bigint();
@@ -66,6 +69,8 @@ export function dumpTree(request: DumpRequest): DumpResult {
     writeDumpStats(request.imagesDir, ctx.stats, { freezing: Number((frozen - started) / 1000n), frozen: frozenUs });
     syncDir(request.imagesDir);
     ctx.releaseInjectors();
+    // post-dump runs with the tree still frozen; if it fails, the tree goes on running
+    await request.runAction?.('post-dump', { pid: request.pid });
     finish(request, tree, log);
     return { tree, stats: ctx.stats, freezingUs: Number((frozen - started) / 1000n), frozenUs };
   } catch (error) {
