@@ -24,7 +24,7 @@ export const dumpOptions = {
   'page-server': flag('send pages to a page server (see --address, --port)'),
   'track-mem': flag('turn on the kernel memory-changes tracker (pre-dump / incremental dumps)'),
   'pre-dump-mode': choice(['splice', 'read'], 'how pre-dump copies memory', { default: 'splice' }),
-  'cpu-cap': cpuCapOption('CPU capabilities to write to the cpuinfo image', { fpu: true, ins: true, cpu: false, image: true }),
+  'cpu-cap': cpuCapOption('CPU capabilities to write to the cpuinfo image'),
   ...dumpRestoreOptions,
   ...externalOption,
   ...pageServerAddressOptions,

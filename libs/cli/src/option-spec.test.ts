@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseCpuCap } from './cpu-cap.js';
+import { cpuCapOption } from './cpu-cap.js';
 import { camelCase, initialValues, parseInteger, parseSize } from './option-spec.js';
 import { commonOptions } from './common-options.js';
 
@@ -20,12 +20,13 @@ t.test('integers are decimal and bounded', async (t) => {
 });
 
 t.test('cpu-cap accumulates like criu', async (t) => {
-  const base = { fpu: true, ins: true, cpu: false, image: true };
-  t.same(parseCpuCap(base, 'cpu'), { fpu: true, ins: true, cpu: true, image: true });
-  t.same(parseCpuCap(base, '^fpu,^ins'), { fpu: false, ins: false, cpu: false, image: false });
-  t.same(parseCpuCap(base, '^none'), { fpu: true, ins: true, cpu: true, image: true });
-  t.same(parseCpuCap(base, '^^fpu'), base, 'a double ^ cancels');
-  t.throws(() => parseCpuCap(base, 'fpu,avx'), /unknown CPU capability 'avx'/);
+  const option = cpuCapOption('test');
+  t.same(option.initial, { fpu: true, ins: true, cpu: false, image: false }, 'fpu,ins and no image unless given');
+  const base = option.reduce(option.initial, 'fpu');
+  t.same(option.reduce(base, 'cpu'), { fpu: true, ins: true, cpu: true, image: true });
+  t.same(option.reduce(option.initial, 'none'), { fpu: false, ins: false, cpu: false, image: false });
+  t.same(option.reduce(base, '^^fpu'), base, 'a double ^ cancels');
+  t.throws(() => option.reduce(base, 'fpu,avx'), /unknown CPU capability 'avx'/);
 });
 
 t.test('camelCase names and initial values', async (t) => {

@@ -22,7 +22,7 @@ export const restoreOptions = {
   'lsm-mount-context': text('new SELinux context= for mounts that had one', { argName: 'CONTEXT' }),
   'weak-sysctls': flag('skip restoring sysctls that are not available'),
   'empty-ns': choice(['net'], 'create this namespace empty, to be set up by an action script'),
-  'cpu-cap': cpuCapOption('CPU capabilities the restoring CPU must have', { fpu: true, ins: false, cpu: false, image: false }),
+  'cpu-cap': cpuCapOption('CPU capabilities the restoring CPU must have'),
   ...dumpRestoreOptions,
   ...externalOption,
   ...streamOption,

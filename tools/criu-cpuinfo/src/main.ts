@@ -1,3 +1,5 @@
 #!/usr/bin/env node
-process.stderr.write("criu-cpuinfo: not implemented yet\n");
-process.exitCode = 1;
+import { runTool } from '@criu-ts/cli';
+import { cpuinfoTool } from './tool.js';
+
+process.exitCode = await runTool(cpuinfoTool);

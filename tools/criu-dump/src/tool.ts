@@ -1,6 +1,8 @@
 // criu-dump: `criu dump` and `criu pre-dump` (criu-dump pre-dump ...).
 import { UsageError } from '@criu-ts/base';
 import { dumpOptions, runActionScript, type ToolContext, type ToolSpec } from '@criu-ts/cli';
+import { rmSync } from 'node:fs';
+import { dumpCpuinfo } from '@criu-ts/cpuinfo';
 import { dumpTree, type DumpResult } from '@criu-ts/dump';
 
 type DumpContext = ToolContext<typeof dumpOptions>;
@@ -28,6 +30,8 @@ async function run(ctx: DumpContext): Promise<void> {
   const preDump = ctx.args.mode === 'pre-dump';
   if (preDump && o.lazyPages) throw new UsageError('cannot pre-dump with --lazy-pages');
   if (o.leaveRunning && o.leaveStopped) throw new UsageError('--leave-running and --leave-stopped cannot be used together');
+  // cpuinfo.img (--cpu-cap): written first, removed again if the dump fails
+  const cpuinfo = dumpCpuinfo(ctx.imagesDir, o.cpuCap, { log: ctx.log });
   const result = await dumpTree({
     pid: o.tree,
     imagesDir: ctx.imagesDir,
@@ -44,6 +48,9 @@ async function run(ctx: DumpContext): Promise<void> {
     fileValidation: o.fileValidation === 'filesize' ? 'filesize' : 'buildid',
     preDump,
     runAction: (action, env) => runActionScript(ctx, action, { initPid: env.pid }),
+  }).catch((error: unknown) => {
+    if (cpuinfo !== undefined) rmSync(cpuinfo, { force: true });
+    throw error;
   });
   if (o.displayStats) process.stdout.write(statsText(result));
 }

@@ -1,0 +1,79 @@
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { CriuError, SyscallError, UsageError } from '@criu-ts/base';
+import {
+  CHECK_BAD, CHECK_GOOD, CHECK_MAYBE, FEATURES, categoriesOf, runCheck, selectFeatures, startVictim, victimPool,
+  type Feature, type ProbeResult,
+} from './index.js';
+
+/** Every registered feature, with its probe replaced by an injected result. */
+function injected(results: Record<string, ProbeResult | Error>): Feature[] {
+  return FEATURES.map((f) => ({
+    ...f,
+    probe: () => {
+      const r = results[f.name] ?? 'ok';
+      if (r instanceof Error) throw r;
+      return r;
+    },
+  }));
+}
+const noVictim = { victim: () => { throw new Error('no victim in this test'); }, release: () => undefined };
+
+t.test('the registry: unique names, criu\'s names where criu has them, every category', async (t) => {
+  const names = FEATURES.map((f) => f.name);
+  t.equal(new Set(names).size, names.length);
+  for (const name of ['mem_dirty_track', 'uffd', 'uffd-noncoop', 'kcmp_epoll', 'timens', 'pidfd_store', 'ns_pid', 'clone3_set_tid', 'can_map_vdso', 'net_diag_raw', 'get_rseq_conf']) {
+    t.ok(names.includes(name), name);
+  }
+  t.same([...new Set(FEATURES.map((f) => f.category))].sort(), [1, 2, 3]);
+  t.ok(FEATURES.every((f) => f.neededFor.length > 10), 'every feature says what it is needed for');
+});
+
+t.test('options choose the categories', async (t) => {
+  t.same(categoriesOf({}), [1]);
+  t.same(categoriesOf({ extra: true }), [1, 2]);
+  t.same(categoriesOf({ experimental: true }), [1, 3]);
+  t.same(categoriesOf({ all: true }), [1, 2, 3]);
+  t.same(selectFeatures({}).map((f) => f.category), FEATURES.filter((f) => f.category === 1).map(() => 1));
+  t.same(selectFeatures({ features: ['timens', 'uffd'] }).map((f) => f.name), ['timens', 'uffd']);
+  t.throws(() => selectFeatures({ features: ['nope'] }), UsageError);
+});
+
+t.test('each probe forced to fail gives the verdict, message and exit code of its category', async (t) => {
+  for (const f of FEATURES) {
+    const report = runCheck({ all: true }, { registry: injected({ [f.name]: { missing: 'forced' } }), pool: noVictim });
+    const warning = `${f.name} (category ${f.category}): forced; ${f.neededFor} will not work`;
+    t.equal(report.exitCode, 1, `${f.name}: exit 1`);
+    t.same(report.warnings, f.category === 1 ? [warning, CHECK_BAD] : [warning], `${f.name}: warning`);
+    t.same(report.stdout, f.category === 1 ? [] : [CHECK_MAYBE], `${f.name}: verdict`);
+    const plain = runCheck({}, { registry: injected({ [f.name]: { missing: 'forced' } }), pool: noVictim });
+    t.same(plain.stdout, f.category === 1 ? [] : [CHECK_GOOD], `${f.name}: without --all only category 1 counts`);
+  }
+});
+
+t.test('a probe that throws a kernel error counts as missing; a bug propagates', async (t) => {
+  const error = new SyscallError({ syscall: 'ptrace(PTRACE_SEIZE)', errno: 1, pid: 42 });
+  const report = runCheck({}, { registry: injected({ ptrace_seize: error }), pool: noVictim });
+  t.equal(report.warnings[0], `ptrace_seize (category 1): ptrace(PTRACE_SEIZE) pid 42: Operation not permitted (EPERM); ${FEATURES[0]!.neededFor} will not work`);
+  t.throws(() => runCheck({}, { registry: injected({ ptrace_seize: new TypeError('bug') }), pool: noVictim }), TypeError);
+  t.same(runCheck({ features: ['uffd'] }, { registry: injected({ uffd: new CriuError('no uffd') }), pool: noVictim }).exitCode, 1);
+});
+
+t.test('--feature list prints every name, one a line, probing nothing', async (t) => {
+  t.same(runCheck({ features: ['list'] }, { registry: injected({}), pool: noVictim }), { exitCode: 0, stdout: FEATURES.map((f) => f.name), warnings: [] });
+});
+
+t.test('the real probes on this kernel, and the victim is gone afterwards', async (t) => {
+  let victimPid = 0;
+  const pool = victimPool(() => {
+    const v = startVictim();
+    victimPid = v.pid;
+    return v;
+  });
+  const report = runCheck({}, { pool });
+  t.same(report, { exitCode: 0, stdout: [CHECK_GOOD], warnings: [] }, 'category 1 is complete here (design notes)');
+  t.ok(victimPid > 0, 'a victim was used');
+  t.throws(() => readFileSync(`/proc/${victimPid}/status`), { code: 'ENOENT' }, 'killed and reaped');
+  const extra = runCheck({ features: ['uffd', 'timens', 'mem_dirty_track', 'prctl_mm_map'] });
+  t.same(extra.stdout, ['uffd is supported', 'timens is supported', 'mem_dirty_track is supported', 'prctl_mm_map is supported']);
+});
