@@ -12,7 +12,7 @@ export interface EngineContext extends DumpContext {
   closeImages(): void;
   /** Put every injected-into thread back (code, mask, registers). Never throws. */
   releaseInjectors(): void;
-  /** Close the shared images and remove every image this dump created (after a failure). */
+  /** Undo what kinds registered with onAbort, close the shared images and remove every image this dump created (after a failure). */
   discardImages(): void;
 }
 
@@ -25,6 +25,7 @@ export function createEngineContext(options: DumpOptions, log: Logger, tasks: re
   const injectors = new Map<number, Injector>();
   const tables = new Map<string, unknown>();
   const before = new Set(readdirSync(options.imagesDir));
+  const undos: (() => void)[] = [];
   let lastId = 0;
 
   const image = (kind: KindName, id?: number | bigint): ImageWriter => {
@@ -52,6 +53,9 @@ export function createEngineContext(options: DumpOptions, log: Logger, tasks: re
       }
       return injector;
     },
+    onAbort(undo) {
+      undos.push(undo);
+    },
     shared<T>(key: string, create: () => T): T {
       if (!tables.has(key)) tables.set(key, create());
       return tables.get(key) as T;
@@ -70,6 +74,13 @@ export function createEngineContext(options: DumpOptions, log: Logger, tasks: re
       injectors.clear();
     },
     discardImages() {
+      for (const undo of undos.splice(0).reverse()) {
+        try {
+          undo();
+        } catch (error) {
+          log.warn(`could not undo a change after the failed dump: ${String(error)}`);
+        }
+      }
       for (const [path, writer] of writers) {
         try {
           writer.close();

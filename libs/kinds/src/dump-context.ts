@@ -32,6 +32,12 @@ export interface DumpThread {
   tid: number;
   /** a signal caught in delivery when we stopped it: saved as pending */
   pendingStopSignal: number;
+  /**
+   * Blocked signals when frozen (PTRACE_GETSIGMASK), read before anything is
+   * injected (an open injector blocks every signal). Without it the core
+   * kind reads the mask itself, which is only right if no injector is open.
+   */
+  sigmask?: bigint;
 }
 
 /** A task (thread group) of the frozen tree. */
@@ -45,6 +51,8 @@ export interface DumpTask {
   zombie: boolean;
   /** job-control stopped before the dump */
   wasStopped: boolean;
+  /** the signal that stopped it (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) when wasStopped; SIGSTOP if unknown */
+  stopSignal?: number;
   exitCode: number;
 }
 
@@ -79,4 +87,9 @@ export interface DumpContext {
   injector(tid: number): Injector;
   /** A per-dump table that kinds share by name, created on first use. */
   shared<T>(key: string, create: () => T): T;
+  /**
+   * Register an undo for a change a kind made outside the images (a
+   * --link-remap hard link): run, newest first, if the dump fails.
+   */
+  onAbort?(undo: () => void): void;
 }

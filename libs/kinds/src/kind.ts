@@ -2,6 +2,7 @@
 // them in the order they run; nothing switches on kinds.
 import type { KindName } from '@criu-ts/images';
 import type { DumpContext, DumpTask } from './dump-context.js';
+import type { RestoreContext, RestoreTask } from './restore-context.js';
 
 /**
  * What the kinds found out about one task that other kinds need, filled in
@@ -23,4 +24,10 @@ export interface TaskKind {
   dump(ctx: DumpContext, task: DumpTask, record: TaskRecord): void;
   /** Dump what there is of a zombie (exited, not reaped): most kinds have nothing. */
   dumpZombie?(ctx: DumpContext, task: DumpTask, record: TaskRecord): void;
+  /**
+   * Restore this part of one live task (see restore-context.ts for the
+   * state it is in). 'retry' asks to be called again after the other kinds
+   * of this round (a dependency on another task's object not made yet).
+   */
+  restore?(ctx: RestoreContext, task: RestoreTask): 'done' | 'retry';
 }

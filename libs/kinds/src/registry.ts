@@ -1,6 +1,14 @@
 // Every per-task kind, in the order the dump runs them. Kinds that hand ids
 // to others come first; core, which writes core-PID.img with them, last.
 import type { TaskKind } from './kind.js';
+import { memoryKind } from './memory/memory-kind.js';
+import { filesKind } from './files/files-kind.js';
+import { fsKind } from './fs/fs-kind.js';
+import { coreKind } from './core/core-kind.js';
 
 export const taskKinds: readonly TaskKind[] = [
+  memoryKind,
+  filesKind,
+  fsKind,
+  coreKind,
 ];

@@ -1,0 +1,115 @@
+// The core kind: core-TID.img for every thread of a task (the leader's,
+// core-PID.img, also holds the task-wide task_core_entry) and ids-PID.img
+// (task_kobj_ids_entry), as upstream CRIU 4.x writes them; for a zombie,
+// core-PID.img with task_state DEAD and its exit code only. It runs last:
+// the other kinds have filled record.ids (vm_id, files_id, fs_id).
+// Not saved: LSM labels, cgroup sets, seccomp filters (a task in any
+// seccomp mode is refused). See criu(8), ptrace(2), proc_pid_status(5).
+import { openInjector, type Injector } from '@criu-ts/inject';
+import { imagePath, writeImage, type Messages } from '@criu-ts/images';
+import { PAGE_SIZE, ptraceGetSigmask } from '@criu-ts/kernel';
+import { readStat } from '@criu-ts/proc';
+import type { DumpContext, DumpTask, DumpThread } from '../dump-context.js';
+import type { TaskKind, TaskRecord } from '../kind.js';
+import { sighandId, taskNamespaceIds, type TaskKobjIds } from './kobj-ids.js';
+import { dumpRseq } from './rseq.js';
+import { peekQueue, stopSignalSiginfo } from './signals.js';
+import { taskCalls, type TaskCalls } from './task-calls.js';
+import { TASK_STATE, taskCore } from './task-core.js';
+import { checkSeccomp, threadCore, threadInfo, type ThreadBefore } from './thread-core.js';
+import { probeXsaveLayout } from './xsave-layout.js';
+import type { XsaveLayout } from './x86-fpu.js';
+
+export type CoreEntry = Messages['core_entry'];
+
+/** core_entry.mtype X86_64 */
+const MARCH_X86_64 = 1;
+/** A thread's own injector puts its trampoline this far past the leader's (both in the vDSO's ELF header). */
+const THREAD_SITE_OFFSET = 16n;
+
+/** Signal mask and private queue, read before anything of ours is injected into the thread. */
+function threadBefore(ctx: DumpContext, thread: DumpThread): ThreadBefore {
+  const { tid } = thread;
+  if (thread.sigmask === undefined) ctx.log.debug(`thread ${tid}: no signal mask from the freezer; reading it now`);
+  const pending = peekQueue(tid, false);
+  if (thread.pendingStopSignal !== 0) pending.unshift(stopSignalSiginfo(tid, thread.pendingStopSignal));
+  return { tid, sigmask: thread.sigmask ?? ptraceGetSigmask(tid), pending };
+}
+
+function layoutOf(ctx: DumpContext): (xfeatures: bigint) => XsaveLayout {
+  return (xfeatures) => ctx.shared(`core.xsave-layout.${xfeatures.toString(16)}`, () => probeXsaveLayout(xfeatures));
+}
+
+/** thread_info + thread_core of one thread, through an injector on that thread. */
+function threadEntry(ctx: DumpContext, pid: number, before: ThreadBefore, injector: Injector): CoreEntry {
+  return threadEntryWith(ctx, pid, before, { injector, calls: taskCalls(injector, injector.scratch(PAGE_SIZE)) });
+}
+
+function threadEntryWith(ctx: DumpContext, pid: number, before: ThreadBefore, via: { injector: Injector; calls: TaskCalls }): CoreEntry {
+  const { injector, calls } = via;
+  const rseq = dumpRseq(before.tid, injector.savedRegs.rip);
+  if (rseq.abortIp !== undefined) ctx.log.warn(`thread ${before.tid} is inside an rseq critical section; saved at its abort handler`);
+  const regs = rseq.abortIp === undefined ? injector.savedRegs : { ...injector.savedRegs, rip: rseq.abortIp };
+  return {
+    mtype: MARCH_X86_64,
+    thread_info: threadInfo(before.tid, regs, calls, layoutOf(ctx)),
+    thread_core: threadCore(pid, { before, calls, rseq: rseq.entry, withSigmask: before.tid !== pid }),
+  };
+}
+
+/** A non-leader thread gets a short-lived injector of its own, beside the leader's trampoline. */
+function otherThreadEntry(ctx: DumpContext, pid: number, before: ThreadBefore, leader: Injector): CoreEntry {
+  const injector = openInjector(before.tid, { site: leader.site + THREAD_SITE_OFFSET, log: ctx.log.child('inject') });
+  try {
+    return threadEntry(ctx, pid, before, injector);
+  } finally {
+    injector.release();
+  }
+}
+
+function kobjIds(ctx: DumpContext, pid: number, record: TaskRecord): TaskKobjIds {
+  const ids: TaskKobjIds = {
+    vm_id: record.ids.vm_id ?? 0,
+    files_id: record.ids.files_id ?? 0,
+    fs_id: record.ids.fs_id ?? 0,
+    sighand_id: sighandId(ctx, pid),
+    ...taskNamespaceIds(ctx, pid),
+  };
+  for (const [key, value] of Object.entries(ids)) if (typeof value === 'number') record.ids[key] = value;
+  return ids;
+}
+
+function dumpLive(ctx: DumpContext, task: DumpTask, record: TaskRecord): void {
+  const { pid } = task;
+  for (const thread of task.threads) checkSeccomp(pid, thread.tid);
+  const ids = kobjIds(ctx, pid, record);
+  const befores = task.threads.map((thread) => threadBefore(ctx, thread));
+  const leader = ctx.injector(pid);
+  const scratch = leader.scratch(PAGE_SIZE);
+  const calls = taskCalls(leader, scratch);
+  const leaderEntry = threadEntryWith(ctx, pid, befores[0]!, { injector: leader, calls });
+  leaderEntry.tc = taskCore(task, { calls, injector: leader, scratch, sigmask: befores[0]!.sigmask });
+  const entries: [number, CoreEntry][] = [[pid, leaderEntry]];
+  for (const before of befores.slice(1)) entries.push([before.tid, otherThreadEntry(ctx, pid, before, leader)]);
+  const dir = ctx.options.imagesDir;
+  writeImage(imagePath(dir, 'ids', pid), 'ids', [ids]);
+  for (const [tid, entry] of entries) writeImage(imagePath(dir, 'core', tid), 'core', [entry]);
+  ctx.log.info(`core: task ${pid}: ${entries.length} thread(s) saved`);
+}
+
+/** core-PID.img of a zombie: its comm and exit status, as upstream's dump_one_zombie. */
+function dumpZombie(ctx: DumpContext, task: DumpTask): void {
+  const entry: CoreEntry = {
+    mtype: MARCH_X86_64,
+    tc: { task_state: TASK_STATE.DEAD, exit_code: task.exitCode, personality: 0, flags: 0, blk_sigset: 0n, comm: readStat(task.pid).comm },
+  };
+  writeImage(imagePath(ctx.options.imagesDir, 'core', task.pid), 'core', [entry]);
+  ctx.log.info(`core: zombie ${task.pid} (exit status ${task.exitCode}) saved`);
+}
+
+export const coreKind: TaskKind = {
+  name: 'core',
+  images: ['core', 'ids'],
+  dump: dumpLive,
+  dumpZombie,
+};

@@ -1,0 +1,52 @@
+// Kernel-side copies of file data into an image slot (copy_file_range(2)),
+// and the data runs of a sparse file (lseek SEEK_DATA / SEEK_HOLE), so file
+// contents never pass through JS buffers.
+import { CriuError, SyscallError } from '@criu-ts/base';
+import { SEEK, SYS, syscall, trySyscall } from '@criu-ts/kernel';
+import type { PayloadSlot } from '@criu-ts/images';
+
+const ENXIO = 6;
+
+function offsetBox(value: number): Buffer {
+  const box = Buffer.alloc(8);
+  box.writeBigInt64LE(BigInt(value), 0);
+  return box;
+}
+
+/** Copy `slot.length` bytes from `src` at srcOffset into the slot; `what` names the source. */
+export function copyIntoSlot(src: number, srcOffset: number, slot: PayloadSlot, what: string): void {
+  const inOff = offsetBox(srcOffset);
+  const outOff = offsetBox(slot.offset);
+  let left = slot.length;
+  while (left > 0) {
+    const n = Number(syscall(SYS.copy_file_range, src, inOff, slot.fd, outOff, left, 0));
+    if (n === 0) throw new CriuError(`${what}: ended ${left} bytes early while copying it into the image`, { code: 'EIO' });
+    left -= n;
+  }
+}
+
+export interface DataRun {
+  offset: number;
+  length: number;
+}
+
+function seek(fd: number, offset: number, whence: number): number | undefined {
+  const { value, errno } = trySyscall(SYS.lseek, fd, offset, whence);
+  if (errno === ENXIO) return undefined;
+  if (errno !== 0) throw new SyscallError({ syscall: 'lseek', errno, path: `fd ${fd}` });
+  return Number(value);
+}
+
+/** The runs of [0, size) that hold data; holes are left out. */
+export function dataRuns(fd: number, size: number): DataRun[] {
+  const runs: DataRun[] = [];
+  let at = 0;
+  while (at < size) {
+    const data = seek(fd, at, SEEK.DATA);
+    if (data === undefined || data >= size) break;
+    const hole = Math.min(seek(fd, data, SEEK.HOLE) ?? size, size);
+    runs.push({ offset: data, length: hole - data });
+    at = hole;
+  }
+  return runs;
+}

@@ -1,0 +1,57 @@
+// One id per open file DESCRIPTION in the whole dump: fds that share one
+// (dup(2), inherited over fork(2), passed between tasks) get the same id.
+// Candidates are grouped by device and inode so that kcmp(2) KCMP_FILE is
+// only asked about fds that could be the same description.
+import { KCMP, KCMP_RESULT, kcmp } from '@criu-ts/kernel';
+import type { FdTypes } from '@criu-ts/images';
+import type { DumpContext } from '../dump-context.js';
+
+interface Seen {
+  pid: number;
+  fd: number;
+  id: number;
+  type: FdTypes;
+}
+
+export interface FileIds {
+  /** The id and type of a description already dumped that pid's fd shares, if any. */
+  lookup(pid: number, fd: number, dev: bigint, ino: bigint): { id: number; type: FdTypes } | undefined;
+  /** Record a newly dumped description. */
+  add(pid: number, fd: number, dev: bigint, ino: bigint, seen: { id: number; type: FdTypes }): void;
+}
+
+function createFileIds(): FileIds {
+  const byInode = new Map<string, Seen[]>();
+  const key = (dev: bigint, ino: bigint): string => `${dev}:${ino}`;
+  return {
+    lookup(pid, fd, dev, ino) {
+      const candidates = byInode.get(key(dev, ino)) ?? [];
+      const same = candidates.find((c) => kcmp(pid, c.pid, KCMP.FILE, BigInt(fd), BigInt(c.fd)) === KCMP_RESULT.EQUAL);
+      return same === undefined ? undefined : { id: same.id, type: same.type };
+    },
+    add(pid, fd, dev, ino, seen) {
+      const list = byInode.get(key(dev, ino)) ?? [];
+      list.push({ pid, fd, ...seen });
+      byInode.set(key(dev, ino), list);
+    },
+  };
+}
+
+/** The dump-wide table of file descriptions. */
+export function fileIds(ctx: DumpContext): FileIds {
+  return ctx.shared('files.descriptions', createFileIds);
+}
+
+/**
+ * Tasks sharing one object (an fd table with CLONE_FILES, an fs_struct with
+ * CLONE_FS) share its id: the first task's id, found with kcmp(2).
+ */
+export function sharedObjectId(ctx: DumpContext, table: string, pid: number, kcmpType: number): { id: number; fresh: boolean } {
+  const owners = ctx.shared(table, () => new Map<number, number>());
+  for (const [other, id] of owners) {
+    if (kcmp(pid, other, kcmpType) === KCMP_RESULT.EQUAL) return { id, fresh: false };
+  }
+  const id = ctx.nextId();
+  owners.set(pid, id);
+  return { id, fresh: true };
+}

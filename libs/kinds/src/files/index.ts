@@ -1,0 +1,7 @@
+// The files kind and its fd kinds.
+export { filesKind, dumpTaskFds } from './files-kind.js';
+export { fdKinds, fdKindOf } from './fd-registry.js';
+export type { FdKind, FdDumpEnv } from './fd-kind.js';
+export { openFd, readFown, kernelDev, devMajor, devMinor, type OpenFd } from './open-fd.js';
+export { peekPipe } from './pipe-data.js';
+export { readBuildId, buildIdWords } from './build-id.js';

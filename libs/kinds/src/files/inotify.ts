@@ -1,0 +1,41 @@
+// inotify(7) instances: inotify_file_entry {id, flags, fown, wd[]} in
+// files.img, type INOTIFY; each watch from fdinfo "inotify wd:" lines as
+// inotify_wd_entry {id = the instance's id, i_ino, mask, ignored_mask,
+// s_dev, wd, f_handle} — restore reopens the watched inode by its file
+// handle (open_by_handle_at(2)). Events queued but not yet read are lost,
+// as in CRIU. A kernel without file handles in fdinfo is refused.
+import { UnsupportedError } from '@criu-ts/base';
+import { FdTypes, type FhEntry, type InotifyWdEntry } from '@criu-ts/images';
+import type { FileHandle, InotifyWatch } from '@criu-ts/proc';
+import type { FdKind } from './fd-kind.js';
+import { anonMismatch } from './anon-inode.js';
+import type { OpenFd } from './open-fd.js';
+
+/** fh_entry_sizes.min_entries: the handle is kept as at least 16 64-bit words */
+const FH_MIN_WORDS = 16;
+
+/** A file handle as fh_entry: its bytes as little-endian 64-bit words, zero-padded. */
+export function fhEntry(handle: FileHandle): FhEntry {
+  const words = Math.max(FH_MIN_WORDS, Math.ceil(handle.handle.length / 8));
+  const padded = Buffer.alloc(words * 8);
+  handle.handle.copy(padded);
+  const out: bigint[] = [];
+  for (let i = 0; i < words; i++) out.push(padded.readBigUInt64LE(i * 8));
+  return { bytes: handle.handle.length, type: handle.type, handle: out };
+}
+
+function watchEntry(fd: OpenFd, id: number, w: InotifyWatch): InotifyWdEntry {
+  if (w.fhandle === undefined) throw new UnsupportedError({ pid: fd.pid, fd: fd.fd, kind: `inotify watch ${w.wd} without a file handle in fdinfo` });
+  return { id, i_ino: BigInt(w.ino), mask: w.mask, ignored_mask: w.ignored_mask, s_dev: w.sdev, wd: w.wd, f_handle: fhEntry(w.fhandle) };
+}
+
+export const inotifyKind: FdKind = {
+  name: 'inotify',
+  matches: (fd) => fd.target.kind === 'anon_inode' && fd.target.anon === 'inotify',
+  dump(_env, fd, id) {
+    const { info } = fd;
+    if (info.kind !== 'inotify') throw anonMismatch(fd, 'inotify');
+    const wd = info.watches.map((w) => watchEntry(fd, id, w));
+    return { type: FdTypes.INOTIFY, id, ify: { id, flags: fd.flags, fown: fd.fown, wd } };
+  },
+};

@@ -1,0 +1,51 @@
+// memfd_create(2) files: memfd_file_entry {id, flags, pos, fown, inode_id}
+// in files.img, type MEMFD; once per inode a memfd_inode_entry {name, uid,
+// gid, size, shmid = inode number, seals, inode_id} in memfd.img, and its
+// contents as shared memory in pagemap-shmem-SHMID.img + pages-N.img (holes
+// left out). Inode ids and written shmids are the tables the memory kind
+// keeps, so a memfd both mapped and open is saved once. Not supported:
+// hugetlb memfds. See memfd_create(2).
+import { closeSync, openSync } from 'node:fs';
+import { F, fcntl } from '@criu-ts/kernel';
+import { FdTypes } from '@criu-ts/images';
+import type { DumpContext } from '../dump-context.js';
+import { dumpShmemOnce } from '../memory/shmem.js';
+import { memfdInodes } from '../memory/tables.js';
+import type { FdKind } from './fd-kind.js';
+import type { OpenFd } from './open-fd.js';
+import { writeShared } from './image-entry.js';
+
+/** Write the memfd's pages (through a readable reopen: the task's fd may be write-only). */
+function dumpContents(ctx: DumpContext, fd: OpenFd, shmid: number): void {
+  const reader = openSync(`/proc/self/fd/${fd.local}`, 'r');
+  try {
+    dumpShmemOnce(ctx, reader, shmid, Number(fd.stat.size));
+  } finally {
+    closeSync(reader);
+  }
+}
+
+function inodeId(ctx: DumpContext, fd: OpenFd, name: string): number {
+  const inodes = memfdInodes(ctx);
+  const key = `${fd.stat.dev}:${fd.stat.ino}`;
+  const known = inodes.get(key);
+  if (known !== undefined) return known;
+  const id = ctx.nextId();
+  inodes.set(key, id);
+  const shmid = Number(fd.stat.ino & 0xffffffffn);
+  dumpContents(ctx, fd, shmid);
+  const seals = fcntl(fd.local, F.GET_SEALS);
+  const message = { name, uid: Number(fd.stat.uid), gid: Number(fd.stat.gid), size: fd.stat.size, shmid, seals, inode_id: BigInt(id) };
+  writeShared(ctx, 'memfd', { message });
+  return id;
+}
+
+export const memfdKind: FdKind = {
+  name: 'memfd',
+  matches: (fd) => fd.target.kind === 'memfd',
+  dump(env, fd, id) {
+    const name = fd.target.kind === 'memfd' ? fd.target.name : '';
+    const memfd = { id, flags: fd.flags, pos: fd.info.pos, fown: fd.fown, inode_id: inodeId(env.ctx, fd, name) };
+    return { type: FdTypes.MEMFD, id, memfd };
+  },
+};

@@ -1,0 +1,80 @@
+// Is an open file still reachable by the path /proc shows? If not, record
+// how restore can reach it (remap-fpath.img):
+// - st_nlink 0 (deleted): a ghost file (ghost-file.ts);
+// - still linked but gone from that path: with --link-remap, a hard link
+//   "link_remap.ID" made now beside the old name (linkat AT_EMPTY_PATH),
+//   saved as a reg file of its own and remapped LINKED; without it, an error
+//   that names the file (criu(8) --link-remap);
+// - another file now under that name: an error.
+// Paths are looked up inside the task's root (/proc/PID/root).
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CriuError, UnsupportedError, errnoOf } from '@criu-ts/base';
+import { AT, SYS, syscall } from '@criu-ts/kernel';
+import { FdTypes, RemapType } from '@criu-ts/images';
+import type { DumpContext } from '../dump-context.js';
+import { dumpGhost } from './ghost-file.js';
+import type { OpenFd } from './open-fd.js';
+import { writeShared } from './image-entry.js';
+
+function statInRoot(pid: number, path: string): { dev: bigint; ino: bigint } | undefined {
+  try {
+    return statSync(`/proc/${pid}/root${path}`, { bigint: true });
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Hard-link the open file under a new name beside `path`, trying parent dirs that still exist. */
+function linkBack(fd: OpenFd, path: string, linkId: number): string {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const name = `${dir === '/' ? '' : dir}/link_remap.${linkId}`;
+    try {
+      syscall(SYS.linkat, fd.local, Buffer.from('\0'), AT.FDCWD, Buffer.from(`/proc/${fd.pid}/root${name}\0`), AT.EMPTY_PATH);
+      return name;
+    } catch (error) {
+      if (errnoOf(error) !== 'ENOENT' || dir === '/') throw error;
+    }
+  }
+}
+
+function dumpLinkedRemap(ctx: DumpContext, fd: OpenFd, id: number, path: string): void {
+  if (!ctx.options.linkRemap) {
+    throw new CriuError(`pid ${fd.pid} fd ${fd.fd}: ${path} is open but no longer reachable by its path`, {
+      code: 'ENOENT',
+      hint: 'use --link-remap to link it back under a temporary name',
+    });
+  }
+  const linkId = ctx.nextId();
+  const name = linkBack(fd, path, linkId);
+  ctx.onAbort?.(() => syscall(SYS.unlinkat, AT.FDCWD, Buffer.from(`/proc/${fd.pid}/root${name}\0`), 0));
+  ctx.log.info(`linked ${path} back as ${name}`);
+  const fown = { uid: 0, euid: 0, signum: 0, pid_type: 0, pid: 0 };
+  writeShared(ctx, 'files', { message: { type: FdTypes.REG, id: linkId, reg: { id: linkId, flags: 0, pos: 0n, fown, name } } });
+  writeShared(ctx, 'remap-fpath', { message: { orig_id: id, remap_id: linkId, remap_type: RemapType.LINKED } });
+}
+
+/** Check that restore can open `path` for description `id`; write remaps where it cannot. */
+export function checkPathRemap(ctx: DumpContext, fd: OpenFd, id: number, path: string): void {
+  if (path.startsWith('/proc/')) {
+    if (fd.target.kind === 'path' && fd.target.deleted) {
+      throw new UnsupportedError({ pid: fd.pid, fd: fd.fd, kind: `file of a dead task (${path})` });
+    }
+    return;
+  }
+  if (fd.stat.nlink === 0n) {
+    dumpGhost(ctx, fd, id, path);
+    return;
+  }
+  const now = statInRoot(fd.pid, path);
+  if (now === undefined) {
+    dumpLinkedRemap(ctx, fd, id, path);
+    return;
+  }
+  if (now.dev !== fd.stat.dev || now.ino !== fd.stat.ino) {
+    throw new CriuError(`pid ${fd.pid} fd ${fd.fd}: ${path} now names another file (open ${fd.stat.dev}:${fd.stat.ino}, found ${now.dev}:${now.ino})`, {
+      code: 'ESTALE',
+    });
+  }
+}

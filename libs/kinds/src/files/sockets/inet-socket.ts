@@ -1,0 +1,131 @@
+// AF_INET / AF_INET6 TCP and UDP sockets → files.img file_entry {type
+// INETSK, isk: inet_sk_entry}, as upstream CRIU 4.x writes them (criu(8),
+// ip(7), ipv6(7), tcp(7), udp(7)). Saved: family, type, protocol, state,
+// bound and connected addresses and ports, a listener's backlog, file flags
+// and owner, socket options, IPV6_V6ONLY, IP_FREEBIND, the device a
+// link-local IPv6 address is scoped to, shutdown. Sockets sock_diag does not
+// list (unbound, or bound but neither listening nor connected) are read
+// with getsockname/getpeername, state CLOSE, as upstream does.
+// Not saved, as upstream: the receive queue of a UDP socket (dropped, with a
+// warning; the data stays in the live socket). Refused: established and
+// other connected TCP states (TCP repair comes later), a listener with
+// connections not accepted yet, corked UDP, raw sockets, other protocols.
+import { CriuError, UnsupportedError } from '@criu-ts/base';
+import {
+  AF, IPPROTO, IPV6_OPT, IP_OPT, SO, SOCK, SOL, TCP_OPT, TCP_STATE, UDP_OPT,
+  getpeername, getsockname, getsockoptBytes, getsockoptInt, type InetDiagSocket,
+} from '@criu-ts/kernel';
+import { FdTypes, type FileEntry, type InetSkEntry } from '@criu-ts/images';
+import type { FdDumpEnv, FdKind } from '../fd-kind.js';
+import { S_IF, fileType, type OpenFd } from '../open-fd.js';
+import { addressWords, endpointText, needsScopeId, parseInetSockaddr } from './inet-addr.js';
+import { netNsId } from './socket-ns.js';
+import { boundDevice, readSocketOpts, type SocketIdentity } from './socket-opts.js';
+import { socketTable } from './socket-table.js';
+
+export const ESTABLISHED_TCP = 'established TCP connection (use --tcp-established: not supported yet)';
+
+/** The facts the entry needs, from sock_diag or (not listed there) from the socket itself. */
+type InetFacts = Pick<InetDiagSocket, 'state' | 'srcPort' | 'dstPort' | 'src' | 'dst' | 'rqueue' | 'wqueue' | 'shutdown'>;
+
+function refuse(fd: OpenFd, kind: string, hint?: string): never {
+  throw new UnsupportedError({ pid: fd.pid, fd: fd.fd, kind, hint });
+}
+
+function isInetSocket(fd: OpenFd): boolean {
+  if (fd.target.kind !== 'socket' && fileType(fd.stat) !== S_IF.SOCK) return false;
+  const family = getsockoptInt(fd.local, SOL.SOCKET, SO.DOMAIN);
+  return family === AF.INET || family === AF.INET6;
+}
+
+function identify(fd: OpenFd): SocketIdentity {
+  const id = {
+    family: getsockoptInt(fd.local, SOL.SOCKET, SO.DOMAIN),
+    type: getsockoptInt(fd.local, SOL.SOCKET, SO.TYPE),
+    protocol: getsockoptInt(fd.local, SOL.SOCKET, SO.PROTOCOL),
+  };
+  if (id.type === SOCK.RAW) refuse(fd, 'raw inet socket');
+  const supported = (id.type === SOCK.STREAM && id.protocol === IPPROTO.TCP) || (id.type === SOCK.DGRAM && (id.protocol === IPPROTO.UDP || id.protocol === IPPROTO.UDPLITE));
+  if (!supported) refuse(fd, `inet socket of type ${id.type}, protocol ${id.protocol}`);
+  return id;
+}
+
+/** An unlisted socket, as upstream reads it: its own addresses, state CLOSE. */
+function unlistedFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
+  const src = parseInetSockaddr(getsockname(fd.local));
+  const peerRaw = getpeername(fd.local);
+  const dst = peerRaw === null ? undefined : parseInetSockaddr(peerRaw);
+  // upstream keeps tcpi_backoff (TCP_INFO byte 4) as the backlog of an unlisted TCP socket
+  const tcpInfo = id.protocol === IPPROTO.TCP ? getsockoptBytes(fd.local, SOL.TCP, TCP_OPT.INFO, 8) : undefined;
+  if (tcpInfo !== undefined && tcpInfo.readUInt8(0) !== TCP_STATE.CLOSE) {
+    throw new CriuError(`pid ${fd.pid} fd ${fd.fd}: TCP socket not listed by sock_diag is in state ${tcpInfo.readUInt8(0)}, not closed`, { code: 'EINVAL' });
+  }
+  return {
+    state: TCP_STATE.CLOSE,
+    srcPort: src?.port ?? 0,
+    dstPort: dst?.port ?? 0,
+    src: src?.address ?? Buffer.alloc(16),
+    dst: dst?.address ?? Buffer.alloc(16),
+    rqueue: 0,
+    wqueue: tcpInfo?.readUInt8(4) ?? 0,
+    shutdown: 0,
+  };
+}
+
+function checkDumpable(env: FdDumpEnv, fd: OpenFd, id: SocketIdentity, facts: InetFacts): void {
+  if (id.type === SOCK.DGRAM) {
+    if (getsockoptInt(fd.local, SOL.UDP, UDP_OPT.CORK) !== 0 || facts.wqueue !== 0) refuse(fd, 'corked UDP socket');
+    if (facts.rqueue !== 0) env.log.warn(`pid ${fd.pid} fd ${fd.fd}: the read queue of the UDP socket (${facts.rqueue} bytes) is not saved (as upstream CRIU)`);
+    return;
+  }
+  if (facts.state === TCP_STATE.LISTEN) {
+    if (facts.rqueue !== 0) refuse(fd, `TCP listener with ${facts.rqueue} connections not accepted yet`);
+    return;
+  }
+  if (facts.state !== TCP_STATE.CLOSE) refuse(fd, ESTABLISHED_TCP);
+}
+
+function ipv6Fields(fd: OpenFd, facts: InetFacts): Pick<InetSkEntry, 'v6only' | 'ifname'> {
+  const v6only = getsockoptInt(fd.local, SOL.IPV6, IPV6_OPT.V6ONLY) !== 0;
+  if (facts.srcPort === 0 || !needsScopeId(facts.src)) return { v6only };
+  const ifname = boundDevice(fd.local);
+  if (ifname === undefined) throw new CriuError(`pid ${fd.pid} fd ${fd.fd}: link-local address without a bound device cannot be bound again`, { code: 'EINVAL' });
+  return { v6only, ifname };
+}
+
+function dumpInetSocket(env: FdDumpEnv, fd: OpenFd, fileId: number): FileEntry {
+  const id = identify(fd);
+  const listed = socketTable(env.ctx).inet(id.family, id.protocol).get(Number(fd.stat.ino));
+  const facts: InetFacts = listed ?? unlistedFacts(fd, id);
+  checkDumpable(env, fd, id, facts);
+  const freebind = getsockoptInt(fd.local, SOL.IP, IP_OPT.FREEBIND) !== 0;
+  const isk: InetSkEntry = {
+    id: fileId,
+    ino: Number(fd.stat.ino),
+    family: id.family,
+    type: id.type,
+    proto: id.protocol,
+    state: facts.state,
+    src_port: facts.srcPort,
+    dst_port: facts.dstPort,
+    flags: fd.flags,
+    backlog: facts.wqueue,
+    src_addr: addressWords(id.family, facts.src),
+    dst_addr: addressWords(id.family, facts.dst),
+    fown: fd.fown,
+    opts: readSocketOpts(fd.local, id),
+    ...(id.family === AF.INET6 ? ipv6Fields(fd, facts) : {}),
+    ip_opts: freebind ? { freebind } : {},
+    ns_id: netNsId(env.ctx, fd.pid),
+  };
+  if ((facts.shutdown ?? 0) !== 0) isk.shutdown = facts.shutdown as InetSkEntry['shutdown'];
+  const src = endpointText(id.family, { port: facts.srcPort, address: facts.src });
+  env.log.info(`fd ${fd.fd}: inet socket ino ${isk.ino} family ${id.family} proto ${id.protocol} state ${facts.state} ${src}`);
+  return { type: FdTypes.INETSK, id: fileId, isk };
+}
+
+export const inetSocketKind: FdKind = {
+  name: 'inetsk',
+  matches: isInetSocket,
+  dump: dumpInetSocket,
+};

@@ -1,0 +1,11 @@
+// The network namespace id a socket entry records (ns_id): the id the core
+// kind gives the task's net namespace in ids-PID.img, from the same
+// dump-wide numbering. Tasks in a network namespace other than the tool's
+// are refused there, which also keeps sock_diag (asked in the tool's
+// namespace) right about every socket dumped.
+import type { DumpContext } from '../../dump-context.js';
+import { taskNamespaceIds } from '../../core/kobj-ids.js';
+
+export function netNsId(ctx: DumpContext, pid: number): number | undefined {
+  return taskNamespaceIds(ctx, pid).net_ns_id;
+}

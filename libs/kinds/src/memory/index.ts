@@ -1,0 +1,5 @@
+export { memoryKind } from './memory-kind.js';
+export { VMA, protOf, mapFlagsOf, madvOf, fdflagsOf, describeStatus } from './vma-flags.js';
+export { planVmas, classifyVma, pagesOf, type VmaPlan, type VmaBacking, type VmaPages } from './vma-plan.js';
+export { MEMFD_INODES_KEY, memfdInodes } from './tables.js';
+export { memfdFileId, regFileId, mapFilesLink, type MappedFile } from './mapped-files.js';

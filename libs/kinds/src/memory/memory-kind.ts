@@ -1,0 +1,95 @@
+// The memory kind: a task's address space as upstream CRIU 4.x saves it.
+// Saved: mm-PID.img (mm_entry with every VMA), pagemap-PID.img + pages-N.img
+// (private and anonymous page contents, vDSO in full), files.img entries
+// for mapped files and the exe, memfd.img + pagemap-shmem-SHMID.img for
+// shared memory (once per object). Not saved: vvar/vsyscall contents, pages
+// mapping the zero page, page-cache pages of private file mappings (the
+// file has them); SysV shm, hugetlb, AIO rings and deleted mapped files are
+// UnsupportedError. Runs first: it reads memory before any injector has
+// touched the task's code. See criu(8) "dump", proc_pid_smaps(5).
+import { createPagemap, imagePath, writeImage, PE_PRESENT } from '@criu-ts/images';
+import { openPagemap, readSmaps } from '@criu-ts/proc';
+import { CriuError } from '@criu-ts/base';
+import type { DumpContext, DumpTask } from '../dump-context.js';
+import type { TaskKind, TaskRecord } from '../kind.js';
+import { dumpSharedAnon, mapFilesLink, memfdFileId, regFileId } from './mapped-files.js';
+import { buildMmEntry } from './mm-entry.js';
+import { spliceRuns } from './page-splice.js';
+import { appendMerged, privateRuns, wholeRun, type DumpRun } from './page-runs.js';
+import { memoryTables } from './tables.js';
+import { planVmas, type VmaPlan } from './vma-plan.js';
+import { VMA } from './vma-flags.js';
+
+/** Fills vma.shmid from what backs each VMA, writing file entries and shared objects. */
+function resolveBacking(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]): void {
+  for (const plan of plans) {
+    const { smaps: s, vma } = plan;
+    const file = { pid, link: mapFilesLink(pid, s.start, s.end), address: s.start };
+    if (plan.backing === 'file') vma.shmid = BigInt(regFileId(ctx, file));
+    else if (plan.backing === 'memfd') vma.shmid = BigInt(memfdFileId(ctx, file));
+    else if (plan.backing === 'shmem') dumpSharedAnon(ctx, file, s.inode);
+  }
+}
+
+/** Runs of pages to dump for the whole task, merged across VMAs; updates scan stats. */
+function taskRuns(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]): DumpRun[] {
+  const { zeroPfn } = memoryTables(ctx);
+  const runs: DumpRun[] = [];
+  const pagemap = openPagemap(pid);
+  try {
+    for (const { smaps: s, vma, pages } of plans) {
+      if (pages === 'all') appendMerged(runs, wholeRun(s.start, s.end));
+      if (pages !== 'private') continue;
+      const found = privateRuns(pagemap.read(s.start, s.end), s.start, { zeroPfn, skipFilePages: (vma.status & VMA.FILE_PRIVATE) !== 0 });
+      appendMerged(runs, found.runs);
+      ctx.stats.pagesScanned += found.counts.scanned;
+      ctx.stats.pagesZero += found.counts.zero;
+    }
+  } finally {
+    pagemap.close();
+  }
+  return runs;
+}
+
+/** Writes pagemap-PID.img and pages-N.img; returns the pages written. */
+function dumpPages(ctx: DumpContext, pid: number, runs: readonly DumpRun[]): number {
+  const writer = createPagemap(ctx.options.imagesDir, pid, ctx.nextId());
+  try {
+    let first: number | undefined;
+    let next = 0;
+    for (const run of runs) {
+      const slot = writer.appendRun({ vaddr: run.vaddr, nrPages: run.pages, flags: PE_PRESENT });
+      if (slot === undefined || (first !== undefined && slot.offset !== next)) {
+        throw new CriuError(`pagemap-${pid}: page data slots are not contiguous`, { code: 'EINVAL' });
+      }
+      first ??= slot.offset;
+      next = slot.offset + slot.length;
+    }
+    if (first === undefined) return 0;
+    const copied = spliceRuns(ctx, { pid, runs, pagesFd: writer.pagesFd, offset: first, log: ctx.log });
+    ctx.stats.memwriteTime += Number(copied.writeNs / 1000n);
+    return copied.bytes / 4096;
+  } finally {
+    writer.close();
+  }
+}
+
+function dumpMemory(ctx: DumpContext, task: DumpTask, record: TaskRecord): void {
+  const t0 = process.hrtime.bigint();
+  const pid = task.pid;
+  const plans = planVmas(pid, readSmaps(pid));
+  resolveBacking(ctx, pid, plans);
+  const written = dumpPages(ctx, pid, taskRuns(ctx, pid, plans));
+  ctx.stats.pagesWritten += written;
+  const vmas = plans.map((plan) => plan.vma);
+  writeImage(imagePath(ctx.options.imagesDir, 'mm', pid), 'mm', [buildMmEntry(ctx, pid, vmas)]);
+  record.ids.vm_id = ctx.nextId();
+  ctx.stats.memdumpTime += Number((process.hrtime.bigint() - t0) / 1000n);
+  ctx.log.info(`pid ${pid}: ${vmas.length} vma(s), ${written} page(s) written`);
+}
+
+export const memoryKind: TaskKind = {
+  name: 'mm',
+  images: ['mm', 'pagemap', 'pages', 'pagemap-shmem', 'files', 'memfd'],
+  dump: dumpMemory,
+};

@@ -1,0 +1,58 @@
+// What a kind's restore half is given. The restore engine (libs/restore)
+// implements these interfaces; kinds never reach for globals. Like the dump
+// side, everything is synchronous on the tracer (main) thread.
+//
+// When a kind's restore runs, the task exists with its pid, session and
+// group, its address space is rebuilt and the restore area (trampoline +
+// scratch) is still mapped; its registers are not yet set and it has not
+// been let go. Threads other than the leader exist too.
+import type { Logger } from '@criu-ts/base';
+import type { Injector } from '@criu-ts/inject';
+
+/** Options of `criu restore` that kinds act on (parsed by the tool). */
+export interface RestoreOptions {
+  imagesDir: string;
+  /** -j/--shell-job: session and group of the root come from criu */
+  shellJob: boolean;
+  /** -s/--leave-stopped */
+  leaveStopped: boolean;
+  /** -l/--file-locks */
+  fileLocks: boolean;
+  /** --tcp-established */
+  tcpEstablished: boolean;
+  /** --inherit-fd fd[N]:RESOURCE, as given */
+  inheritFds: readonly string[];
+}
+
+/** A task being restored, as pstree.img and its core image describe it. */
+export interface RestoreTask {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  /** threads[0] is the leader */
+  threads: readonly number[];
+  zombie: boolean;
+}
+
+/** Scratch memory inside a task being restored, for structs passed to injected calls. */
+export interface TaskScratch {
+  readonly addr: bigint;
+  readonly size: number;
+  /** writes buf at offset; returns its address in the task */
+  write(buf: Buffer, offset?: number): bigint;
+  read(len: number, offset?: number): Buffer;
+}
+
+export interface RestoreContext {
+  readonly options: RestoreOptions;
+  readonly log: Logger;
+  /** every task of the tree, parents first */
+  readonly tasks: readonly RestoreTask[];
+  /** The injector of a task's leader (restore trampoline), opened by the engine; never release it. */
+  injector(pid: number): Injector;
+  /** The task's scratch area (valid while the task is being restored). */
+  scratch(pid: number): TaskScratch;
+  /** A per-restore table that kinds share by name, created on first use. */
+  shared<T>(key: string, create: () => T): T;
+}
