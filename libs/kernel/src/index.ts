@@ -16,3 +16,5 @@ export * from './memory.js';
 export * from './pidfd.js';
 export * from './process.js';
 export * from './fd-calls.js';
+export * from './socket-calls.js';
+export * from './netlink-diag.js';

@@ -36,8 +36,8 @@ function threadBefore(ctx: DumpContext, thread: DumpThread): ThreadBefore {
   return { tid, sigmask: thread.sigmask ?? ptraceGetSigmask(tid), pending };
 }
 
-function layoutOf(ctx: DumpContext): (xfeatures: bigint) => XsaveLayout {
-  return (xfeatures) => ctx.shared(`core.xsave-layout.${xfeatures.toString(16)}`, () => probeXsaveLayout(xfeatures));
+function layoutOf(ctx: DumpContext): XsaveLayout {
+  return ctx.shared('core.xsave-layout', () => probeXsaveLayout());
 }
 
 /** thread_info + thread_core of one thread, through an injector on that thread. */

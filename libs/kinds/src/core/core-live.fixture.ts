@@ -14,6 +14,8 @@ import {
 import { listTasks, readStat } from '@criu-ts/proc';
 import type { DumpContext, DumpTask } from '../dump-context.js';
 
+const ECHILD = 10;
+
 export const FIXTURE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../e2e/fixtures/core-state.c');
 export type Teardowns = { teardown(fn: () => void | Promise<void>): void };
 
@@ -35,7 +37,7 @@ export function killAndReap(pid: number): void {
     try {
       got = waitpid(pid, WAIT.__WALL | WAIT.WNOHANG);
     } catch (error) {
-      if (error instanceof SyscallError && error.code === 'ECHILD') return;
+      if (error instanceof SyscallError && error.errno === ECHILD) return;
       throw error;
     }
     if (got !== null && (wifexited(got.status) || wifsignaled(got.status))) return;

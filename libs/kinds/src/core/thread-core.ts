@@ -15,7 +15,7 @@ import { credsEntry } from './creds.js';
 import type { RseqEntry } from './rseq.js';
 import { queueEntry } from './signals.js';
 import type { TaskCalls } from './task-calls.js';
-import { fpregsFromXstate, regsetXfeatures, type XsaveLayout } from './x86-fpu.js';
+import { fpregsFromXstate, type XsaveLayout } from './x86-fpu.js';
 import { gpregsEntry, tlsEntries } from './x86-regs.js';
 
 export type ThreadCore = Messages['thread_core_entry'];
@@ -57,18 +57,17 @@ export function checkSeccomp(pid: number, tid: number): void {
   if (mode !== 0) throw new UnsupportedError({ pid, kind: `seccomp (mode ${mode}) on thread ${tid}` });
 }
 
-/** The FPU state: the XSAVE regset, or the FXSAVE area on CPUs without XSAVE. */
-function fpregs(tid: number, layoutFor: (xfeatures: bigint) => XsaveLayout): ThreadInfo['fpregs'] {
-  const xstate = ptraceGetRegset(tid, NT.X86_XSTATE, XSTATE_MAX);
-  return fpregsFromXstate(xstate, layoutFor(regsetXfeatures(xstate)));
+/** The FPU state from the XSAVE regset (uncompacted format). */
+function fpregs(tid: number, layout: XsaveLayout): ThreadInfo['fpregs'] {
+  return fpregsFromXstate(ptraceGetRegset(tid, NT.X86_XSTATE, XSTATE_MAX), layout);
 }
 
 /** thread_info_x86 from the registers the injector saved (the thread's own, not an injected call's). */
-export function threadInfo(tid: number, regs: X86Regs, calls: TaskCalls, layoutFor: (xfeatures: bigint) => XsaveLayout): ThreadInfo {
+export function threadInfo(tid: number, regs: X86Regs, calls: TaskCalls, layout: XsaveLayout): ThreadInfo {
   return {
     clear_tid_addr: calls.tidAddress(),
     gpregs: gpregsEntry(regs),
-    fpregs: fpregs(tid, layoutFor),
+    fpregs: fpregs(tid, layout),
     tls: tlsEntries(calls.tlsSlots()),
   };
 }

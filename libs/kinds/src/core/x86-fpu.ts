@@ -37,15 +37,6 @@ export type XsaveLayout = ReadonlyMap<number, number>;
 /** The FXSAVE area size; the XSAVE header follows it. */
 export const FXSAVE_SIZE = 512;
 const XSAVE_HEADER_SIZE = 64;
-/** struct _fpx_sw_bytes lives in the FXSAVE area's software-reserved bytes */
-const SW_BYTES_OFFSET = 464;
-const FP_XSTATE_MAGIC1 = 0x46505853;
-
-/** The xfeatures mask the kernel stored in the regset's software-reserved bytes (0n if absent). */
-export function regsetXfeatures(xstate: Buffer): bigint {
-  if (xstate.length < FXSAVE_SIZE || xstate.readUInt32LE(SW_BYTES_OFFSET) !== FP_XSTATE_MAGIC1) return 0n;
-  return xstate.readBigUInt64LE(SW_BYTES_OFFSET + 8);
-}
 
 function words32(buf: Buffer, at: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => buf.readUInt32LE(at + i * 4));

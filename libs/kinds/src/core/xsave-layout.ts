@@ -1,24 +1,21 @@
-// Where the XSAVE components of this CPU sit: CPUID leaf 0xd, sub-leaf N
-// gives component N's size (eax) and offset in the uncompacted format (ebx).
-// Only the components the kernel enabled (the regset's xfeatures) are
-// probed, once per dump (DumpContext.shared). The YMM offset is
-// architectural, so a CPU with nothing beyond AVX needs no CPUID run.
+// Where the XSAVE components of this CPU sit: CPUID leaf 0xd sub-leaf 0
+// names the components the processor supports (eax, edx), sub-leaf N gives
+// component N's size (eax) and offset in the uncompacted format that
+// NT_X86_XSTATE uses (ebx). As upstream's compel, the image holds every
+// supported component of the table in x86-fpu.ts. Probed once per dump
+// (DumpContext.shared) through the native cpuid helper.
 import { CriuError } from '@criu-ts/base';
 import { nativeCpuidReader, type CpuidReader } from '@criu-ts/cpuinfo';
 import { XFEATURES, type XsaveLayout } from './x86-fpu.js';
 
-const YMM_BIT = 2;
-const YMM_OFFSET = 576;
-
-/** The layout of the components enabled in `xfeatures`, from CPUID (see the file comment). */
-export function probeXsaveLayout(xfeatures: bigint, reader: CpuidReader = nativeCpuidReader()): XsaveLayout {
-  const enabled = XFEATURES.filter((f) => (xfeatures & (1n << BigInt(f.bit))) !== 0n);
+/** The layout of the table's components this CPU supports (see the file comment). */
+export function probeXsaveLayout(reader: CpuidReader = nativeCpuidReader()): XsaveLayout {
+  const [leaf0] = reader([{ leaf: 0xd, subleaf: 0 }]);
+  const supported = BigInt(leaf0!.eax >>> 0) | (BigInt(leaf0!.edx >>> 0) << 32n);
+  const enabled = XFEATURES.filter((f) => (supported & (1n << BigInt(f.bit))) !== 0n);
+  const answers = enabled.length === 0 ? [] : reader(enabled.map((f) => ({ leaf: 0xd, subleaf: f.bit })));
   const layout = new Map<number, number>();
-  const needCpuid = enabled.filter((f) => f.bit !== YMM_BIT);
-  if (enabled.some((f) => f.bit === YMM_BIT)) layout.set(YMM_BIT, YMM_OFFSET);
-  if (needCpuid.length === 0) return layout;
-  const answers = reader(needCpuid.map((f) => ({ leaf: 0xd, subleaf: f.bit })));
-  needCpuid.forEach((feature, i) => {
+  enabled.forEach((feature, i) => {
     const regs = answers[i]!;
     if (regs.eax >>> 0 !== feature.size) {
       throw new CriuError(`XSAVE component ${feature.field} (bit ${feature.bit}) is ${regs.eax >>> 0} bytes on this CPU, the image format holds ${feature.size}`, {
