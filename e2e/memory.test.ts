@@ -13,7 +13,7 @@ import { startWorkload, waitForOutput } from './lib/processes.js';
 type Json = Record<string, any>; // crit's JSON output
 
 function crit(path: string): Json[] {
-  const out = execFileSync('/usr/bin/crit', ['decode', '-i', path], { encoding: 'utf8', timeout: 30_000 });
+  const out = execFileSync('/usr/bin/crit', ['decode', '--pretty', '-i', path], { encoding: 'utf8', timeout: 30_000 });
   return (JSON.parse(out) as { entries: Json[] }).entries;
 }
 

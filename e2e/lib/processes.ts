@@ -1,7 +1,9 @@
 // Start workload processes for tests and make sure every one of them is
 // gone when the test ends, even on failure. Waits are always bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Test } from 'tap';
 
 export interface Workload {
@@ -54,16 +56,28 @@ export async function waitFor(ready: () => boolean, timeoutMs: number, what: str
 
 /**
  * Start a workload in its own session (so it is not tied to the test's
- * terminal or process group) and register its cleanup on the test.
+ * terminal or process group) and register its cleanup on the test. Its
+ * stdout and stderr go to a file (not to a socket, as Node's pipes are:
+ * a dump would have to deal with a socket connected outside the tree),
+ * stdin is /dev/null.
  */
 export function startWorkload(t: Test, command: string, args: string[] = [], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Workload {
-  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'inherit'], ...options });
-  let out = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const dir = mkdtempSync(join(tmpdir(), 'criu-ts-out-'));
+  const outPath = join(dir, 'output');
+  const out = openSync(outPath, 'w+', 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, { detached: true, stdio: ['ignore', out, out], ...options });
+  } finally {
+    closeSync(out);
+  }
   if (child.pid === undefined) throw new Error(`could not start ${command}`);
   const pid = child.pid;
-  t.teardown(() => killAndWait(pid));
-  return { pid, child, output: () => out };
+  t.teardown(async () => {
+    await killAndWait(pid);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { pid, child, output: () => readFileSync(outPath, 'utf8') };
 }
 
 /** Wait until the workload printed a line matching `pattern` (bounded). */
