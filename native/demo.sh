@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job: checkpoint a running demo process (a shell loop counting
-# into a file), show the images, restore it and check it counts on from
+# The main job: checkpoint a running demo process (a counter writing its
+# count into a file), show the images, restore it and check it counts on from
 # where it stopped. Stages not built yet are reported as such.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +18,8 @@ trap cleanup EXIT
 say() { printf '\n== %s\n' "$*"; }
 not_built() { grep -q 'not implemented yet' "$1" 2>/dev/null; }
 
-say "starting the demo process: a shell loop counting into $work/count"
-setsid bash -c 'i=0; while :; do i=$((i+1)); echo $i > '"$work"'/count; sleep 0.1; done' </dev/null >/dev/null 2>&1 &
+say "starting the demo process: native/build/demo-counter, counting into $work/count"
+setsid native/build/demo-counter "$work/count" </dev/null >/dev/null 2>&1 &
 demo=$!
 pids+=("$demo")
 sleep 1
@@ -37,6 +37,7 @@ if [ $rc -ne 0 ]; then
   if not_built "$work/dump.err"; then echo "dump is not built yet: the demo ends here"; exit 0; fi
   echo "dump failed ($rc); its log:"; cat "$images/dump.log"; exit 1
 fi
+wait "$demo" 2>/dev/null   # reap the killed process: its pid must be free again
 before=$(cat "$work/count")
 echo "dumped at count $before; images:"; ls -l "$images"
 "$bin/criu-crit" show "$images/pstree.img"
