@@ -40,9 +40,11 @@ import { TRAMPOLINE, runToTrap, type TrapContext } from './run-to-trap.js';
 import { mapScratch, type Scratch } from './scratch.js';
 import { requeueDeferred, restoreTask, type Saved } from './restore.js';
 import { syscallStopOf } from './syscall-stop.js';
+import { CALL_CODE_BYTES, assembleBatch, mapBatchCode, writeBatchCode, type BatchArea, type BatchCall } from './syscall-batch.js';
 import { findTrampolineSite } from './trampoline-site.js';
 
 export type { Scratch } from './scratch.js';
+export type { BatchCall } from './syscall-batch.js';
 
 export interface InjectorOptions {
   log?: Logger;
@@ -67,6 +69,11 @@ export interface Injector {
   syscall(nr: number, ...args: SyscallArg[]): bigint;
   /** Like syscall, but throws SyscallError(name, errno, pid) on a -errno result. */
   call(name: string, nr: number, args?: SyscallArg[]): bigint;
+  /**
+   * Runs many syscalls in one trip into the task (see syscall-batch.ts);
+   * their raw results in order (negative = -errno).
+   */
+  batch(calls: readonly BatchCall[]): bigint[];
   /** An anonymous read-write mapping in the task, unmapped on release. */
   scratch(size: number): Scratch;
   /** Puts code bytes, signal mask and registers back; the injector is unusable after. */
@@ -122,6 +129,8 @@ interface InjectorState {
   ctx: TrapContext;
   log: Logger;
   scratches: Scratch[];
+  /** the batch code and results areas, grown on demand */
+  batch: BatchArea | undefined;
   open: boolean;
 }
 
@@ -152,7 +161,7 @@ function prepare(tid: number, options: InjectorOptions): InjectorState {
   }
   log.debug(`task ${tid}: trampoline at 0x${saved.site.toString(16)}`);
   const ctx: TrapContext = { tid, site: saved.site, timeoutMs: options.timeoutMs ?? 10_000, log, deferred: [], events: [] };
-  return { saved, regs, mem, ctx, log, scratches: [], open: true };
+  return { saved, regs, mem, ctx, log, scratches: [], batch: undefined, open: true };
 }
 
 function injectSyscall(state: InjectorState, nr: number, args: readonly SyscallArg[]): bigint {
@@ -170,12 +179,44 @@ function injectCall(state: InjectorState, name: string, nr: number, args: readon
   return result;
 }
 
+/** A batch area for at least `calls` calls (code + results), mapped or grown on demand. */
+function batchArea(state: InjectorState, calls: number): BatchArea {
+  const call = (name: string, nr: number, args?: SyscallArg[]): bigint => injectCall(state, name, nr, args);
+  const current = state.batch;
+  const fits = (area: BatchArea): boolean => area.results.size >= calls * 8 && area.code.size >= calls * CALL_CODE_BYTES + 1;
+  if (current !== undefined && fits(current)) return current;
+  if (current !== undefined) call('munmap', SYS.munmap, [current.code.addr, current.code.size]);
+  const room = Math.max(calls, 64);
+  const results = mapScratch(room * 8, call, state.mem);
+  state.scratches.push(results);
+  state.batch = { code: mapBatchCode(room * CALL_CODE_BYTES + 1, call), results };
+  return state.batch;
+}
+
+function injectBatch(state: InjectorState, calls: readonly BatchCall[]): bigint[] {
+  const { saved, log } = state;
+  if (!state.open) throw new CriuError(`task ${saved.tid}: injector already released`, { code: 'ERELEASED' });
+  if (calls.length === 0) return [];
+  const area = batchArea(state, calls.length);
+  const code = assembleBatch(calls, area.results.addr);
+  writeBatchCode(state.mem, area, code);
+  ptraceSetRegs(saved.tid, { ...state.regs, rip: area.code.addr, orig_rax: BigInt.asUintN(64, -1n) });
+  runToTrap(state.ctx, { start: area.code.addr, end: area.code.addr + BigInt(code.length) });
+  const raw = area.results.read(calls.length * 8);
+  const results = calls.map((_, i) => signed64(raw.readBigUInt64LE(i * 8)));
+  if (log.enabled(LogLevel.debug)) {
+    calls.forEach((c, i) => log.debug(`task ${saved.tid}: [batch] ${describe(c.nr, c.args ?? [], results[i]!)}`));
+  }
+  return results;
+}
+
 function releaseInjector(state: InjectorState): void {
   if (!state.open) return;
   const call = (name: string, nr: number, args?: SyscallArg[]): bigint => injectCall(state, name, nr, args);
   try {
     requeueDeferred(state.ctx, state.saved, (size) => mapScratch(size, call, state.mem), call);
     for (const scratch of state.scratches) call('munmap', SYS.munmap, [scratch.addr, scratch.size]);
+    if (state.batch !== undefined) call('munmap', SYS.munmap, [state.batch.code.addr, state.batch.code.size]);
   } finally {
     state.open = false;
     restoreTask(state.saved, state.mem);
@@ -194,6 +235,7 @@ export function openInjector(tid: number, options: InjectorOptions = {}): Inject
     events: state.ctx.events,
     syscall: (nr, ...args) => injectSyscall(state, nr, args),
     call,
+    batch: (calls) => injectBatch(state, calls),
     scratch: (size) => {
       const scratch = mapScratch(size, call, state.mem);
       state.scratches.push(scratch);

@@ -36,8 +36,14 @@ function checkAlive(ctx: TrapContext, status: number): void {
   }
 }
 
+/** The code a run executes: from `start`; its int3 is the byte before `end`. */
+export interface CodeRange {
+  start: bigint;
+  end: bigint;
+}
+
 /** Handles one stop; returns the registers if it was our int3, else null after continuing the task. */
-function onStop(ctx: TrapContext, status: number): X86Regs | null {
+function onStop(ctx: TrapContext, code: CodeRange, status: number): X86Regs | null {
   const event = ptraceEventOf(status);
   const sig = wstopsig(status);
   if (event !== 0) {
@@ -46,8 +52,8 @@ function onStop(ctx: TrapContext, status: number): X86Regs | null {
     return null;
   }
   const regs = ptraceGetRegs(ctx.tid);
-  const inTrampoline = regs.rip >= ctx.site && regs.rip <= ctx.site + BigInt(TRAMPOLINE.length);
-  if (sig === SIG.TRAP && regs.rip === ctx.site + BigInt(TRAMPOLINE.length)) return regs;
+  const inTrampoline = regs.rip >= code.start && regs.rip <= code.end;
+  if (sig === SIG.TRAP && regs.rip === code.end) return regs;
   if (FAULTS.has(sig) && inTrampoline) {
     throw new CriuError(`task ${ctx.tid}: signal ${sig} at 0x${regs.rip.toString(16)} while running the injected syscall`, { code: 'EFAULT' });
   }
@@ -66,8 +72,8 @@ function interruptOverdue(ctx: TrapContext): never {
   throw new CriuError(`task ${ctx.tid}: injected syscall did not return within ${ctx.timeoutMs} ms`, { code: 'ETIMEDOUT' });
 }
 
-/** Continues the task (already at the trampoline) and waits, bounded, for its int3. */
-export function runToTrap(ctx: TrapContext): X86Regs {
+/** Continues the task (already at code.start) and waits, bounded, for the int3 that ends the code. */
+export function runToTrap(ctx: TrapContext, code: CodeRange = { start: ctx.site, end: ctx.site + BigInt(TRAMPOLINE.length) }): X86Regs {
   const deadline = performance.now() + ctx.timeoutMs;
   ptraceCont(ctx.tid);
   for (;;) {
@@ -80,7 +86,7 @@ export function runToTrap(ctx: TrapContext): X86Regs {
       throw error;
     }
     checkAlive(ctx, status);
-    const regs = onStop(ctx, status);
+    const regs = onStop(ctx, code, status);
     if (regs !== null) return regs;
   }
 }
