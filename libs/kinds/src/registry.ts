@@ -5,8 +5,10 @@ import { memoryKind } from './memory/memory-kind.js';
 import { filesKind } from './files/files-kind.js';
 import { fsKind } from './fs/fs-kind.js';
 import { coreKind } from './core/core-kind.js';
+import { coreSnapshotKind } from './core/core-snapshot.js';
 
 export const taskKinds: readonly TaskKind[] = [
+  coreSnapshotKind, // reads what injection would change; writes nothing
   memoryKind,
   filesKind,
   fsKind,

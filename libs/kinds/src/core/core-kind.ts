@@ -7,13 +7,14 @@
 // seccomp mode is refused). See criu(8), ptrace(2), proc_pid_status(5).
 import { openInjector, type Injector } from '@criu-ts/inject';
 import { imagePath, writeImage, type Messages } from '@criu-ts/images';
-import { PAGE_SIZE, ptraceGetSigmask } from '@criu-ts/kernel';
+import { PAGE_SIZE, ptraceGetRegs } from '@criu-ts/kernel';
 import { readStat } from '@criu-ts/proc';
 import type { DumpContext, DumpTask, DumpThread } from '../dump-context.js';
 import type { TaskKind, TaskRecord } from '../kind.js';
 import { sighandId, taskNamespaceIds, type TaskKobjIds } from './kobj-ids.js';
-import { dumpRseq } from './rseq.js';
-import { peekQueue, stopSignalSiginfo } from './signals.js';
+import { threadSnapshots, takeSnapshot } from './core-snapshot.js';
+import type { RseqState } from './rseq.js';
+import { peekQueue } from './signals.js';
 import { taskCalls, type TaskCalls } from './task-calls.js';
 import { TASK_STATE, taskCore } from './task-core.js';
 import { checkSeccomp, threadCore, threadInfo, type ThreadBefore } from './thread-core.js';
@@ -27,13 +28,22 @@ const MARCH_X86_64 = 1;
 /** A thread's own injector puts its trampoline this far past the leader's (both in the vDSO's ELF header). */
 const THREAD_SITE_OFFSET = 16n;
 
-/** Signal mask and private queue, read before anything of ours is injected into the thread. */
-function threadBefore(ctx: DumpContext, thread: DumpThread): ThreadBefore {
+type Before = ThreadBefore & { rseq: RseqState };
+
+/**
+ * Signal mask, private queue and rseq state of a thread, from the snapshot
+ * taken before any injection (core-snapshot.ts) or, without one, now.
+ */
+function threadBefore(ctx: DumpContext, thread: DumpThread): Before {
   const { tid } = thread;
-  if (thread.sigmask === undefined) ctx.log.debug(`thread ${tid}: no signal mask from the freezer; reading it now`);
+  let snapshot = threadSnapshots(ctx).get(tid);
+  if (snapshot === undefined) {
+    ctx.log.debug(`thread ${tid}: no snapshot from before injection; reading its state now`);
+    snapshot = takeSnapshot(thread, ptraceGetRegs(tid).rip);
+  }
   const pending = peekQueue(tid, false);
-  if (thread.pendingStopSignal !== 0) pending.unshift(stopSignalSiginfo(tid, thread.pendingStopSignal));
-  return { tid, sigmask: thread.sigmask ?? ptraceGetSigmask(tid), pending };
+  if (snapshot.stopSiginfo !== undefined) pending.unshift(snapshot.stopSiginfo);
+  return { tid, sigmask: snapshot.sigmask, pending, rseq: snapshot.rseq };
 }
 
 function layoutOf(ctx: DumpContext): XsaveLayout {
@@ -41,13 +51,13 @@ function layoutOf(ctx: DumpContext): XsaveLayout {
 }
 
 /** thread_info + thread_core of one thread, through an injector on that thread. */
-function threadEntry(ctx: DumpContext, pid: number, before: ThreadBefore, injector: Injector): CoreEntry {
+function threadEntry(ctx: DumpContext, pid: number, before: Before, injector: Injector): CoreEntry {
   return threadEntryWith(ctx, pid, before, { injector, calls: taskCalls(injector, injector.scratch(PAGE_SIZE)) });
 }
 
-function threadEntryWith(ctx: DumpContext, pid: number, before: ThreadBefore, via: { injector: Injector; calls: TaskCalls }): CoreEntry {
+function threadEntryWith(ctx: DumpContext, pid: number, before: Before, via: { injector: Injector; calls: TaskCalls }): CoreEntry {
   const { injector, calls } = via;
-  const rseq = dumpRseq(before.tid, injector.savedRegs.rip);
+  const { rseq } = before;
   if (rseq.abortIp !== undefined) ctx.log.warn(`thread ${before.tid} is inside an rseq critical section; saved at its abort handler`);
   const regs = rseq.abortIp === undefined ? injector.savedRegs : { ...injector.savedRegs, rip: rseq.abortIp };
   return {
@@ -58,7 +68,7 @@ function threadEntryWith(ctx: DumpContext, pid: number, before: ThreadBefore, vi
 }
 
 /** A non-leader thread gets a short-lived injector of its own, beside the leader's trampoline. */
-function otherThreadEntry(ctx: DumpContext, pid: number, before: ThreadBefore, leader: Injector): CoreEntry {
+function otherThreadEntry(ctx: DumpContext, pid: number, before: Before, leader: Injector): CoreEntry {
   const injector = openInjector(before.tid, { site: leader.site + THREAD_SITE_OFFSET, log: ctx.log.child('inject') });
   try {
     return threadEntry(ctx, pid, before, injector);

@@ -73,6 +73,7 @@ export function waitLine(path: string, re: RegExp): RegExpMatchArray {
 export interface Frozen {
   task: DumpTask;
   regs: Map<number, X86Regs>;
+  masks: Map<number, bigint>;
 }
 
 export function freeze(t: Teardowns, pid: number): Frozen {
@@ -90,9 +91,9 @@ export function freeze(t: Teardowns, pid: number): Frozen {
     waitpidWithin(tid, WAIT.__WALL, 5000);
   }
   const stat = readStat(pid);
-  const threads = tids.map((tid) => ({ tid, pendingStopSignal: 0, sigmask: ptraceGetSigmask(tid) }));
+  const threads = tids.map((tid) => ({ tid, pendingStopSignal: 0 }));
   const task: DumpTask = { pid, ppid: stat.ppid, pgid: stat.pgrp, sid: stat.session, threads, zombie: false, wasStopped: false, exitCode: 0 };
-  return { task, regs: new Map(tids.map((tid) => [tid, ptraceGetRegs(tid)])) };
+  return { task, regs: new Map(tids.map((tid) => [tid, ptraceGetRegs(tid)])), masks: new Map(tids.map((tid) => [tid, ptraceGetSigmask(tid)])) };
 }
 
 export function testContext(dir: string, tasks: DumpTask[]): DumpContext & { release(): void } {

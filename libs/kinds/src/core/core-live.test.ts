@@ -5,9 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { imagePath, readOne } from '@criu-ts/images';
-import { ERESTART, ptraceGetRegs, ptraceGetSigmask, signed64, unsigned64 } from '@criu-ts/kernel';
+import { ERESTART, SYS, ptraceGetRegs, ptraceGetSigmask, signed64, unsigned64 } from '@criu-ts/kernel';
 import { readStat, readStatus } from '@criu-ts/proc';
 import { coreKind } from './core-kind.js';
+import { coreSnapshotKind } from './core-snapshot.js';
 import { FIXTURE, crit, freeze, killAndReap, limits, startInBackground, tempDir, testContext, waitLine } from './core-live.fixture.js';
 import { criuNamespaceIds } from './kobj-ids.js';
 import { handledMasks } from './sigactions.js';
@@ -32,10 +33,12 @@ t.test('core images of a frozen two-thread task', async (t) => {
   const statusBefore = readStatus(pid);
   const workerStatus = readStatus(pid, worker);
   const limitsBefore = limits(pid);
-  const { task, regs } = freeze(t, pid);
+  const { task, regs, masks } = freeze(t, pid);
   const ctx = testContext(dir, [task]);
   const record = { ids: { vm_id: 11, files_id: 12, fs_id: 13 } as Record<string, number> };
   try {
+    coreSnapshotKind.dump(ctx, task, record);
+    ctx.injector(pid).syscall(SYS.getpid); // as another kind would: the leader now has every signal blocked
     coreKind.dump(ctx, task, record);
   } finally {
     ctx.release();
@@ -50,6 +53,7 @@ t.test('core images of a frozen two-thread task', async (t) => {
   t.match(ti.gpregs, { ax: main.orig_rax, orig_ax: main.orig_rax, ip: main.rip - 2n, sp: main.rsp, bx: main.rbx, fs_base: main.fs_base, flags: main.eflags, mode: 1 });
   t.equal(ti.tls?.length, 3);
   t.same(ti.tls?.map((d) => d.entry_number), [12, 13, 14]);
+  t.ok(ti.tls?.every((d) => d.seg_not_present), 'a 64-bit task keeps its TLS in fs_base: the GDT slots are empty');
   t.ok(ti.fpregs.xsave !== undefined && ti.fpregs.xsave.ymmh_space?.length === 64, 'xsave with the YMM upper halves');
   t.equal(ti.fpregs.mxcsr & 0xffc0, 0x1f80, 'default MXCSR mask bits');
   t.ok(ti.clear_tid_addr > 0n, 'clear_child_tid set by glibc');
@@ -114,7 +118,7 @@ t.test('core images of a frozen two-thread task', async (t) => {
   }
   for (const tid of [pid, worker]) {
     t.same(ptraceGetRegs(tid), regs.get(tid), `thread ${tid}: registers untouched`);
-    t.equal(ptraceGetSigmask(tid), task.threads.find((th) => th.tid === tid)!.sigmask, `thread ${tid}: mask untouched`);
+    t.equal(ptraceGetSigmask(tid), masks.get(tid), `thread ${tid}: mask untouched`);
   }
   t.equal(readStatus(pid).ShdPnd, statusBefore.ShdPnd, 'shared pending signals still queued');
   t.equal(readStatus(pid).SigPnd, statusBefore.SigPnd, 'private pending signals still queued');

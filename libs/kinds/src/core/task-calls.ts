@@ -7,7 +7,6 @@
 import { SyscallError } from '@criu-ts/base';
 import type { Injector, Scratch } from '@criu-ts/inject';
 import { ITIMER, NSIG, PR, SIG, SYS } from '@criu-ts/kernel';
-import { GDT_ENTRY_TLS_MIN, GDT_ENTRY_TLS_NUM, USER_DESC_SIZE } from './x86-regs.js';
 
 /** sizeof(struct sigaction) as the kernel's rt_sigaction takes it on x86_64 */
 export const KSIGACTION_SIZE = 32;
@@ -37,8 +36,6 @@ export interface TaskCalls {
   posixTimer(id: number): { value: Buffer; overrun: number };
   /** the membarrier(2) registrations, 0 when the kernel cannot tell */
   membarrierRegistrations(): number;
-  /** the thread's three GDT TLS slots (get_thread_area(2)): 3 struct user_desc */
-  tlsSlots(): Buffer;
 }
 
 function readInt(scratch: Scratch): number {
@@ -86,25 +83,6 @@ export function taskCalls(injector: Injector, scratch: Scratch): TaskCalls {
       if (result < 0n) throw new SyscallError({ syscall: 'membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS)', errno: Number(-result), pid: injector.tid });
       return Number(result);
     },
-    tlsSlots() {
-      const slots = Buffer.alloc(GDT_ENTRY_TLS_NUM * USER_DESC_SIZE);
-      for (let i = 0; i < GDT_ENTRY_TLS_NUM; i++) slots.writeUInt32LE(GDT_ENTRY_TLS_MIN + i, i * USER_DESC_SIZE);
-      scratch.write(slots);
-      for (let i = 0; i < GDT_ENTRY_TLS_NUM; i++) tlsSlot(injector, at(i * USER_DESC_SIZE), scratch, i);
-      return scratch.read(slots.length);
-    },
   };
 }
 
-/**
- * get_thread_area of one slot; a slot the kernel cannot describe is saved
- * as upstream's parasite saves it: empty and not present.
- */
-function tlsSlot(injector: Injector, addr: bigint, scratch: Scratch, index: number): void {
-  const result = injector.syscall(SYS.get_thread_area, addr);
-  if (result >= 0n) return;
-  const empty = Buffer.alloc(USER_DESC_SIZE);
-  empty.writeUInt32LE(GDT_ENTRY_TLS_MIN + index, 0);
-  empty.writeUInt32LE(0x28, 12);
-  scratch.write(empty, index * USER_DESC_SIZE);
-}

@@ -16,7 +16,7 @@ import type { RseqEntry } from './rseq.js';
 import { queueEntry } from './signals.js';
 import type { TaskCalls } from './task-calls.js';
 import { fpregsFromXstate, type XsaveLayout } from './x86-fpu.js';
-import { gpregsEntry, tlsEntries } from './x86-regs.js';
+import { gpregsEntry, readTlsSlots, tlsEntries } from './x86-regs.js';
 
 export type ThreadCore = Messages['thread_core_entry'];
 export type ThreadInfo = Messages['thread_info_x86'];
@@ -68,7 +68,7 @@ export function threadInfo(tid: number, regs: X86Regs, calls: TaskCalls, layout:
     clear_tid_addr: calls.tidAddress(),
     gpregs: gpregsEntry(regs),
     fpregs: fpregs(tid, layout),
-    tls: tlsEntries(calls.tlsSlots()),
+    tls: tlsEntries(readTlsSlots(tid)),
   };
 }
 

@@ -11,7 +11,8 @@
 // that does not survive). We do the same, so images restore with upstream
 // CRIU and with ours alike. orig_rax is kept as captured.
 import type { Messages } from '@criu-ts/images';
-import { ERESTART, signed64, unsigned64, type X86Regs } from '@criu-ts/kernel';
+import { SyscallError } from '@criu-ts/base';
+import { ERESTART, PTRACE, ptraceRaw, signed64, unsigned64, type X86Regs } from '@criu-ts/kernel';
 
 export type UserX86Regs = Messages['user_x86_regs_entry'];
 export type UserDesc = Messages['user_desc_t'];
@@ -23,6 +24,8 @@ const MODE_NATIVE = 1;
 export const GDT_ENTRY_TLS_MIN = 12;
 export const GDT_ENTRY_TLS_NUM = 3;
 export const USER_DESC_SIZE = 16;
+/** struct user_desc flag bit: seg_not_present */
+const SEG_NOT_PRESENT = 0x20;
 
 /** The registers a thread resumes with: restarts resolved as upstream does (see the file comment). */
 export function resolveSyscallRestart(regs: X86Regs): X86Regs {
@@ -70,4 +73,27 @@ export function tlsEntries(regset: Buffer): UserDesc[] {
     throw new RangeError(`TLS slots: got ${regset.length} bytes, want ${GDT_ENTRY_TLS_NUM * USER_DESC_SIZE}`);
   }
   return Array.from({ length: GDT_ENTRY_TLS_NUM }, (_, i) => userDesc(regset, i * USER_DESC_SIZE));
+}
+
+/**
+ * The thread's three GDT TLS slots as 3 × struct user_desc, read from
+ * outside with PTRACE_GET_THREAD_AREA. A slot the kernel cannot describe
+ * (no 32-bit emulation) is saved as upstream's parasite saves it then:
+ * empty, entry number set, not present.
+ */
+export function readTlsSlots(tid: number): Buffer {
+  const slots = Buffer.alloc(GDT_ENTRY_TLS_NUM * USER_DESC_SIZE);
+  for (let i = 0; i < GDT_ENTRY_TLS_NUM; i++) {
+    const desc = Buffer.alloc(USER_DESC_SIZE);
+    try {
+      ptraceRaw(PTRACE.GET_THREAD_AREA, tid, GDT_ENTRY_TLS_MIN + i, desc);
+    } catch (error) {
+      if (!(error instanceof SyscallError && (error.code === 'EIO' || error.code === 'EINVAL'))) throw error;
+      desc.fill(0);
+      desc.writeUInt32LE(GDT_ENTRY_TLS_MIN + i, 0);
+      desc.writeUInt32LE(SEG_NOT_PRESENT, 12);
+    }
+    desc.copy(slots, i * USER_DESC_SIZE);
+  }
+  return slots;
 }
