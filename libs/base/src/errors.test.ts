@@ -5,6 +5,8 @@ t.test('errno names and messages come from the system table', async (t) => {
   t.equal(errnoName(1), 'EPERM');
   t.equal(errnoName(3), 'ESRCH');
   t.equal(errnoMessage(1), 'Operation not permitted');
+  t.equal(errnoName(10), 'ECHILD', 'names missing from libuv come from os.constants');
+  t.equal(errnoMessage(10), 'No child processes');
 });
 
 t.test('a syscall error reads like the house style', async (t) => {

@@ -1,5 +1,6 @@
 // Typed errors. Every failure the tools report is one of these: a code,
 // the exit status criu(8) would give, an optional hint and the cause.
+import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 
 export interface CriuErrorOptions {
@@ -32,15 +33,33 @@ export class UsageError extends CriuError {
 }
 
 const errnoTable = getSystemErrorMap();
+/** names libuv's table lacks (ECHILD, EDEADLK, ...) come from os.constants.errno */
+const errnoNames = new Map(Object.entries(constants.errno).map(([name, number]) => [number, name]));
+/** strerror(3) text for the errnos libuv's table lacks */
+const extraMessages: Readonly<Record<string, string>> = {
+  ECHILD: 'No child processes',
+  EDEADLK: 'Resource deadlock avoided',
+  EDOM: 'Numerical argument out of domain',
+  EDQUOT: 'Disk quota exceeded',
+  EIDRM: 'Identifier removed',
+  EINPROGRESS: 'Operation now in progress',
+  ENOEXEC: 'Exec format error',
+  ENOLCK: 'No locks available',
+  ENOMSG: 'No message of desired type',
+  ESTALE: 'Stale file handle',
+  ETIME: 'Timer expired',
+  EBADMSG: 'Bad message',
+};
 
 /** errno number → its name, e.g. 1 → 'EPERM'. */
 export function errnoName(errno: number): string {
-  return errnoTable.get(-Math.abs(errno))?.[0] ?? `errno ${errno}`;
+  const number = Math.abs(errno);
+  return errnoTable.get(-number)?.[0] ?? errnoNames.get(number) ?? `errno ${errno}`;
 }
 
 /** errno number → strerror(3)-style text, e.g. 1 → 'Operation not permitted'. */
 export function errnoMessage(errno: number): string {
-  const text = errnoTable.get(-Math.abs(errno))?.[1];
+  const text = errnoTable.get(-Math.abs(errno))?.[1] ?? extraMessages[errnoName(errno)];
   if (text === undefined) return `Unknown error ${errno}`;
   return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -6,7 +6,7 @@ import { accessSync, closeSync, constants, fsyncSync, openSync, statSync } from 
 import { randomUUID } from 'node:crypto';
 import { CriuError, type Logger } from '@criu-ts/base';
 import { SIG, kill } from '@criu-ts/kernel';
-import { taskKinds, type DumpOptions, type TaskRecord } from '@criu-ts/kinds';
+import { criuNamespaceIds, taskKinds, type DumpOptions, type TaskRecord } from '@criu-ts/kinds';
 import { createEngineContext, type EngineContext } from './dump-context.js';
 import { freezeTree } from './freeze.js';
 import type { FrozenTask, FrozenTree } from './task-tree.js';
@@ -61,9 +61,9 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   const frozen = process.hrtime.bigint();
   const ctx = createEngineContext(request, log, tree.tasks);
   try {
-    const records = dumpTasks(ctx, tree);
+    dumpTasks(ctx, tree);
     writePstree(request.imagesDir, tree.tasks);
-    writeInventory(request.imagesDir, records.get(tree.root.pid)?.ids ?? {}, randomUUID());
+    writeInventory(request.imagesDir, criuIds(ctx), randomUUID());
     ctx.closeImages();
     const frozenUs = microsSince(frozen);
     writeDumpStats(request.imagesDir, ctx.stats, { freezing: Number((frozen - started) / 1000n), frozen: frozenUs });
@@ -82,11 +82,9 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   }
 }
 
-function dumpTasks(ctx: EngineContext, tree: FrozenTree): Map<number, TaskRecord> {
-  const records = new Map<number, TaskRecord>();
+function dumpTasks(ctx: EngineContext, tree: FrozenTree): void {
   for (const task of tree.tasks) {
     const record: TaskRecord = { ids: {} };
-    records.set(task.pid, record);
     const log = ctx.log.child(`pid ${task.pid}`);
     for (const kind of taskKinds) {
       if (task.zombie) {
@@ -97,7 +95,17 @@ function dumpTasks(ctx: EngineContext, tree: FrozenTree): Map<number, TaskRecord
       kind.dump(ctx, task, record);
     }
   }
-  return records;
+}
+
+/**
+ * inventory's root_ids are criu's own ids, as upstream writes them: its
+ * namespaces (which restore compares with the tasks' to learn which
+ * namespaces the tree had of its own), sighand 1, and fresh ids for its
+ * mm, fd table and fs.
+ */
+function criuIds(ctx: EngineContext): Record<string, number> {
+  const namespaces = Object.entries(criuNamespaceIds(ctx)).filter((entry): entry is [string, number] => entry[1] !== undefined);
+  return { vm_id: ctx.nextId(), files_id: ctx.nextId(), fs_id: ctx.nextId(), sighand_id: 1, ...Object.fromEntries(namespaces) };
 }
 
 function microsSince(start: bigint): number {

@@ -3,7 +3,7 @@
 // re-scan threads and children until nothing new appears, so tasks and
 // threads created while we freeze are caught too. See ptrace(2).
 import { CriuError, SyscallError, type Logger } from '@criu-ts/base';
-import { ptraceInterrupt, ptraceSeize } from '@criu-ts/kernel';
+import { PTRACE_O, ptraceInterrupt, ptraceSeize } from '@criu-ts/kernel';
 import type { FrozenTask, FrozenThread, FrozenTree } from './task-tree.js';
 import { walkTree } from './task-tree.js';
 import { listChildren, listThreads, readTaskStat } from './task-proc.js';
@@ -99,7 +99,7 @@ function freezeThreads(state: FreezeState, task: FrozenTask): void {
 function freezeThread(state: FreezeState, tid: number): FrozenThread | undefined {
   if (Date.now() > state.deadline) throw new CriuError(`timed out freezing thread ${tid} (--timeout)`, { code: 'ETIMEDOUT' });
   try {
-    ptraceSeize(tid);
+    seize(tid);
   } catch (error) {
     if (error instanceof SyscallError && error.code === 'ESRCH') return undefined;
     throw explainSeizeFailure(tid, error);
@@ -115,6 +115,24 @@ function freezeThread(state: FreezeState, tid: number): FrozenThread | undefined
   thread.pendingStopSignal = stop.deliverySignal;
   state.log.debug(`seized thread ${tid}${stop.deliverySignal ? ` (stopped delivering signal ${stop.deliverySignal})` : ''}`);
   return thread;
+}
+
+/**
+ * PTRACE_SEIZE, with seccomp suspended so the syscalls we inject are not
+ * filtered (it needs CAP_SYS_ADMIN: without it, seize plainly).
+ */
+function seize(tid: number): void {
+  try {
+    ptraceSeize(tid, PTRACE_O.SUSPEND_SECCOMP);
+  } catch (error) {
+    if (!(error instanceof SyscallError) || error.code === 'ESRCH' || !isSeccompRefusal(tid, error)) throw error;
+    ptraceSeize(tid);
+  }
+}
+
+/** EPERM for the option alone (not for tracing at all): the task is not already traced. */
+function isSeccompRefusal(tid: number, error: SyscallError): boolean {
+  return error.code === 'EINVAL' || (error.code === 'EPERM' && (readTaskStat(tid)?.tracerPid ?? 0) === 0);
 }
 
 function explainSeizeFailure(tid: number, error: unknown): unknown {

@@ -5,7 +5,7 @@
 // results land in one scratch page mapped in the task (unmapped when the
 // injector is released); each answer is read back with one positioned read.
 import { SyscallError } from '@criu-ts/base';
-import type { Injector, Scratch } from '@criu-ts/inject';
+import type { BatchCall, Injector, Scratch } from '@criu-ts/inject';
 import { ITIMER, NSIG, PR, SIG, SYS } from '@criu-ts/kernel';
 
 /** sizeof(struct sigaction) as the kernel's rt_sigaction takes it on x86_64 */
@@ -42,6 +42,13 @@ function readInt(scratch: Scratch): number {
   return scratch.read(4).readInt32LE(0);
 }
 
+/** Runs calls as one batch; the first that failed throws, naming it. */
+function batchChecked(injector: Injector, name: string, calls: BatchCall[]): void {
+  injector.batch(calls).forEach((result, i) => {
+    if (result < 0n && result >= -4095n) throw new SyscallError({ syscall: `${name}(${calls[i]!.args?.[0] ?? ''})`, errno: Number(-result), pid: injector.tid });
+  });
+}
+
 /** Injected calls on `injector`'s thread; `scratch` is a page of that task. */
 export function taskCalls(injector: Injector, scratch: Scratch): TaskCalls {
   const at = (offset: number): bigint => scratch.addr + BigInt(offset);
@@ -65,11 +72,14 @@ export function taskCalls(injector: Injector, scratch: Scratch): TaskCalls {
       return readInt(scratch) !== 0;
     },
     sigactions() {
-      ACTION_SIGNALS.forEach((sig, i) => call(`rt_sigaction(${sig})`, SYS.rt_sigaction, [sig, 0, at(i * KSIGACTION_SIZE), 8]));
+      // one trip into the task for all 62 (an injected call each would be 62 ptrace round trips)
+      const calls = ACTION_SIGNALS.map((sig, i) => ({ nr: SYS.rt_sigaction, args: [sig, 0, at(i * KSIGACTION_SIZE), 8] }));
+      batchChecked(injector, 'rt_sigaction', calls);
       return scratch.read(ACTION_SIGNALS.length * KSIGACTION_SIZE);
     },
     itimers() {
-      [ITIMER.REAL, ITIMER.VIRTUAL, ITIMER.PROF].forEach((which, i) => call('getitimer', SYS.getitimer, [which, at(i * ITIMERVAL_SIZE)]));
+      const calls = [ITIMER.REAL, ITIMER.VIRTUAL, ITIMER.PROF].map((which, i) => ({ nr: SYS.getitimer, args: [which, at(i * ITIMERVAL_SIZE)] }));
+      batchChecked(injector, 'getitimer', calls);
       return scratch.read(3 * ITIMERVAL_SIZE);
     },
     posixTimer(id) {
