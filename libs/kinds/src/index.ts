@@ -6,3 +6,4 @@ export { filesKind, fdKinds, fdKindOf, type FdKind, type FdDumpEnv, type OpenFd 
 export { fsKind } from './fs/fs-kind.js';
 export { coreKind, coreSnapshotKind, criuNamespaceIds, taskNamespaceIds, sighandId, type CoreEntry, type NamespaceIds } from './core/index.js';
 export * from './restore-context.js';
+export { ttyKind, ttyTreeKind } from './files/tty/index.js';

@@ -3,6 +3,7 @@
 import type { TaskKind } from './kind.js';
 import { memoryKind } from './memory/memory-kind.js';
 import { filesKind } from './files/files-kind.js';
+import { ttyTreeKind } from './files/tty/tty-tree-kind.js';
 import { fsKind } from './fs/fs-kind.js';
 import { coreKind } from './core/core-kind.js';
 import { coreSnapshotKind } from './core/core-snapshot.js';
@@ -11,6 +12,7 @@ export const taskKinds: readonly TaskKind[] = [
   coreSnapshotKind, // reads what injection would change; writes nothing
   memoryKind,
   filesKind,
+  ttyTreeKind, // after the last task's fds: tty pairs, sessions, queued bytes
   fsKind,
   coreKind,
 ];

@@ -1,17 +1,39 @@
-// criu-restore: `criu restore`.
+// criu-restore: `criu restore`. Restores the tree, writes --pidfile, and,
+// unless -d, stays the root's parent and exits with its exit status
+// (128 + N if a signal N killed it; either is also logged as an error).
 import { CriuError, UsageError } from '@criu-ts/base';
-import { restoreOptions, type ToolSpec } from '@criu-ts/cli';
+import { restoreOptions, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
+import { restoreTree, waitForRoot } from '@criu-ts/restore';
+
+type RestoreContext = ToolContext<typeof restoreOptions>;
+
+function run(ctx: RestoreContext): void {
+  const o = ctx.options;
+  if (o.restoreSibling && !o.restoreDetached) throw new UsageError('--restore-sibling only makes sense with --restore-detached');
+  if (o.tree !== undefined) ctx.log.warn('Using -t with criu restore is obsoleted');
+  const result = restoreTree({
+    imagesDir: ctx.imagesDir,
+    log: ctx.log,
+    shellJob: o.shellJob,
+    leaveStopped: o.leaveStopped,
+    fileLocks: o.fileLocks,
+    tcpEstablished: o.tcpEstablished,
+    inheritFds: o.inheritFd,
+    restoreSibling: o.restoreSibling,
+  });
+  writePidfile(ctx, result.root);
+  if (o.restoreDetached) return;
+  const exit = waitForRoot(result.root, ctx.log);
+  if (exit.code === 0) return;
+  // runTool maps a CriuError to its exit code: the root's status becomes ours
+  const how = exit.signal === undefined ? `exited with status ${exit.code}` : `was killed by signal ${exit.signal}`;
+  throw new CriuError(`restored root task ${result.root} ${how}`, { code: 'EROOTEXIT', exitCode: exit.code });
+}
 
 export const restoreTool: ToolSpec<typeof restoreOptions> = {
   name: 'criu-restore',
   summary: 'Restore a process tree from image files.',
   usage: 'criu-restore [options]',
   options: restoreOptions,
-  run: (ctx) => {
-    if (ctx.options.restoreSibling && !ctx.options.restoreDetached) {
-      throw new UsageError('--restore-sibling only makes sense with --restore-detached');
-    }
-    if (ctx.options.tree !== undefined) ctx.log.warn('Using -t with criu restore is obsoleted');
-    throw new CriuError(`${ctx.tool}: not implemented yet`);
-  },
+  run,
 };

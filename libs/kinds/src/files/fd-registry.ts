@@ -10,6 +10,7 @@ import { pipeKind } from './pipe.js';
 import { regFileKind } from './reg-file.js';
 import { signalfdKind } from './signalfd.js';
 import { timerfdKind } from './timerfd.js';
+import { ttyKind } from './tty/tty-kind.js';
 import { unsupportedKind } from './unsupported.js';
 import { inetSocketKind, otherSocketKind, unixSocketKind } from './sockets/index.js';
 import type { OpenFd } from './open-fd.js';
@@ -27,6 +28,7 @@ export const fdKinds: readonly FdKind[] = [
   unixSocketKind,
   inetSocketKind,
   otherSocketKind,
+  ttyKind,
   unsupportedKind,
 ];
 

@@ -5,3 +5,4 @@ export type { FdKind, FdDumpEnv } from './fd-kind.js';
 export { openFd, readFown, kernelDev, devMajor, devMinor, type OpenFd } from './open-fd.js';
 export { peekPipe } from './pipe-data.js';
 export { readBuildId, buildIdWords } from './build-id.js';
+export { ttyKind, ttyTreeKind } from './tty/index.js';

@@ -1,26 +1,19 @@
 // Fds this dump cannot save yet, each refused with an UnsupportedError that
 // names the pid, the fd and what it is, so the engine releases the tree
-// untouched: sockets the socket kinds (sockets/) do not take, terminals, namespace files, and
+// untouched: sockets the socket kinds (sockets/) do not take, namespace files, and
 // anon-inode files other than eventfd/epoll/signalfd/timerfd/inotify
 // (fanotify, io_uring, userfaultfd, pidfd, perf, bpf, ...), other devices.
 import { UnsupportedError } from '@criu-ts/base';
 import type { FdKind } from './fd-kind.js';
 import { S_IF, devMajor, devMinor, fileType, type OpenFd } from './open-fd.js';
 
-/** tty majors: 4 (vt/serial), 5 (tty, console, ptmx), 136-143 (pts), 128-135 (legacy pty masters) */
-function isTty(major: number): boolean {
-  return major === 4 || major === 5 || (major >= 128 && major <= 143);
-}
-
 function describe(fd: OpenFd): string {
   const { target, stat } = fd;
   if (target.kind === 'socket' || fileType(stat) === S_IF.SOCK) return 'socket';
-  if (target.kind === 'pts') return `terminal /dev/pts/${target.index}`;
   if (target.kind === 'namespace') return `${target.ns} namespace file`;
   if (target.kind === 'anon_inode') return `anon inode file ${target.name}`;
   if (fileType(stat) === S_IF.CHR) {
-    const dev = `${devMajor(stat.rdev)}:${devMinor(stat.rdev)}`;
-    return isTty(devMajor(stat.rdev)) ? `terminal ${fd.link} (${dev})` : `character device ${fd.link} (${dev})`;
+    return `character device ${fd.link} (${devMajor(stat.rdev)}:${devMinor(stat.rdev)})`;
   }
   if (fileType(stat) === S_IF.BLK) return `block device ${fd.link}`;
   return `file "${fd.link}"`;

@@ -9,6 +9,7 @@
 // slave's from anywhere.
 import { SyscallError } from '@criu-ts/base';
 import { SYS, ioctl } from '@criu-ts/kernel';
+import type { Scratch } from '@criu-ts/inject';
 import type { TermiosEntry, WinsizeEntry } from '@criu-ts/images';
 import type { DumpContext, DumpTask } from '../../dump-context.js';
 
@@ -123,7 +124,7 @@ export function localSession(fd: number): TtySession | undefined {
 /** Session and foreground group as the task sees them through its fd (injected ioctls); undefined if hung up. */
 export function taskSession(ctx: DumpContext, task: DumpTask, fd: number): TtySession | undefined {
   const injector = ctx.injector(task.threads[0].tid);
-  const scratches = ctx.shared('files.tty.scratch', () => new Map<number, ReturnType<typeof injector.scratch>>());
+  const scratches = ctx.shared('files.tty.scratch', () => new Map<number, Scratch>());
   let scratch = scratches.get(task.pid);
   if (scratch === undefined) {
     scratch = injector.scratch(8);
@@ -134,7 +135,9 @@ export function taskSession(ctx: DumpContext, task: DumpTask, fd: number): TtySe
     scratch.write(Buffer.alloc(4));
     const result = injector.syscall(SYS.ioctl, fd, request, scratch.addr);
     if (result === BigInt(-EIO)) return undefined;
-    if (result < 0n && result !== BigInt(-ENOTTY)) injector.call('ioctl', SYS.ioctl, [fd, request, scratch.addr]);
+    if (result < 0n && result !== BigInt(-ENOTTY)) {
+      throw new SyscallError({ syscall: `ioctl(0x${request.toString(16)})`, errno: Number(-result), pid: task.pid, path: `fd ${fd}` });
+    }
     values.push(result === 0n ? scratch.read(4).readInt32LE(0) : 0);
   }
   return { sid: values[0], pgrp: values[1] };

@@ -1,0 +1,102 @@
+// Rebuilding a task's address space from mm-PID.img (mmap(2), mprotect(2),
+// madvise(2), mremap(2), proc(5) maps): drop what the helper left (all
+// but the restore area, the vDSO pieces and [vsyscall]), map every dumped
+// mapping at its address (anonymous ones fresh, file ones by reopening the
+// file in the task), read the pages in, set the final protections and
+// advice, and move the vDSO. Not yet: shared anonymous, SysV, memfd, AIO
+// and packet-ring mappings (refused in vma-plan.ts).
+import { CriuError, type Logger } from '@criu-ts/base';
+import { O, PROT, SYS } from '@criu-ts/kernel';
+import type { Messages } from '@criu-ts/images';
+import type { Injector } from '@criu-ts/inject';
+import type { FileTable } from './file-paths.js';
+import { fillPages, openInTask, type FillOptions } from './page-fill.js';
+import { unregisterRseq } from './rseq.js';
+import type { TaskArea } from './task-area.js';
+import { isVdsoPiece, parkVdso, placeVdso, taskMappings, type Mapping } from './vdso-move.js';
+import { madviceOf, planVma, type VmaAction } from './vma-plan.js';
+
+type VmaEntry = Messages['vma_entry'];
+type MapAction = Extract<VmaAction, { kind: 'map' }>;
+
+export interface AddressSpaceInput {
+  dir: string;
+  vmas: readonly VmaEntry[];
+  area: TaskArea;
+  files: FileTable;
+  fill: FillOptions;
+  log: Logger;
+}
+
+/** Ranges to unmap: every present mapping except the area, the vDSO pieces and [vsyscall], adjacent ones merged. */
+export function helperLeftovers(present: readonly Mapping[], area: TaskArea): { start: bigint; end: bigint }[] {
+  const areaEnd = area.base + BigInt(area.size);
+  const drop = present.filter((m) => !isVdsoPiece(m) && m.name !== '[vsyscall]' && !(m.start >= area.base && m.end <= areaEnd));
+  const merged: { start: bigint; end: bigint }[] = [];
+  for (const m of drop) {
+    const last = merged.at(-1);
+    if (last !== undefined && last.end === m.start) last.end = m.end;
+    else merged.push({ start: m.start, end: m.end });
+  }
+  return merged;
+}
+
+function unmapLeftovers(injector: Injector, area: TaskArea): void {
+  for (const range of helperLeftovers(taskMappings(injector.pid), area)) {
+    injector.call('munmap', SYS.munmap, [range.start, range.end - range.start]);
+  }
+}
+
+function fileFd(injector: Injector, input: AddressSpaceInput, action: MapAction, fds: Map<string, bigint>): bigint {
+  const path = input.files.path(action.fileId!, `mapping at 0x${action.start.toString(16)} of pid ${injector.pid}`);
+  const flags = action.shared && (action.prot & PROT.WRITE) !== 0 ? O.RDWR : O.RDONLY;
+  const key = `${flags}:${path}`;
+  let fd = fds.get(key);
+  if (fd === undefined) {
+    fd = openInTask(injector, input.area, path, flags);
+    fds.set(key, fd);
+  }
+  return fd;
+}
+
+function mapOne(injector: Injector, input: AddressSpaceInput, action: MapAction, fds: Map<string, bigint>): void {
+  const fd = action.fileId === undefined ? -1n : fileFd(injector, input, action, fds);
+  const got = injector.call('mmap', SYS.mmap, [action.start, action.length, action.fillProt, action.flags, fd, action.pgoff]);
+  if (got !== action.start) throw new CriuError(`task ${injector.pid}: mapping 0x${action.start.toString(16)} landed at 0x${got.toString(16)}`);
+}
+
+function mapAll(injector: Injector, input: AddressSpaceInput, actions: readonly MapAction[]): void {
+  const fds = new Map<string, bigint>();
+  try {
+    for (const action of actions) mapOne(injector, input, action, fds);
+  } finally {
+    for (const fd of fds.values()) injector.call('close', SYS.close, [fd]);
+  }
+}
+
+function finishMappings(injector: Injector, input: AddressSpaceInput, actions: readonly MapAction[]): void {
+  for (const action of actions) {
+    if (action.fillProt !== action.prot) injector.call('mprotect', SYS.mprotect, [action.start, action.length, action.prot]);
+  }
+  const mapped = new Set(actions.map((action) => action.start));
+  for (const vma of input.vmas.filter((v) => mapped.has(v.start))) {
+    for (const advice of madviceOf(vma)) injector.call('madvise', SYS.madvise, [vma.start, vma.end - vma.start, advice]);
+  }
+}
+
+/** Rebuilds the address space of the task behind `injector`; returns the pages read. */
+export function restoreAddressSpace(injector: Injector, input: AddressSpaceInput): number {
+  const actions = input.vmas.map((vma) => planVma(injector.pid, vma));
+  const maps = actions.filter((a): a is MapAction => a.kind === 'map');
+  const vdso = actions.filter((a): a is Extract<VmaAction, { kind: 'vdso' }> => a.kind === 'vdso');
+  unregisterRseq(injector);
+  unmapLeftovers(injector, input.area);
+  const parked = parkVdso(injector, input.area);
+  mapAll(injector, input, maps);
+  const ranges = (list: readonly { start: bigint; length: bigint }[]): { start: bigint; end: bigint }[] => list.map((a) => ({ start: a.start, end: a.start + a.length }));
+  const pages = fillPages(injector, input.area, input.dir, { ...input.fill, mapped: ranges(maps), skipped: ranges(vdso) });
+  finishMappings(injector, input, maps);
+  placeVdso(injector, parked, vdso);
+  input.log.debug(`pid ${injector.pid}: ${maps.length} mappings, ${pages} pages read`);
+  return pages;
+}

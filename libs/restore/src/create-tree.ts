@@ -1,0 +1,86 @@
+// Creating every task of the tree with its pid, parent, session and group
+// (clone3 with set_tid, setsid, setpgid), all still copies of the helper:
+// the root is cloned out of the helper with CLONE_PARENT, so its parent is
+// criu; every other task out of its own parent. Sessions are set as each
+// task is made (children inherit them); groups once all exist, leaders
+// first; an orphaned group gets a short-lived stand-in leader with the
+// group's pid, created by a member, that the members join before it is
+// killed and reaped by that member.
+import { type Logger } from '@criu-ts/base';
+import { CLONE, SIG, SYS, WAIT, getpgid, kill, waitpidWithin } from '@criu-ts/kernel';
+import { openInjector, type Injector } from '@criu-ts/inject';
+import { cloneTask } from './clone-task.js';
+import type { SessionPlan } from './session-plan.js';
+import { clearInheritedTrampoline, type TaskArea } from './task-area.js';
+import type { TaskSet } from './task-set.js';
+import type { TaskImage } from './tree-images.js';
+
+export interface CreateInput {
+  helper: Injector;
+  area: TaskArea;
+  tasks: readonly TaskImage[];
+  plan: SessionPlan;
+  /** -S: the root is the helper's child instead of criu's */
+  rootAsSibling: boolean;
+  log: Logger;
+  timeoutMs: number;
+}
+
+function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
+  clearInheritedTrampoline(pid, input.area);
+  const injector = openInjector(pid, { site: input.area.site, log: input.log.child(`inject ${pid}`) });
+  set.injectors.set(pid, injector);
+  return injector;
+}
+
+function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: boolean): void {
+  const parent = isRoot ? input.helper : set.injectors.get(task.ppid)!;
+  const flags = isRoot && !input.rootAsSibling ? CLONE.PARENT : 0n;
+  // with CLONE_PARENT the child takes the helper's exit signal (SIGCHLD); clone3 wants 0 there
+  const exitSignal = flags === CLONE.PARENT ? 0 : SIG.CHLD;
+  set.processes.push(task.pid);
+  cloneTask(parent, input.area, { pid: task.pid, flags, exitSignal }, input.timeoutMs);
+  const injector = openNew(set, input, task.pid);
+  if (input.plan.setsid.has(task.pid)) injector.call('setsid', SYS.setsid);
+  input.log.debug(`created pid ${task.pid} (parent ${isRoot ? 'criu' : task.ppid})`);
+}
+
+/** A stand-in leader for an orphaned group: created by `member`, made a group leader. */
+function standInLeader(set: TaskSet, input: CreateInput, pgid: number, member: number): void {
+  set.processes.push(pgid);
+  cloneTask(set.injectors.get(member)!, input.area, { pid: pgid, flags: 0n, exitSignal: 0 }, input.timeoutMs);
+  clearInheritedTrampoline(pgid, input.area);
+  const injector = openInjector(pgid, { site: input.area.site, log: input.log.child(`inject ${pgid}`) });
+  try {
+    injector.call('setpgid', SYS.setpgid, [0, 0]);
+  } finally {
+    injector.release();
+  }
+  input.log.debug(`stand-in leader ${pgid} for the orphaned group (member ${member})`);
+}
+
+function dropStandIn(set: TaskSet, input: CreateInput, pgid: number, member: number): void {
+  kill(pgid, SIG.KILL);
+  waitpidWithin(pgid, WAIT.__WALL, input.timeoutMs);
+  set.injectors.get(member)!.call('wait4', SYS.wait4, [pgid, 0, WAIT.__WALL, 0]);
+  set.processes.splice(set.processes.indexOf(pgid), 1);
+}
+
+function joinGroups(set: TaskSet, input: CreateInput): void {
+  const { plan, tasks } = input;
+  for (const task of tasks) {
+    if (plan.pgid.get(task.pid) === task.pid && !plan.setsid.has(task.pid)) set.injectors.get(task.pid)!.call('setpgid', SYS.setpgid, [0, 0]);
+  }
+  for (const [pgid, member] of plan.orphans) standInLeader(set, input, pgid, member);
+  for (const task of tasks) {
+    const want = plan.pgid.get(task.pid)!;
+    if (want !== task.pid && getpgid(task.pid) !== want) set.injectors.get(task.pid)!.call('setpgid', SYS.setpgid, [0, want]);
+  }
+  for (const [pgid, member] of plan.orphans) dropStandIn(set, input, pgid, member);
+}
+
+/** Creates every task (parents first) with its session and group; leaves an injector open on each. */
+export function createTree(set: TaskSet, input: CreateInput): void {
+  input.tasks.forEach((task, i) => createTask(set, input, task, i === 0));
+  joinGroups(set, input);
+}

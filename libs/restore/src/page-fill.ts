@@ -1,0 +1,139 @@
+// Reading a task's pages back: the runs of pagemap-PID.img whose data is in
+// pages-N.img are read by the task itself, with injected preadv calls on
+// the pages image that it opens (up to IOV_MAX runs per call, one iovec per
+// run, consecutive runs being consecutive in the file). The page data never
+// passes through the tool. Runs held by a parent image (incremental dumps)
+// or served lazily are refused: neither is supported by this restore yet.
+import { join } from 'node:path';
+import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
+import { AT, IOV_MAX, MADV, O, SYS } from '@criu-ts/kernel';
+import { PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, imageFileName, openPagemap, type PageRun } from '@criu-ts/images';
+import type { Injector } from '@criu-ts/inject';
+import { putPath, putScratch, type Range, type TaskArea } from './task-area.js';
+
+/** One preadv: runs contiguous in the pages file, read from fileOffset. */
+export interface ReadBatch {
+  fileOffset: number;
+  iovecs: { addr: bigint; len: number }[];
+  bytes: number;
+}
+
+/** A read(2)-family call moves at most MAX_RW_COUNT (~2 GiB) at once: stay well below. */
+const MAX_BATCH_BYTES = 1 << 30;
+
+/** Groups present runs into preadv batches (at most maxIov each, contiguous in the file). */
+export function planReads(runs: readonly PageRun[], maxIov = IOV_MAX): ReadBatch[] {
+  const batches: ReadBatch[] = [];
+  let current: ReadBatch | undefined;
+  for (const run of runs) {
+    if (run.pagesOffset === undefined) continue;
+    const len = run.nrPages * PAGE_SIZE;
+    const contiguous =
+      current !== undefined &&
+      current.fileOffset + current.bytes === run.pagesOffset &&
+      current.iovecs.length < maxIov &&
+      current.bytes + len <= MAX_BATCH_BYTES;
+    if (!contiguous) {
+      current = { fileOffset: run.pagesOffset, iovecs: [], bytes: 0 };
+      batches.push(current);
+    }
+    current!.iovecs.push({ addr: run.vaddr, len });
+    current!.bytes += len;
+  }
+  return batches;
+}
+
+/** Reads and checks the runs of pagemap-PID.img. */
+export function readRuns(dir: string, pid: number): { pagesId: number; runs: PageRun[] } {
+  const pagemap = openPagemap(dir, pid);
+  try {
+    const runs = [...pagemap];
+    for (const run of runs) {
+      if ((run.flags & PE_PARENT) !== 0) {
+        throw new UnsupportedError({ pid, kind: 'pages in a parent image (incremental dump)', address: run.vaddr });
+      }
+      if ((run.flags & PE_LAZY) !== 0) throw new UnsupportedError({ pid, kind: 'lazy pages', address: run.vaddr });
+    }
+    return { pagesId: pagemap.pagesId, runs: runs.filter((run) => (run.flags & PE_PRESENT) !== 0) };
+  } finally {
+    pagemap.close();
+  }
+}
+
+/** An injected openat(2) of `path` in the task; a failure names the path. */
+export function openInTask(injector: Injector, area: TaskArea, path: string, flags: number): bigint {
+  try {
+    return injector.call('openat', SYS.openat, [AT.FDCWD, putPath(injector.pid, area, path), flags | O.CLOEXEC, 0]);
+  } catch (error) {
+    if (error instanceof SyscallError) throw new CriuError(`task ${injector.pid}: cannot open ${path}: ${error.message}`, { code: error.code, cause: error });
+    throw error;
+  }
+}
+
+function iovecBuffer(batch: ReadBatch): Buffer {
+  const buf = Buffer.alloc(batch.iovecs.length * 16);
+  batch.iovecs.forEach((iov, i) => {
+    buf.writeBigUInt64LE(iov.addr, i * 16);
+    buf.writeBigUInt64LE(BigInt(iov.len), i * 16 + 8);
+  });
+  return buf;
+}
+
+export interface FillOptions {
+  /** MADV_POPULATE_WRITE each run before reading into it */
+  populate: boolean;
+}
+
+/** Sorted ranges with adjacent ones joined (a run may span neighbouring mappings). */
+export function mergeRanges(ranges: readonly Range[]): Range[] {
+  const merged: Range[] = [];
+  for (const r of [...ranges].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))) {
+    const last = merged.at(-1);
+    if (last !== undefined && last.end >= r.start) last.end = last.end > r.end ? last.end : r.end;
+    else merged.push({ start: r.start, end: r.end });
+  }
+  return merged;
+}
+
+/**
+ * The runs to read: those in the mappings we made. Runs in the vDSO area
+ * (a dump may carry its pages) are skipped: the kernel's own vDSO is moved
+ * there instead. A run outside both is an image error.
+ */
+export function runsToRead(runs: readonly PageRun[], mapped: readonly Range[], skipped: readonly Range[], image: string): PageRun[] {
+  const inside = (run: PageRun, ranges: readonly Range[]): boolean =>
+    ranges.some((r) => run.vaddr >= r.start && run.vaddr + BigInt(run.nrPages * PAGE_SIZE) <= r.end);
+  const mappedSpans = mergeRanges(mapped);
+  const skippedSpans = mergeRanges(skipped);
+  return runs.filter((run) => {
+    if (inside(run, mappedSpans)) return true;
+    if (inside(run, skippedSpans)) return false;
+    throw new ImageError(`pages at 0x${run.vaddr.toString(16)} (${run.nrPages}) lie outside the task's dumped mappings`, { image, offset: 0 });
+  });
+}
+
+function readBatch(injector: Injector, area: TaskArea, fd: bigint, batch: ReadBatch, image: string): void {
+  const iov = putScratch(injector.pid, area, iovecBuffer(batch));
+  const got = injector.call('preadv', SYS.preadv, [fd, iov, batch.iovecs.length, batch.fileOffset, 0]);
+  if (got !== BigInt(batch.bytes)) {
+    throw new ImageError(`pages image is truncated: read ${got} of ${batch.bytes} bytes`, { image, offset: batch.fileOffset });
+  }
+}
+
+/** Fills the task's memory from the pages image; returns the number of pages read. */
+export function fillPages(injector: Injector, area: TaskArea, dir: string, options: FillOptions & { mapped: Range[]; skipped: Range[] }): number {
+  const { pagesId, runs: all } = readRuns(dir, injector.pid);
+  const runs = runsToRead(all, options.mapped, options.skipped, join(dir, imageFileName('pagemap', injector.pid)));
+  if (runs.length === 0) return 0;
+  const image = join(dir, imageFileName('pages', pagesId));
+  if (options.populate) {
+    for (const run of runs) injector.call('madvise', SYS.madvise, [run.vaddr, run.nrPages * PAGE_SIZE, MADV.POPULATE_WRITE]);
+  }
+  const fd = openInTask(injector, area, image, O.RDONLY);
+  try {
+    for (const batch of planReads(runs)) readBatch(injector, area, fd, batch, image);
+  } finally {
+    injector.call('close', SYS.close, [fd]);
+  }
+  return runs.reduce((sum, run) => sum + run.nrPages, 0);
+}

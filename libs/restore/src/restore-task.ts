@@ -1,0 +1,122 @@
+// Restoring one live task once the whole tree exists: its address space,
+// mm fields, signal dispositions, the clear-tid and robust-list addresses
+// of its leader, then the kinds' restore halves, then its other threads
+// (clone3 with CLONE_THREAD and set_tid from the leader). Last, the
+// trampoline moves to the restored code (the [vdso], or an executable
+// private mapping) so the restore area can be unmapped.
+import { CriuError, type Logger } from '@criu-ts/base';
+import { PR, PROT, SYS } from '@criu-ts/kernel';
+import { imagePath, type Messages } from '@criu-ts/images';
+import { openInjector, type Injector } from '@criu-ts/inject';
+import { restoreAddressSpace } from './address-space.js';
+import { THREAD_FLAGS, cloneTask } from './clone-task.js';
+import type { FileTable } from './file-paths.js';
+import { restoreMmFields } from './mm-fields.js';
+import { registerRseq } from './rseq.js';
+import { restoreSigactions } from './sigactions.js';
+import { putScratch, type TaskArea } from './task-area.js';
+import type { TaskImage, ThreadImage } from './tree-images.js';
+import { VMA, planVma } from './vma-plan.js';
+
+export interface TaskRestoreInput {
+  dir: string;
+  area: TaskArea;
+  files: FileTable;
+  populate: boolean;
+  log: Logger;
+  timeoutMs: number;
+  /** runs the kinds' restore halves for the task */
+  runKinds(pid: number): void;
+}
+
+/** Where the trampoline goes once the task's own code is mapped. */
+export function finalSite(pid: number, vmas: readonly Messages['vma_entry'][]): bigint {
+  const vdso = vmas.find((vma) => (vma.status & VMA.AREA_VDSO) !== 0 && (vma.status & VMA.AREA_VVAR) === 0);
+  if (vdso !== undefined) return vdso.start;
+  for (const vma of vmas) {
+    const action = planVma(pid, vma);
+    if (action.kind === 'map' && !action.shared && (action.prot & PROT.EXEC) !== 0) return action.start;
+  }
+  throw new CriuError(`pid ${pid} has no [vdso] and no private executable mapping to run injected calls from`, { code: 'EUNSUPPORTED' });
+}
+
+/** SS_ONSTACK and SS_DISABLE describe the stack as read back; of the flags, only SS_AUTODISARM is set again. */
+const SS_STATE_BITS = 0x1 | 0x2;
+
+/** The thread's name (prctl PR_SET_NAME: /proc/PID/comm is writable only from inside the process). */
+function setComm(injector: Injector, area: TaskArea, comm: string | undefined): void {
+  if (comm === undefined || comm === '') return;
+  const name = Buffer.alloc(16);
+  name.write(comm.slice(0, 15), 'utf8');
+  injector.call('prctl(PR_SET_NAME)', SYS.prctl, [PR.SET_NAME, putScratch(injector.pid, area, name), 0, 0, 0]);
+}
+
+/** sigaltstack(2) from thread_core_entry.sas (stack_t: sp, flags, size). */
+function setAltStack(injector: Injector, area: TaskArea, sas: NonNullable<ThreadImage['core']['thread_core']>['sas']): void {
+  if (sas === undefined || sas.ss_size === 0n) return;
+  const stack = Buffer.alloc(24);
+  stack.writeBigUInt64LE(sas.ss_sp, 0);
+  stack.writeInt32LE(sas.ss_flags & ~SS_STATE_BITS, 8);
+  stack.writeBigUInt64LE(sas.ss_size, 16);
+  injector.call('sigaltstack', SYS.sigaltstack, [putScratch(injector.pid, area, stack), 0]);
+}
+
+/** Per-thread state set from inside: name, alternate signal stack, parent-death signal, robust futex list, rseq area. */
+function setThreadAddresses(injector: Injector, area: TaskArea, task: TaskImage, thread: ThreadImage): void {
+  const core = thread.core.thread_core;
+  setComm(injector, area, core?.comm ?? task.threads[0]!.core.tc?.comm);
+  setAltStack(injector, area, core?.sas);
+  if (core?.pdeath_sig) injector.call('prctl(PR_SET_PDEATHSIG)', SYS.prctl, [PR.SET_PDEATHSIG, core.pdeath_sig, 0, 0, 0]);
+  if (core !== undefined && core.futex_rla !== 0n) {
+    injector.call('set_robust_list', SYS.set_robust_list, [core.futex_rla, core.futex_rla_len]);
+  }
+  registerRseq(injector, core?.rseq_entry);
+}
+
+function makeThreads(injector: Injector, task: TaskImage, input: TaskRestoreInput): void {
+  for (const thread of task.threads.slice(1)) {
+    const childTid = thread.core.thread_info!.clear_tid_addr;
+    cloneTask(injector, input.area, { pid: thread.tid, flags: THREAD_FLAGS, exitSignal: 0, childTid }, input.timeoutMs);
+  }
+}
+
+/** Per-thread calls in each new thread, one injector at a time (they share the trampoline). */
+function setupThreads(task: TaskImage, input: TaskRestoreInput): void {
+  for (const thread of task.threads.slice(1)) {
+    const injector = openInjector(thread.tid, { site: input.area.site, log: input.log });
+    try {
+      setThreadAddresses(injector, input.area, task, thread);
+    } finally {
+      injector.release();
+    }
+  }
+}
+
+function dropArea(pid: number, site: bigint, area: TaskArea, log: Logger): void {
+  const injector = openInjector(pid, { site, log });
+  try {
+    injector.call('munmap', SYS.munmap, [area.base, area.size]);
+  } finally {
+    injector.release();
+  }
+}
+
+/** Restores a live task whose leader's injector (at the restore area) is open; releases it. */
+export function restoreTask(injector: Injector, task: TaskImage, input: TaskRestoreInput): number {
+  const mm = task.mm!;
+  const vmas = mm.vmas ?? [];
+  const leader = task.threads[0]!;
+  const fill = { populate: input.populate };
+  const pages = restoreAddressSpace(injector, { dir: input.dir, vmas, area: input.area, files: input.files, fill, log: input.log });
+  restoreMmFields(injector, input.area, mm, input.files, input.log);
+  restoreSigactions(injector, input.area, leader.core.tc?.sigactions ?? [], imagePath(input.dir, 'core', task.pid));
+  const clearTid = leader.core.thread_info!.clear_tid_addr;
+  if (clearTid !== 0n) injector.call('set_tid_address', SYS.set_tid_address, [clearTid]);
+  setThreadAddresses(injector, input.area, task, leader);
+  input.runKinds(task.pid);
+  makeThreads(injector, task, input);
+  injector.release();
+  setupThreads(task, input);
+  dropArea(task.pid, finalSite(task.pid, vmas), input.area, input.log);
+  return pages;
+}

@@ -1,0 +1,96 @@
+// A thread's CPU state from core-TID.img, set with ptrace(2) just before it
+// is let go: general registers (PTRACE_SETREGS, with fs_base/gs_base for
+// TLS), the FPU/SSE state (PTRACE_SETFPREGS) and, when the image has it,
+// the AVX upper halves through NT_X86_XSTATE. An interrupted system call
+// is set up to restart as the kernel would have done it: -ERESTARTSYS,
+// -ERESTARTNOINTR, -ERESTARTNOHAND rewind rip onto the syscall
+// instruction with rax = the call number; -ERESTART_RESTARTBLOCK (a sleep
+// whose restart block does not survive) returns -EINTR, as criu(8) does.
+// orig_rax is then -1 so the kernel does not adjust again. Upstream images
+// carry registers already adjusted this way, which this leaves unchanged.
+import { CriuError } from '@criu-ts/base';
+import {
+  ERESTART, NT, ptraceGetRegset, ptraceSetFpRegs, ptraceSetRegs, ptraceSetRegset, USER_FPREGS_SIZE, type X86Regs,
+} from '@criu-ts/kernel';
+import type { Messages } from '@criu-ts/images';
+
+type Gpregs = Messages['user_x86_regs_entry'];
+type Fpregs = Messages['user_x86_fpregs_entry'];
+
+const EINTR = 4n;
+const XSTATE_MAX = 64 * 1024;
+const XSAVE_HEADER = 512;
+const YMMH_OFFSET = 576;
+/** xstate components restored: x87, SSE, AVX */
+const RESTORED_FEATURES = 0b111n;
+
+/** The registers to set, with any interrupted system call set up to restart. */
+export function regsFromImage(gp: Gpregs): X86Regs {
+  const regs: X86Regs = {
+    r15: gp.r15, r14: gp.r14, r13: gp.r13, r12: gp.r12, rbp: gp.bp, rbx: gp.bx, r11: gp.r11, r10: gp.r10,
+    r9: gp.r9, r8: gp.r8, rax: gp.ax, rcx: gp.cx, rdx: gp.dx, rsi: gp.si, rdi: gp.di, orig_rax: gp.orig_ax,
+    rip: gp.ip, cs: gp.cs, eflags: gp.flags, rsp: gp.sp, ss: gp.ss, fs_base: gp.fs_base, gs_base: gp.gs_base,
+    ds: gp.ds, es: gp.es, fs: gp.fs, gs: gp.gs,
+  };
+  return withSyscallRestart(regs);
+}
+
+/** Applies the kernel's syscall-restart rule to registers saved in a syscall. */
+export function withSyscallRestart(regs: X86Regs): X86Regs {
+  const inSyscall = BigInt.asIntN(64, regs.orig_rax) >= 0n;
+  const out = { ...regs, orig_rax: BigInt.asUintN(64, -1n) };
+  if (!inSyscall) return out;
+  const ret = -BigInt.asIntN(64, regs.rax);
+  if (ret === BigInt(ERESTART.SYS) || ret === BigInt(ERESTART.NOINTR) || ret === BigInt(ERESTART.NOHAND)) {
+    return { ...out, rip: regs.rip - 2n, rax: regs.orig_rax };
+  }
+  if (ret === BigInt(ERESTART.RESTARTBLOCK)) return { ...out, rax: BigInt.asUintN(64, -EINTR) };
+  return out;
+}
+
+function putWords(buf: Buffer, offset: number, words: readonly number[] | undefined, max: number, what: string): void {
+  const list = words ?? [];
+  if (list.length > max) throw new CriuError(`fpregs ${what} has ${list.length} words, at most ${max} fit`, { code: 'EIMAGE' });
+  list.forEach((word, i) => buf.writeUInt32LE(word >>> 0, offset + i * 4));
+}
+
+/** The 512-byte FXSAVE area (struct user_fpregs_struct) of the image's fpregs. */
+export function fxsaveArea(fp: Fpregs): Buffer {
+  const buf = Buffer.alloc(USER_FPREGS_SIZE);
+  buf.writeUInt16LE(fp.cwd & 0xffff, 0);
+  buf.writeUInt16LE(fp.swd & 0xffff, 2);
+  buf.writeUInt16LE(fp.twd & 0xffff, 4);
+  buf.writeUInt16LE(fp.fop & 0xffff, 6);
+  buf.writeBigUInt64LE(fp.rip, 8);
+  buf.writeBigUInt64LE(fp.rdp, 16);
+  buf.writeUInt32LE(fp.mxcsr >>> 0, 24);
+  buf.writeUInt32LE(fp.mxcsr_mask >>> 0, 28);
+  putWords(buf, 32, fp.st_space, 32, 'st_space');
+  putWords(buf, 160, fp.xmm_space, 64, 'xmm_space');
+  putWords(buf, 416, fp.padding, 24, 'padding');
+  return buf;
+}
+
+/** The thread's current XSAVE buffer with the image's x87/SSE/AVX state written in. */
+export function xstateFrom(current: Buffer, fp: Fpregs): Buffer {
+  const xsave = fp.xsave;
+  const buf = Buffer.from(current);
+  fxsaveArea(fp).copy(buf, 0);
+  if (xsave === undefined || buf.length < YMMH_OFFSET + 256) return buf;
+  const features = BigInt.asUintN(64, xsave.xstate_bv) & RESTORED_FEATURES;
+  buf.writeBigUInt64LE(features, XSAVE_HEADER);
+  buf.writeBigUInt64LE(0n, XSAVE_HEADER + 8);
+  putWords(buf, YMMH_OFFSET, xsave.ymmh_space, 64, 'ymmh_space');
+  return buf;
+}
+
+/** Sets the thread's registers and FPU state from its core image. */
+export function setThreadState(tid: number, info: Messages['thread_info_x86']): void {
+  ptraceSetRegs(tid, regsFromImage(info.gpregs));
+  if (info.fpregs.xsave === undefined) {
+    ptraceSetFpRegs(tid, fxsaveArea(info.fpregs));
+    return;
+  }
+  const current = ptraceGetRegset(tid, NT.X86_XSTATE, XSTATE_MAX);
+  ptraceSetRegset(tid, NT.X86_XSTATE, xstateFrom(current, info.fpregs));
+}

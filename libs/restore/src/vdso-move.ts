@@ -1,0 +1,91 @@
+// The vDSO area ([vvar], [vvar_vclock], [vdso] on this kernel): a new task
+// has the kernel's own, at the helper's addresses; the dumped code expects
+// it where it was. Each piece is moved with mremap(2) (the kernel follows
+// a moved [vdso]): first parked in a staging range, out of the way of the
+// dumped mappings, then, once those are made, to its dumped address. The dumped and the
+// present pieces must match one for one in order and size (same kernel);
+// otherwise we refuse, as a vDSO proxy is not written yet.
+import { readFileSync } from 'node:fs';
+import { CriuError } from '@criu-ts/base';
+import { MREMAP, SYS } from '@criu-ts/kernel';
+import type { Injector } from '@criu-ts/inject';
+import type { TaskArea } from './task-area.js';
+
+export interface Mapping {
+  start: bigint;
+  end: bigint;
+  name: string;
+}
+
+const VDSO_NAMES: ReadonlySet<string> = new Set(['[vdso]', '[vvar]', '[vvar_vclock]']);
+
+/** The mappings of /proc/PID/maps text, with their names. */
+export function parseMaps(text: string): Mapping[] {
+  const found: Mapping[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (m !== null) found.push({ start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`), name: m[3] ?? '' });
+  }
+  return found;
+}
+
+export function taskMappings(pid: number): Mapping[] {
+  return parseMaps(readFileSync(`/proc/${pid}/maps`, 'utf8'));
+}
+
+export const isVdsoPiece = (m: Mapping): boolean => VDSO_NAMES.has(m.name);
+
+export interface VdsoMove {
+  from: bigint;
+  to: bigint;
+  length: bigint;
+  name: string;
+}
+
+/** Pairs the present pieces with the dumped ones; throws naming the mismatch. */
+export function planVdsoMoves(pid: number, present: readonly Mapping[], dumped: readonly { start: bigint; length: bigint }[]): VdsoMove[] {
+  if (dumped.length === 0) return [];
+  const sizes = (list: readonly bigint[]): string => list.map((n) => `0x${n.toString(16)}`).join('+');
+  const have = present.map((m) => m.end - m.start);
+  const want = dumped.map((d) => d.length);
+  if (have.length !== want.length || have.some((len, i) => len !== want[i])) {
+    throw new CriuError(`task ${pid}: the dumped vDSO area (${sizes(want)} bytes) does not match this kernel's (${sizes(have)} bytes)`, {
+      code: 'EVDSO',
+      hint: 'restore on the kernel the tree was dumped on (a vDSO proxy is not written yet)',
+    });
+  }
+  return present.map((m, i) => ({ from: m.start, to: dumped[i]!.start, length: have[i]!, name: m.name }));
+}
+
+function remap(injector: Injector, from: bigint, to: bigint, length: bigint): void {
+  const flags = MREMAP.MAYMOVE | MREMAP.FIXED;
+  const got = injector.call('mremap', SYS.mremap, [from, length, length, flags, to]);
+  if (got !== to) throw new CriuError(`task ${injector.pid}: mremap moved 0x${from.toString(16)} to 0x${got.toString(16)}, not 0x${to.toString(16)}`);
+}
+
+/**
+ * Moves the task's vDSO pieces into the staging range, out of the way of
+ * the dumped mappings about to be made; returns where they are now.
+ */
+export function parkVdso(injector: Injector, area: TaskArea): Mapping[] {
+  const present = taskMappings(injector.pid).filter(isVdsoPiece);
+  const span = present.reduce((sum, m) => sum + (m.end - m.start), 0n);
+  if (span > BigInt(area.stagingSize)) throw new CriuError(`task ${injector.pid}: the vDSO area (${span} bytes) exceeds the staging range`);
+  let parked = area.staging;
+  return present.map((m) => {
+    const length = m.end - m.start;
+    if (m.start !== parked) remap(injector, m.start, parked, length);
+    const moved = { start: parked, end: parked + length, name: m.name };
+    parked += length;
+    return moved;
+  });
+}
+
+/** Moves the parked pieces onto the dumped addresses, or unmaps them if none were dumped. */
+export function placeVdso(injector: Injector, parked: readonly Mapping[], dumped: readonly { start: bigint; length: bigint }[]): void {
+  if (dumped.length === 0) {
+    for (const m of parked) injector.call('munmap', SYS.munmap, [m.start, m.end - m.start]);
+    return;
+  }
+  for (const move of planVdsoMoves(injector.pid, parked, dumped)) remap(injector, move.from, move.to, move.length);
+}

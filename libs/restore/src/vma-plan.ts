@@ -1,0 +1,98 @@
+// How each dumped mapping (vma_entry of mm-PID.img) is made again: which
+// mmap call, with which protection while its pages are read in, and which
+// mappings are not mapped at all (the vDSO area, moved from the helper's;
+// [vsyscall], fixed by the kernel). Pure: decisions only, no kernel calls.
+import { UnsupportedError } from '@criu-ts/base';
+import { MAP, PROT } from '@criu-ts/kernel';
+import type { Messages } from '@criu-ts/images';
+
+type VmaEntry = Messages['vma_entry'];
+
+/** vma_entry.status bits (CRIU's VMA_*; crit's "mmap.status" flags). */
+export const VMA = {
+  AREA_REGULAR: 1 << 0,
+  AREA_STACK: 1 << 1,
+  AREA_VSYSCALL: 1 << 2,
+  AREA_VDSO: 1 << 3,
+  AREA_HEAP: 1 << 5,
+  FILE_PRIVATE: 1 << 6,
+  FILE_SHARED: 1 << 7,
+  ANON_SHARED: 1 << 8,
+  ANON_PRIVATE: 1 << 9,
+  AREA_SYSVIPC: 1 << 10,
+  AREA_SOCKET: 1 << 11,
+  AREA_VVAR: 1 << 12,
+  AREA_AIORING: 1 << 13,
+  AREA_MEMFD: 1 << 14,
+  AREA_SHSTK: 1 << 15,
+  UNSUPP: 1 << 31,
+} as const;
+
+/** The mmap flags we pass on from the image; everything else is decided here. */
+const KEPT_FLAGS = MAP.SHARED | MAP.PRIVATE | MAP.ANONYMOUS | MAP.GROWSDOWN | MAP.NORESERVE | MAP.LOCKED;
+
+export type VmaAction =
+  /** made by an mmap in the task */
+  | { kind: 'map'; start: bigint; length: bigint; prot: number; fillProt: number; flags: number; fileId?: number; pgoff: bigint; shared: boolean }
+  /** one of the vDSO/vvar mappings: the helper's are moved there */
+  | { kind: 'vdso'; start: bigint; length: bigint; vvar: boolean }
+  /** left to the kernel ([vsyscall]) */
+  | { kind: 'skip'; start: bigint };
+
+function unsupported(pid: number, vma: VmaEntry, what: string): UnsupportedError {
+  return new UnsupportedError({ pid, kind: what, address: vma.start });
+}
+
+function checkSupported(pid: number, vma: VmaEntry): void {
+  const status = vma.status >>> 0;
+  if ((status & VMA.UNSUPP) !== 0) throw unsupported(pid, vma, 'mapping marked unsupported by the dump');
+  if ((status & VMA.AREA_SYSVIPC) !== 0) throw unsupported(pid, vma, 'System V shared memory mapping');
+  if ((status & VMA.AREA_SOCKET) !== 0) throw unsupported(pid, vma, 'packet socket ring mapping');
+  if ((status & VMA.AREA_AIORING) !== 0) throw unsupported(pid, vma, 'AIO ring mapping');
+  if ((status & VMA.AREA_MEMFD) !== 0) throw unsupported(pid, vma, 'memfd mapping (restore not written yet)');
+  if ((status & VMA.AREA_SHSTK) !== 0) throw unsupported(pid, vma, 'shadow stack mapping');
+  if ((status & VMA.ANON_SHARED) !== 0) throw unsupported(pid, vma, 'shared anonymous mapping (restore not written yet)');
+  if (vma.end <= vma.start || (vma.start & 0xfffn) !== 0n || (vma.end & 0xfffn) !== 0n) {
+    throw unsupported(pid, vma, `mapping with bad bounds 0x${vma.start.toString(16)}-0x${vma.end.toString(16)}`);
+  }
+}
+
+/** What to do for one dumped mapping of task `pid`. */
+export function planVma(pid: number, vma: VmaEntry): VmaAction {
+  const status = vma.status >>> 0;
+  if ((status & VMA.AREA_VSYSCALL) !== 0) return { kind: 'skip', start: vma.start };
+  if ((status & (VMA.AREA_VDSO | VMA.AREA_VVAR)) !== 0) {
+    return { kind: 'vdso', start: vma.start, length: vma.end - vma.start, vvar: (status & VMA.AREA_VVAR) !== 0 };
+  }
+  checkSupported(pid, vma);
+  const fileBacked = (status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED)) !== 0;
+  const shared = (status & VMA.FILE_SHARED) !== 0;
+  const flags = (vma.flags & KEPT_FLAGS) | MAP.FIXED | (fileBacked ? 0 : MAP.ANONYMOUS);
+  // private mappings get their pages written in: make them writable until then
+  const fillProt = shared ? vma.prot : vma.prot | PROT.READ | PROT.WRITE;
+  const action: VmaAction = {
+    kind: 'map',
+    start: vma.start,
+    length: vma.end - vma.start,
+    prot: vma.prot,
+    fillProt,
+    flags: fileBacked ? flags & ~MAP.ANONYMOUS : flags,
+    pgoff: fileBacked ? vma.pgoff : 0n,
+    shared,
+  };
+  if (fileBacked) action.fileId = Number(vma.shmid);
+  return action;
+}
+
+/** The madvise(2) advice numbers set in vma_entry.madv (bit n = advice n). */
+export function madviceOf(vma: VmaEntry): number[] {
+  const bits = vma.madv ?? 0n;
+  const advice: number[] = [];
+  for (let n = 0; n < 64; n++) if (((bits >> BigInt(n)) & 1n) !== 0n) advice.push(n);
+  return advice;
+}
+
+/** Does [start, end) overlap any dumped mapping of any task? */
+export function overlapsAny(start: bigint, end: bigint, vmas: readonly VmaEntry[]): boolean {
+  return vmas.some((vma) => vma.start < end && start < vma.end);
+}
