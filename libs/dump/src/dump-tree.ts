@@ -95,6 +95,7 @@ function dumpTasks(ctx: EngineContext, tree: FrozenTree): void {
       kind.dump(ctx, task, record);
     }
   }
+  for (const kind of taskKinds) kind.afterTasks?.(ctx);
 }
 
 /**

@@ -22,6 +22,8 @@ export interface TaskKind {
   readonly images: readonly KindName[];
   /** Dump this part of one live (non-zombie) task, which is frozen and seized. */
   dump(ctx: DumpContext, task: DumpTask, record: TaskRecord): void;
+  /** Once every task is dumped: checks and images that need the whole tree (pty pairs, ...). */
+  afterTasks?(ctx: DumpContext): void;
   /** Dump what there is of a zombie (exited, not reaped): most kinds have nothing. */
   dumpZombie?(ctx: DumpContext, task: DumpTask, record: TaskRecord): void;
   /**

@@ -1,5 +1,5 @@
 // What about the terminals can only be settled once every task's fds are
-// dumped (so it runs as the last live task's kind, after files): each
+// dumped (so it runs in afterTasks): each
 // terminal's session must be led by a dumped task, and each pty slave
 // must have its master in the tree — otherwise it is the terminal of the
 // shell the tree runs from, which criu(8) dumps only with -j/--shell-job
@@ -72,15 +72,14 @@ function dumpPairsData(ctx: DumpContext, table: ReadonlyMap<number, TtyEnd>): vo
   }
 }
 
-function isLastLiveTask(ctx: DumpContext, task: DumpTask): boolean {
-  return ctx.tasks.filter((t) => !t.zombie).at(-1)?.pid === task.pid;
-}
-
 export const ttyTreeKind: TaskKind = {
   name: 'ttys',
-  images: ['tty-data'],
-  dump(ctx, task) {
-    if (!isLastLiveTask(ctx, task)) return;
+  // tty-info.img is written by the fd kind (tty-kind.ts) as each terminal is met
+  images: ['tty-info', 'tty-data'],
+  dump() {
+    // nothing per task: see afterTasks
+  },
+  afterTasks(ctx) {
     const table = ttyTable(ctx);
     const ends = [...table.values()];
     const log = ctx.log.child('tty');
