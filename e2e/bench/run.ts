@@ -4,7 +4,8 @@
 //   memory 1024  1 GiB of dirty private anonymous memory
 //   threads 64   64 running threads
 //   tree 50      a tree of 50 processes
-// Run: node --import @tapjs/typescript/import e2e/bench/run.ts
+// Each workload runs BENCH_ROUNDS times (default 3); the table shows the
+// median of each column. Run: npm run bench
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,6 +80,18 @@ async function runScenario(s: Scenario, bin: string): Promise<Row> {
   }
 }
 
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function medianRow(rows: Row[]): Row {
+  const pick = (key: 'wallMs' | 'frozenMs' | 'memdumpMs' | 'pages' | 'gbps'): number => median(rows.map((r) => r[key]));
+  return { name: rows[0]!.name, wallMs: pick('wallMs'), frozenMs: pick('frozenMs'), memdumpMs: pick('memdumpMs'), pages: pick('pages'), gbps: pick('gbps') };
+}
+
 function printTable(rows: Row[]): void {
   const head = ['workload', 'dump ms', 'frozen ms', 'memdump ms', 'pages', 'GB/s'];
   const lines = rows.map((r) => [r.name, r.wallMs.toFixed(0), r.frozenMs.toFixed(0), r.memdumpMs.toFixed(0), String(r.pages), r.gbps.toFixed(2)]);
@@ -93,8 +106,11 @@ async function main(): Promise<void> {
     for (const s of SCENARIOS) {
       const bin = join(build, s.fixture);
       execFileSync('gcc', ['-O2', '-o', bin, join(fixturesDir, `${s.fixture}.c`), '-lpthread'], { timeout: 60_000 });
-      rows.push(await runScenario(s, bin));
+      const rounds: Row[] = [];
+      for (let i = 0; i < ROUNDS; i++) rounds.push(await runScenario(s, bin));
+      rows.push(medianRow(rounds));
     }
+    console.log(`criu-ts dump, images on tmpfs, median of ${ROUNDS} round(s)`);
     printTable(rows);
   } finally {
     rmSync(build, { recursive: true, force: true });

@@ -81,7 +81,7 @@ function relayModule(): URL {
 async function connectTls(address: string, port: number, material: TlsMaterial, timeoutMs: number): Promise<PageServerClient> {
   const [mine, relay] = socketPair();
   setTimeouts(mine, timeoutMs);
-  const worker = new Worker(relayModule(), { workerData: { fd: relay, host: address, port, options: clientTlsOptions(material, address), timeoutMs } });
+  const worker = new Worker(relayModule(), { workerData: { fd: relay, host: address, port, options: clientTlsOptions(material, address), checkName: material.checkName, timeoutMs } });
   const name = `page server ${address}:${port} (TLS)`;
   try {
     await new Promise<void>((resolve, reject) => {

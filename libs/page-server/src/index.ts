@@ -6,4 +6,4 @@ export { serveSession, type SessionLimits, type SessionOptions, type SessionResu
 export { runPageServer, type PageServerOptions } from './server.js';
 export { PageServerClient, clientOnOwnedFd, type ClientRun, type RunSource } from './client.js';
 export { connectPageServer, type ConnectOptions } from './client-connect.js';
-export { TLS_DEFAULTS, loadTlsMaterial, serverTlsOptions, clientTlsOptions, tlsFailure, type TlsFiles, type TlsMaterial } from './tls-files.js';
+export { TLS_DEFAULTS, loadTlsMaterial, serverTlsOptions, clientCertificateProblem, clientTlsOptions, tlsFailure, type TlsFiles, type TlsMaterial } from './tls-files.js';

@@ -6,7 +6,7 @@ import { TLSSocket, createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { CriuError, type Logger } from '@criu-ts/base';
 import { serveSession, type SessionLimits, type SessionResult } from './session.js';
-import { serverTlsOptions, tlsFailure, type TlsMaterial } from './tls-files.js';
+import { clientCertificateProblem, serverTlsOptions, tlsFailure, type TlsMaterial } from './tls-files.js';
 
 export interface PageServerOptions extends SessionLimits {
   /** images directory (-D) */
@@ -46,7 +46,13 @@ async function acceptOne(options: PageServerOptions): Promise<Duplex & Socket> {
   options.log.info(`page-server: listening on ${options.address ?? '*'}:${port}`);
   try {
     const accepted = new Promise<Socket>((resolve, reject) => {
-      server.once(options.tls === undefined ? 'connection' : 'secureConnection', resolve);
+      server.once(options.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
+        const problem = socket instanceof TLSSocket ? clientCertificateProblem(socket) : undefined;
+        if (problem === undefined) return resolve(socket);
+        const peer = peerName(socket);
+        socket.destroy();
+        reject(new CriuError(`page-server: TLS handshake with ${peer} failed: ${problem}`, { code: 'ETLS' }));
+      });
       server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
         reject(new CriuError(`page-server: TLS handshake with ${peerName(socket)} failed: ${tlsFailure(error)}`, { code: 'ETLS', cause: error }));
       });
@@ -66,7 +72,12 @@ function wrapPsSocket(options: PageServerOptions, fd: number): Promise<Socket> {
   if (options.tls === undefined) return Promise.resolve(raw);
   const secure = new TLSSocket(raw, { isServer: true, ...serverTlsOptions(options.tls) });
   return new Promise((resolve, reject) => {
-    secure.once('secure', () => resolve(secure));
+    secure.once('secure', () => {
+      const problem = clientCertificateProblem(secure);
+      if (problem === undefined) return resolve(secure);
+      secure.destroy();
+      reject(new CriuError(`page-server: TLS handshake on fd ${fd} failed: ${problem}`, { code: 'ETLS' }));
+    });
     secure.once('error', (error) => reject(new CriuError(`page-server: TLS handshake on fd ${fd} failed: ${tlsFailure(error)}`, { code: 'ETLS', cause: error })));
   });
 }

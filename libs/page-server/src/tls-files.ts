@@ -7,7 +7,7 @@
 // Both sides present a certificate and verify the peer's; the client also
 // checks the server's name against --address unless --tls-no-cn-verify.
 import { existsSync, readFileSync } from 'node:fs';
-import { rootCertificates, type ConnectionOptions, type TlsOptions } from 'node:tls';
+import { rootCertificates, type ConnectionOptions, type TLSSocket, type TlsOptions } from 'node:tls';
 import { CriuError, errnoOf } from '@criu-ts/base';
 
 export const TLS_DEFAULTS = {
@@ -63,16 +63,27 @@ export function loadTlsMaterial(files: TlsFiles, defaults: typeof TLS_DEFAULTS =
   };
 }
 
-/** node:tls server options: present our certificate, require and verify the client's. */
+/**
+ * node:tls server options: present our certificate and require the
+ * client's. The verdict on the client's certificate is checked after the
+ * handshake (checkClientCertificate) so that the error says why.
+ */
 export function serverTlsOptions(material: TlsMaterial): TlsOptions {
-  return { ca: material.ca, crl: material.crl, cert: material.cert, key: material.key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' };
+  return { ca: material.ca, crl: material.crl, cert: material.cert, key: material.key, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' };
 }
 
-/** node:tls client options for a server at `host`. */
+/** Why a TLS client's certificate is not acceptable, or undefined if it is. */
+export function clientCertificateProblem(socket: TLSSocket): string | undefined {
+  if (socket.authorized) return undefined;
+  const reason = socket.authorizationError;
+  const text = reason instanceof Error ? reason.message : String(reason ?? 'no certificate');
+  return `client certificate refused: ${text}`;
+}
+
+/** node:tls client options for a server at `host` (plain data: they cross into the relay worker). */
 export function clientTlsOptions(material: TlsMaterial, host: string): ConnectionOptions {
   const options: ConnectionOptions = { ca: material.ca, crl: material.crl, cert: material.cert, key: material.key, rejectUnauthorized: true, minVersion: 'TLSv1.2' };
   if (!/^[\d.]+$|:/.test(host)) options.servername = host;
-  if (!material.checkName) options.checkServerIdentity = () => undefined;
   return options;
 }
 

@@ -11,6 +11,8 @@ interface RelayData {
   host: string;
   port: number;
   options: ConnectionOptions;
+  /** check the server's name against host (no --tls-no-cn-verify) */
+  checkName: boolean;
   timeoutMs: number;
 }
 
@@ -23,7 +25,7 @@ function relay(data: RelayData): void {
   const port = parentPort;
   if (port === null) return;
   const local = new Socket({ fd: data.fd, readable: true, writable: true });
-  const remote = connect({ ...data.options, host: data.host, port: data.port });
+  const remote = connect({ ...data.options, host: data.host, port: data.port, ...(data.checkName ? {} : { checkServerIdentity: () => undefined }) });
   let connected = false;
   const fail = (error: Error): void => {
     if (!connected) port.postMessage({ ok: false, error: `TLS connection failed: ${describe(error)}` });
