@@ -4,6 +4,7 @@
 import type { Logger } from '@criu-ts/base';
 import type { FileEntry } from '@criu-ts/images';
 import type { DumpContext, DumpTask } from '../dump-context.js';
+import type { RestoreContext } from '../restore-context.js';
 import type { OpenFd } from './open-fd.js';
 
 /** What an fd kind's dump is given besides the fd. */
@@ -11,6 +12,16 @@ export interface FdDumpEnv {
   ctx: DumpContext;
   task: DumpTask;
   log: Logger;
+}
+
+/** What an fd kind's restore half is given. */
+export interface FdRestoreEnv {
+  ctx: RestoreContext;
+  log: Logger;
+  /** another files.img entry by id (a tty's regf_id, a unix socket's peer, ...) */
+  entry(id: number): FileEntry | undefined;
+  /** our (the tool's) fd for another entry once it is opened; undefined until then (answer 'retry') */
+  opened(id: number): number | undefined;
 }
 
 export interface FdKind {
@@ -23,4 +34,19 @@ export interface FdKind {
    * ...) and return its files.img entry, which the caller writes.
    */
   dump(env: FdDumpEnv, fd: OpenFd, id: number): FileEntry;
+  /** the file_entry type (fd_types) whose entries this kind restores */
+  readonly type?: number;
+  /**
+   * Restore half: make the open file description of a files.img entry in
+   * the tool and return our fd for it. The files kind hands that one
+   * description to every task that has it, at their fd numbers, so a
+   * description shared by several tasks stays shared (one offset). 'retry'
+   * when it needs another entry opened first.
+   */
+  open?(env: FdRestoreEnv, entry: FileEntry): number | 'retry';
+  /**
+   * After the description is installed in task `pid` as `fd`: what only the
+   * task can do, with its own fd numbers (epoll_ctl, F_SETOWN, ...).
+   */
+  installed?(env: FdRestoreEnv, entry: FileEntry, pid: number, fd: number): 'done' | 'retry';
 }
