@@ -48,7 +48,7 @@ function readPem(path: string, what: string): string {
 }
 
 /** Read the credentials criu(8) would use for these options. */
-export function loadTlsMaterial(files: TlsFiles, defaults: typeof TLS_DEFAULTS = TLS_DEFAULTS): TlsMaterial {
+export function loadTlsMaterial(files: TlsFiles, defaults: Readonly<Record<keyof typeof TLS_DEFAULTS, string>> = TLS_DEFAULTS): TlsMaterial {
   const ca =
     files.cacert !== undefined
       ? [readPem(files.cacert, 'CA certificate')]

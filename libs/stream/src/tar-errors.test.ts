@@ -1,7 +1,7 @@
 // Corrupt, truncated and hostile streams: each is refused with an
 // ImageError naming the member (or the header after which it went wrong)
 // and the offset, and extraction leaves nothing behind.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +37,7 @@ function freshDir(): string {
   return dir;
 }
 
-async function refused(t: Tap.Test, bytes: Buffer, expect: { image: RegExp; offset?: number; message: RegExp }): Promise<void> {
+async function refused(t: Test, bytes: Buffer, expect: { image: RegExp; offset?: number; message: RegExp }): Promise<void> {
   const dir = freshDir();
   const error = await extractTar(source(bytes), dir).then(
     () => undefined,

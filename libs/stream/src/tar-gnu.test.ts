@@ -1,5 +1,5 @@
 // Our tar writer and reader against GNU tar, both directions.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
 import { O, pipe2 } from '@criu-ts/kernel';
 import { closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +32,7 @@ function makeImages(dir: string): Map<string, Buffer> {
   return files;
 }
 
-function sameFiles(t: Tap.Test, dir: string, files: Map<string, Buffer>): void {
+function sameFiles(t: Test, dir: string, files: Map<string, Buffer>): void {
   t.strictSame(readdirSync(dir).sort(), [...files.keys()].sort(), 'the same names');
   for (const [name, data] of files) t.ok(readFileSync(join(dir, name)).equals(data), `${name.slice(0, 40)}: same bytes`);
 }

@@ -3,6 +3,9 @@
 // (128 + N if a signal N killed it; either is also logged as an error).
 import { CriuError, UsageError } from '@criu-ts/base';
 import { restoreOptions, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateCpuinfo } from '@criu-ts/cpuinfo';
 import { restoreTree, waitForRoot } from '@criu-ts/restore';
 
 type RestoreContext = ToolContext<typeof restoreOptions>;
@@ -11,6 +14,7 @@ function run(ctx: RestoreContext): void {
   const o = ctx.options;
   if (o.restoreSibling && !o.restoreDetached) throw new UsageError('--restore-sibling only makes sense with --restore-detached');
   if (o.tree !== undefined) ctx.log.warn('Using -t with criu restore is obsoleted');
+  checkCpu(ctx);
   const result = restoreTree({
     imagesDir: ctx.imagesDir,
     log: ctx.log,
@@ -28,6 +32,18 @@ function run(ctx: RestoreContext): void {
   // runTool maps a CriuError to its exit code: the root's status becomes ours
   const how = exit.signal === undefined ? `exited with status ${exit.code}` : `was killed by signal ${exit.signal}`;
   throw new CriuError(`restored root task ${result.root} ${how}`, { code: 'EROOTEXIT', exitCode: exit.code });
+}
+
+/**
+ * Refuse to resume tasks on a CPU that lacks what they may use: when the
+ * dump wrote cpuinfo.img (or --cpu-cap asks for it), compare it under the
+ * caps (fpu,ins unless --cpu-cap says otherwise; --cpu-cap=none skips).
+ */
+function checkCpu(ctx: RestoreContext): void {
+  const caps = ctx.options.cpuCap;
+  if (!(caps.fpu || caps.ins || caps.cpu)) return;
+  if (!caps.image && !existsSync(join(ctx.imagesDir, 'cpuinfo.img'))) return;
+  validateCpuinfo(ctx.imagesDir, { ...caps, image: true }, { log: ctx.log });
 }
 
 export const restoreTool: ToolSpec<typeof restoreOptions> = {
