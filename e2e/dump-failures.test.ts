@@ -2,11 +2,11 @@
 // not traced, no images left behind, and says clearly what went wrong.
 import t, { type Test } from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { criuDump } from './lib/criu.js';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
-import { startWorkload, waitForOutput, killAndWait } from './lib/processes.js';
+import { killAndWait, startWorkload, waitFor, waitForOutput } from './lib/processes.js';
 import { taskState } from './lib/task-state.js';
 import { toolPath } from './lib/workspace.js';
 
@@ -116,3 +116,22 @@ if libc.ptrace(0x4206, int(sys.argv[1]), 0, 0) != 0:
 print('traced', flush=True)
 time.sleep(3600)
 `;
+
+t.test('a task killed while the dump runs: the dump fails, the rest runs on', async (t) => {
+  const dir = scratchDir(t);
+  const w = startWorkload(t, compileFixture('memory', dir), ['512', 'child']);
+  await waitForOutput(w, /^ready/m, 30_000);
+  const child = Number(/^child (\d+)/m.exec(w.output())![1]);
+  const images = join(dir, 'images');
+  mkdirSync(images);
+  const log = join(images, 'dump.log');
+  const dump = criuDump(['-t', String(w.pid), '-D', images, '-R', '-v4', '-o', 'dump.log']);
+  // the root (512 MiB) is dumped first: kill its child once the root's memory is being dumped
+  await waitFor(() => existsSync(log) && /dumping mm/.test(readFileSync(log, 'utf8')), 20_000, 'the dump to reach the memory');
+  process.kill(child, 'SIGKILL');
+  const run = await dump;
+  t.not(run.exitCode, 0, 'the dump fails');
+  t.match(readFileSync(log, 'utf8'), new RegExp(`Error .*${child}`), 'naming the task that went away');
+  t.same(readdirSync(images).filter((f) => f.endsWith('.img')), [], 'no images left');
+  await stillHealthy(t, w);
+});

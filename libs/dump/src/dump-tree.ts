@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { CriuError, type Logger } from '@criu-ts/base';
 import { SIG, kill } from '@criu-ts/kernel';
 import { criuNamespaceIds, taskKinds, type DumpOptions, type TaskRecord } from '@criu-ts/kinds';
-import { createEngineContext, type EngineContext } from './dump-context.js';
+import { createEngineContext, isGone, type EngineContext } from './dump-context.js';
 import { freezeTree } from './freeze.js';
 import type { FrozenTask, FrozenTree } from './task-tree.js';
 import { liveThreads } from './task-tree.js';
@@ -74,7 +74,7 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
     finish(request, tree, log);
     return { tree, stats: ctx.stats, freezingUs: Number((frozen - started) / 1000n), frozenUs };
   } catch (error) {
-    log.error(`dump failed: ${error instanceof Error ? error.message : String(error)}; the tree is left running as it was`);
+    log.info('dump failed; the tree is left running as it was');
     ctx.releaseInjectors();
     releaseThreads(liveThreads(tree), log);
     ctx.discardImages();
@@ -92,7 +92,12 @@ function dumpTasks(ctx: EngineContext, tree: FrozenTree): void {
         continue;
       }
       log.debug(`dumping ${kind.name}`);
-      kind.dump(ctx, task, record);
+      try {
+        kind.dump(ctx, task, record);
+      } catch (error) {
+        if (isGone(error)) throw new CriuError(`pid ${task.pid} exited while it was being dumped`, { code: 'ESRCH', cause: error });
+        throw error;
+      }
     }
   }
   for (const kind of taskKinds) kind.afterTasks?.(ctx);
