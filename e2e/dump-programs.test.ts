@@ -44,7 +44,7 @@ function checkImages(t: Test, images: string, pid: number, before: Snapshot): vo
   const ids = crit(join(images, `ids-${pid}.img`))[0]!;
   const fdinfo = crit(join(images, `fdinfo-${ids.files_id}.img`));
   t.same(fdinfo.map((e) => e.fd as number).sort((a, b) => a - b), before.fds, 'every fd is in fdinfo');
-  const stats = crit(join(images, 'stats-dump.img'))[0]!.dump;
+  const stats = crit(join(images, 'stats-dump'))[0]!.dump;
   const pagemaps = readdirSync(images).filter((n) => /^pagemap-\d+\.img$/.test(n));
   const pagemapPages = pagemaps.flatMap((n) => crit(join(images, n)).slice(1)).reduce((sum, e) => sum + Number(e.nr_pages), 0);
   t.equal(Number(stats.pages_written), pagemapPages, 'stats-dump pages_written equals the pagemaps');

@@ -1,6 +1,6 @@
 // The dump benchmark: runs the real criu-dump tool (-R, images on tmpfs)
 // on three workloads and prints dump time, frozen time and page throughput
-// from stats-dump.img:
+// from stats-dump:
 //   memory 1024  1 GiB of dirty private anonymous memory
 //   threads 64   64 running threads
 //   tree 50      a tree of 50 processes

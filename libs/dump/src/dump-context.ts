@@ -3,9 +3,9 @@
 import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyscallError, type Logger } from '@criu-ts/base';
-import { createImage, imagePath, type ImageWriter, type KindName } from '@criu-ts/images';
+import { createImage, imagePath, kindOfFileName, type ImageWriter, type KindName } from '@criu-ts/images';
 import { openInjector, type Injector } from '@criu-ts/inject';
-import type { DumpContext, DumpOptions, DumpStats, DumpTask } from '@criu-ts/kinds';
+import type { DumpContext, DumpOptions, DumpStats, DumpTask, PageSink } from '@criu-ts/kinds';
 
 export interface EngineContext extends DumpContext {
   /** Flush, fsync and close every shared image. */
@@ -20,7 +20,8 @@ export function emptyStats(): DumpStats {
   return { pagesScanned: 0, pagesSkippedParent: 0, pagesWritten: 0, pagesZero: 0, pagesLazy: 0, memdumpTime: 0, memwriteTime: 0 };
 }
 
-export function createEngineContext(options: DumpOptions, log: Logger, tasks: readonly DumpTask[]): EngineContext {
+/** pageSink: where page data goes instead of local pagemap/pages images (--page-server). */
+export function createEngineContext(options: DumpOptions, log: Logger, tasks: readonly DumpTask[], pageSink?: PageSink): EngineContext {
   const writers = new Map<string, ImageWriter>();
   const injectors = new Map<number, Injector>();
   const tables = new Map<string, unknown>();
@@ -41,6 +42,7 @@ export function createEngineContext(options: DumpOptions, log: Logger, tasks: re
   return {
     options,
     log,
+    pageSink,
     stats: emptyStats(),
     tasks,
     image,
@@ -90,7 +92,7 @@ export function createEngineContext(options: DumpOptions, log: Logger, tasks: re
       }
       writers.clear();
       for (const name of readdirSync(options.imagesDir)) {
-        if (before.has(name) || !name.endsWith('.img')) continue;
+        if (before.has(name) || kindOfFileName(name) === undefined) continue;
         try {
           unlinkSync(join(options.imagesDir, name));
         } catch (error) {

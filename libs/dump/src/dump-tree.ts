@@ -1,12 +1,15 @@
-// The dump driver: validate, freeze, let every kind dump its part of every
-// task, write the tree-wide images, sync, and only then kill the tree (or
-// let it go, -R / -s). Any failure before the end puts every task back as
-// it was and removes the images this dump wrote.
+// The dump driver: validate, connect to the page server (--page-server),
+// freeze, let every kind dump its part of every task, write the tree-wide
+// images, sync, have the page server make the pages durable, hand the
+// images on (afterImages: --stream), and only then kill the tree (or let
+// it go, -R / -s). Any failure before the end puts every task back as it
+// was and removes the images this dump wrote.
 import { accessSync, closeSync, constants, fsyncSync, openSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { CriuError, type Logger } from '@criu-ts/base';
 import { SIG, kill } from '@criu-ts/kernel';
 import { criuNamespaceIds, taskKinds, type DumpOptions, type TaskRecord } from '@criu-ts/kinds';
+import { connectPageServer, type ConnectOptions, type PageServerClient } from '@criu-ts/page-server';
 import { createEngineContext, isGone, type EngineContext } from './dump-context.js';
 import { freezeTree } from './freeze.js';
 import type { FrozenTask, FrozenTree } from './task-tree.js';
@@ -26,6 +29,14 @@ export interface DumpRequest extends DumpOptions {
   log: Logger;
   /** runs the --action-script hooks; a rejection fails the dump */
   runAction?: (action: 'pre-dump' | 'post-dump', env: { pid: number }) => Promise<void>;
+  /** --page-server: send page data there (connected before freezing) instead of writing pagemap/pages images */
+  pageServer?: ConnectOptions;
+  /**
+   * Called once every image is written and synced (and the page server has
+   * the pages), before the tree is killed or released: --stream writes the
+   * images out here. A rejection fails the dump and the tree runs on.
+   */
+  afterImages?: (imagesDir: string) => void | Promise<void>;
 }
 
 export interface DumpResult {
@@ -56,10 +67,18 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   if (request.preDump) throw new CriuError('pre-dump: not implemented yet (needs dirty-page tracking)', { code: 'ENOSYS' });
   checkImagesDir(request.imagesDir);
   await request.runAction?.('pre-dump', { pid: request.pid });
+  const pageServer = request.pageServer === undefined ? undefined : await connectPageServer(request.pageServer);
+  if (pageServer !== undefined) log.info(`connected to ${pageServer.name}`);
   const started = process.hrtime.bigint();
-  const tree = freezeTree(request.pid, { log: log.child('freeze'), timeoutMs: request.timeoutSeconds * 1000 });
+  let tree: FrozenTree;
+  try {
+    tree = freezeTree(request.pid, { log: log.child('freeze'), timeoutMs: request.timeoutSeconds * 1000 });
+  } catch (error) {
+    pageServer?.close();
+    throw error;
+  }
   const frozen = process.hrtime.bigint();
-  const ctx = createEngineContext(request, log, tree.tasks);
+  const ctx = createEngineContext(request, log, tree.tasks, pageServer);
   try {
     dumpTasks(ctx, tree);
     writePstree(request.imagesDir, tree.tasks);
@@ -69,6 +88,8 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
     writeDumpStats(request.imagesDir, ctx.stats, { freezing: Number((frozen - started) / 1000n), frozen: frozenUs });
     syncDir(request.imagesDir);
     ctx.releaseInjectors();
+    finishPageServer(pageServer, log);
+    await request.afterImages?.(request.imagesDir);
     // post-dump runs with the tree still frozen; if it fails, the tree goes on running
     await request.runAction?.('post-dump', { pid: request.pid });
     finish(request, tree, log);
@@ -77,6 +98,7 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
     log.info('dump failed; the tree is left running as it was');
     ctx.releaseInjectors();
     releaseThreads(liveThreads(tree), log);
+    pageServer?.close();
     ctx.discardImages();
     throw error;
   }
@@ -112,6 +134,14 @@ function dumpTasks(ctx: EngineContext, tree: FrozenTree): void {
 function criuIds(ctx: EngineContext): Record<string, number> {
   const namespaces = Object.entries(criuNamespaceIds(ctx)).filter((entry): entry is [string, number] => entry[1] !== undefined);
   return { vm_id: ctx.nextId(), files_id: ctx.nextId(), fs_id: ctx.nextId(), sighand_id: 1, ...Object.fromEntries(namespaces) };
+}
+
+/** The page server must have stored every page before the tree may go: flush, wait for its answer, close. */
+function finishPageServer(client: PageServerClient | undefined, log: Logger): void {
+  if (client === undefined) return;
+  client.flush();
+  client.close();
+  log.info(`${client.name} stored the pages`);
 }
 
 function microsSince(start: bigint): number {

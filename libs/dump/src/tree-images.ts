@@ -1,6 +1,6 @@
 // The images that describe the dump as a whole: pstree.img (the tree's
 // shape and ids), inventory.img (format version, root task's ids) and
-// stats-dump.img (timings and page counts), as criu(8) writes them.
+// stats-dump (timings and page counts), as criu(8) writes them.
 import { imagePath, writeImage, type Messages } from '@criu-ts/images';
 import type { DumpStats } from '@criu-ts/kinds';
 import type { FrozenTask } from './task-tree.js';

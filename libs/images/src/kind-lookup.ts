@@ -31,3 +31,16 @@ export function imageFileName(kind: KindName | ImageKindSpec, id?: number | bigi
     return conversion.endsWith('x') ? BigInt(id).toString(16) : String(id);
   });
 }
+
+function patternOf(file: string): RegExp {
+  const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const id = escaped.replace(/%l?[ud]/, '\\d+').replace(/%l?x/, '[0-9a-f]+').replace(/%s/, '[A-Za-z0-9_.-]+');
+  return new RegExp(`^${id}$`);
+}
+
+const filePatterns: readonly [RegExp, ImageKindSpec][] = imageKinds.map((kind) => [patternOf(kind.file), kind]);
+
+/** The kind whose file-name pattern `name` fits ('core-42.img' → core, 'stats-dump' → stats), if any. */
+export function kindOfFileName(name: string): ImageKindSpec | undefined {
+  return filePatterns.find(([pattern]) => pattern.test(name))?.[1];
+}

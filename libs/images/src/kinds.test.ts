@@ -2,7 +2,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { imageKinds, IMG_COMMON_MAGIC, IMG_SERVICE_MAGIC, type ImageKindSpec } from './kinds.js';
-import { imageFileName, kindByMagic, kindByMagicName } from './kind-lookup.js';
+import { imageFileName, kindByMagic, kindByMagicName, kindOfFileName } from './kind-lookup.js';
 import { hasMessageType } from './schema.js';
 
 const MAGIC_PY = '/usr/lib/python3/dist-packages/pycriu/images/magic.py';
@@ -28,7 +28,8 @@ t.test('the table is consistent', async (t) => {
   }
   t.equal(imageFileName('core', 42), 'core-42.img');
   t.equal(imageFileName('tcp-stream', 0xabcn), 'tcp-stream-abc.img');
-  t.equal(imageFileName('stats', 'dump'), 'stats-dump.img');
+  t.equal(imageFileName('stats', 'dump'), 'stats-dump', 'no .img: the name users (zdtm, LXD) read');
+  t.equal(imageFileName('irmap-cache'), 'irmap-cache');
   t.equal(imageFileName('inventory'), 'inventory.img');
   t.throws(() => imageFileName('core'), /needs an id/);
 });
@@ -37,4 +38,12 @@ t.test('message types of the table that proto/ does not have yet', async (t) => 
   const missing = (imageKinds as readonly ImageKindSpec[]).flatMap((kind) => [kind.message, kind.head].filter((m): m is string => m !== undefined && !hasMessageType(m)));
   t.comment(missing.length === 0 ? 'proto/ has every message type' : `missing from proto/: ${missing.join(', ')}`);
   t.ok(hasMessageType('pagemap_entry') && hasMessageType('core_entry'), 'the first protos are there');
+});
+
+t.test('file names map back to their kinds', async (t) => {
+  t.equal(kindOfFileName('core-42.img')?.name, 'core');
+  t.equal(kindOfFileName('stats-dump')?.name, 'stats');
+  t.equal(kindOfFileName('pages-3.img')?.name, 'pages');
+  t.equal(kindOfFileName('dump.log'), undefined);
+  t.equal(kindOfFileName('core-x.img'), undefined);
 });

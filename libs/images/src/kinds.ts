@@ -119,8 +119,8 @@ export const imageKinds = [
     message: 'bpfmap_data_entry', payload: { sizeOf: ['keys_bytes', 'values_bytes'] },
   },
   { name: 'apparmor', magicName: 'APPARMOR', magic: 0x59423047, file: 'apparmor.img', header: 'common', message: 'apparmor_entry' },
-  { name: 'stats', magicName: 'STATS', magic: 0x57093306, file: 'stats-%s.img', header: 'service', message: 'stats_entry' },
-  { name: 'irmap-cache', magicName: 'IRMAP_CACHE', magic: 0x57004059, file: 'irmap-cache.img', header: 'service', message: 'irmap_cache_entry' },
+  { name: 'stats', magicName: 'STATS', magic: 0x57093306, file: 'stats-%s', header: 'service', message: 'stats_entry' },
+  { name: 'irmap-cache', magicName: 'IRMAP_CACHE', magic: 0x57004059, file: 'irmap-cache', header: 'service', message: 'irmap_cache_entry' },
   /** criu's kernel-features cache: the two magics, then a raw C struct */
   { name: 'kdat', magicName: 'KDAT', magic: 0x57023458, file: 'criu.kdat', header: 'common' },
   { name: 'ifaddr', magicName: 'IFADDR', magic: 0, file: 'ifaddr-%u.img', header: 'none' },

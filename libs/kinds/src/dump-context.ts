@@ -56,7 +56,7 @@ export interface DumpTask {
   exitCode: number;
 }
 
-/** Counters that go into stats-dump.img. */
+/** Counters that go into stats-dump. */
 export interface DumpStats {
   pagesScanned: number;
   pagesSkippedParent: number;
@@ -69,8 +69,24 @@ export interface DumpStats {
   memwriteTime: number;
 }
 
+/** Where a present run's data comes from, for a page sink. */
+export type PageSource = { pipe: number } | { file: number; offset: number } | { data: Uint8Array };
+
+/**
+ * Where page data goes instead of local pagemap/pages images (criu dump
+ * --page-server): open() starts the pagemap of a task (pid) or of a shared
+ * memory object (shmid); each run goes with its data right behind it, in
+ * ascending address order. Synchronous; throws when the peer fails.
+ */
+export interface PageSink {
+  open(kind: 'pagemap' | 'pagemap-shmem', id: number): void;
+  addRun(run: { vaddr: bigint; nrPages: number; flags: number }, source: PageSource): void;
+}
+
 export interface DumpContext {
   readonly options: DumpOptions;
+  /** set when pages go to a page server: then no pagemap/pages images are written here */
+  readonly pageSink?: PageSink;
   readonly log: Logger;
   readonly stats: DumpStats;
   /** every task of the tree, parents first */

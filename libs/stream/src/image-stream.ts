@@ -7,6 +7,7 @@ import { createReadStream, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CriuError, ImageError } from '@criu-ts/base';
+import { kindOfFileName } from '@criu-ts/images';
 import { memberNameProblem } from './member-names.js';
 import { extractTar } from './tar-extract.js';
 import type { TarMember, TarReadOptions } from './tar-reader.js';
@@ -31,9 +32,10 @@ export function streamOrder(names: readonly string[]): string[] {
   return [...names].sort((a, b) => rank(a) - rank(b) || numbered(a, b));
 }
 
-/** The image files of a directory (regular files named *.img), in stream order. */
+/** The image files of a directory (regular files named as an image kind: core-1.img, stats-dump, ...), in stream order. */
 export function imageFilesIn(dir: string): string[] {
-  const names = readdirSync(dir).filter((name) => name.endsWith('.img') && memberNameProblem(name) === undefined && lstatSync(join(dir, name)).isFile());
+  const isImage = (name: string): boolean => kindOfFileName(name) !== undefined && memberNameProblem(name) === undefined;
+  const names = readdirSync(dir).filter((name) => isImage(name) && lstatSync(join(dir, name)).isFile());
   return streamOrder(names);
 }
 
