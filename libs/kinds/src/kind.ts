@@ -32,4 +32,10 @@ export interface TaskKind {
    * of this round (a dependency on another task's object not made yet).
    */
   restore?(ctx: RestoreContext, task: RestoreTask): 'done' | 'retry';
+  /**
+   * Once every kind's restore of the task is done: what must come last in
+   * it (pending signals, then credentials, which may take away the
+   * privileges the other kinds' injected calls need).
+   */
+  restoreLast?(ctx: RestoreContext, task: RestoreTask): void;
 }

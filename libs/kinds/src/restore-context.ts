@@ -22,6 +22,10 @@ export interface RestoreOptions {
   tcpEstablished: boolean;
   /** --inherit-fd fd[N]:RESOURCE, as given */
   inheritFds: readonly string[];
+  /** --ext-unix-sk: connect unix sockets whose peer was outside the dumped tree to that peer's name */
+  extUnixSk?: boolean;
+  /** --file-validation: how open files are checked to be the dumped ones (default 'buildid', as in criu(8)) */
+  fileValidation?: 'filesize' | 'buildid';
 }
 
 /** A task being restored, as pstree.img and its core image describe it. */
@@ -55,4 +59,9 @@ export interface RestoreContext {
   scratch(pid: number): TaskScratch;
   /** A per-restore table that kinds share by name, created on first use. */
   shared<T>(key: string, create: () => T): T;
+  /**
+   * Runs fn with a short-lived injector on thread `tid` (not the leader) of
+   * the task being restored, beside the leader's trampoline; released after.
+   */
+  withThread?<T>(tid: number, fn: (injector: Injector) => T): T;
 }

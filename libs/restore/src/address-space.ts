@@ -3,8 +3,9 @@
 // but the restore area, the vDSO pieces and [vsyscall]), map every dumped
 // mapping at its address (anonymous ones fresh, file ones by reopening the
 // file in the task), read the pages in, set the final protections and
-// advice, and move the vDSO. Not yet: shared anonymous, SysV, memfd, AIO
-// and packet-ring mappings (refused in vma-plan.ts).
+// advice, and move the vDSO. Shared anonymous and memfd mappings map the
+// object the memory kind made once (AddressSpaceInput.sharedFd). Not yet:
+// SysV, AIO and packet-ring mappings (refused in vma-plan.ts).
 import { CriuError, type Logger } from '@criu-ts/base';
 import { O, PROT, SYS } from '@criu-ts/kernel';
 import type { Messages } from '@criu-ts/images';
@@ -14,7 +15,7 @@ import { fillPages, openInTask, type FillOptions } from './page-fill.js';
 import { unregisterRseq } from './rseq.js';
 import type { TaskArea } from './task-area.js';
 import { isVdsoPiece, parkVdso, placeVdso, taskMappings, type Mapping } from './vdso-move.js';
-import { madviceOf, planVma, type VmaAction } from './vma-plan.js';
+import { VMA, madviceOf, planVma, type VmaAction } from './vma-plan.js';
 
 type VmaEntry = Messages['vma_entry'];
 type MapAction = Extract<VmaAction, { kind: 'map' }>;
@@ -26,6 +27,8 @@ export interface AddressSpaceInput {
   files: FileTable;
   fill: FillOptions;
   log: Logger;
+  /** the task-side fd of the shared memory object a VMA maps (the caller closes it) */
+  sharedFd?(injector: Injector, vma: VmaEntry): bigint;
 }
 
 /** Ranges to unmap: every present mapping except the area, the vDSO pieces and [vsyscall], adjacent ones merged. */
@@ -59,8 +62,20 @@ function fileFd(injector: Injector, input: AddressSpaceInput, action: MapAction,
   return fd;
 }
 
+function shmemFd(injector: Injector, input: AddressSpaceInput, vma: VmaEntry, fds: Map<string, bigint>): bigint {
+  if (input.sharedFd === undefined) throw new CriuError(`task ${injector.pid}: no way to restore the shared memory mapped at 0x${vma.start.toString(16)}`);
+  const key = `shmem:${vma.status & VMA.AREA_MEMFD}:${vma.shmid}`;
+  let fd = fds.get(key);
+  if (fd === undefined) {
+    fd = input.sharedFd(injector, vma);
+    fds.set(key, fd);
+  }
+  return fd;
+}
+
 function mapOne(injector: Injector, input: AddressSpaceInput, action: MapAction, fds: Map<string, bigint>): void {
-  const fd = action.fileId === undefined ? -1n : fileFd(injector, input, action, fds);
+  const fileFdOf = (): bigint => (action.fileId === undefined ? -1n : fileFd(injector, input, action, fds));
+  const fd = action.shmem !== undefined ? shmemFd(injector, input, action.shmem, fds) : fileFdOf();
   const got = injector.call('mmap', SYS.mmap, [action.start, action.length, action.fillProt, action.flags, fd, action.pgoff]);
   if (got !== action.start) throw new CriuError(`task ${injector.pid}: mapping 0x${action.start.toString(16)} landed at 0x${got.toString(16)}`);
 }

@@ -1,8 +1,10 @@
 // The engine's side of @criu-ts/kinds' RestoreContext, and the loop that
 // runs the kinds' restore halves for a task: in registry order, again and
-// again while some answer 'retry' and others make progress.
+// again while some answer 'retry' and others make progress; then each
+// kind's restoreLast (signals, credentials).
 import { CriuError, type Logger } from '@criu-ts/base';
 import { readTaskMemory } from '@criu-ts/kernel';
+import { openInjector, type Injector } from '@criu-ts/inject';
 import type { RestoreContext, RestoreOptions, RestoreTask, TaskKind, TaskScratch } from '@criu-ts/kinds';
 import { putScratch, type TaskArea } from './task-area.js';
 import type { TaskSet } from './task-set.js';
@@ -10,6 +12,18 @@ import { TASK_STATE, type TreeImage } from './tree-images.js';
 
 interface ContextInput extends RestoreOptions {
   log: Logger;
+}
+
+/** A thread's injector puts its trampoline this far past the leader's (both in the area's first page). */
+const THREAD_SITE_OFFSET = 16n;
+
+function withThreadOf<T>(tid: number, area: TaskArea, log: Logger, fn: (injector: Injector) => T): T {
+  const injector = openInjector(tid, { site: area.site + THREAD_SITE_OFFSET, log });
+  try {
+    return fn(injector);
+  } finally {
+    injector.release();
+  }
 }
 
 function scratchOf(pid: number, area: TaskArea): TaskScratch {
@@ -50,6 +64,7 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
       if (!shared.has(key)) shared.set(key, create());
       return shared.get(key) as T;
     },
+    withThread: (tid, fn) => withThreadOf(tid, area, log, fn),
   };
 }
 
@@ -65,4 +80,5 @@ export function runTaskKinds(ctx: RestoreContext, kinds: readonly TaskKind[], pi
     }
     pending = waiting;
   }
+  for (const kind of kinds) kind.restoreLast?.(ctx, task);
 }

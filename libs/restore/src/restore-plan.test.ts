@@ -15,7 +15,7 @@ const vma = (over: Partial<Parameters<typeof planVma>[1]>): Parameters<typeof pl
   status: VMA.AREA_REGULAR | VMA.ANON_PRIVATE, fd: -1n, ...over,
 });
 
-t.test('vma plan: anonymous, file, vdso, vsyscall and refused kinds', (t) => {
+t.test('vma plan: anonymous, file, shared memory, vdso, vsyscall and refused kinds', (t) => {
   const anon = planVma(1, vma({}));
   t.match(anon, { kind: 'map', prot: PROT.READ, fillProt: PROT.READ | PROT.WRITE, flags: MAP.PRIVATE | MAP.ANONYMOUS | MAP.FIXED });
   const file = planVma(1, vma({ status: VMA.AREA_REGULAR | VMA.FILE_PRIVATE, flags: MAP.PRIVATE, shmid: 7n, pgoff: 0x3000n, prot: PROT.READ | PROT.EXEC }));
@@ -25,7 +25,11 @@ t.test('vma plan: anonymous, file, vdso, vsyscall and refused kinds', (t) => {
   t.match(planVma(1, vma({ status: VMA.AREA_REGULAR | VMA.AREA_VDSO })), { kind: 'vdso', vvar: false });
   t.match(planVma(1, vma({ status: VMA.AREA_REGULAR | VMA.AREA_VVAR })), { kind: 'vdso', vvar: true });
   t.match(planVma(1, vma({ status: VMA.AREA_VSYSCALL })), { kind: 'skip' });
-  t.throws(() => planVma(1, vma({ status: VMA.AREA_REGULAR | VMA.ANON_SHARED })), /pid 1 at 0x10000: shared anonymous/);
+  const shanon = vma({ status: VMA.AREA_REGULAR | VMA.ANON_SHARED, flags: MAP.SHARED | MAP.ANONYMOUS, shmid: 99n, pgoff: 0x2000n, prot: PROT.READ | PROT.WRITE });
+  t.match(planVma(1, shanon), { kind: 'map', shared: true, flags: MAP.SHARED | MAP.FIXED, pgoff: 0x2000n, fillProt: PROT.READ | PROT.WRITE, shmem: shanon }, 'shared anonymous: the object, not MAP_ANONYMOUS');
+  t.equal((planVma(1, shanon) as { fileId?: number }).fileId, undefined, 'shared anonymous: no files.img entry');
+  const memfd = vma({ status: VMA.AREA_REGULAR | VMA.FILE_PRIVATE | VMA.AREA_MEMFD, flags: MAP.PRIVATE, shmid: 5n, prot: PROT.READ });
+  t.match(planVma(1, memfd), { kind: 'map', shared: false, flags: MAP.PRIVATE | MAP.FIXED, fillProt: PROT.READ | PROT.WRITE, shmem: memfd }, 'private memfd: pages read in');
   t.throws(() => planVma(1, vma({ status: VMA.AREA_REGULAR | VMA.AREA_SYSVIPC })), /System V/);
   t.throws(() => planVma(1, vma({ end: 0x10800n })), /bad bounds/);
   t.same(madviceOf(vma({ madv: (1n << 10n) | (1n << 16n) })), [10, 16]);

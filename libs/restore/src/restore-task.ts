@@ -1,7 +1,8 @@
 // Restoring one live task once the whole tree exists: its address space,
 // mm fields, signal dispositions, the clear-tid and robust-list addresses
-// of its leader, then the kinds' restore halves, then its other threads
-// (clone3 with CLONE_THREAD and set_tid from the leader). Last, the
+// of its leader, its other threads (clone3 with CLONE_THREAD and set_tid
+// from the leader), then the kinds' restore halves (credentials last: the
+// clones need CAP_SYS_ADMIN) and the threads' own addresses. Last, the
 // trampoline moves to the restored code (the [vdso], or an executable
 // private mapping) so the restore area can be unmapped.
 import { CriuError, type Logger } from '@criu-ts/base';
@@ -27,6 +28,8 @@ export interface TaskRestoreInput {
   timeoutMs: number;
   /** runs the kinds' restore halves for the task */
   runKinds(pid: number): void;
+  /** the task-side fd of a shared memory object a VMA maps (the memory kind's) */
+  sharedFd?(injector: Injector, vma: Messages['vma_entry']): bigint;
 }
 
 /** Where the trampoline goes once the task's own code is mapped. */
@@ -107,14 +110,14 @@ export function restoreTask(injector: Injector, task: TaskImage, input: TaskRest
   const vmas = mm.vmas ?? [];
   const leader = task.threads[0]!;
   const fill = { populate: input.populate };
-  const pages = restoreAddressSpace(injector, { dir: input.dir, vmas, area: input.area, files: input.files, fill, log: input.log });
+  const pages = restoreAddressSpace(injector, { dir: input.dir, vmas, area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd });
   restoreMmFields(injector, input.area, mm, input.files, input.log);
   restoreSigactions(injector, input.area, leader.core.tc?.sigactions ?? [], imagePath(input.dir, 'core', task.pid));
   const clearTid = leader.core.thread_info!.clear_tid_addr;
   if (clearTid !== 0n) injector.call('set_tid_address', SYS.set_tid_address, [clearTid]);
   setThreadAddresses(injector, input.area, task, leader);
-  input.runKinds(task.pid);
   makeThreads(injector, task, input);
+  input.runKinds(task.pid);
   injector.release();
   setupThreads(task, input);
   dropArea(task.pid, finalSite(task.pid, vmas), input.area, input.log);

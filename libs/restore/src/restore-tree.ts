@@ -9,7 +9,7 @@ import { CriuError, type Logger } from '@criu-ts/base';
 import { getpgid, getsid } from '@criu-ts/kernel';
 import { imagePath } from '@criu-ts/images';
 import { openInjector } from '@criu-ts/inject';
-import { taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
+import { sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
 import { createTree } from './create-tree.js';
 import { readFileTable } from './file-paths.js';
 import { DEFAULT_HELPER, killAndReap, startHelper } from './helper-process.js';
@@ -84,6 +84,7 @@ function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request
     pages += restoreTask(injector, task, {
       dir: tree.dir, area, files, populate: request.populate ?? false, log: request.log, timeoutMs: request.timeoutMs ?? 10_000,
       runKinds: (pid) => runTaskKinds(ctx, taskKinds, pid),
+      sharedFd: (taskInjector, vma) => sharedMappingFd(ctx, taskInjector, vma),
     });
     set.injectors.delete(task.pid);
   }

@@ -7,15 +7,16 @@ import { type Logger } from '@criu-ts/base';
 import {
   SIG, SYS, kill, ptraceDetach, ptraceGetRegs, ptraceSetRegs, ptraceSetSigmask, writeTaskMemory,
 } from '@criu-ts/kernel';
+import { probeXsaveLayout, type XsaveLayout } from '@criu-ts/kinds';
 import type { TaskArea } from './task-area.js';
 import { setThreadState } from './thread-state.js';
 import { TASK_STATE, type TaskImage, type ThreadImage } from './tree-images.js';
 
 const SYSCALL_INSN = Buffer.from([0x0f, 0x05]);
 
-function prepareThread(task: TaskImage, thread: ThreadImage): void {
+function prepareThread(task: TaskImage, thread: ThreadImage, layout: XsaveLayout): void {
   const tc = task.threads[0]!.core.tc!;
-  setThreadState(thread.tid, thread.core.thread_info!);
+  setThreadState(thread.tid, thread.core.thread_info!, layout);
   ptraceSetSigmask(thread.tid, thread.core.thread_core?.blk_sigset ?? tc.blk_sigset);
 }
 
@@ -46,9 +47,10 @@ export interface ResumeInput {
 /** Sets every thread's final state and detaches the tree. */
 export function resumeTree(input: ResumeInput): void {
   const { tasks, area, log } = input;
+  const layout = probeXsaveLayout();
   for (const task of tasks) {
     if (task.state === TASK_STATE.DEAD) prepareZombie(task, area);
-    else for (const thread of task.threads) prepareThread(task, thread);
+    else for (const thread of task.threads) prepareThread(task, thread, layout);
   }
   for (const task of tasks) {
     const stop = task.state === TASK_STATE.DEAD ? undefined : stopSignalOf(task, input.leaveStopped);

@@ -48,11 +48,33 @@ t.test('the FXSAVE area is laid out as struct user_fpregs_struct', (t) => {
 t.test('xstate: legacy area, the header\'s x87|SSE|AVX bits and the AVX upper halves', (t) => {
   const current = Buffer.alloc(1024, 0xaa);
   const ymmh = Array.from({ length: 64 }, (_, i) => i);
-  const x = xstateFrom(current, { ...fp, xsave: { xstate_bv: 0x2e7n, ymmh_space: ymmh } });
+  const x = xstateFrom(current, { ...fp, xsave: { xstate_bv: 0x2e7n, ymmh_space: ymmh } }, new Map([[2, 576]]));
   t.equal(x.readUInt16LE(0), 0x37f);
   t.equal(x.readBigUInt64LE(512), 0x7n, 'only restored components are claimed');
   t.equal(x.readBigUInt64LE(520), 0n, 'standard format');
   t.equal(x.readUInt32LE(576 + 4 * 5), 5, 'ymmh at 576');
   t.equal(x.readUInt8(900), 0xaa, 'the rest is the thread\'s current state');
+  t.end();
+});
+
+t.test('xstate: AVX-512 and PKRU at the CPU\'s offsets; a component this CPU lacks is refused', (t) => {
+  const layout = new Map([[2, 576], [5, 1088], [6, 1152], [7, 1664], [9, 2688]]);
+  const current = Buffer.alloc(2696, 0xaa);
+  const xsave = {
+    xstate_bv: 0x2e7n,
+    ymmh_space: Array.from({ length: 64 }, () => 1),
+    opmask_reg: Array.from({ length: 8 }, (_, i) => BigInt(i + 1)),
+    zmm_upper: Array.from({ length: 64 }, (_, i) => BigInt(0x100 + i)),
+    hi16_zmm: Array.from({ length: 128 }, (_, i) => BigInt(0x1000 + i)),
+    pkru: [0x55555554, 0],
+  };
+  const x = xstateFrom(current, { ...fp, xsave }, layout);
+  t.equal(x.readBigUInt64LE(512), 0x2e7n, 'x87|SSE|AVX|opmask|ZMM_Hi256|Hi16_ZMM|PKRU claimed');
+  t.equal(x.readBigUInt64LE(1088 + 8 * 7), 8n, 'opmask k7');
+  t.equal(x.readBigUInt64LE(1152), 0x100n, 'zmm_upper first word');
+  t.equal(x.readBigUInt64LE(1664 + 8 * 127), 0x1000n + 127n, 'hi16_zmm last word');
+  t.equal(x.readUInt32LE(2688), 0x55555554, 'pkru');
+  t.throws(() => xstateFrom(current, { ...fp, xsave }, new Map([[2, 576]])), /opmask_reg \(bit 5\) that this CPU does not have/);
+  t.throws(() => xstateFrom(current, { ...fp, xsave: { ...xsave, zmm_upper: [1n] } }, layout), /zmm_upper holds 8 bytes/);
   t.end();
 });

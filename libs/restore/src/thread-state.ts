@@ -1,7 +1,8 @@
 // A thread's CPU state from core-TID.img, set with ptrace(2) just before it
 // is let go: general registers (PTRACE_SETREGS, with fs_base/gs_base for
 // TLS), the FPU/SSE state (PTRACE_SETFPREGS) and, when the image has it,
-// the AVX upper halves through NT_X86_XSTATE. An interrupted system call
+// the extended state through NT_X86_XSTATE (AVX, AVX-512, MPX, PKRU: every
+// component the core kind knows, at this CPU's offsets). An interrupted system call
 // is set up to restart as the kernel would have done it: -ERESTARTSYS,
 // -ERESTARTNOINTR, -ERESTARTNOHAND rewind rip onto the syscall
 // instruction with rax = the call number; -ERESTART_RESTARTBLOCK (a sleep
@@ -13,6 +14,7 @@ import {
   ERESTART, NT, ptraceGetRegset, ptraceSetFpRegs, ptraceSetRegs, ptraceSetRegset, USER_FPREGS_SIZE, type X86Regs,
 } from '@criu-ts/kernel';
 import type { Messages } from '@criu-ts/images';
+import { putXsaveComponents, type XsaveLayout } from '@criu-ts/kinds';
 
 type Gpregs = Messages['user_x86_regs_entry'];
 type Fpregs = Messages['user_x86_fpregs_entry'];
@@ -20,9 +22,8 @@ type Fpregs = Messages['user_x86_fpregs_entry'];
 const EINTR = 4n;
 const XSTATE_MAX = 64 * 1024;
 const XSAVE_HEADER = 512;
-const YMMH_OFFSET = 576;
-/** xstate components restored: x87, SSE, AVX */
-const RESTORED_FEATURES = 0b111n;
+/** the legacy components: x87, SSE */
+const LEGACY_FEATURES = 0b11n;
 
 /** The registers to set, with any interrupted system call set up to restart. */
 export function regsFromImage(gp: Gpregs): X86Regs {
@@ -71,26 +72,31 @@ export function fxsaveArea(fp: Fpregs): Buffer {
   return buf;
 }
 
-/** The thread's current XSAVE buffer with the image's x87/SSE/AVX state written in. */
-export function xstateFrom(current: Buffer, fp: Fpregs): Buffer {
+/** The thread's current XSAVE buffer with the image's state written in (components at `layout`'s offsets). */
+export function xstateFrom(current: Buffer, fp: Fpregs, layout: XsaveLayout): Buffer {
   const xsave = fp.xsave;
   const buf = Buffer.from(current);
   fxsaveArea(fp).copy(buf, 0);
-  if (xsave === undefined || buf.length < YMMH_OFFSET + 256) return buf;
-  const features = BigInt.asUintN(64, xsave.xstate_bv) & RESTORED_FEATURES;
-  buf.writeBigUInt64LE(features, XSAVE_HEADER);
+  if (xsave === undefined || buf.length < XSAVE_HEADER + 64) return buf;
+  let written: bigint;
+  try {
+    written = putXsaveComponents(buf, xsave, layout);
+  } catch (error) {
+    if (error instanceof RangeError) throw new CriuError(`fpregs: ${error.message}`, { code: 'EIMAGE', cause: error });
+    throw error;
+  }
+  buf.writeBigUInt64LE(BigInt.asUintN(64, xsave.xstate_bv) & (LEGACY_FEATURES | written), XSAVE_HEADER);
   buf.writeBigUInt64LE(0n, XSAVE_HEADER + 8);
-  putWords(buf, YMMH_OFFSET, xsave.ymmh_space, 64, 'ymmh_space');
   return buf;
 }
 
-/** Sets the thread's registers and FPU state from its core image. */
-export function setThreadState(tid: number, info: Messages['thread_info_x86']): void {
+/** Sets the thread's registers and FPU state from its core image (layout: this CPU's XSAVE offsets). */
+export function setThreadState(tid: number, info: Messages['thread_info_x86'], layout: XsaveLayout): void {
   ptraceSetRegs(tid, regsFromImage(info.gpregs));
   if (info.fpregs.xsave === undefined) {
     ptraceSetFpRegs(tid, fxsaveArea(info.fpregs));
     return;
   }
   const current = ptraceGetRegset(tid, NT.X86_XSTATE, XSTATE_MAX);
-  ptraceSetRegset(tid, NT.X86_XSTATE, xstateFrom(current, info.fpregs));
+  ptraceSetRegset(tid, NT.X86_XSTATE, xstateFrom(current, info.fpregs, layout));
 }

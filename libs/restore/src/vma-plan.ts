@@ -1,7 +1,9 @@
 // How each dumped mapping (vma_entry of mm-PID.img) is made again: which
 // mmap call, with which protection while its pages are read in, and which
 // mappings are not mapped at all (the vDSO area, moved from the helper's;
-// [vsyscall], fixed by the kernel). Pure: decisions only, no kernel calls.
+// [vsyscall], fixed by the kernel). Shared anonymous and memfd mappings map
+// the object the memory kind makes once (shmem). Pure: decisions only, no
+// kernel calls.
 import { UnsupportedError } from '@criu-ts/base';
 import { MAP, PROT } from '@criu-ts/kernel';
 import type { Messages } from '@criu-ts/images';
@@ -33,7 +35,11 @@ const KEPT_FLAGS = MAP.SHARED | MAP.PRIVATE | MAP.ANONYMOUS | MAP.GROWSDOWN | MA
 
 export type VmaAction =
   /** made by an mmap in the task */
-  | { kind: 'map'; start: bigint; length: bigint; prot: number; fillProt: number; flags: number; fileId?: number; pgoff: bigint; shared: boolean }
+  | {
+      kind: 'map'; start: bigint; length: bigint; prot: number; fillProt: number; flags: number; fileId?: number; pgoff: bigint; shared: boolean;
+      /** a shared memory object (shared anonymous, memfd) made once by the memory kind: the entry to ask it for */
+      shmem?: VmaEntry;
+    }
   /** one of the vDSO/vvar mappings: the helper's are moved there */
   | { kind: 'vdso'; start: bigint; length: bigint; vvar: boolean }
   /** left to the kernel ([vsyscall]) */
@@ -49,9 +55,7 @@ function checkSupported(pid: number, vma: VmaEntry): void {
   if ((status & VMA.AREA_SYSVIPC) !== 0) throw unsupported(pid, vma, 'System V shared memory mapping');
   if ((status & VMA.AREA_SOCKET) !== 0) throw unsupported(pid, vma, 'packet socket ring mapping');
   if ((status & VMA.AREA_AIORING) !== 0) throw unsupported(pid, vma, 'AIO ring mapping');
-  if ((status & VMA.AREA_MEMFD) !== 0) throw unsupported(pid, vma, 'memfd mapping (restore not written yet)');
   if ((status & VMA.AREA_SHSTK) !== 0) throw unsupported(pid, vma, 'shadow stack mapping');
-  if ((status & VMA.ANON_SHARED) !== 0) throw unsupported(pid, vma, 'shared anonymous mapping (restore not written yet)');
   if (vma.end <= vma.start || (vma.start & 0xfffn) !== 0n || (vma.end & 0xfffn) !== 0n) {
     throw unsupported(pid, vma, `mapping with bad bounds 0x${vma.start.toString(16)}-0x${vma.end.toString(16)}`);
   }
@@ -65,8 +69,9 @@ export function planVma(pid: number, vma: VmaEntry): VmaAction {
     return { kind: 'vdso', start: vma.start, length: vma.end - vma.start, vvar: (status & VMA.AREA_VVAR) !== 0 };
   }
   checkSupported(pid, vma);
-  const fileBacked = (status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED)) !== 0;
-  const shared = (status & VMA.FILE_SHARED) !== 0;
+  const shmem = (status & (VMA.ANON_SHARED | VMA.AREA_MEMFD)) !== 0;
+  const fileBacked = shmem || (status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED)) !== 0;
+  const shared = (status & (VMA.FILE_SHARED | VMA.ANON_SHARED)) !== 0;
   const flags = (vma.flags & KEPT_FLAGS) | MAP.FIXED | (fileBacked ? 0 : MAP.ANONYMOUS);
   // private mappings get their pages written in: make them writable until then
   const fillProt = shared ? vma.prot : vma.prot | PROT.READ | PROT.WRITE;
@@ -80,7 +85,8 @@ export function planVma(pid: number, vma: VmaEntry): VmaAction {
     pgoff: fileBacked ? vma.pgoff : 0n,
     shared,
   };
-  if (fileBacked) action.fileId = Number(vma.shmid);
+  if (shmem) action.shmem = vma;
+  else if (fileBacked) action.fileId = Number(vma.shmid);
   return action;
 }
 

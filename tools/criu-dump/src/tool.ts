@@ -1,11 +1,16 @@
 // criu-dump: `criu dump` and `criu pre-dump` (criu-dump pre-dump ...).
-import { UsageError } from '@criu-ts/base';
-import { dumpOptions, runActionScript, type ToolContext, type ToolSpec } from '@criu-ts/cli';
-import { rmSync } from 'node:fs';
+// --stream: the checkpoint goes out as one tar stream (stream-output.ts);
+// --page-server: page data goes to `criu page-server` at --address/--port.
+import { CriuError, UsageError } from '@criu-ts/base';
+import { runActionScript, type ToolContext, type ToolSpec } from '@criu-ts/cli';
+import { rmSync, writeSync } from 'node:fs';
 import { dumpCpuinfo } from '@criu-ts/cpuinfo';
 import { dumpTree, type DumpResult } from '@criu-ts/dump';
+import { loadTlsMaterial, type ConnectOptions } from '@criu-ts/page-server';
+import { dumpToolOptions } from './dump-tool-options.js';
+import { openStreamOutput, type StreamOutput } from './stream-output.js';
 
-type DumpContext = ToolContext<typeof dumpOptions>;
+type DumpContext = ToolContext<typeof dumpToolOptions>;
 
 function statsText(result: DumpResult): string {
   const s = result.stats;
@@ -24,17 +29,34 @@ function statsText(result: DumpResult): string {
   ].join('\n');
 }
 
-async function run(ctx: DumpContext): Promise<void> {
+function checkOptions(ctx: DumpContext, preDump: boolean): void {
   const o = ctx.options;
   if (o.tree === undefined) throw new UsageError('-t/--tree PID is required');
-  const preDump = ctx.args.mode === 'pre-dump';
   if (preDump && o.lazyPages) throw new UsageError('cannot pre-dump with --lazy-pages');
   if (o.leaveRunning && o.leaveStopped) throw new UsageError('--leave-running and --leave-stopped cannot be used together');
+  if (!o.stream && (o.streamFile !== undefined || o.streamFd !== undefined)) throw new UsageError('--stream-file and --stream-fd go with --stream');
+  if (o.stream && preDump) throw new UsageError('pre-dump cannot write a stream');
+  if (!o.pageServer && o.tls) throw new UsageError('--tls secures the --page-server connection; give --page-server too');
+}
+
+/** --page-server: where to connect, with TLS material read now (before anything is frozen). */
+function pageServerTarget(ctx: DumpContext): ConnectOptions | undefined {
+  const o = ctx.options;
+  if (!o.pageServer) return undefined;
+  if (o.address === undefined || o.port === undefined) throw new UsageError('--page-server needs --address and --port');
+  const tls = o.tls ? loadTlsMaterial({ cacert: o.tlsCacert, cacrl: o.tlsCacrl, cert: o.tlsCert, key: o.tlsKey, noCnVerify: o.tlsNoCnVerify }) : undefined;
+  return { address: o.address, port: o.port, tls };
+}
+
+async function dumpInto(ctx: DumpContext, imagesDir: string, stream: StreamOutput | undefined): Promise<DumpResult> {
+  const o = ctx.options;
+  const preDump = ctx.args.mode === 'pre-dump';
+  const pageServer = pageServerTarget(ctx);
   // cpuinfo.img (--cpu-cap): written first, removed again if the dump fails
-  const cpuinfo = dumpCpuinfo(ctx.imagesDir, o.cpuCap, { log: ctx.log });
-  const result = await dumpTree({
-    pid: o.tree,
-    imagesDir: ctx.imagesDir,
+  const cpuinfo = dumpCpuinfo(imagesDir, o.cpuCap, { log: ctx.log });
+  return dumpTree({
+    pid: o.tree!,
+    imagesDir,
     leaveRunning: o.leaveRunning || preDump,
     leaveStopped: o.leaveStopped,
     timeoutSeconds: o.timeout,
@@ -47,19 +69,39 @@ async function run(ctx: DumpContext): Promise<void> {
     extUnixSk: o.extUnixSk !== undefined,
     fileValidation: o.fileValidation === 'filesize' ? 'filesize' : 'buildid',
     preDump,
+    pageServer,
+    afterImages: stream === undefined ? undefined : (dir) => stream.write(dir),
     runAction: (action, env) => runActionScript(ctx, action, { initPid: env.pid }),
   }).catch((error: unknown) => {
     if (cpuinfo !== undefined) rmSync(cpuinfo, { force: true });
     throw error;
   });
-  if (o.displayStats) process.stdout.write(statsText(result));
 }
 
-export const dumpTool: ToolSpec<typeof dumpOptions> = {
+async function run(ctx: DumpContext): Promise<void> {
+  const o = ctx.options;
+  checkOptions(ctx, ctx.args.mode === 'pre-dump');
+  const stream = o.stream ? openStreamOutput({ file: o.streamFile, fd: o.streamFd }, ctx.log) : undefined;
+  let result: DumpResult;
+  try {
+    result = await dumpInto(ctx, stream?.imagesDir ?? ctx.imagesDir, stream);
+  } catch (error) {
+    stream?.close(true);
+    if (stream !== undefined && error instanceof CriuError && error.code === 'EPIPE') {
+      throw new CriuError(`the stream's reader went away before the checkpoint was written out; the tree runs on`, { code: 'EPIPE', cause: error });
+    }
+    throw error;
+  }
+  stream?.close(false);
+  // stdout may carry the stream: then the stats go to stderr
+  if (o.displayStats) writeSync(stream?.fd === 1 ? 2 : 1, statsText(result));
+}
+
+export const dumpTool: ToolSpec<typeof dumpToolOptions> = {
   name: 'criu-dump',
-  summary: 'Checkpoint a process tree into image files; with pre-dump, save only memory changes since the last pre-dump.',
+  summary: 'Checkpoint a process tree into image files (or, with --stream, one stream on stdout); with pre-dump, save only memory changes since the last pre-dump.',
   usage: 'criu-dump [pre-dump] -t PID [options]',
-  options: dumpOptions,
+  options: dumpToolOptions,
   positionals: [{ name: 'mode', describe: 'dump (the default) or pre-dump', choices: ['dump', 'pre-dump'] }],
   run,
 };

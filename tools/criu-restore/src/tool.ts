@@ -1,30 +1,32 @@
 // criu-restore: `criu restore`. Restores the tree, writes --pidfile, and,
 // unless -d, stays the root's parent and exits with its exit status
 // (128 + N if a signal N killed it; either is also logged as an error).
+// --stream: the images come as one stream, extracted in full before any
+// task is made (stream-input.ts).
 import { CriuError, UsageError } from '@criu-ts/base';
 import { restoreOptions, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateCpuinfo } from '@criu-ts/cpuinfo';
-import { restoreTree, waitForRoot } from '@criu-ts/restore';
+import { restoreTree, waitForRoot, type RestoreResult } from '@criu-ts/restore';
+import { extractStream, streamSourceOptions, waitForPidsFree } from './stream-input.js';
 
-type RestoreContext = ToolContext<typeof restoreOptions>;
+const restoreToolOptions = { ...restoreOptions, ...streamSourceOptions } as const;
+type RestoreContext = ToolContext<typeof restoreToolOptions>;
 
-function run(ctx: RestoreContext): void {
+async function run(ctx: RestoreContext): Promise<void> {
   const o = ctx.options;
   if (o.restoreSibling && !o.restoreDetached) throw new UsageError('--restore-sibling only makes sense with --restore-detached');
   if (o.tree !== undefined) ctx.log.warn('Using -t with criu restore is obsoleted');
-  checkCpu(ctx);
-  const result = restoreTree({
-    imagesDir: ctx.imagesDir,
-    log: ctx.log,
-    shellJob: o.shellJob,
-    leaveStopped: o.leaveStopped,
-    fileLocks: o.fileLocks,
-    tcpEstablished: o.tcpEstablished,
-    inheritFds: o.inheritFd,
-    restoreSibling: o.restoreSibling,
-  });
+  if (!o.stream && (o.streamFile !== undefined || o.streamFd !== undefined)) throw new UsageError('--stream-file and --stream-fd go with --stream');
+  const extracted = o.stream ? await extractStream({ file: o.streamFile, fd: o.streamFd }, ctx.log) : undefined;
+  let result: RestoreResult;
+  try {
+    if (extracted !== undefined) await waitForPidsFree(extracted.dir, ctx.log);
+    result = restoreFrom(ctx, extracted?.dir ?? ctx.imagesDir);
+  } finally {
+    extracted?.remove();
+  }
   writePidfile(ctx, result.root);
   if (o.restoreDetached) return;
   const exit = waitForRoot(result.root, ctx.log);
@@ -34,22 +36,37 @@ function run(ctx: RestoreContext): void {
   throw new CriuError(`restored root task ${result.root} ${how}`, { code: 'EROOTEXIT', exitCode: exit.code });
 }
 
+function restoreFrom(ctx: RestoreContext, imagesDir: string): RestoreResult {
+  const o = ctx.options;
+  checkCpu(ctx, imagesDir);
+  return restoreTree({
+    imagesDir,
+    log: ctx.log,
+    shellJob: o.shellJob,
+    leaveStopped: o.leaveStopped,
+    fileLocks: o.fileLocks,
+    tcpEstablished: o.tcpEstablished,
+    inheritFds: o.inheritFd,
+    restoreSibling: o.restoreSibling,
+  });
+}
+
 /**
  * Refuse to resume tasks on a CPU that lacks what they may use: when the
  * dump wrote cpuinfo.img (or --cpu-cap asks for it), compare it under the
  * caps (fpu,ins unless --cpu-cap says otherwise; --cpu-cap=none skips).
  */
-function checkCpu(ctx: RestoreContext): void {
+function checkCpu(ctx: RestoreContext, imagesDir: string): void {
   const caps = ctx.options.cpuCap;
   if (!(caps.fpu || caps.ins || caps.cpu)) return;
-  if (!caps.image && !existsSync(join(ctx.imagesDir, 'cpuinfo.img'))) return;
-  validateCpuinfo(ctx.imagesDir, { ...caps, image: true }, { log: ctx.log });
+  if (!caps.image && !existsSync(join(imagesDir, 'cpuinfo.img'))) return;
+  validateCpuinfo(imagesDir, { ...caps, image: true }, { log: ctx.log });
 }
 
-export const restoreTool: ToolSpec<typeof restoreOptions> = {
+export const restoreTool: ToolSpec<typeof restoreToolOptions> = {
   name: 'criu-restore',
-  summary: 'Restore a process tree from image files.',
+  summary: 'Restore a process tree from image files (or, with --stream, from one stream on stdin).',
   usage: 'criu-restore [options]',
-  options: restoreOptions,
+  options: restoreToolOptions,
   run,
 };

@@ -4,7 +4,8 @@
 // core-PID.img with task_state DEAD and its exit code only. It runs last:
 // the other kinds have filled record.ids (vm_id, files_id, fs_id).
 // Not saved: LSM labels, cgroup sets, seccomp filters (a task in any
-// seccomp mode is refused). See criu(8), ptrace(2), proc_pid_status(5).
+// seccomp mode is refused). Restore: core-restore.ts. See criu(8),
+// ptrace(2), proc_pid_status(5).
 import { openInjector, type Injector } from '@criu-ts/inject';
 import { imagePath, writeImage, type Messages } from '@criu-ts/images';
 import { PAGE_SIZE, ptraceGetRegs } from '@criu-ts/kernel';
@@ -18,6 +19,7 @@ import { peekQueue } from './signals.js';
 import { taskCalls, type TaskCalls } from './task-calls.js';
 import { TASK_STATE, taskCore } from './task-core.js';
 import { checkSeccomp, threadCore, threadInfo, type ThreadBefore } from './thread-core.js';
+import { coreRestore } from './core-restore.js';
 import { probeXsaveLayout } from './xsave-layout.js';
 import type { XsaveLayout } from './x86-fpu.js';
 
@@ -122,4 +124,5 @@ export const coreKind: TaskKind = {
   images: ['core', 'ids'],
   dump: dumpLive,
   dumpZombie,
+  ...coreRestore,
 };

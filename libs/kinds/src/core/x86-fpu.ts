@@ -85,3 +85,32 @@ export function xsaveEntry(xstate: Buffer, layout: XsaveLayout): UserX86Xsave {
 export function fpregsFromXstate(xstate: Buffer, layout: XsaveLayout): UserX86Fpregs {
   return { ...fxsaveEntry(xstate), xsave: xsaveEntry(xstate, layout) };
 }
+
+/**
+ * Restore side: writes every extended component the image holds (AVX,
+ * AVX-512 opmask/ZMM_Hi256/Hi16_ZMM, MPX, PKRU) into an uncompacted XSAVE
+ * buffer at this CPU's offsets; returns their XCR0 bits. A component the
+ * image holds in xstate_bv but this CPU lacks is refused.
+ */
+export function putXsaveComponents(buf: Buffer, xsave: UserX86Xsave, layout: XsaveLayout): bigint {
+  let written = 0n;
+  for (const feature of XFEATURES) {
+    const words = xsave[feature.field];
+    if (words === undefined || words.length === 0) continue;
+    const bit = 1n << BigInt(feature.bit);
+    const offset = layout.get(feature.bit);
+    if (offset === undefined) {
+      if ((BigInt.asUintN(64, xsave.xstate_bv) & bit) === 0n) continue;
+      throw new RangeError(`the image holds XSAVE state ${feature.field} (bit ${feature.bit}) that this CPU does not have`);
+    }
+    const width = feature.word / 8;
+    if (words.length * width !== feature.size) throw new RangeError(`XSAVE ${feature.field} holds ${words.length * width} bytes, not ${feature.size}`);
+    if (offset + feature.size > buf.length) throw new RangeError(`XSAVE component ${feature.field} at ${offset}+${feature.size} is past the ${buf.length}-byte area`);
+    words.forEach((word, i) => {
+      if (width === 4) buf.writeUInt32LE(Number(word) >>> 0, offset + i * 4);
+      else buf.writeBigUInt64LE(BigInt.asUintN(64, BigInt(word)), offset + i * 8);
+    });
+    written |= bit;
+  }
+  return written;
+}

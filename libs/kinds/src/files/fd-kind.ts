@@ -49,4 +49,16 @@ export interface FdKind {
    * task can do, with its own fd numbers (epoll_ctl, F_SETOWN, ...).
    */
   installed?(env: FdRestoreEnv, entry: FileEntry, pid: number, fd: number): 'done' | 'retry';
+  /**
+   * The names criu(8) --inherit-fd fd[N]:RESOURCE may give this entry
+   * (pipe:[INODE], path/to/file, tty[RDEV:DEV], ...): when one matches,
+   * the tool's fd N is used instead of open().
+   */
+  inheritNames?(env: FdRestoreEnv, entry: FileEntry): readonly string[];
+  /**
+   * Open these after every other description (and after the ghost files
+   * are gone): the kind watches the file system (inotify, fanotify), where
+   * the restore's own file making would show.
+   */
+  readonly openLast?: boolean;
 }

@@ -35,3 +35,8 @@ export const fdKinds: readonly FdKind[] = [
 export function fdKindOf(fd: OpenFd): FdKind {
   return fdKinds.find((k) => k.matches(fd)) ?? unsupportedKind;
 }
+
+/** The kind that restores files.img entries of `type` (fd_types), if any. */
+export function fdKindForType(type: number): FdKind | undefined {
+  return fdKinds.find((k) => k.type === type && k.open !== undefined);
+}

@@ -1,6 +1,7 @@
 // Kernel-side copies of file data into an image slot (copy_file_range(2)),
 // and the data runs of a sparse file (lseek SEEK_DATA / SEEK_HOLE), so file
-// contents never pass through JS buffers.
+// contents never pass through JS buffers; and copyRange, the way back
+// (ghost files, memfd contents) from an image into a file.
 import { CriuError, SyscallError } from '@criu-ts/base';
 import { SEEK, SYS, syscall, trySyscall } from '@criu-ts/kernel';
 import type { PayloadSlot } from '@criu-ts/images';
@@ -49,4 +50,33 @@ export function dataRuns(fd: number, size: number): DataRun[] {
     at = hole;
   }
   return runs;
+}
+
+const EXDEV = 18;
+
+/** sendfile(2) from src at srcOffset to dst at its position: the cross-filesystem path. */
+function sendRange(src: number, srcOffset: number, dst: number, dstOffset: number, length: number, what: string): void {
+  syscall(SYS.lseek, dst, dstOffset, SEEK.SET);
+  const inOff = offsetBox(srcOffset);
+  for (let left = length; left > 0; ) {
+    const n = Number(syscall(SYS.sendfile, dst, src, inOff, left));
+    if (n === 0) throw new CriuError(`${what}: ended ${left} bytes early`, { code: 'EIO' });
+    left -= n;
+  }
+}
+
+/** Copy `length` bytes from src at srcOffset to dst at dstOffset, kernel-side; `what` names the data. */
+export function copyRange(src: number, srcOffset: number, dst: number, dstOffset: number, length: number, what: string): void {
+  const inOff = offsetBox(srcOffset);
+  const outOff = offsetBox(dstOffset);
+  for (let left = length; left > 0; ) {
+    const { value, errno } = trySyscall(SYS.copy_file_range, src, inOff, dst, outOff, left, 0);
+    if (errno === EXDEV) {
+      sendRange(src, Number(inOff.readBigInt64LE(0)), dst, Number(outOff.readBigInt64LE(0)), left, what);
+      return;
+    }
+    if (errno !== 0) throw new SyscallError({ syscall: 'copy_file_range', errno, path: what });
+    if (value === 0n) throw new CriuError(`${what}: ended ${left} bytes early`, { code: 'EIO' });
+    left -= Number(value);
+  }
 }

@@ -3,8 +3,14 @@
 // file_lock_entry {flag, type, pid, fd, start, len} in filelocks.img; len 0
 // means "to the end of the file". Leases and delegations are refused. Only
 // safe when no task outside the tree holds locks on the same files (criu(8)).
-import { UnsupportedError } from '@criu-ts/base';
-import type { FileLockEntry } from '@criu-ts/images';
+// Restore takes each lock again inside the task that held it, on its fd
+// number, in one injected batch (flock, F_SETLK, F_OFD_SETLK; never waits).
+import { existsSync } from 'node:fs';
+import { CriuError, UnsupportedError, errnoName } from '@criu-ts/base';
+import { F, SEEK, SYS, signed64 } from '@criu-ts/kernel';
+import { imagePath, readEntries, type FileLockEntry } from '@criu-ts/images';
+import type { BatchCall } from '@criu-ts/inject';
+import type { RestoreContext } from '../restore-context.js';
 import type { FileLock } from '@criu-ts/proc';
 import type { OpenFd } from './open-fd.js';
 
@@ -29,4 +35,58 @@ export function fileLockEntry(fd: OpenFd, lock: FileLock): FileLockEntry {
 /** The locks of fd's description, as filelocks.img entries. */
 export function fileLockEntries(fd: OpenFd): FileLockEntry[] {
   return fd.info.locks.map((lock) => fileLockEntry(fd, lock));
+}
+
+// ---- restore (-l): each lock taken again inside its task, on its fd ----
+
+const LOCK_SH = 1;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const FLOCK_SIZE = 32;
+
+/** filelocks.img entries by pid, read once. */
+function savedLocks(ctx: RestoreContext): ReadonlyMap<number, FileLockEntry[]> {
+  return ctx.shared('files.locks.restore', () => {
+    const byPid = new Map<number, FileLockEntry[]>();
+    if (!existsSync(imagePath(ctx.options.imagesDir, 'filelocks'))) return byPid;
+    for (const lock of readEntries(ctx.options.imagesDir, 'filelocks')) byPid.set(lock.pid, [...(byPid.get(lock.pid) ?? []), lock]);
+    return byPid;
+  });
+}
+
+/** struct flock for F_SETLK / F_OFD_SETLK (l_pid 0). */
+function flockStruct(lock: FileLockEntry): Buffer {
+  const buf = Buffer.alloc(FLOCK_SIZE);
+  buf.writeInt16LE(lock.type, 0);
+  buf.writeInt16LE(SEEK.SET, 2);
+  buf.writeBigInt64LE(BigInt(lock.start), 8);
+  buf.writeBigInt64LE(BigInt(lock.len), 16);
+  return buf;
+}
+
+function lockCall(ctx: RestoreContext, pid: number, lock: FileLockEntry, slot: number): BatchCall {
+  if (lock.flag === FLAG.FLOCK) {
+    if ((lock.type & LOCK_MAND) !== 0) throw new UnsupportedError({ pid, fd: lock.fd, kind: 'mandatory (LOCK_MAND) flock lock' });
+    return { nr: SYS.flock, args: [lock.fd, (lock.type === ACCESS.WRITE ? LOCK_EX : LOCK_SH) | LOCK_NB] };
+  }
+  if (lock.flag !== FLAG.POSIX && lock.flag !== FLAG.OFDLCK) throw new UnsupportedError({ pid, fd: lock.fd, kind: `file lock kind ${lock.flag}` });
+  const addr = ctx.scratch(pid).write(flockStruct(lock), slot * FLOCK_SIZE);
+  return { nr: SYS.fcntl, args: [lock.fd, lock.flag === FLAG.POSIX ? F.SETLK : F.OFD_SETLK, addr] };
+}
+
+/** Take pid's saved locks again (with -l; without it they are left out, with a warning). */
+export function restoreLocks(ctx: RestoreContext, pid: number): void {
+  const locks = savedLocks(ctx).get(pid) ?? [];
+  if (locks.length === 0) return;
+  if (!ctx.options.fileLocks) {
+    ctx.log.warn(`pid ${pid}: ${locks.length} file lock(s) in the images are not taken again: restore with -l/--file-locks`);
+    return;
+  }
+  if (locks.length * FLOCK_SIZE > ctx.scratch(pid).size) throw new CriuError(`pid ${pid}: ${locks.length} file locks do not fit the scratch`);
+  const calls = locks.map((lock, i) => lockCall(ctx, pid, lock, i));
+  ctx.injector(pid).batch(calls).forEach((result, i) => {
+    const r = signed64(result);
+    if (r < 0n) throw new CriuError(`pid ${pid} fd ${locks[i]!.fd}: its file lock cannot be taken again: ${errnoName(Number(-r))}`, { code: errnoName(Number(-r)) });
+  });
+  ctx.log.info(`pid ${pid}: ${locks.length} file lock(s) taken again`);
 }

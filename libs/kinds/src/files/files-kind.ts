@@ -5,7 +5,8 @@
 // files_id and its image; descriptions shared by dup(2) or fork(2) share an
 // id. With -l the locks of each description go to filelocks.img; without
 // it a held lock is refused, as CRIU does. Every fd copied into the tool
-// is closed before the next. See criu(8), proc_pid_fdinfo(5).
+// is closed before the next. Restore: files-restore.ts. See criu(8),
+// proc_pid_fdinfo(5).
 import { closeSync } from 'node:fs';
 import { CriuError } from '@criu-ts/base';
 import { KCMP, pidfdOpen } from '@criu-ts/kernel';
@@ -18,6 +19,7 @@ import { fileIds, sharedObjectId } from './file-ids.js';
 import { fileLockEntries } from './file-locks.js';
 import { openFd, type OpenFd } from './open-fd.js';
 import { writeShared } from './image-entry.js';
+import { restoreTaskFdTable } from './files-restore.js';
 
 function dumpLocks(env: FdDumpEnv, fd: OpenFd): void {
   if (fd.info.locks.length === 0) return;
@@ -80,4 +82,5 @@ export const filesKind: TaskKind = {
     writeImage(imagePath(ctx.options.imagesDir, 'fdinfo', table.id), 'fdinfo', entries);
     log.info(`pid ${task.pid}: ${entries.length} fds in fdinfo-${table.id}.img`);
   },
+  restore: restoreTaskFdTable,
 };

@@ -3,12 +3,22 @@
 // ghost_chunk_entry runs when the file is 12 KiB or more, holes left out) —
 // and remap-fpath.img points the file's id at it (remap_type GHOST). One
 // ghost per inode, however many descriptions use it. Files over
-// --ghost-limit are refused (criu(8) --ghost-limit).
-import { closeSync, openSync } from 'node:fs';
-import { CriuError } from '@criu-ts/base';
-import { RemapType, type GhostFileEntry } from '@criu-ts/images';
+// --ghost-limit are refused (criu(8) --ghost-limit). Restore makes the
+// file again as NAME.cr.ID.ghost beside its old name (a directory: at the
+// name), with its owner, mode and times, opens it under the old name, and
+// removes it once every description is open.
+import {
+  chmodSync, chownSync, closeSync, constants, existsSync, ftruncateSync, mkdirSync, openSync, rmdirSync, unlinkSync, utimesSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { CriuError, ImageError } from '@criu-ts/base';
+import { RemapType, imagePath, openImage, type GhostChunkEntry, type GhostFileEntry, type RemapFilePathEntry } from '@criu-ts/images';
 import type { DumpContext } from '../dump-context.js';
-import { copyIntoSlot, dataRuns } from './file-copy.js';
+import type { RestoreContext } from '../restore-context.js';
+import { copyIntoSlot, copyRange, dataRuns } from './file-copy.js';
+import { openViaLink } from './path-remap.js';
+import { openPath } from './open-path.js';
+import { restoreFiles } from './restore-table.js';
 import { S_IF, fileType, kernelDev, type OpenFd } from './open-fd.js';
 import { writeShared } from './image-entry.js';
 
@@ -83,4 +93,93 @@ export function dumpGhost(ctx: DumpContext, fd: OpenFd, id: number, path: string
     writeGhostImage(ctx, fd, ghostId, path);
   }
   writeShared(ctx, 'remap-fpath', { message: { orig_id: id, remap_id: ghostId, remap_type: RemapType.GHOST } });
+}
+
+// ---- restore ----
+
+interface GhostImage {
+  head: GhostFileEntry;
+  /** the contents: where each run's bytes are in the image (one run when not chunked) */
+  runs: { imageOffset: number; fileOffset: number; length: number }[];
+}
+
+function readGhost(path: string): GhostImage {
+  const reader = openImage(path, 'ghost-file', { skipPayloads: true });
+  try {
+    const first = reader.next();
+    if (first === null) throw new ImageError('no ghost_file_entry', { image: reader.image, offset: 0 });
+    const head = first.message as unknown as GhostFileEntry;
+    const runs = [];
+    if (head.chunks !== true) {
+      runs.push({ imageOffset: first.payloadOffset ?? 0, fileOffset: 0, length: first.payloadLength ?? 0 });
+    }
+    for (let entry = reader.next(); entry !== null && head.chunks === true; entry = reader.next()) {
+      const chunk = entry.message as unknown as GhostChunkEntry;
+      runs.push({ imageOffset: entry.payloadOffset ?? 0, fileOffset: Number(chunk.off), length: Number(chunk.len) });
+    }
+    return { head, runs };
+  } finally {
+    reader.close();
+  }
+}
+
+/** Make the ghost's regular file at `at` from the image (O_EXCL: never over an existing file). */
+function makeGhostFile(image: string, ghost: GhostImage, at: string): void {
+  const fd = openSync(at, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, ghost.head.mode & 0o7777);
+  const source = openSync(image, 'r');
+  try {
+    if (ghost.head.chunks === true) ftruncateSync(fd, Number(ghost.head.size ?? 0n));
+    for (const run of ghost.runs) copyRange(source, run.imageOffset, fd, run.fileOffset, run.length, `ghost file ${at}`);
+  } finally {
+    closeSync(source);
+    closeSync(fd);
+  }
+}
+
+const seconds = (t: { tv_sec: bigint; tv_usec: bigint } | undefined): number | undefined =>
+  t === undefined ? undefined : Number(t.tv_sec) + Number(t.tv_usec) / 1e6;
+
+function applyGhostMetadata(path: string, head: GhostFileEntry): void {
+  chownSync(path, head.uid, head.gid);
+  chmodSync(path, head.mode & 0o7777);
+  const atime = seconds(head.atim);
+  const mtime = seconds(head.mtim);
+  if (atime !== undefined && mtime !== undefined) utimesSync(path, atime, mtime);
+}
+
+/** A ghost's place: `name.cr.ID.ghost` beside the name (a directory: the name itself), in the nearest existing directory. */
+function ghostPlace(name: string, remapId: number, isDir: boolean): string {
+  const file = isDir ? basename(name) : `${basename(name)}.cr.${remapId.toString(16)}.ghost`;
+  let dir = dirname(name);
+  while (!existsSync(dir)) dir = dirname(dir);
+  return join(dir, file);
+}
+
+/** Recreate ghost `remapId` for the file once named `name`; returns where it is. Removed once every description is open. */
+function createGhost(ctx: RestoreContext, name: string, remapId: number): { path: string; isDir: boolean } {
+  const image = imagePath(ctx.options.imagesDir, 'ghost-file', remapId);
+  const ghost = readGhost(image);
+  const type = BigInt(ghost.head.mode) & 0o170000n;
+  if (type !== S_IF.REG && type !== S_IF.DIR) {
+    throw new CriuError(`ghost file ${name}: mode 0o${ghost.head.mode.toString(8)} (only regular files and directories are restored)`, { code: 'EUNSUPPORTED' });
+  }
+  const isDir = type === S_IF.DIR;
+  const path = ghostPlace(name, remapId, isDir);
+  if (isDir) mkdirSync(path, ghost.head.mode & 0o7777);
+  else makeGhostFile(image, ghost, path);
+  restoreFiles(ctx).afterOpen.push(() => (isDir ? rmdirSync(path) : unlinkSync(path)));
+  applyGhostMetadata(path, ghost.head);
+  ctx.log.info(`ghost ${remapId.toString(16)} of ${name} made as ${path}`);
+  return { path, isDir };
+}
+
+/** Open a deleted file carried in a ghost image, under its old name (which is unlinked again at once). */
+export function openGhost(ctx: RestoreContext, name: string, flags: number, remap: RemapFilePathEntry): number {
+  const ghosts = ctx.shared('files.ghosts', () => new Map<number, { path: string; isDir: boolean }>());
+  let ghost = ghosts.get(remap.remap_id);
+  if (ghost === undefined) {
+    ghost = createGhost(ctx, name, remap.remap_id);
+    ghosts.set(remap.remap_id, ghost);
+  }
+  return ghost.isDir ? openPath(ghost.path, flags) : openViaLink(ghost.path, name, flags);
 }

@@ -4,12 +4,17 @@
 // s_dev, wd, f_handle} — restore reopens the watched inode by its file
 // handle (open_by_handle_at(2)). Events queued but not yet read are lost,
 // as in CRIU. A kernel without file handles in fdinfo is refused.
+// Restore: inotify_init1 in the tool, then each watch added again on the
+// inode its handle opens (inotify-watch.ts), with the same wd.
 import { UnsupportedError } from '@criu-ts/base';
+import { O, SYS, syscall } from '@criu-ts/kernel';
 import { FdTypes, type FhEntry, type InotifyWdEntry } from '@criu-ts/images';
 import type { FileHandle, InotifyWatch } from '@criu-ts/proc';
 import type { FdKind } from './fd-kind.js';
 import { anonMismatch } from './anon-inode.js';
 import type { OpenFd } from './open-fd.js';
+import { addWatches } from './inotify-watch.js';
+import { restoreFown } from './open-path.js';
 
 /** fh_entry_sizes.min_entries: the handle is kept as at least 16 64-bit words */
 const FH_MIN_WORDS = 16;
@@ -31,11 +36,20 @@ function watchEntry(fd: OpenFd, id: number, w: InotifyWatch): InotifyWdEntry {
 
 export const inotifyKind: FdKind = {
   name: 'inotify',
+  type: FdTypes.INOTIFY,
+  openLast: true,
   matches: (fd) => fd.target.kind === 'anon_inode' && fd.target.anon === 'inotify',
   dump(_env, fd, id) {
     const { info } = fd;
     if (info.kind !== 'inotify') throw anonMismatch(fd, 'inotify');
     const wd = info.watches.map((w) => watchEntry(fd, id, w));
     return { type: FdTypes.INOTIFY, id, ify: { id, flags: fd.flags, fown: fd.fown, wd } };
+  },
+  open(env, entry) {
+    const ify = entry.ify!;
+    const fd = Number(syscall(SYS.inotify_init1, O.CLOEXEC | (ify.flags & O.NONBLOCK)));
+    addWatches(env.log, fd, entry.id, ify.wd ?? []);
+    restoreFown(fd, ify.fown);
+    return fd;
   },
 };

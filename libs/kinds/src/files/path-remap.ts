@@ -7,12 +7,18 @@
 //   that names the file (criu(8) --link-remap);
 // - another file now under that name: an error.
 // Paths are looked up inside the task's root (/proc/PID/root).
-import { statSync } from 'node:fs';
+// Restore opens a remapped file under its old name (linked back there for
+// the open, then unlinked) and removes link_remap.N once every task has its
+// fds — on failure it stays, so the images can be restored again.
+import { existsSync, linkSync, mkdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CriuError, UnsupportedError, errnoOf } from '@criu-ts/base';
 import { AT, SYS, syscall } from '@criu-ts/kernel';
-import { FdTypes, RemapType } from '@criu-ts/images';
+import { FdTypes, RemapType, type RemapFilePathEntry } from '@criu-ts/images';
 import type { DumpContext } from '../dump-context.js';
+import type { RestoreContext } from '../restore-context.js';
+import { checkRestorePath, openPath } from './open-path.js';
+import { fileEntry, restoreFiles } from './restore-table.js';
 import { dumpGhost } from './ghost-file.js';
 import type { OpenFd } from './open-fd.js';
 import { writeShared } from './image-entry.js';
@@ -77,4 +83,63 @@ export function checkPathRemap(ctx: DumpContext, fd: OpenFd, id: number, path: s
       code: 'ESTALE',
     });
   }
+}
+
+// ---- restore ----
+
+/** The directories mkdir -p would make for `dir`, outermost first (so they can be removed after). */
+function makeParents(dir: string): string[] {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
+  for (const d of missing) mkdirSync(d);
+  return missing;
+}
+
+function linkBackTo(source: string, path: string): string {
+  for (const name of [path, `${path}.cr_link`]) {
+    try {
+      linkSync(source, name);
+      return name;
+    } catch (error) {
+      if (errnoOf(error) !== 'EEXIST') throw error;
+    }
+  }
+  throw new CriuError(`cannot link ${source} back: ${path} and ${path}.cr_link both exist`, { code: 'EEXIST' });
+}
+
+/**
+ * Open the file that `source` names under its original `path` (so /proc
+ * shows that name, "(deleted)"): link it there, open, unlink — as CRIU
+ * does. Parent directories missing now are made and removed again.
+ */
+export function openViaLink(source: string, path: string, flags: number): number {
+  const made = makeParents(dirname(path));
+  try {
+    const name = linkBackTo(source, path);
+    try {
+      return openPath(name, flags);
+    } finally {
+      unlinkSync(name);
+    }
+  } finally {
+    for (const dir of made.reverse()) rmdirSync(dir);
+  }
+}
+
+/** A LINKED remap: the file lives on as the link_remap.N hard link made at dump; removed once every task has its fds. */
+export function openLinkedRemap(ctx: RestoreContext, path: string, flags: number, remap: RemapFilePathEntry): number {
+  const table = restoreFiles(ctx);
+  const link = fileEntry(ctx, remap.remap_id, `link remap of ${path}`).reg;
+  if (link === undefined) throw new CriuError(`link remap of ${path}: entry ${remap.remap_id} is not a regular file`, { code: 'EIMAGE' });
+  const source = checkRestorePath(link.name, `link remap of ${path}`);
+  const done = ctx.shared('files.link-remaps', () => new Set<string>());
+  if (!done.has(source)) {
+    done.add(source);
+    table.afterInstall.push(() => {
+      unlinkSync(source);
+      ctx.log.info(`removed link remap ${source}`);
+    });
+  }
+  ctx.log.debug(`${path}: opened through link remap ${source}`);
+  return openViaLink(source, path, flags);
 }

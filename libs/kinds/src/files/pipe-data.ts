@@ -3,10 +3,13 @@
 // all), then read that. One pipe_data_entry {pipe_id, bytes, size} with the
 // bytes after it, once per pipe, from the first read end seen — a pipe
 // whose read ends are all outside the dump keeps no data, as in CRIU.
-import { closeSync, readSync } from 'node:fs';
-import { CriuError, SyscallError } from '@criu-ts/base';
+// Restore writes the bytes back into the new pipe, sized as dumped.
+import { closeSync, existsSync, readSync, writeSync } from 'node:fs';
+import { CriuError, SyscallError, errnoOf } from '@criu-ts/base';
 import { F, O, SPLICE_F, fcntl, pipe2, tee } from '@criu-ts/kernel';
+import { imagePath, readImageEntries, type PipeDataEntry } from '@criu-ts/images';
 import type { DumpContext } from '../dump-context.js';
+import type { RestoreContext } from '../restore-context.js';
 import type { OpenFd } from './open-fd.js';
 import { writeShared } from './image-entry.js';
 
@@ -45,4 +48,38 @@ export function dumpPipeData(ctx: DumpContext, image: 'pipes-data' | 'fifo-data'
   const data = peekPipe(fd.local, size);
   ctx.log.info(`${image}: pipe ${pipeId} holds ${data.length} bytes`);
   writeShared(ctx, image, { message: { pipe_id: pipeId, bytes: data.length, size }, payload: data });
+}
+
+// ---- restore ----
+
+/** The queued bytes of each pipe (or FIFO) in `image`, by pipe_id, read once per restore. */
+export function savedPipeData(ctx: RestoreContext, image: 'pipes-data' | 'fifo-data'): ReadonlyMap<number, { size?: number; data: Buffer }> {
+  return ctx.shared(`files.${image}.restore`, () => {
+    const byPipe = new Map<number, { size?: number; data: Buffer }>();
+    const path = imagePath(ctx.options.imagesDir, image);
+    if (!existsSync(path)) return byPipe;
+    for (const entry of readImageEntries(path, image)) {
+      const message = entry.message as unknown as PipeDataEntry;
+      byPipe.set(message.pipe_id, { size: message.size, data: entry.payload ?? Buffer.alloc(0) });
+    }
+    return byPipe;
+  });
+}
+
+/**
+ * Size the pipe behind `writeEnd` as dumped (F_SETPIPE_SZ) and put its
+ * queued bytes back. writeEnd must be non-blocking: a pipe that cannot take
+ * them is an error, not a hang.
+ */
+export function refillPipe(writeEnd: number, saved: { size?: number; data: Buffer } | undefined, what: string): void {
+  if (saved === undefined) return;
+  if (saved.size !== undefined && saved.size > 0 && fcntl(writeEnd, F.GETPIPE_SZ) !== saved.size) fcntl(writeEnd, F.SETPIPE_SZ, saved.size);
+  for (let done = 0; done < saved.data.length; ) {
+    try {
+      done += writeSync(writeEnd, saved.data, done, saved.data.length - done);
+    } catch (error) {
+      if (errnoOf(error) !== 'EAGAIN') throw error;
+      throw new CriuError(`${what}: only ${done} of its ${saved.data.length} queued bytes fit back in`, { code: 'ENOSPC' });
+    }
+  }
 }

@@ -5,7 +5,8 @@
 // buildid, the ELF build-id) lets restore check it is the same file; not
 // for O_WRONLY|O_APPEND files such as logs. Deleted or moved files get a
 // remap (path-remap.ts). Not saved: the contents of linked files, mnt_id
-// (only written when mount namespaces are dumped). See criu(8).
+// (only written when mount namespaces are dumped). Restore: reg-open.ts.
+// See criu(8).
 import { closeSync, openSync } from 'node:fs';
 import { UnsupportedError } from '@criu-ts/base';
 import { O } from '@criu-ts/kernel';
@@ -13,6 +14,7 @@ import { FdTypes, type RegFileEntry } from '@criu-ts/images';
 import type { FdDumpEnv, FdKind } from './fd-kind.js';
 import { buildIdWords, readBuildId } from './build-id.js';
 import { checkPathRemap } from './path-remap.js';
+import { openRegFile } from './reg-open.js';
 import { S_IF, devMajor, devMinor, fileType, type OpenFd } from './open-fd.js';
 
 const MEM_MAJOR = 1;
@@ -78,6 +80,10 @@ const PATH_TYPES: readonly bigint[] = [S_IF.REG, S_IF.DIR, S_IF.LNK];
 
 export const regFileKind: FdKind = {
   name: 'reg',
+  type: FdTypes.REG,
   matches: (fd) => fd.target.kind === 'path' && (PATH_TYPES.includes(fileType(fd.stat)) || isReopenableDevice(fd)),
   dump: (env, fd, id) => ({ type: FdTypes.REG, id, reg: regFileEntry(env, fd, id) }),
+  /** criu(8) --inherit-fd fd[N]:path/to/file names it without the leading slash; the absolute path works too */
+  inheritNames: (_env, entry) => (entry.reg === undefined ? [] : [entry.reg.name.replace(/^\//, ''), entry.reg.name]),
+  open: (env, entry) => openRegFile(env.ctx, entry.id, entry.reg!),
 };

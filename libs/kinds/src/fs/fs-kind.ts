@@ -2,7 +2,8 @@
 // saved as reg files (directories) in files.img, opened by the tool through
 // /proc/PID/cwd and /proc/PID/root (a deleted cwd becomes a ghost
 // directory). Tasks sharing an fs_struct (CLONE_FS) share fs_id. Umask comes
-// from /proc/PID/status. See criu(8), proc_pid_status(5).
+// from /proc/PID/status. Restore: fs-restore.ts. See criu(8),
+// proc_pid_status(5).
 import { closeSync, fstatSync, openSync, readlinkSync } from 'node:fs';
 import { CriuError } from '@criu-ts/base';
 import { KCMP, O } from '@criu-ts/kernel';
@@ -14,6 +15,7 @@ import { sharedObjectId } from '../files/file-ids.js';
 import { readFown, type OpenFd } from '../files/open-fd.js';
 import { regFileKind } from '../files/reg-file.js';
 import { writeShared } from '../files/image-entry.js';
+import { restoreTaskFs } from './fs-restore.js';
 
 /** An fd of the tool itself, described like a task's fd; paths resolve in pid's root. */
 function ownFd(pid: number, local: number): OpenFd {
@@ -53,4 +55,5 @@ export const fsKind: TaskKind = {
     writeImage(imagePath(ctx.options.imagesDir, 'fs', task.pid), 'fs', [entry]);
     log.info(`pid ${task.pid}: cwd id ${cwdId}, root id ${rootId}, fs_id ${record.ids.fs_id}`);
   },
+  restore: restoreTaskFs,
 };

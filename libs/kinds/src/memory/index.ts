@@ -3,3 +3,4 @@ export { VMA, protOf, mapFlagsOf, madvOf, fdflagsOf, describeStatus } from './vm
 export { planVmas, classifyVma, pagesOf, type VmaPlan, type VmaBacking, type VmaPages } from './vma-plan.js';
 export { MEMFD_INODES_KEY, memfdInodes } from './tables.js';
 export { memfdFileId, regFileId, mapFilesLink, type MappedFile } from './mapped-files.js';
+export { sharedMappingFd, sharedObjectFd, sharedAnonFd, memfdInodeFd, sharedAnonSizes } from './shmem-restore.js';

@@ -5,16 +5,19 @@
 // shared memory (once per object). Not saved: vvar/vsyscall contents, pages
 // mapping the zero page, page-cache pages of private file mappings (the
 // file has them); SysV shm, hugetlb, AIO rings and deleted mapped files are
-// UnsupportedError. Runs first: it reads memory before any injector has
-// touched the task's code. See criu(8) "dump", proc_pid_smaps(5).
+// UnsupportedError. With --page-server (ctx.pageSink) page data and
+// pagemaps go to the page server instead of pagemap/pages images. Runs
+// first: it reads memory before any injector has touched the task's code.
+// See criu(8) "dump", proc_pid_smaps(5).
 import { createPagemap, imagePath, writeImage, PE_PRESENT } from '@criu-ts/images';
 import { openPagemap, readSmaps } from '@criu-ts/proc';
 import { CriuError } from '@criu-ts/base';
-import type { DumpContext, DumpTask } from '../dump-context.js';
+import type { DumpContext, DumpTask, PageSink } from '../dump-context.js';
 import type { TaskKind, TaskRecord } from '../kind.js';
 import { dumpSharedAnon, mapFilesLink, memfdFileId, regFileId } from './mapped-files.js';
 import { buildMmEntry } from './mm-entry.js';
 import { spliceRuns } from './page-splice.js';
+import { fileTarget, sinkTarget } from './page-targets.js';
 import { appendMerged, privateRuns, wholeRun, type DumpRun } from './page-runs.js';
 import { memoryTables } from './tables.js';
 import { planVmas, type VmaPlan } from './vma-plan.js';
@@ -66,7 +69,7 @@ function dumpPages(ctx: DumpContext, pid: number, runs: readonly DumpRun[]): num
       next = slot.offset + slot.length;
     }
     if (first === undefined) return 0;
-    const copied = spliceRuns(ctx, { pid, runs, pagesFd: writer.pagesFd, offset: first, log: ctx.log });
+    const copied = spliceRuns(ctx, { pid, runs, target: fileTarget(writer.pagesFd), offset: first, log: ctx.log });
     ctx.stats.memwriteTime += Number(copied.writeNs / 1000n);
     return copied.bytes / 4096;
   } finally {
@@ -74,12 +77,22 @@ function dumpPages(ctx: DumpContext, pid: number, runs: readonly DumpRun[]): num
   }
 }
 
+/** --page-server: the task's runs go to the page sink (which writes pagemap-PID.img there); returns the pages sent. */
+function sendPages(ctx: DumpContext, sink: PageSink, pid: number, runs: readonly DumpRun[]): number {
+  sink.open('pagemap', pid);
+  if (runs.length === 0) return 0;
+  const copied = spliceRuns(ctx, { pid, runs, target: sinkTarget(sink), offset: 0, log: ctx.log });
+  ctx.stats.memwriteTime += Number(copied.writeNs / 1000n);
+  return copied.bytes / 4096;
+}
+
 function dumpMemory(ctx: DumpContext, task: DumpTask, record: TaskRecord): void {
   const t0 = process.hrtime.bigint();
   const pid = task.pid;
   const plans = planVmas(pid, readSmaps(pid));
   resolveBacking(ctx, pid, plans);
-  const written = dumpPages(ctx, pid, taskRuns(ctx, pid, plans));
+  const runs = taskRuns(ctx, pid, plans);
+  const written = ctx.pageSink === undefined ? dumpPages(ctx, pid, runs) : sendPages(ctx, ctx.pageSink, pid, runs);
   ctx.stats.pagesWritten += written;
   const vmas = plans.map((plan) => plan.vma);
   writeImage(imagePath(ctx.options.imagesDir, 'mm', pid), 'mm', [buildMmEntry(ctx, pid, vmas)]);

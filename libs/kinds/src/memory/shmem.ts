@@ -4,12 +4,13 @@
 // them), into pagemap-shmem-<shmid>.img + pages-N.img. pagemap entries
 // hold byte offsets into the object. Which pages: the data extents
 // (lseek SEEK_DATA/SEEK_HOLE), i.e. pages the object holds in RAM or swap;
-// holes read as zeros and are left out. See memfd_create(2), lseek(2).
+// holes read as zeros and are left out. With --page-server the runs go to
+// the page sink instead. See memfd_create(2), lseek(2).
 import { readSync, writeSync } from 'node:fs';
 import { CriuError } from '@criu-ts/base';
 import { PE_PRESENT, createPagemap } from '@criu-ts/images';
 import { PAGE_SIZE, SEEK, SYS, trySyscall } from '@criu-ts/kernel';
-import type { DumpContext } from '../dump-context.js';
+import type { DumpContext, PageSink } from '../dump-context.js';
 import { appendMerged, type DumpRun } from './page-runs.js';
 import { memoryTables } from './tables.js';
 
@@ -38,7 +39,8 @@ export function dataRuns(fd: number, size: number): DumpRun[] {
   return runs;
 }
 
-function copyFromFile(fd: number, run: DumpRun, slotOffset: number, pagesFd: number, buf: Buffer): void {
+/** Reads a run of the object chunk by chunk into buf; `use` gets each chunk and its offset in the run. */
+function readChunks(fd: number, run: DumpRun, buf: Buffer, use: (chunk: Buffer, done: number) => void): void {
   const total = run.pages * PAGE_SIZE;
   for (let done = 0; done < total; ) {
     const len = Math.min(buf.length, total - done);
@@ -50,9 +52,27 @@ function copyFromFile(fd: number, run: DumpRun, slotOffset: number, pagesFd: num
       got += n;
     }
     chunk.fill(0, got); // a file shorter than its last page reads as zeros there
-    for (let w = 0; w < len; ) w += writeSync(pagesFd, chunk, w, len - w, slotOffset + done + w);
+    use(chunk, done);
     done += len;
   }
+}
+
+function copyFromFile(fd: number, run: DumpRun, slotOffset: number, pagesFd: number, buf: Buffer): void {
+  readChunks(fd, run, buf, (chunk, done) => {
+    for (let w = 0; w < chunk.length; ) w += writeSync(pagesFd, chunk, w, chunk.length - w, slotOffset + done + w);
+  });
+}
+
+/** --page-server: the object's runs go to the page sink, chunk by chunk. */
+function sendShmem(sink: PageSink, fd: number, runs: readonly DumpRun[], buf: Buffer): number {
+  let pages = 0;
+  for (const run of runs) {
+    readChunks(fd, run, buf, (chunk, done) => {
+      sink.addRun({ vaddr: run.vaddr + BigInt(done), nrPages: chunk.length / PAGE_SIZE, flags: PE_PRESENT }, { data: chunk });
+    });
+    pages += run.pages;
+  }
+  return pages;
 }
 
 /**
@@ -64,6 +84,12 @@ export function dumpShmemOnce(ctx: DumpContext, fd: number, shmid: number, size:
   if (tables.shmemDumped.has(shmid)) return 0;
   tables.shmemDumped.add(shmid);
   const runs = dataRuns(fd, size);
+  if (ctx.pageSink !== undefined) {
+    ctx.pageSink.open('pagemap-shmem', shmid);
+    const sent = sendShmem(ctx.pageSink, fd, runs, tables.buffer);
+    ctx.log.info(`shmem ${shmid}: ${sent} page(s) of ${size} bytes sent to the page server`);
+    return sent;
+  }
   const writer = createPagemap(ctx.options.imagesDir, shmid, ctx.nextId(), 'pagemap-shmem');
   let pages = 0;
   try {

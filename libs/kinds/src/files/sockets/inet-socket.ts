@@ -10,6 +10,7 @@
 // warning; the data stays in the live socket). Refused: established and
 // other connected TCP states (TCP repair comes later), a listener with
 // connections not accepted yet, corked UDP, raw sockets, other protocols.
+// Restore: inet-restore.ts.
 import { CriuError, UnsupportedError } from '@criu-ts/base';
 import {
   AF, IPPROTO, IPV6_OPT, IP_OPT, SO, SOCK, SOL, TCP_OPT, TCP_STATE, UDP_OPT,
@@ -22,6 +23,7 @@ import { addressWords, endpointText, needsScopeId, parseInetSockaddr } from './i
 import { netNsId } from './socket-ns.js';
 import { boundDevice, readSocketOpts, type SocketIdentity } from './socket-opts.js';
 import { socketTable } from './socket-table.js';
+import { openInetSocket } from './inet-restore.js';
 
 export const ESTABLISHED_TCP = 'established TCP connection (use --tcp-established: not supported yet)';
 
@@ -128,4 +130,6 @@ export const inetSocketKind: FdKind = {
   name: 'inetsk',
   matches: isInetSocket,
   dump: dumpInetSocket,
+  type: FdTypes.INETSK,
+  open: openInetSocket,
 };

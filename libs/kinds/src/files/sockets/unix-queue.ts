@@ -7,9 +7,13 @@
 // sender credentials of queued messages (SCM_CREDENTIALS: this image
 // version has no field for them — logged), SCM_RIGHTS (fds in flight:
 // UnsupportedError), any other control message (UnsupportedError).
+// Restore writes the messages back in order, one send each (boundaries
+// kept), through a socket connected to the one they are for.
 import { closeSync } from 'node:fs';
-import { UnsupportedError } from '@criu-ts/base';
-import { MSG, SCM, SO, SOL, controlMessages, getsockoptInt, recvmsg, setsockoptInt, type ControlMessage } from '@criu-ts/kernel';
+import { CriuError, SyscallError, UnsupportedError } from '@criu-ts/base';
+import { MSG, SCM, SO, SOL, controlMessages, getsockoptInt, recvmsg, sendto, setsockoptInt, type ControlMessage } from '@criu-ts/kernel';
+import { prepareForQueue } from './socket-opts-restore.js';
+import type { QueuedPacket } from './unix-restore-table.js';
 import type { FdDumpEnv } from '../fd-kind.js';
 import type { OpenFd } from '../open-fd.js';
 
@@ -81,4 +85,29 @@ export function dumpUnixQueue(env: FdDumpEnv, fd: OpenFd, id: number, hint: numb
     setsockoptInt(fd.local, SOL.SOCKET, SO.PEEK_OFF, savedOffset);
   }
   return summary;
+}
+
+/**
+ * Sends `packets` (the queue of `target`) through `sender`, which is
+ * connected to it: each message whole, in order, never blocking. The
+ * sender's buffers and flags are set for it here; its own options come
+ * later.
+ */
+export function writeUnixQueue(sender: number, packets: readonly QueuedPacket[], target: string): number {
+  if (packets.length === 0) return 0;
+  if (packets.some((p) => p.scm > 0)) throw new CriuError(`${target}: queued message carries file descriptors (SCM_RIGHTS), which restore does not support`, { code: 'EUNSUPPORTED' });
+  prepareForQueue(sender, target);
+  let bytes = 0;
+  for (const [index, packet] of packets.entries()) {
+    let sent: number;
+    try {
+      sent = sendto(sender, packet.data, MSG.DONTWAIT, null);
+    } catch (error) {
+      if (!(error instanceof SyscallError)) throw error;
+      throw new CriuError(`${target}: writing back queued message ${index + 1} of ${packets.length} (${packet.data.length} bytes): ${error.message}`, { code: error.code, cause: error });
+    }
+    if (sent !== packet.data.length) throw new CriuError(`${target}: queued message ${index + 1} trimmed to ${sent} of ${packet.data.length} bytes`, { code: 'EMSGSIZE' });
+    bytes += sent;
+  }
+  return bytes;
 }

@@ -9,6 +9,7 @@
 // client side with the listener as peer. A peer outside the dumped tree is
 // refused unless --ext-unix-sk, which then writes the peer as an external
 // entry (USK_EXTERN), for named datagram peers only — as upstream.
+// Restore: unix-restore.ts.
 // Refused: fds in flight (SCM_RIGHTS), other types/states, a closed pending
 // connection on a listener, a dangling half of a connection.
 import { CriuError, UnsupportedError } from '@criu-ts/base';
@@ -20,10 +21,12 @@ import { netNsId } from './socket-ns.js';
 import { readSocketOpts } from './socket-opts.js';
 import { socketTable, type SocketTable } from './socket-table.js';
 import { dumpUnixQueue } from './unix-queue.js';
+import { openUnixSocket } from './unix-restore.js';
+import { USK } from './unix-restore-table.js';
 import { resolveUnixName, unixNameText } from './unix-name.js';
 
 /** unix_sk_entry.uflags: the peer is not ours (restore connects to it by name) */
-export const USK_EXTERN = 1;
+export const USK_EXTERN = USK.EXTERN;
 
 const TYPES = new Set<number>([SOCK.STREAM, SOCK.DGRAM, SOCK.SEQPACKET]);
 const STATES = new Set<number>([TCP_STATE.LISTEN, TCP_STATE.ESTABLISHED, TCP_STATE.CLOSE]);
@@ -122,4 +125,8 @@ export const unixSocketKind: FdKind = {
   name: 'unixsk',
   matches: (fd) => isSocketOf(fd, AF.UNIX),
   dump: dumpUnixSocket,
+  type: FdTypes.UNIXSK,
+  open: openUnixSocket,
+  // --inherit-fd fd[N]:socket:[INO] hands in a socket the tree was connected to from outside (criu(8))
+  inheritNames: (_env, entry) => (entry.usk === undefined ? [] : [`socket:[${entry.usk.ino}]`]),
 };

@@ -15,13 +15,17 @@ import type { DumpContext, DumpTask } from '../../dump-context.js';
 
 export const TTY_IOCTL = {
   TCGETS: 0x5401,
+  TCSETS: 0x5402,
   TIOCEXCL: 0x540c,
+  TIOCSCTTY: 0x540e,
   TIOCGPGRP: 0x540f,
+  TIOCSPGRP: 0x5410,
   TIOCGWINSZ: 0x5413,
   TIOCSWINSZ: 0x5414,
   TIOCPKT: 0x5420,
   TIOCGSID: 0x5429,
   TIOCGLCKTRMIOS: 0x5456,
+  TIOCSLCKTRMIOS: 0x5457,
   TIOCGPTN: 0x80045430,
   TIOCSPTLCK: 0x40045431,
   TIOCGPKT: 0x80045438,
@@ -86,6 +90,20 @@ export function termiosFromBytes(buf: Buffer): TermiosEntry {
     c_ospeed: 0,
     c_cc,
   };
+}
+
+/**
+ * The bytes of a glibc struct termios (as TCSETS and TIOCSLCKTRMIOS take
+ * them; the kernel reads its first 36) for an image termios_entry: the
+ * inverse of termiosFromBytes. c_cc must hold at least TERMIOS_NCC words,
+ * as upstream checks; its first 8 carry glibc's 32 c_cc bytes.
+ */
+export function termiosToBytes(entry: TermiosEntry): Buffer {
+  const buf = Buffer.alloc(TERMIOS_BUF);
+  [entry.c_iflag, entry.c_oflag, entry.c_cflag, entry.c_lflag].forEach((word, i) => buf.writeUInt32LE(word >>> 0, 4 * i));
+  buf.writeUInt8(entry.c_line & 0xff, 16);
+  (entry.c_cc ?? []).slice(0, CC_PACKED_WORDS).forEach((word, i) => buf.writeUInt32LE(word >>> 0, CC_OFFSET + 4 * i));
+  return buf;
 }
 
 /** The control characters c_cc[0..18] of an image termios_entry. */

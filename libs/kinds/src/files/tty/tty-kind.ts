@@ -8,7 +8,8 @@
 // path). Pairing, sessions and queued bytes are settled once all tasks are
 // dumped (tty-tree-kind.ts). Not supported: legacy BSD ptys, serial lines,
 // /dev/tty0, pty indices above 1000, external terminals given by
-// --external/--inherit-fd. See pty(7), ioctl_tty(2), criu(8) --shell-job.
+// --external/--inherit-fd. The restore half is in tty-restore.ts.
+// See pty(7), ioctl_tty(2), criu(8) --shell-job.
 import { UnsupportedError } from '@criu-ts/base';
 import { FdTypes, type TtyInfoEntry } from '@criu-ts/images';
 import type { FdDumpEnv, FdKind } from '../fd-kind.js';
@@ -18,6 +19,7 @@ import { regFileEntry } from '../reg-file.js';
 import { MAX_PTY_INDEX, classifyTty, ttyInfoId, type TtyDriver } from './tty-driver.js';
 import { localSession, ptyIndex, readTtyState, taskSession } from './tty-ioctls.js';
 import { ttyTable, type TtyEnd } from './tty-table.js';
+import { openTtyEntry, ttyInstalled } from './tty-restore.js';
 
 function classify(fd: OpenFd): ReturnType<typeof classifyTty> {
   if (fileType(fd.stat) !== S_IF.CHR) return undefined;
@@ -32,7 +34,8 @@ function slaveIndex(fd: OpenFd): number {
 }
 
 function ttyIndex(fd: OpenFd, driver: TtyDriver): number {
-  const index = driver.role === 'master' ? ptyIndex(fd.local) : driver.role === 'slave' ? slaveIndex(fd) : (driver.index ?? 0);
+  if (driver.role === 'single') return driver.index ?? 0;
+  const index = driver.role === 'master' ? ptyIndex(fd.local) : slaveIndex(fd);
   if (index > MAX_PTY_INDEX) throw new UnsupportedError({ pid: fd.pid, fd: fd.fd, kind: `pty ${fd.link} with index ${index} (above ${MAX_PTY_INDEX})` });
   return index;
 }
@@ -95,4 +98,7 @@ export const ttyKind: FdKind = {
     const infoId = dumpInfoOnce(env, fd, found.driver, index);
     return { type: FdTypes.TTY, id, tty: { id, tty_info_id: infoId, flags: fd.flags, fown: fd.fown, regf_id: regfId } };
   },
+  type: FdTypes.TTY,
+  open: openTtyEntry,
+  installed: ttyInstalled,
 };

@@ -6,6 +6,8 @@
 // (at most one such terminal; restore then gives it the terminal criu runs
 // on). Then the bytes queued in each pty pair go to tty-data.img
 // (tty-queued-data.ts). Saved: tty-data.img; the rest are checks.
+// On restore, per task: a session leader gets its controlling terminal and
+// foreground group (tty-ctty.ts) if installing its fds did not already.
 import { UnsupportedError, type Logger } from '@criu-ts/base';
 import { readStat } from '@criu-ts/proc';
 import type { DumpContext, DumpTask } from '../../dump-context.js';
@@ -14,6 +16,7 @@ import { devMajor, devMinor } from '../open-fd.js';
 import { peerInfoId } from './tty-driver.js';
 import { dumpQueuedData } from './tty-queued-data.js';
 import { ttyTable, type TtyEnd } from './tty-table.js';
+import { restoreSessionTerminal } from './tty-ctty.js';
 
 const SHELL_JOB_HINT = 'dump it with -j/--shell-job (and restore with -j): the restored tree then gets the terminal criu runs on';
 
@@ -87,5 +90,9 @@ export const ttyTreeKind: TaskKind = {
     checkPairs(ctx, table, log);
     warnUnseenCtty(ctx, ends, log);
     dumpPairsData(ctx, table);
+  },
+  restore(ctx, task) {
+    restoreSessionTerminal(ctx, task);
+    return 'done';
   },
 };

@@ -1,0 +1,104 @@
+// criu-dump then criu-restore of the core kind's state and of shared
+// memory: the rcore-state fixture (credentials per thread, rlimits, nice,
+// personality, oom_score_adj, timers, pending signals in every queue)
+// must read back the same from /proc and verify itself after the restore
+// (signals delivered with their siginfo, both timers firing); the
+// rcore-shmem fixture's parent and child must still share their shared
+// anonymous and memfd memory, with the same contents and the same names in
+// /proc/PID/maps.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readEntries, readOne } from '@criu-ts/images';
+import { SIG, kill } from '@criu-ts/kernel';
+import { compileFixture, scratchDir } from './lib/fixtures.js';
+import { toolPath } from './lib/workspace.js';
+import { alive, killAndReap, runRestore, startBackground, waitFor, waitOutput, type Teardowns } from '../libs/restore/test/live.js';
+
+/** criu-dump -t pid into dir/img; reaps and waits until every dumped tid is gone. */
+function dump(t: Teardowns, dir: string, pid: number): string {
+  const images = join(dir, 'img');
+  mkdirSync(images);
+  const run = spawnSync(process.execPath, [toolPath('criu-dump'), '-t', String(pid), '-D', images, '-v4', '-o', 'dump.log'], { timeout: 60_000 });
+  if (run.status !== 0) throw new Error(`criu-dump failed (${run.status}): ${readFileSync(join(images, 'dump.log'), 'utf8').slice(-2000)}`);
+  const tids = readEntries(images, 'pstree').flatMap((entry) => entry.threads ?? []);
+  for (const tid of tids) killAndReap(tid);
+  waitFor('the dumped tasks to be gone', () => tids.every((tid) => !alive(tid)));
+  t.teardown(() => tids.forEach(killAndReap));
+  return images;
+}
+
+function restore(t: Teardowns & { equal: (a: unknown, b: unknown, m: string, extra?: object) => void }, out: string, images: string): void {
+  const status = runRestore(out, ['-D', images, '-d', '-v4', '-o', 'restore.log']);
+  const log = (): string => readFileSync(join(images, 'restore.log'), 'utf8').split('\n').slice(-25).join('\n');
+  t.equal(status, 0, 'criu-restore -d exits 0', status === 0 ? {} : { log: log() });
+}
+
+const CRED_KEYS = ['Uid', 'Gid', 'Groups', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs'];
+
+/** What /proc shows of the state the core kind restores. */
+function procState(pid: number, tids: number[]): Record<string, string> {
+  const state: Record<string, string> = {};
+  for (const tid of tids) {
+    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    for (const key of CRED_KEYS) state[`${tid} ${key}`] = new RegExp(`^${key}:(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    state[`${tid} nice`] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]!;
+  }
+  state.limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
+  state.oom = readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8');
+  state.personality = readFileSync(`/proc/${pid}/personality`, 'utf8');
+  state.timers = readFileSync(`/proc/${pid}/timers`, 'utf8').split('\n').filter((l) => /^(ID|signal|notify|ClockID):/.test(l)).join('\n');
+  return state;
+}
+
+t.test('core state: credentials, limits, scheduling, timers and pending signals come back', (t) => {
+  const dir = scratchDir(t, 'criu-ts-rcore-');
+  const out = join(dir, 'out');
+  const pid = startBackground(t, out, compileFixture('rcore-state', dir));
+  const worker = Number(waitOutput(out, /ready \d+ (\d+)/)[1]);
+  const before = procState(pid, [pid, worker]);
+  t.match(before[`${pid} Uid`], /^0\s+0\s+1000\s+0$/, 'the fixture runs with saved uid 1000');
+  const images = dump(t, dir, pid);
+  const tc = readOne(images, 'core', pid).tc!;
+  t.ok(tc.timers!.real.vsec > 0n || tc.timers!.real.vusec > 0n, 'ITIMER_REAL still armed in the images');
+  t.equal(tc.timers!.posix!.length, 1, 'one POSIX timer in the images');
+  t.same(tc.signals_s?.signals?.length, 2, 'two signals in the shared queue');
+  restore(t, out, images);
+  const after = procState(pid, [pid, worker]);
+  for (const key of Object.keys(before)) t.equal(after[key], before[key], `/proc: ${key}`);
+  kill(pid, SIG.USR1);
+  t.equal(waitOutput(out, /verify .*/, 30_000)[0], 'verify ok', 'the fixture verifies itself: state, signals, timers firing');
+  t.end();
+});
+
+/** The shared mappings of /proc/PID/maps: range, perms, offset and name (not the inode, which is new). */
+function sharedMaps(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/maps`, 'utf8')
+    .split('\n')
+    .filter((line) => /\/dev\/zero|\/memfd:/.test(line))
+    .map((line) => {
+      const [range, perms, offset, , , ...name] = line.split(/\s+/);
+      return [range, perms, offset, name.join(' ')].join(' ');
+    });
+}
+
+t.test('shared memory: parent and child still share anonymous and memfd memory', (t) => {
+  const dir = scratchDir(t, 'criu-ts-rshm-');
+  const out = join(dir, 'out');
+  const pid = startBackground(t, out, compileFixture('rcore-shmem', dir));
+  const child = Number(waitOutput(out, /ready \d+ (\d+)/)[1]);
+  t.teardown(() => killAndReap(child));
+  const before = [sharedMaps(pid), sharedMaps(child)];
+  t.equal(before[0]!.length, 3, 'shared anonymous, shared memfd and private memfd mappings');
+  const images = dump(t, dir, pid);
+  restore(t, out, images);
+  t.same([sharedMaps(pid), sharedMaps(child)], before, '/proc/PID/maps: same ranges, flags and names ("/dev/zero (deleted)", "/memfd:...")');
+  const inode = (line: string): string => readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').find((l) => l.startsWith(line.split(' ')[0]!))!.split(/\s+/)[4]!;
+  const childInode = (line: string): string => readFileSync(`/proc/${child}/maps`, 'utf8').split('\n').find((l) => l.startsWith(line.split(' ')[0]!))!.split(/\s+/)[4]!;
+  for (const line of before[0]!) t.equal(childInode(line), inode(line), `one object in both tasks: ${line.split(' ').at(-2)}`);
+  kill(pid, SIG.USR1);
+  t.equal(waitOutput(out, /verify .*/, 20_000)[0], 'verify ok', 'contents intact; a write by one is seen by the other');
+  t.end();
+});

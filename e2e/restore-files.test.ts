@@ -1,0 +1,129 @@
+// The files and fs kinds' restore end to end: the rfd-files fixture opens
+// one fd of each kind at chosen numbers, flags and offsets and forks a
+// child sharing them; criu-dump (with -l) then criu-restore, both as users
+// run them. The restored tasks have the same fd tables as /proc showed
+// before the dump, no temporary ghost name is left, and the fixture,
+// checking itself from inside, says "verdict ok" (offsets go on, the
+// shared description is still shared, pipe/FIFO data, eventfd value, epoll
+// readiness, signalfd mask, timerfd, inotify watch, ghost contents, memfd,
+// flock, cwd, umask). A file changed between dump and restore is refused
+// by name, and nothing is left running; --inherit-fd hands a file over.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { readEntries } from '@criu-ts/images';
+import { SIG, kill } from '@criu-ts/kernel';
+import { compileFixture, scratchDir } from './lib/fixtures.js';
+import { toolPath } from './lib/workspace.js';
+import { alive, killAndReap, restoreTool, runRestore, startBackground, waitFor, waitOutput, type Teardowns } from '../libs/restore/test/live.js';
+
+interface FdState {
+  link: string;
+  flags: string;
+  pos: string;
+}
+
+/** fd number → link (pipe and anon inode numbers masked: they are new), flags and pos from fdinfo. */
+function fdTable(pid: number): Map<number, FdState> {
+  const table = new Map<number, FdState>();
+  for (const name of readdirSync(`/proc/${pid}/fd`)) {
+    const info = readFileSync(`/proc/${pid}/fdinfo/${name}`, 'utf8');
+    const field = (key: string): string => new RegExp(`^${key}:\\s*(\\S+)`, 'm').exec(info)?.[1] ?? '';
+    const link = readlinkSync(`/proc/${pid}/fd/${name}`).replace(/^pipe:\[\d+\]$/, 'pipe:[N]');
+    table.set(Number(name), { link, flags: field('flags'), pos: field('pos') });
+  }
+  return table;
+}
+
+/** The written-to stdout/stderr (the shared output file) move on: compare the rest. */
+function comparable(table: Map<number, FdState>): [number, FdState][] {
+  return [...table].filter(([fd]) => fd > 2).sort(([a], [b]) => a - b);
+}
+
+interface Fixture {
+  pid: number;
+  child: number;
+  work: string;
+  out: string;
+}
+
+function startFixture(t: Teardowns, dir: string): Fixture {
+  const work = join(dir, 'w');
+  mkdirSync(work);
+  const out = join(dir, 'out');
+  const pid = startBackground(t, out, compileFixture('rfd-files', dir), [work]);
+  const child = Number(waitOutput(out, /ready \d+ (\d+)/)[1]);
+  t.teardown(() => killAndReap(child));
+  return { pid, child, work, out };
+}
+
+/** criu-dump -l (the tree is killed); waits until every dumped tid is gone. */
+function dump(t: Teardowns, dir: string, pid: number): string {
+  const images = join(dir, 'img');
+  mkdirSync(images);
+  const run = spawnSync(process.execPath, [toolPath('criu-dump'), '-t', String(pid), '-D', images, '-l', '-v4', '-o', 'dump.log'], { timeout: 60_000 });
+  if (run.status !== 0) throw new Error(`criu-dump failed (${run.status}): ${readFileSync(join(images, 'dump.log'), 'utf8').slice(-2000)}`);
+  const tids = readEntries(images, 'pstree').flatMap((entry) => entry.threads ?? []);
+  for (const tid of tids) killAndReap(tid);
+  waitFor('the dumped tasks to be gone', () => tids.every((tid) => !existsSync(`/proc/${tid}`)));
+  t.teardown(() => tids.forEach(killAndReap));
+  return images;
+}
+
+const logTail = (images: string): string => readFileSync(join(images, 'restore.log'), 'utf8').split('\n').slice(-15).join('\n');
+
+/** Names the restore may have made in the work dir (ghost files, link-back names). */
+const leftovers = (work: string): string[] => readdirSync(work).filter((name) => /\.cr\.|cr_link|link_remap|^ghost$/.test(name));
+
+t.test('every kind of fd comes back at its number, and the fixture checks itself', (t) => {
+  const dir = scratchDir(t);
+  const fx = startFixture(t, dir);
+  const before = { parent: fdTable(fx.pid), child: fdTable(fx.child) };
+  const images = dump(t, dir, fx.pid);
+  const status = runRestore(fx.out, ['-D', images, '-d', '-l', '-v4', '-o', 'restore.log']);
+  t.equal(status, 0, 'criu-restore -d -l exits 0', { log: status === 0 ? '' : logTail(images) });
+  if (status !== 0) return t.end();
+  t.same(comparable(fdTable(fx.pid)), comparable(before.parent), "the parent's fds: numbers, targets, flags, offsets");
+  t.same(comparable(fdTable(fx.child)), comparable(before.child), "the child's fds");
+  t.match(readlinkSync(`/proc/${fx.pid}/fd/22`), `${fx.work}/ghost (deleted)`, 'the ghost file is back under its name, deleted');
+  t.same(leftovers(fx.work), [], 'no ghost or link-back name is left');
+  t.equal(readlinkSync(`/proc/${fx.pid}/cwd`), fx.work, 'cwd');
+  kill(fx.pid, SIG.USR1);
+  const verdict = waitOutput(fx.out, /verdict .*/, 15_000)[0];
+  t.equal(verdict, 'verdict ok', 'the fixture is content', { bad: readFileSync(fx.out, 'utf8').split('\n').filter((l) => l.startsWith('bad:')) });
+  t.end();
+});
+
+t.test('--file-validation: a file whose size changed is refused by name, no task left', (t) => {
+  const dir = scratchDir(t);
+  const fx = startFixture(t, dir);
+  const images = dump(t, dir, fx.pid);
+  appendFileSync(join(fx.work, 'reg'), 'one byte more');
+  const status = runRestore(fx.out, ['-D', images, '-d', '-l', '-v4', '-o', 'restore.log']);
+  t.not(status, 0, 'criu-restore fails');
+  t.match(readFileSync(join(images, 'restore.log'), 'utf8'), `file ${fx.work}/reg changed size: 5013 bytes now, 5000 when dumped`);
+  t.notOk(alive(fx.pid) || alive(fx.child), 'no restored task is left');
+  t.same(leftovers(fx.work), [], 'nothing of the restore is left in the directory');
+  t.end();
+});
+
+t.test('--inherit-fd fd[N]:path hands criu\'s fd N to the task instead of the file', (t) => {
+  const dir = scratchDir(t);
+  const fx = startFixture(t, dir);
+  const images = dump(t, dir, fx.pid);
+  const newLog = join(dir, 'new-log');
+  const resource = `${fx.work.slice(1)}/log`;
+  const script = 'exec 7>>"$NEW"; exec "$0" "$@" >>"$OUT" 2>&1 </dev/null';
+  const run = spawnSync('sh', ['-c', script, process.execPath, restoreTool, '-D', images, '-d', '-l', '-v4', '-o', 'restore.log', '--inherit-fd', `fd[7]:${resource}`], {
+    env: { ...process.env, OUT: fx.out, NEW: newLog },
+    timeout: 60_000,
+  });
+  t.equal(run.status, 0, 'restored', { log: run.status === 0 ? '' : logTail(images) });
+  if (run.status !== 0) return t.end();
+  t.equal(readlinkSync(`/proc/${fx.pid}/fd/11`), newLog, 'fd 11 is criu\'s fd 7');
+  kill(fx.pid, SIG.USR1);
+  t.equal(waitOutput(fx.out, /verdict .*/, 15_000)[0], 'verdict ok', 'the fixture is content');
+  t.equal(readFileSync(newLog, 'utf8'), 'after restore\n', 'its writes to fd 11 land in the inherited file');
+  t.end();
+});

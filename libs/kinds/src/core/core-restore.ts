@@ -1,0 +1,73 @@
+// The core kind's restore half: what core-PID.img / core-TID.img hold
+// beyond what the engine sets itself (memory, registers, signal mask and
+// dispositions, per-thread addresses). restoreCore runs with the other
+// kinds: task-wide state (rlimits, timers, subreaper, membarrier,
+// loginuid, oom_score_adj) and each thread's scheduling. restoreCoreLast
+// runs once every kind is done: the pending signals (process-wide queue
+// from the leader, each thread's own queue from that thread) and then each
+// thread's personality and credentials, which may drop the privileges the
+// other steps need; the dumpable flag, which a change of credentials
+// resets, goes last. See criu(8) "restore", credentials(7).
+import { CriuError, ImageError } from '@criu-ts/base';
+import { imagePath, readOne, type Messages } from '@criu-ts/images';
+import { PR, SYS } from '@criu-ts/kernel';
+import type { RestoreContext, RestoreTask } from '../restore-context.js';
+import { queueSignals, queuedSiginfos } from './signals-restore.js';
+import { restoreTaskWide } from './task-restore.js';
+import { checkThreadCore, readLastCap, restoreSched, restoreThreadLast, type ThreadLastInput } from './thread-restore.js';
+import { restoreTimers } from './timers-restore.js';
+
+type CoreEntry = Messages['core_entry'];
+type TaskCore = Messages['task_core_entry'];
+
+function readCore(ctx: RestoreContext, tid: number): { core: CoreEntry; image: string } {
+  const dir = ctx.options.imagesDir;
+  return { core: readOne(dir, 'core', tid), image: imagePath(dir, 'core', tid) };
+}
+
+function taskCoreOf(ctx: RestoreContext, pid: number): { tc: TaskCore; image: string } {
+  const { core, image } = readCore(ctx, pid);
+  if (core.tc === undefined) throw new ImageError(`core of task ${pid} has no task_core_entry`, { image, offset: 0 });
+  return { tc: core.tc, image };
+}
+
+function restoreCore(ctx: RestoreContext, task: RestoreTask): 'done' {
+  const { pid } = task;
+  const { tc, image } = taskCoreOf(ctx, pid);
+  const threads = task.threads.map((tid) => ({ tid, core: readCore(ctx, tid).core.thread_core }));
+  for (const { tid, core } of threads) checkThreadCore(tid, core);
+  const injector = ctx.injector(pid);
+  const scratch = ctx.scratch(pid);
+  const log = ctx.log;
+  restoreTaskWide({ injector, scratch, log, image }, tc);
+  const timers = restoreTimers(injector, scratch, tc.timers, image);
+  for (const { tid, core } of threads) restoreSched(tid, core);
+  log.info(`core: task ${pid}: limits, ${timers} POSIX timer(s), scheduling of ${threads.length} thread(s) restored`);
+  return 'done';
+}
+
+function restoreCoreLast(ctx: RestoreContext, task: RestoreTask): void {
+  const { pid } = task;
+  const { tc, image } = taskCoreOf(ctx, pid);
+  const lastCap = ctx.shared('core.cap-last-cap', readLastCap);
+  const scratch = ctx.scratch(pid);
+  const leader = ctx.injector(pid);
+  const base = { scratch, log: ctx.log, personality: tc.personality, lastCap };
+  queueSignals(leader, scratch, queuedSiginfos(tc.signals_s, image), true);
+  for (const tid of task.threads) {
+    const { core, image: threadImage } = readCore(ctx, tid);
+    const input = (injector: ThreadLastInput['injector']): ThreadLastInput => ({ ...base, injector, core, image: threadImage });
+    if (tid === pid) {
+      restoreThreadLast(input(leader));
+      continue;
+    }
+    if (ctx.withThread === undefined) throw new CriuError(`task ${pid}: the restore engine cannot inject into thread ${tid}`, { code: 'ENOSYS' });
+    ctx.withThread(tid, (injector) => restoreThreadLast(input(injector)));
+  }
+  const mm = readOne(ctx.options.imagesDir, 'mm', pid);
+  if (mm.dumpable === 0 || mm.dumpable === 1) leader.call('prctl(PR_SET_DUMPABLE)', SYS.prctl, [PR.SET_DUMPABLE, mm.dumpable, 0, 0, 0]);
+  ctx.log.info(`core: task ${pid}: pending signals and credentials of ${task.threads.length} thread(s) restored`);
+}
+
+/** The restore members of the core kind. */
+export const coreRestore = { restore: restoreCore, restoreLast: restoreCoreLast };

@@ -1,0 +1,89 @@
+// Putting the tool's open file descriptions into a task at its fd numbers,
+// in one injected batch: close every fd the task has (the helper's), open a
+// pidfd of the tool, park it on a number the task does not use, then for
+// each fd pidfd_getfd(2) our description (it lands on the lowest free
+// number, which we know) and dup3(2) it onto its number with its
+// FD_CLOEXEC, and close the pidfd. Every result is predicted and checked.
+import { CriuError, errnoName } from '@criu-ts/base';
+import { F, O, RLIMIT, SYS, prlimit, signed64, syscall } from '@criu-ts/kernel';
+import type { BatchCall } from '@criu-ts/inject';
+import type { RestoreContext } from '../restore-context.js';
+
+export interface InstallFd {
+  /** the task's fd number */
+  target: number;
+  /** our fd of the description */
+  ours: number;
+  cloexec: boolean;
+}
+
+export interface InstallStep extends BatchCall {
+  /** what the call must return */
+  expect: bigint;
+  what: string;
+}
+
+const ALL_FDS = 0xffffffff;
+
+function lowestFree(open: ReadonlySet<number>): number {
+  let fd = 0;
+  while (open.has(fd)) fd++;
+  return fd;
+}
+
+function step(nr: number, args: (number | bigint)[], expect: number, what: string): InstallStep {
+  return { nr, args, expect: BigInt(expect), what };
+}
+
+/** The calls that install `fds` into a task that may hold any fds now, closing those. */
+export function planInstall(toolPid: number, fds: readonly InstallFd[]): InstallStep[] {
+  const sorted = [...fds].sort((a, b) => a.target - b.target);
+  const targets = new Set(sorted.map((f) => f.target));
+  if (targets.size !== sorted.length) throw new CriuError('an fd number is listed twice in one fd table', { code: 'EIMAGE' });
+  const pidfd = lowestFree(targets);
+  const steps = [step(SYS.close_range, [0, ALL_FDS, 0], 0, 'close_range'), step(SYS.pidfd_open, [toolPid, 0], 0, 'pidfd_open(criu)')];
+  if (pidfd !== 0) steps.push(step(SYS.dup3, [0, pidfd, O.CLOEXEC], pidfd, 'dup3(pidfd)'), step(SYS.close, [0], 0, 'close'));
+  const open = new Set([pidfd]);
+  for (const fd of sorted) {
+    const landed = lowestFree(open);
+    steps.push(step(SYS.pidfd_getfd, [pidfd, fd.ours, 0], landed, `pidfd_getfd for fd ${fd.target}`));
+    if (landed !== fd.target) {
+      steps.push(step(SYS.dup3, [landed, fd.target, fd.cloexec ? O.CLOEXEC : 0], fd.target, `dup3 onto fd ${fd.target}`));
+      steps.push(step(SYS.close, [landed], 0, 'close'));
+    } else if (!fd.cloexec) {
+      steps.push(step(SYS.fcntl, [fd.target, F.SETFD, 0], 0, `F_SETFD on fd ${fd.target}`));
+    }
+    open.add(fd.target);
+  }
+  steps.push(step(SYS.close, [pidfd], 0, 'close(pidfd)'));
+  return steps;
+}
+
+/**
+ * Lets the task hold fd number `highest`: its soft RLIMIT_NOFILE (still the
+ * helper's; the core kind sets the dumped one later) is raised up to its hard limit.
+ */
+function allowFd(pid: number, highest: number): void {
+  const limit = prlimit(pid, RLIMIT.NOFILE);
+  if (BigInt(highest) < limit.cur) return;
+  if (BigInt(highest) >= limit.max) {
+    throw new CriuError(`pid ${pid}: fd ${highest} is above its RLIMIT_NOFILE hard limit ${limit.max}`, { code: 'EMFILE' });
+  }
+  const wanted = Buffer.alloc(16);
+  wanted.writeBigUInt64LE(BigInt(highest) + 1n, 0);
+  wanted.writeBigUInt64LE(limit.max, 8);
+  syscall(SYS.prlimit64, pid, RLIMIT.NOFILE, wanted, 0);
+}
+
+/** Install `fds` in task pid (its leader's injector), replacing whatever fds it has. */
+export function installFds(ctx: RestoreContext, pid: number, fds: readonly InstallFd[]): void {
+  allowFd(pid, Math.max(0, ...fds.map((fd) => fd.target)) + 1);
+  const steps = planInstall(process.pid, fds);
+  const results = ctx.injector(pid).batch(steps.map(({ nr, args }) => ({ nr, args })));
+  steps.forEach((s, i) => {
+    const got = signed64(results[i]!);
+    if (got === s.expect) return;
+    const why = got < 0n ? errnoName(Number(-got)) : `returned ${got}, expected ${s.expect}`;
+    throw new CriuError(`pid ${pid}: installing its fds: ${s.what} failed: ${why}`, { code: got < 0n ? errnoName(Number(-got)) : 'EFDINSTALL' });
+  });
+}

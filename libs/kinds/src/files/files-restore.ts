@@ -1,0 +1,162 @@
+// Restore half of the files kind. The first task's turn makes every open
+// file description of the whole tree once, in the tool (by its fd kind's
+// open(), or from --inherit-fd), retrying those that wait for another;
+// ghost files are removed once all are open. Each task then gets its fd
+// table from fdinfo-FILES_ID.img in one injected batch (fd-install.ts),
+// which also closes whatever fds it had (the helper's); its file locks
+// (-l) are taken again and the kinds' installed() hooks run (epoll
+// watches, ...). When the last task has its fds, the tool's fds are closed
+// and link-remap files removed. Tasks sharing one fd table (CLONE_FILES)
+// are refused: the tree is created without it.
+import { existsSync } from 'node:fs';
+import { CriuError, UnsupportedError } from '@criu-ts/base';
+import { FD_CLOEXEC } from '@criu-ts/kernel';
+import { imagePath, readEntries, readOne, type FdinfoEntry, type FileEntry } from '@criu-ts/images';
+import type { RestoreContext, RestoreTask } from '../restore-context.js';
+import type { FdKind, FdRestoreEnv } from './fd-kind.js';
+import { fdKindForType } from './fd-registry.js';
+import { installFds } from './fd-install.js';
+import { restoreLocks } from './file-locks.js';
+import { inheritedFd, parseInheritFds, type InheritFd } from './inherit-fd.js';
+import { closeOwnFds, fileEntry, finishFiles, keepOwnFd, restoreFiles, type RestoreFiles } from './restore-table.js';
+
+interface Hook {
+  entry: FileEntry;
+  kind: FdKind;
+  fd: number;
+}
+
+interface TaskFiles {
+  fds: FdinfoEntry[];
+  /** installed() hooks still to run; undefined until the fds are installed */
+  hooks?: Hook[];
+}
+
+/** files_id of a task: ids-PID.img, or (as upstream may write it) core-PID.img's ids. */
+function filesIdOf(dir: string, pid: number): number {
+  if (existsSync(imagePath(dir, 'ids', pid))) return readOne(dir, 'ids', pid).files_id;
+  const ids = readOne(dir, 'core', pid).ids;
+  if (ids === undefined) throw new CriuError(`pid ${pid}: neither ids-${pid}.img nor core-${pid}.img holds its files_id`, { code: 'EIMAGE' });
+  return ids.files_id;
+}
+
+/** The fdinfo entries of every live task, read once; a shared fd table is refused. */
+function taskFiles(ctx: RestoreContext): Map<number, TaskFiles> {
+  return ctx.shared('files.tasks', () => {
+    const dir = ctx.options.imagesDir;
+    const byTask = new Map<number, TaskFiles>();
+    const owners = new Map<number, number>();
+    for (const task of ctx.tasks.filter((t) => !t.zombie)) {
+      const filesId = filesIdOf(dir, task.pid);
+      const other = owners.get(filesId);
+      if (other !== undefined) throw new UnsupportedError({ pid: task.pid, kind: `an fd table shared with pid ${other} (CLONE_FILES)` });
+      owners.set(filesId, task.pid);
+      byTask.set(task.pid, { fds: readEntries(dir, 'fdinfo', filesId) });
+    }
+    return byTask;
+  });
+}
+
+function fdEnv(ctx: RestoreContext, table: RestoreFiles): FdRestoreEnv {
+  return { ctx, log: ctx.log.child('files'), entry: (id) => table.entries.get(id), opened: (id) => table.opened.get(id) };
+}
+
+function kindFor(entry: FileEntry, pid: number, fd: number): FdKind {
+  const kind = fdKindForType(entry.type);
+  if (kind === undefined) throw new UnsupportedError({ pid, fd, kind: `file type ${entry.type} (id ${entry.id}): its restore` });
+  return kind;
+}
+
+/** A description and the first task fd that has it (named in errors). */
+interface FdUser {
+  pid: number;
+  fd: FdinfoEntry;
+}
+
+/** Open one description in the tool; 'retry' when its kind waits for another. */
+function openOne(env: FdRestoreEnv, table: RestoreFiles, user: FdUser, inherits: readonly InheritFd[]): 'done' | 'retry' {
+  const entry = fileEntry(env.ctx, user.fd.id, `pid ${user.pid} fd ${user.fd.fd}`);
+  const kind = kindFor(entry, user.pid, user.fd.fd);
+  const got = inheritedFd(env, kind, entry, inherits) ?? kind.open!(env, entry);
+  if (got === 'retry') return 'retry';
+  table.opened.set(entry.id, keepOwnFd(env.ctx, got));
+  env.log.debug(`${kind.name} id ${entry.id} open as our fd ${got}`);
+  return 'done';
+}
+
+/** Open `users`' descriptions until none is left or none can make progress. */
+function openUntilDone(env: FdRestoreEnv, table: RestoreFiles, users: readonly FdUser[], inherits: readonly InheritFd[]): void {
+  let pending = users;
+  while (pending.length > 0) {
+    const waiting = pending.filter((user) => !table.opened.has(user.fd.id) && openOne(env, table, user, inherits) === 'retry');
+    if (waiting.length === pending.length) {
+      throw new CriuError(`files ${waiting.map((u) => u.fd.id).join(', ')} keep waiting for each other (first: pid ${waiting[0]!.pid} fd ${waiting[0]!.fd.fd})`);
+    }
+    pending = waiting;
+  }
+}
+
+/**
+ * Every description of the tree, once; those whose kind watches the file
+ * system (openLast) after the others and after the ghost files are gone,
+ * so they see none of the restore's own traces.
+ */
+function openEverything(ctx: RestoreContext, table: RestoreFiles, tasks: Map<number, TaskFiles>): void {
+  const env = fdEnv(ctx, table);
+  const inherits = parseInheritFds(ctx.options.inheritFds);
+  const firstUser = new Map<number, FdUser>();
+  for (const [pid, files] of tasks) for (const fd of files.fds) if (!firstUser.has(fd.id)) firstUser.set(fd.id, { pid, fd });
+  const users = [...firstUser.values()];
+  const last = (user: FdUser): boolean => kindFor(fileEntry(ctx, user.fd.id, `pid ${user.pid} fd ${user.fd.fd}`), user.pid, user.fd.fd).openLast === true;
+  try {
+    openUntilDone(env, table, users.filter((user) => !last(user)), inherits);
+  } finally {
+    for (const action of table.afterOpen.splice(0)) action();
+  }
+  openUntilDone(env, table, users.filter(last), inherits);
+  for (const unused of inherits.filter((i) => !i.used)) env.log.warn(`--inherit-fd fd[${unused.fd}]:${unused.resource} matches no dumped file`);
+}
+
+/** Install the task's fds, take its locks again, and list its installed() hooks. */
+function installTask(ctx: RestoreContext, table: RestoreFiles, pid: number, files: TaskFiles): Hook[] {
+  const fds = files.fds.map((fd) => {
+    const ours = table.opened.get(fd.id);
+    if (ours === undefined) throw new CriuError(`pid ${pid} fd ${fd.fd}: file id ${fd.id} was not opened`);
+    return { target: fd.fd, ours, cloexec: (fd.flags & FD_CLOEXEC) !== 0 };
+  });
+  installFds(ctx, pid, fds);
+  ctx.log.child('files').info(`pid ${pid}: ${fds.length} fd(s) installed`);
+  restoreLocks(ctx, pid);
+  return files.fds.flatMap((fd) => {
+    const entry = fileEntry(ctx, fd.id, `pid ${pid} fd ${fd.fd}`);
+    const kind = kindFor(entry, pid, fd.fd);
+    return kind.installed === undefined ? [] : [{ entry, kind, fd: fd.fd }];
+  });
+}
+
+function restoreTaskFiles(ctx: RestoreContext, task: RestoreTask): 'done' | 'retry' {
+  const table = restoreFiles(ctx);
+  const tasks = taskFiles(ctx);
+  const files = tasks.get(task.pid);
+  if (files === undefined) return 'done';
+  if (!table.allOpen) {
+    openEverything(ctx, table, tasks);
+    table.allOpen = true;
+  }
+  files.hooks ??= installTask(ctx, table, task.pid, files);
+  const env = fdEnv(ctx, table);
+  files.hooks = files.hooks.filter((hook) => hook.kind.installed!(env, hook.entry, task.pid, hook.fd) === 'retry');
+  if (files.hooks.length > 0) return 'retry';
+  if ([...tasks.values()].every((t) => t.hooks !== undefined && t.hooks.length === 0)) finishFiles(ctx);
+  return 'done';
+}
+
+/** The files kind's restore: on any failure our fds are closed before the error goes on. */
+export function restoreTaskFdTable(ctx: RestoreContext, task: RestoreTask): 'done' | 'retry' {
+  try {
+    return restoreTaskFiles(ctx, task);
+  } catch (error) {
+    closeOwnFds(restoreFiles(ctx));
+    throw error;
+  }
+}

@@ -1,0 +1,58 @@
+// Restore-side helpers shared by the fd kinds: checking a path that comes
+// from an image before acting on it, opening it in the tool with a
+// description's saved flags, and the description's F_SETOWN/F_SETSIG state
+// (fown_entry), set on our fd (the tasks share that description).
+import { CriuError, SyscallError } from '@criu-ts/base';
+import { AT, F, O, SYS, fcntl, trySyscall } from '@criu-ts/kernel';
+import type { FownEntry } from '@criu-ts/images';
+
+/** Flags that would create or truncate instead of reopening: never passed on from an image. */
+const CREATE_FLAGS = O.CREAT | O.EXCL | O.TRUNC | O.TMPFILE;
+
+/** An image-supplied path: absolute, no NUL, no "." or ".." component. Returns it. */
+export function checkRestorePath(path: string, what: string): string {
+  if (path.includes('\0')) throw new CriuError(`${what}: path ${JSON.stringify(path)} contains a NUL byte`, { code: 'EINVAL' });
+  if (!path.startsWith('/')) throw new CriuError(`${what}: path ${JSON.stringify(path)} is not absolute`, { code: 'EINVAL' });
+  if (path.split('/').some((part) => part === '.' || part === '..')) {
+    throw new CriuError(`${what}: path ${JSON.stringify(path)} has a "." or ".." component`, { code: 'EINVAL' });
+  }
+  return path;
+}
+
+/** open(2) flags of a saved description, safe to reopen with (no O_CREAT/O_EXCL/O_TRUNC/O_TMPFILE). */
+export function reopenFlags(flags: number): number {
+  return (flags & ~CREATE_FLAGS) >>> 0;
+}
+
+/** Opens path in the tool (close-on-exec in the tool only: FD_CLOEXEC is per fd). */
+export function openPath(path: string, flags: number): number {
+  const { value, errno } = trySyscall(SYS.openat, AT.FDCWD, Buffer.from(`${path}\0`), reopenFlags(flags) | O.CLOEXEC, 0);
+  if (errno !== 0) throw new SyscallError({ syscall: `open(flags 0o${flags.toString(8)})`, errno, path });
+  return Number(value);
+}
+
+/** F_SETOWN_EX with {type, pid} */
+function setOwner(fd: number, type: number, pid: number): void {
+  const owner = Buffer.alloc(8);
+  owner.writeInt32LE(type, 0);
+  owner.writeInt32LE(pid, 4);
+  fcntl(fd, F.SETOWN_EX, owner);
+}
+
+/**
+ * The saved owner and signal of a description (fcntl F_SETSIG, F_SETOWN_EX).
+ * The owner's uid/euid become the tool's: the kernel records the caller's.
+ */
+export function restoreFown(fd: number, fown: FownEntry | undefined): void {
+  if (fown === undefined) return;
+  if (fown.signum !== 0) fcntl(fd, F.SETSIG, fown.signum);
+  if (fown.pid !== 0) setOwner(fd, fown.pid_type, fown.pid);
+}
+
+/** Status flags F_SETFL can change (O_APPEND, O_NONBLOCK, O_ASYNC, O_DIRECT, O_NOATIME). */
+export function setStatusFlags(fd: number, flags: number): void {
+  const settable = O.APPEND | O.NONBLOCK | O.ASYNC | O.DIRECT | O.NOATIME;
+  const current = fcntl(fd, F.GETFL);
+  const wanted = (current & ~settable) | (flags & settable);
+  if (wanted !== current) fcntl(fd, F.SETFL, wanted);
+}

@@ -1,0 +1,125 @@
+// Restore half of inet-socket.ts: an inet_sk_entry made again in the tool
+// (ip(7), ipv6(7), tcp(7), udp(7)), as upstream CRIU 4.x does: socket of
+// the saved family/type/protocol, IPV6_V6ONLY, SO_REUSEADDR and
+// SO_REUSEPORT on while the sockets sharing a port are bound (their saved
+// values go back once every socket of the port is made), IP_FREEBIND
+// around an IPv6 bind (a tentative address), bind to the saved address and
+// port (a link-local IPv6 address scoped to the saved device), listen with
+// the saved backlog, connect a UDP socket that was connected, then file
+// flags and owner, IP options, socket options, a UDP shutdown. A port in
+// use is an error naming address:port. Refused: TCP connections (no TCP
+// repair yet), raw and other protocols.
+import { closeSync, readFileSync } from 'node:fs';
+import { CriuError, SyscallError } from '@criu-ts/base';
+import { AF, IPPROTO, IPV6_OPT, IP_OPT, SO, SOCK, SOL, TCP_STATE, socket } from '@criu-ts/kernel';
+import type { FileEntry, InetSkEntry } from '@criu-ts/images';
+import type { FdRestoreEnv } from '../fd-kind.js';
+import { endpointText } from './inet-addr.js';
+import { inetPorts, releasePort } from './inet-ports.js';
+import { restoreFileParams, restoreSocketOpts } from './socket-opts-restore.js';
+import { addressBytes, bindSocket, connectSocket, inetSockaddr, listenSocket, setsockoptValue, shutdownSocket } from './socket-restore-calls.js';
+
+const PROTOCOL_NAMES: Readonly<Record<number, string>> = { [IPPROTO.TCP]: 'TCP', [IPPROTO.UDP]: 'UDP', [IPPROTO.UDPLITE]: 'UDP-Lite' };
+
+const srcWords = (e: InetSkEntry): number[] => e.src_addr ?? [];
+const dstWords = (e: InetSkEntry): number[] => e.dst_addr ?? [];
+
+/** "TCP socket 127.0.0.1:8080 (id 7 ino 1234)" */
+export function describeInet(e: InetSkEntry): string {
+  const src = endpointText(e.family, { port: e.src_port, address: addressBytes(srcWords(e)) });
+  return `${PROTOCOL_NAMES[e.proto] ?? `protocol ${e.proto}`} socket ${src} (id ${e.id} ino ${e.ino})`;
+}
+
+function refuse(entry: InetSkEntry, why: string, code = 'EUNSUPPORTED'): CriuError {
+  return new CriuError(`${describeInet(entry)}: ${why}`, { code });
+}
+
+function checkRestorable(entry: InetSkEntry): void {
+  if (entry.family !== AF.INET && entry.family !== AF.INET6) throw refuse(entry, `family ${entry.family} is not inet`, 'EINVAL');
+  const words = entry.family === AF.INET ? 1 : 4;
+  const sizesOk = entry.family === AF.INET ? srcWords(entry).length >= 1 && dstWords(entry).length >= 1 : srcWords(entry).length === 4 && dstWords(entry).length === 4;
+  if (!sizesOk) throw refuse(entry, `address of ${srcWords(entry).length}/${dstWords(entry).length} words, expected ${words}`, 'EINVAL');
+  const tcp = entry.type === SOCK.STREAM && entry.proto === IPPROTO.TCP;
+  const udp = entry.type === SOCK.DGRAM && (entry.proto === IPPROTO.UDP || entry.proto === IPPROTO.UDPLITE);
+  if (!tcp && !udp) throw refuse(entry, `type ${entry.type} protocol ${entry.proto} is not supported`);
+  if (tcp && entry.dst_port !== 0) throw refuse(entry, 'is a TCP connection: restoring connections (TCP repair, --tcp-established) is not supported yet');
+  if (tcp && entry.state !== TCP_STATE.LISTEN && entry.state !== TCP_STATE.CLOSE) throw refuse(entry, `TCP state ${entry.state} is not supported`);
+}
+
+/** if_nametoindex for a link-local address's scope, from sysfs. */
+export function interfaceIndex(entry: InetSkEntry, name: string): number {
+  if (!/^[^/\0]{1,15}$/.test(name) || name === '.' || name === '..') throw refuse(entry, `bad interface name ${JSON.stringify(name)}`, 'EINVAL');
+  try {
+    return Number.parseInt(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8'), 10);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw refuse(entry, `interface ${name} (its bound device) does not exist here`, 'ENODEV');
+    throw error;
+  }
+}
+
+function bindInet(entry: InetSkEntry, fd: number, what: string): void {
+  const scope = entry.family === AF.INET6 && entry.ifname !== undefined ? interfaceIndex(entry, entry.ifname) : 0;
+  const v6 = entry.family === AF.INET6;
+  if (v6) setsockoptValue(fd, SOL.IP, IP_OPT.FREEBIND, 1, what);
+  try {
+    bindSocket(fd, inetSockaddr(entry.family, entry.src_port, srcWords(entry), scope), what);
+  } catch (error) {
+    if (error instanceof SyscallError && error.code === 'EADDRINUSE') {
+      const src = endpointText(entry.family, { port: entry.src_port, address: addressBytes(srcWords(entry)) });
+      throw new CriuError(`${what}: address ${src} is already in use on this system`, { code: 'EADDRINUSE', cause: error, hint: 'stop whatever holds that port, then restore again' });
+    }
+    throw error;
+  }
+  if (v6 && entry.ip_opts?.freebind !== true) setsockoptValue(fd, SOL.IP, IP_OPT.FREEBIND, 0, what);
+}
+
+/** IP-level options of ip_opts_entry (freebind; CRIU 4.x's pktinfo, tos, ttl). */
+function restoreIpOpts(env: FdRestoreEnv, entry: InetSkEntry, fd: number, what: string): void {
+  const ip = entry.ip_opts;
+  if (ip === undefined) return;
+  if (ip.freebind === true) setsockoptValue(fd, SOL.IP, IP_OPT.FREEBIND, 1, what);
+  if (ip.pktinfo === true) {
+    if (entry.family === AF.INET) setsockoptValue(fd, SOL.IP, IP_OPT.PKTINFO, 1, what);
+    else setsockoptValue(fd, SOL.IPV6, IPV6_OPT.RECVPKTINFO, 1, what);
+  }
+  if (entry.family !== AF.INET) {
+    if (ip.tos !== undefined || ip.ttl !== undefined) env.log.warn(`${what}: tos/ttl of an IPv6 socket not restored`);
+    return;
+  }
+  if (ip.tos !== undefined) setsockoptValue(fd, SOL.IP, IP_OPT.TOS, ip.tos, what);
+  if (ip.ttl !== undefined) setsockoptValue(fd, SOL.IP, IP_OPT.TTL, ip.ttl, what);
+}
+
+function setUp(env: FdRestoreEnv, entry: InetSkEntry, fd: number): void {
+  const what = describeInet(entry);
+  if (entry.family === AF.INET6 && entry.v6only === true) setsockoptValue(fd, SOL.IPV6, IPV6_OPT.V6ONLY, 1, what);
+  setsockoptValue(fd, SOL.SOCKET, SO.REUSEADDR, 1, what);
+  setsockoptValue(fd, SOL.SOCKET, SO.REUSEPORT, 1, what);
+  if (entry.src_port !== 0) bindInet(entry, fd, what);
+  if (entry.state === TCP_STATE.LISTEN) listenSocket(fd, entry.backlog, what);
+  if (entry.dst_port !== 0) {
+    const dst = endpointText(entry.family, { port: entry.dst_port, address: addressBytes(dstWords(entry)) });
+    connectSocket(fd, inetSockaddr(entry.family, entry.dst_port, dstWords(entry)), `${what} to ${dst}`);
+  }
+  restoreFileParams(fd, entry.flags, entry.fown, what);
+  restoreIpOpts(env, entry, fd, what);
+  restoreSocketOpts(fd, entry.opts, what);
+  if (entry.proto !== IPPROTO.TCP && entry.shutdown !== undefined && entry.shutdown !== 0) shutdownSocket(fd, entry.shutdown, what);
+}
+
+/** FdKind.open for inet sockets: our fd for the entry, set up (its reuse flags may follow with the last socket of its port). */
+export function openInetSocket(env: FdRestoreEnv, file: FileEntry): number {
+  const entry = file.isk;
+  if (entry === undefined) throw new CriuError(`files.img entry id ${file.id}: type INETSK without an inet_sk_entry`, { code: 'EINVAL' });
+  checkRestorable(entry);
+  const fd = socket(entry.family, entry.type | SOCK.CLOEXEC, entry.proto);
+  try {
+    setUp(env, entry, fd);
+    releasePort(inetPorts(env.ctx), entry, fd, env.log);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  env.log.info(`inet: ${describeInet(entry)} restored as our fd ${fd}`);
+  return fd;
+}

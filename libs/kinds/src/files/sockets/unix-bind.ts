@@ -1,0 +1,151 @@
+// Binding a restored unix socket to its saved name and connecting to a
+// peer's name (unix(7)), as upstream CRIU does: abstract names as they are;
+// a path relative to name_dir from inside that directory (so getsockname
+// reads as before); stale socket files at the paths of the dump's sockets
+// are removed before any is bound (only sockets: anything else stays and
+// the bind fails naming it); the file gets its saved mode and owner. A
+// name whose file was deleted ("ghost") is
+// bound, its file kept open O_PATH for peers to connect through
+// /proc/self/fd, then unlinked — with any file that sits at the path now
+// moved aside and back (upstream would remove a socket there first; it is
+// not ours, so we leave it), missing directories made and removed again.
+// Image paths are checked: no NUL inside, no '..' component, name_dir
+// absolute.
+import { chmodSync, lchownSync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, unlinkSync } from 'node:fs';
+import { dirname, isAbsolute } from 'node:path';
+import { CriuError } from '@criu-ts/base';
+import { O, SOCK, TCP_STATE } from '@criu-ts/kernel';
+import type { UnixSkEntry } from '@criu-ts/images';
+import { unixPathText } from './unix-name.js';
+import { bindSocket, connectSocket, unixSockaddr } from './socket-restore-calls.js';
+import type { UnixRestoreTable } from './unix-restore-table.js';
+
+const GHOST_SUFFIX = '.criu-sk-ghost';
+
+function invalid(entry: UnixSkEntry, why: string): CriuError {
+  return new CriuError(`unix socket id ${entry.id} ino ${entry.ino}: ${why}`, { code: 'EINVAL' });
+}
+
+/** The checked path of a path-bound entry (after the kernel's trailing NUL is cut). */
+export function checkedUnixPath(entry: UnixSkEntry): string {
+  const path = unixPathText(entry.name);
+  const cut = entry.name.indexOf(0);
+  if (path === '') throw invalid(entry, 'empty path name');
+  if (cut >= 0 && entry.name.subarray(cut).some((byte) => byte !== 0)) throw invalid(entry, `path name ${JSON.stringify(path)} has a NUL byte inside`);
+  if (path.split('/').includes('..')) throw invalid(entry, `path name ${JSON.stringify(path)} has a '..' component`);
+  const dir = entry.name_dir;
+  if (!isAbsolute(path) && dir !== undefined) {
+    if (!isAbsolute(dir) || dir.includes('\0') || dir.split('/').includes('..')) throw invalid(entry, `name_dir ${JSON.stringify(dir)} is not a clean absolute path`);
+  }
+  return path;
+}
+
+/** Runs fn with the tool's cwd at dir (a relative socket name's directory), then goes back. */
+function inDirectory<T>(dir: string | undefined, fn: () => T): T {
+  if (dir === undefined) return fn();
+  const saved = process.cwd();
+  process.chdir(dir);
+  try {
+    return fn();
+  } finally {
+    process.chdir(saved);
+  }
+}
+
+/** What is at path (not following a symlink): a socket, something else, or nothing. */
+function fileAt(path: string): 'socket' | 'other' | undefined {
+  try {
+    return lstatSync(path).isSocket() ? 'socket' : 'other';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function restorePerms(entry: UnixSkEntry, path: string): void {
+  const perms = entry.file_perms;
+  if (perms === undefined) return;
+  lchownSync(path, perms.uid, perms.gid);
+  chmodSync(path, perms.mode & 0o7777);
+}
+
+/** Makes the missing directories above path; returns them, deepest last. */
+function makeParents(path: string): string[] {
+  const missing: string[] = [];
+  for (let dir = dirname(path); dir !== '.' && dir !== '/' && fileAt(dir) === undefined; dir = dirname(dir)) missing.unshift(dir);
+  for (const dir of missing) mkdirSync(dir, 0o755);
+  return missing;
+}
+
+function bindOnDeleted(table: UnixRestoreTable, entry: UnixSkEntry, fd: number, path: string, what: string): void {
+  const made = makeParents(path);
+  const parked = fileAt(path) === undefined ? undefined : `${path}${GHOST_SUFFIX}`;
+  if (parked !== undefined) renameSync(path, parked);
+  try {
+    bindSocket(fd, unixSockaddr(entry.name), what);
+    try {
+      restorePerms(entry, path);
+      table.ghosts.set(entry.id, table.keep(openSync(path, O.PATH | O.CLOEXEC)));
+    } finally {
+      unlinkSync(path);
+    }
+  } finally {
+    if (parked !== undefined) renameSync(parked, path);
+    for (const dir of made.reverse()) rmdirSync(dir);
+  }
+}
+
+/** Whether upstream binds this entry at all: connected stream/seqpacket sockets keep no name of their own. */
+export function bindsName(entry: UnixSkEntry): boolean {
+  return entry.name.length > 0 && !(entry.type !== SOCK.DGRAM && entry.state === TCP_STATE.ESTABLISHED);
+}
+
+/**
+ * Before any unix socket is bound: removes the socket files left at the
+ * paths of the dump's sockets (not of external peers, not deleted names),
+ * as upstream does; returns how many.
+ */
+export function removeStaleSockets(entries: Iterable<UnixSkEntry>, uflagsExtern: number): number {
+  let removed = 0;
+  for (const entry of entries) {
+    if (entry.name.length === 0 || entry.name[0] === 0 || (entry.uflags & uflagsExtern) !== 0 || entry.deleted === true) continue;
+    const path = checkedUnixPath(entry);
+    inDirectory(isAbsolute(path) ? undefined : entry.name_dir, () => {
+      if (fileAt(path) !== 'socket') return;
+      unlinkSync(path);
+      removed += 1;
+    });
+  }
+  return removed;
+}
+
+/** Binds fd to the entry's name (see the module comment). */
+export function bindUnixName(table: UnixRestoreTable, entry: UnixSkEntry, fd: number, what: string): void {
+  if (!bindsName(entry)) return;
+  if (entry.name[0] === 0) {
+    bindSocket(fd, unixSockaddr(entry.name), what);
+    return;
+  }
+  const path = checkedUnixPath(entry);
+  inDirectory(isAbsolute(path) ? undefined : entry.name_dir, () => {
+    if (entry.deleted === true) return bindOnDeleted(table, entry, fd, path, `${what} at ${path}`);
+    bindSocket(fd, unixSockaddr(entry.name), `${what} at ${path}`);
+    restorePerms(entry, path);
+  });
+}
+
+/** Connects fd to the peer's name (through its kept file when that name was deleted). */
+export function connectUnixPeer(table: UnixRestoreTable, fd: number, peer: UnixSkEntry, what: string): void {
+  const ghost = table.ghosts.get(peer.id);
+  if (ghost !== undefined) {
+    connectSocket(fd, unixSockaddr(Buffer.from(`/proc/self/fd/${ghost}`)), `${what} to deleted socket of ino ${peer.ino}`);
+    return;
+  }
+  if (peer.name.length === 0) throw new CriuError(`${what}: peer ino ${peer.ino} has no name to connect to`, { code: 'EINVAL' });
+  if (peer.name[0] === 0) {
+    connectSocket(fd, unixSockaddr(peer.name), what);
+    return;
+  }
+  const path = checkedUnixPath(peer);
+  inDirectory(isAbsolute(path) ? undefined : peer.name_dir, () => connectSocket(fd, unixSockaddr(peer.name), `${what} to ${path}`));
+}

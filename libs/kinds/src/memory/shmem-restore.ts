@@ -1,0 +1,146 @@
+// Restore of shared memory objects (the other half of shmem.ts): each
+// object is made once in the tool and mapped by every task that had it.
+// A shared anonymous object (MAP_SHARED|MAP_ANONYMOUS, vma status
+// ANON_SHARED, shmid = its inode) is made as the kernel makes one — an
+// anonymous shared mapping in the tool, reopened through
+// /proc/self/map_files and unmapped — so /proc/PID/maps shows it as
+// "/dev/zero (deleted)" again; its size is the largest pgoff + length of
+// the VMAs mapping it. A memfd (status AREA_MEMFD, shmid = its memfd
+// file_entry id) is made from its memfd.img inode: memfd_create with the
+// name, contents, size, owner, then seals. Contents come from
+// pagemap-shmem-SHMID.img + pages-N.img, copied kernel-side. A task gets
+// the object with an injected pidfd_getfd and maps it at the VMA's
+// address. The objects are the same ones the files kind opens for memfd
+// descriptors (one table), and stay open in the tool until the files are
+// restored. Not restored: SysV shm, hugetlb memfds. See memfd_create(2),
+// mmap(2), proc_pid_map_files(5), pidfd_getfd(2).
+import { closeSync, existsSync, fchownSync, ftruncateSync, openSync } from 'node:fs';
+import { CriuError, UnsupportedError } from '@criu-ts/base';
+import { PE_PRESENT, imagePath, openPagemap, openPagesImage, readEntries, readOne, type Messages, type VmaEntry } from '@criu-ts/images';
+import { F, MAP, MFD, PAGE_SIZE, PROT, SYS, fcntl, memfdCreate, syscall } from '@criu-ts/kernel';
+import type { Injector } from '@criu-ts/inject';
+import type { RestoreContext } from '../restore-context.js';
+import { copyRange } from '../files/file-copy.js';
+import { fileEntry, keepOwnFd } from '../files/restore-table.js';
+import { VMA } from './vma-flags.js';
+
+type MemfdInode = Messages['memfd_inode_entry'];
+
+/** shared with files/memfd.ts: memfd inode_id → our fd */
+const MEMFD_TABLE = 'files.memfd-inodes';
+const SHARED_ANON_TABLE = 'memory.shared-anon';
+const SHARED_ANON_SIZES = 'memory.shared-anon-sizes';
+
+/** Copies the object's saved pages into fd (offsets in the object), kernel-side. */
+export function fillShmem(ctx: RestoreContext, fd: number, shmid: number, what: string): number {
+  const dir = ctx.options.imagesDir;
+  if (!existsSync(imagePath(dir, 'pagemap-shmem', shmid))) return 0;
+  const pagemap = openPagemap(dir, shmid, 'pagemap-shmem');
+  let pages = 0;
+  try {
+    const source = openPagesImage(dir, pagemap.pagesId);
+    try {
+      for (const run of pagemap) {
+        if ((run.flags & PE_PRESENT) === 0 || run.pagesOffset === undefined) continue;
+        copyRange(source, run.pagesOffset, fd, Number(run.vaddr), run.nrPages * PAGE_SIZE, what);
+        pages += run.nrPages;
+      }
+    } finally {
+      closeSync(source);
+    }
+  } finally {
+    pagemap.close();
+  }
+  return pages;
+}
+
+/** Every shared anonymous object's size: the largest pgoff + length over the tree's VMAs. */
+export function sharedAnonSizes(vmas: readonly VmaEntry[]): Map<number, bigint> {
+  const sizes = new Map<number, bigint>();
+  for (const vma of vmas) {
+    if (((vma.status >>> 0) & VMA.ANON_SHARED) === 0) continue;
+    const end = vma.pgoff + (vma.end - vma.start);
+    const shmid = Number(vma.shmid);
+    if (end > (sizes.get(shmid) ?? 0n)) sizes.set(shmid, end);
+  }
+  return sizes;
+}
+
+function treeSizes(ctx: RestoreContext): Map<number, bigint> {
+  return ctx.shared(SHARED_ANON_SIZES, () => {
+    const dir = ctx.options.imagesDir;
+    const vmas = ctx.tasks.filter((task) => !task.zombie).flatMap((task) => readOne(dir, 'mm', task.pid).vmas ?? []);
+    return sharedAnonSizes(vmas);
+  });
+}
+
+/** A new shared anonymous object of `size` bytes, as an fd of ours (O_RDWR). */
+function newSharedAnon(size: bigint): number {
+  const addr = syscall(SYS.mmap, 0, size, PROT.READ | PROT.WRITE, MAP.SHARED | MAP.ANONYMOUS, -1, 0);
+  try {
+    return openSync(`/proc/self/map_files/${addr.toString(16)}-${(addr + size).toString(16)}`, 'r+');
+  } finally {
+    syscall(SYS.munmap, addr, size);
+  }
+}
+
+/** Our fd of shared anonymous object shmid, made and filled on first use. */
+export function sharedAnonFd(ctx: RestoreContext, shmid: number): number {
+  const made = ctx.shared(SHARED_ANON_TABLE, () => new Map<number, number>());
+  const known = made.get(shmid);
+  if (known !== undefined) return known;
+  const size = treeSizes(ctx).get(shmid);
+  if (size === undefined || size === 0n) throw new CriuError(`shared memory ${shmid}: no mapping of it in the images`, { code: 'EIMAGE' });
+  const fd = keepOwnFd(ctx, newSharedAnon(size));
+  made.set(shmid, fd);
+  const pages = fillShmem(ctx, fd, shmid, `shared memory ${shmid}`);
+  ctx.log.info(`shmem ${shmid}: ${size} bytes, ${pages} page(s) restored`);
+  return fd;
+}
+
+function memfdInodeEntry(ctx: RestoreContext, inodeId: number): MemfdInode {
+  const dir = ctx.options.imagesDir;
+  const inode = existsSync(imagePath(dir, 'memfd')) ? readEntries(dir, 'memfd').find((i) => Number(i.inode_id) === inodeId) : undefined;
+  if (inode === undefined) throw new CriuError(`memfd inode ${inodeId} is not in memfd.img`, { code: 'EIMAGE' });
+  if ((inode.hugetlb_flag ?? 0) !== 0) throw new UnsupportedError({ pid: 0, kind: `hugetlb memfd "${inode.name}"` });
+  return inode;
+}
+
+/** Our fd of memfd inode inodeId (contents, size, owner, seals), made once. */
+export function memfdInodeFd(ctx: RestoreContext, inodeId: number): number {
+  const made = ctx.shared(MEMFD_TABLE, () => new Map<number, number>());
+  const known = made.get(inodeId);
+  if (known !== undefined) return known;
+  const inode = memfdInodeEntry(ctx, inodeId);
+  const fd = keepOwnFd(ctx, memfdCreate(inode.name, MFD.CLOEXEC | MFD.ALLOW_SEALING));
+  made.set(inodeId, fd);
+  fillShmem(ctx, fd, inode.shmid, `memfd "${inode.name}"`);
+  ftruncateSync(fd, Number(inode.size));
+  fchownSync(fd, inode.uid, inode.gid);
+  if (inode.seals !== 0) fcntl(fd, F.ADD_SEALS, inode.seals);
+  return fd;
+}
+
+/** Our fd of the object a shared anonymous or memfd VMA maps. */
+export function sharedObjectFd(ctx: RestoreContext, pid: number, vma: VmaEntry): number {
+  const status = vma.status >>> 0;
+  if ((status & VMA.ANON_SHARED) !== 0) return sharedAnonFd(ctx, Number(vma.shmid));
+  if ((status & VMA.AREA_MEMFD) === 0) throw new CriuError(`pid ${pid}: mapping at 0x${vma.start.toString(16)} is not shared memory`, { code: 'EINVAL' });
+  const entry = fileEntry(ctx, Number(vma.shmid), `memfd mapping at 0x${vma.start.toString(16)} of pid ${pid}`);
+  if (entry.memfd === undefined) throw new CriuError(`pid ${pid}: file ${vma.shmid} mapped at 0x${vma.start.toString(16)} is not a memfd`, { code: 'EIMAGE' });
+  return memfdInodeFd(ctx, entry.memfd.inode_id);
+}
+
+/**
+ * The object a VMA maps, as an fd of the task behind injector (pidfd_open
+ * of the tool + pidfd_getfd, injected); the caller closes it in the task.
+ */
+export function sharedMappingFd(ctx: RestoreContext, injector: Injector, vma: VmaEntry): bigint {
+  const ours = sharedObjectFd(ctx, injector.pid, vma);
+  const pidfd = injector.call('pidfd_open(criu)', SYS.pidfd_open, [process.pid, 0]);
+  try {
+    return injector.call('pidfd_getfd', SYS.pidfd_getfd, [pidfd, ours, 0]);
+  } finally {
+    injector.call('close', SYS.close, [pidfd]);
+  }
+}
