@@ -51,6 +51,7 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
     options: {
       imagesDir: options.imagesDir, shellJob: options.shellJob, leaveStopped: options.leaveStopped,
       fileLocks: options.fileLocks, tcpEstablished: options.tcpEstablished, inheritFds: options.inheritFds,
+      extUnixSk: options.extUnixSk ?? false,
     },
     log,
     tasks,

@@ -47,6 +47,7 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): RestoreResult {
     fileLocks: o.fileLocks,
     tcpEstablished: o.tcpEstablished,
     inheritFds: o.inheritFd,
+    extUnixSk: o.extUnixSk !== undefined,
     restoreSibling: o.restoreSibling,
   });
 }
