@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { CriuError, type Logger } from '@criu-ts/base';
 import { getpgid, getsid } from '@criu-ts/kernel';
-import { imagePath } from '@criu-ts/images';
+import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector } from '@criu-ts/inject';
 import { sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
 import { createTree } from './create-tree.js';
@@ -32,13 +32,37 @@ export interface RestoreRequest extends RestoreOptions {
   populate?: boolean;
   /** bound on each wait, ms (default 10 s) */
   timeoutMs?: number;
+  /** runs the --action-script hooks; a rejection before resume fails the restore */
+  runAction?: (action: RestoreAction, env: { pid: number }) => Promise<void>;
 }
+
+export type RestoreAction = 'pre-restore' | 'post-restore' | 'pre-resume' | 'post-resume';
 
 export interface RestoreResult {
   /** the root task's pid */
   root: number;
   pids: number[];
   pagesRestored: number;
+  /** microseconds creating the tasks, and restoring in all */
+  forkingUs: number;
+  restoreUs: number;
+}
+
+/** stats-restore, as criu writes it after a restore. */
+function writeRestoreStats(dir: string, result: RestoreResult, log: Logger): void {
+  const restore = {
+    pages_compared: 0n,
+    pages_skipped_cow: 0n,
+    forking_time: result.forkingUs,
+    restore_time: result.restoreUs,
+    pages_restored: BigInt(result.pagesRestored),
+  };
+  try {
+    writeImage(imagePath(dir, 'stats', 'restore'), 'stats', [{ restore }]);
+  } catch (error) {
+    // the tree runs already: a read-only images dir costs the statistics, not the restore
+    log.warn(`could not write stats-restore: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** Refuses early, with a clear message, a pid that is already taken (clone3 would say EEXIST). */
@@ -91,8 +115,9 @@ function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request
   return pages;
 }
 
-function build(set: TaskSet, tree: TreeImage, helper: number, request: RestoreRequest): RestoreResult {
+async function build(set: TaskSet, tree: TreeImage, helper: number, request: RestoreRequest): Promise<RestoreResult> {
   const { log } = request;
+  const started = process.hrtime.bigint();
   const area = prepareArea(helper, tree);
   const plan = planSessions(tree.tasks, { shellJob: request.shellJob, toolSid: getsid(0), toolPgid: getpgid(0) });
   const helperInjector = openInjector(helper, { site: area.site, log });
@@ -101,31 +126,42 @@ function build(set: TaskSet, tree: TreeImage, helper: number, request: RestoreRe
   } finally {
     helperInjector.release();
   }
+  const forkingUs = Number((process.hrtime.bigint() - started) / 1000n);
   const ctx = makeRestoreContext(request, tree, set, area);
   const pages = restoreLiveTasks(set, tree, area, request, ctx);
+  const root = tree.tasks[0]!.pid;
+  // post-restore may still abort (the tasks are killed); pre-resume must not fail (criu(8))
+  await request.runAction?.('post-restore', { pid: root });
+  await request.runAction?.('pre-resume', { pid: root });
   resumeTree({ tasks: tree.tasks, area, leaveStopped: request.leaveStopped, log });
-  return { root: tree.tasks[0]!.pid, pids: tree.tasks.map((task) => task.pid), pagesRestored: pages };
+  const restoreUs = Number((process.hrtime.bigint() - started) / 1000n);
+  return { root, pids: tree.tasks.map((task) => task.pid), pagesRestored: pages, forkingUs, restoreUs };
 }
 
-/** Restores the tree in request.imagesDir; returns once it runs (or is left stopped). */
-export function restoreTree(request: RestoreRequest): RestoreResult {
+/** Restores the tree in request.imagesDir; resolves once it runs (or is left stopped). */
+export async function restoreTree(request: RestoreRequest): Promise<RestoreResult> {
   const { log } = request;
   if (!existsSync(imagePath(request.imagesDir, 'inventory'))) {
     throw new CriuError(`${imagePath(request.imagesDir, 'inventory')} is missing: is ${request.imagesDir} a dump?`, { code: 'ENOENT' });
   }
   const tree = readTreeImage(request.imagesDir);
   checkPidsFree(tree);
+  await request.runAction?.('pre-restore', { pid: tree.tasks[0]!.pid });
   const helper = startFreeHelper(request, new Set(treeIds(tree)));
   const set = newTaskSet();
+  let result: RestoreResult;
   try {
-    const result = build(set, tree, helper, request);
+    result = await build(set, tree, helper, request);
     log.info(`restored ${result.pids.length} task(s), root ${result.root}, ${result.pagesRestored} pages`);
-    return result;
+    writeRestoreStats(request.imagesDir, result, log);
   } catch (error) {
-    log.error(`restore failed: ${error instanceof Error ? error.message : String(error)}`);
+    log.info('restore failed; every task made so far is killed');
     killAll(set, log);
     throw error;
   } finally {
     killAndReap(helper);
   }
+  // the tree runs now: a failing post-resume script is reported, it cannot undo the restore
+  await request.runAction?.('post-resume', { pid: result.root });
+  return result;
 }

@@ -4,7 +4,7 @@
 // --stream: the images come as one stream, extracted in full before any
 // task is made (stream-input.ts).
 import { CriuError, UsageError } from '@criu-ts/base';
-import { restoreOptions, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
+import { restoreOptions, runActionScript, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateCpuinfo } from '@criu-ts/cpuinfo';
@@ -23,7 +23,7 @@ async function run(ctx: RestoreContext): Promise<void> {
   let result: RestoreResult;
   try {
     if (extracted !== undefined) await waitForPidsFree(extracted.dir, ctx.log);
-    result = restoreFrom(ctx, extracted?.dir ?? ctx.imagesDir);
+    result = await restoreFrom(ctx, extracted?.dir ?? ctx.imagesDir);
   } finally {
     extracted?.remove();
   }
@@ -36,7 +36,7 @@ async function run(ctx: RestoreContext): Promise<void> {
   throw new CriuError(`restored root task ${result.root} ${how}`, { code: 'EROOTEXIT', exitCode: exit.code });
 }
 
-function restoreFrom(ctx: RestoreContext, imagesDir: string): RestoreResult {
+function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreResult> {
   const o = ctx.options;
   checkCpu(ctx, imagesDir);
   return restoreTree({
@@ -49,6 +49,7 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): RestoreResult {
     inheritFds: o.inheritFd,
     extUnixSk: o.extUnixSk !== undefined,
     restoreSibling: o.restoreSibling,
+    runAction: (action, env) => runActionScript({ ...ctx, imagesDir }, action, { initPid: env.pid }),
   });
 }
 
