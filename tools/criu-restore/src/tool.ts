@@ -18,6 +18,9 @@ async function run(ctx: RestoreContext): Promise<void> {
   const o = ctx.options;
   if (o.restoreSibling && !o.restoreDetached) throw new UsageError('--restore-sibling only makes sense with --restore-detached');
   if (o.tree !== undefined) ctx.log.warn('Using -t with criu restore is obsoleted');
+  if (o.root !== undefined) {
+    throw new CriuError(`-r/--root ${o.root}: restoring into another root needs the tree's mount namespace, which criu-ts does not restore yet`, { code: 'ENOSYS' });
+  }
   if (!o.stream && (o.streamFile !== undefined || o.streamFd !== undefined)) throw new UsageError('--stream-file and --stream-fd go with --stream');
   const extracted = o.stream ? await extractStream({ file: o.streamFile, fd: o.streamFd }, ctx.log) : undefined;
   let result: RestoreResult;
