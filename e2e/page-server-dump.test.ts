@@ -55,7 +55,7 @@ async function roundTrip(t: Test, extraDump: string[], extraServer: string[]): P
   const server = await startPageServer(t, ['-D', remote, '--address', '127.0.0.1', '--port', String(port), '-v4', '-o', 'ps.log', ...extraServer]);
   const dump = spawnSync(process.execPath, [toolPath('criu-dump'), '-t', String(pid), '-D', local, '--page-server', '--address', '127.0.0.1', '--port', String(port), '-v4', '-o', 'dump.log', ...extraDump], { timeout: 60_000 });
   killAndReap(pid);
-  t.equal(dump.status, 0, 'criu-dump --page-server exits 0', { diagnostic: dump.status !== 0, log: tail(join(local, 'dump.log')) });
+  t.equal(dump.status, 0, 'criu-dump --page-server exits 0', { diagnostic: dump.status !== 0, log: tail(join(local, 'dump.log')), server: tail(join(remote, 'ps.log')) });
   t.equal(await server, 0, 'the page server ends its session with 0');
   const localImages = readdirSync(local).filter((name) => name.endsWith('.img'));
   t.same(localImages.filter((name) => /^(pagemap|pages)-/.test(name)), [], 'no pagemap or pages image in the dump directory');

@@ -6,7 +6,7 @@
 // rcore-shmem fixture's parent and child must still share their shared
 // anonymous and memfd memory, with the same contents and the same names in
 // /proc/PID/maps.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ function dump(t: Teardowns, dir: string, pid: number): string {
   return images;
 }
 
-function restore(t: Teardowns & { equal: (a: unknown, b: unknown, m: string, extra?: object) => void }, out: string, images: string): void {
+function restore(t: Test, out: string, images: string): void {
   const status = runRestore(out, ['-D', images, '-d', '-v4', '-o', 'restore.log']);
   const log = (): string => readFileSync(join(images, 'restore.log'), 'utf8').split('\n').slice(-25).join('\n');
   t.equal(status, 0, 'criu-restore -d exits 0', status === 0 ? {} : { log: log() });

@@ -48,21 +48,22 @@ interface Fixture {
   out: string;
 }
 
-function startFixture(t: Teardowns, dir: string): Fixture {
+function startFixture(t: Teardowns, dir: string, extra: string[] = []): Fixture {
   const work = join(dir, 'w');
   mkdirSync(work);
   const out = join(dir, 'out');
-  const pid = startBackground(t, out, compileFixture('rfd-files', dir), [work]);
+  const pid = startBackground(t, out, compileFixture('rfd-files', dir), [work, ...extra]);
   const child = Number(waitOutput(out, /ready \d+ (\d+)/)[1]);
   t.teardown(() => killAndReap(child));
   return { pid, child, work, out };
 }
 
 /** criu-dump -l (the tree is killed); waits until every dumped tid is gone. */
-function dump(t: Teardowns, dir: string, pid: number): string {
+function dump(t: Teardowns, dir: string, pid: number, extra: string[] = []): string {
   const images = join(dir, 'img');
   mkdirSync(images);
-  const run = spawnSync(process.execPath, [toolPath('criu-dump'), '-t', String(pid), '-D', images, '-l', '-v4', '-o', 'dump.log'], { timeout: 60_000 });
+  const args = [toolPath('criu-dump'), '-t', String(pid), '-D', images, '-l', '-v4', '-o', 'dump.log', ...extra];
+  const run = spawnSync(process.execPath, args, { timeout: 60_000 });
   if (run.status !== 0) throw new Error(`criu-dump failed (${run.status}): ${readFileSync(join(images, 'dump.log'), 'utf8').slice(-2000)}`);
   const tids = readEntries(images, 'pstree').flatMap((entry) => entry.threads ?? []);
   for (const tid of tids) killAndReap(tid);
@@ -125,5 +126,21 @@ t.test('--inherit-fd fd[N]:path hands criu\'s fd N to the task instead of the fi
   kill(fx.pid, SIG.USR1);
   t.equal(waitOutput(fx.out, /verdict .*/, 15_000)[0], 'verdict ok', 'the fixture is content');
   t.equal(readFileSync(newLog, 'utf8'), 'after restore\n', 'its writes to fd 11 land in the inherited file');
+  t.end();
+});
+
+t.test('--link-remap: a file linked back at dump is opened under its old name, the link removed after', (t) => {
+  const dir = scratchDir(t);
+  const fx = startFixture(t, dir, ['linked']);
+  const images = dump(t, dir, fx.pid, ['--link-remap']);
+  t.match(readdirSync(fx.work).filter((name) => name.startsWith('link_remap.')), [/^link_remap\.\d+$/], 'the dump linked it back');
+  const status = runRestore(fx.out, ['-D', images, '-d', '-l', '-v4', '-o', 'restore.log']);
+  t.equal(status, 0, 'restored', { log: status === 0 ? '' : logTail(images) });
+  if (status !== 0) return t.end();
+  t.equal(readlinkSync(`/proc/${fx.pid}/fd/41`), `${fx.work}/linked (deleted)`, 'fd 41 under its old name');
+  t.equal(readFileSync(`/proc/${fx.pid}/fd/41`, 'utf8'), 'linked', 'with its contents');
+  t.same(leftovers(fx.work), [], 'the link_remap file is gone');
+  kill(fx.pid, SIG.USR1);
+  t.equal(waitOutput(fx.out, /verdict .*/, 15_000)[0], 'verdict ok', 'the fixture is content');
   t.end();
 });

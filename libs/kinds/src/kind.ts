@@ -38,4 +38,11 @@ export interface TaskKind {
    * privileges the other kinds' injected calls need).
    */
   restoreLast?(ctx: RestoreContext, task: RestoreTask): void;
+  /**
+   * Right after the engine made `task` a session leader (setsid), before it
+   * creates any other task of the tree: what the session's members must
+   * inherit from their leader when they are forked (its controlling
+   * terminal). Other groups and tasks do not exist yet.
+   */
+  sessionCreated?(ctx: RestoreContext, task: RestoreTask): void;
 }

@@ -14,7 +14,7 @@ import type { EpollTarget } from '@criu-ts/proc';
 import type { FdKind, FdRestoreEnv } from './fd-kind.js';
 import { anonMismatch } from './anon-inode.js';
 import type { OpenFd } from './open-fd.js';
-import { restoreFown, setStatusFlags } from './open-path.js';
+import { closingOnError, restoreFown, setStatusFlags } from './open-path.js';
 
 const EPOLL_CTL_ADD = 1;
 /** struct epoll_event is packed on x86-64: u32 events, u64 data */
@@ -75,10 +75,10 @@ export const epollKind: FdKind = {
   },
   open(_env, entry) {
     const epfd = entry.epfd!;
-    const fd = Number(syscall(SYS.epoll_create1, O.CLOEXEC));
-    setStatusFlags(fd, epfd.flags);
-    restoreFown(fd, epfd.fown);
-    return fd;
+    return closingOnError(Number(syscall(SYS.epoll_create1, O.CLOEXEC)), (fd) => {
+      setStatusFlags(fd, epfd.flags);
+      restoreFown(fd, epfd.fown);
+    });
   },
   installed(env, entry, pid, fd) {
     const registered = env.ctx.shared('files.epoll-registered', () => new Set<number>());

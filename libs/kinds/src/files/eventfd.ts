@@ -7,7 +7,7 @@ import { O, SYS, syscall } from '@criu-ts/kernel';
 import { FdTypes } from '@criu-ts/images';
 import type { FdKind } from './fd-kind.js';
 import { anonMismatch } from './anon-inode.js';
-import { restoreFown } from './open-path.js';
+import { closingOnError, restoreFown } from './open-path.js';
 
 export const eventfdKind: FdKind = {
   name: 'eventfd',
@@ -20,13 +20,13 @@ export const eventfdKind: FdKind = {
   },
   open(_env, entry) {
     const efd = entry.efd!;
-    const fd = Number(syscall(SYS.eventfd2, 0, O.CLOEXEC | (efd.flags & O.NONBLOCK)));
-    if (efd.counter > 0n) {
-      const value = Buffer.alloc(8);
-      value.writeBigUInt64LE(efd.counter);
-      writeSync(fd, value);
-    }
-    restoreFown(fd, efd.fown);
-    return fd;
+    return closingOnError(Number(syscall(SYS.eventfd2, 0, O.CLOEXEC | (efd.flags & O.NONBLOCK))), (fd) => {
+      if (efd.counter > 0n) {
+        const value = Buffer.alloc(8);
+        value.writeBigUInt64LE(efd.counter);
+        writeSync(fd, value);
+      }
+      restoreFown(fd, efd.fown);
+    });
   },
 };

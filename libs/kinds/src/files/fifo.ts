@@ -4,13 +4,12 @@
 // first opens the FIFO O_RDWR|O_NONBLOCK in the tool (so no open blocks
 // and the bytes survive until the tasks hold it), refills it once, then
 // opens each description with its own flags. See fifo(7).
-import { closeSync } from 'node:fs';
 import { CriuError } from '@criu-ts/base';
 import { O } from '@criu-ts/kernel';
 import { FdTypes, type RegFileEntry } from '@criu-ts/images';
 import type { FdKind, FdRestoreEnv } from './fd-kind.js';
 import { S_IF, fileType } from './open-fd.js';
-import { checkRestorePath, openPath, restoreFown, setStatusFlags } from './open-path.js';
+import { checkRestorePath, closingOnError, openPath, restoreFown, setStatusFlags } from './open-path.js';
 import { dumpPipeData, refillPipe, savedPipeData } from './pipe-data.js';
 import { regFileEntry } from './reg-file.js';
 import { validateFile } from './reg-open.js';
@@ -53,15 +52,10 @@ export const fifoKind: FdKind = {
     const fifo = entry.fifo!;
     const reg = fifoPath(env, entry.id, fifo.regf_id);
     holdFifo(env, fifo.pipe_id, reg.name);
-    const fd = openPath(reg.name, reg.flags | O.NONBLOCK);
-    try {
+    return closingOnError(openPath(reg.name, reg.flags | O.NONBLOCK), (fd) => {
       validateFile(env.ctx, fd, reg);
       setStatusFlags(fd, reg.flags);
       restoreFown(fd, reg.fown);
-    } catch (error) {
-      closeSync(fd);
-      throw error;
-    }
-    return fd;
+    });
   },
 };

@@ -14,7 +14,7 @@ import type { FdKind } from './fd-kind.js';
 import { anonMismatch } from './anon-inode.js';
 import type { OpenFd } from './open-fd.js';
 import { addWatches } from './inotify-watch.js';
-import { restoreFown } from './open-path.js';
+import { closingOnError, restoreFown } from './open-path.js';
 
 /** fh_entry_sizes.min_entries: the handle is kept as at least 16 64-bit words */
 const FH_MIN_WORDS = 16;
@@ -47,9 +47,9 @@ export const inotifyKind: FdKind = {
   },
   open(env, entry) {
     const ify = entry.ify!;
-    const fd = Number(syscall(SYS.inotify_init1, O.CLOEXEC | (ify.flags & O.NONBLOCK)));
-    addWatches(env.log, fd, entry.id, ify.wd ?? []);
-    restoreFown(fd, ify.fown);
-    return fd;
+    return closingOnError(Number(syscall(SYS.inotify_init1, O.CLOEXEC | (ify.flags & O.NONBLOCK))), (fd) => {
+      addWatches(env.log, fd, entry.id, ify.wd ?? []);
+      restoreFown(fd, ify.fown);
+    });
   },
 };

@@ -17,7 +17,7 @@ import {
 import type { DumpContext } from '../dump-context.js';
 import type { RestoreContext } from '../restore-context.js';
 import { copyRange } from './file-copy.js';
-import { openPath, restoreFown } from './open-path.js';
+import { closingOnError, openPath, restoreFown } from './open-path.js';
 import { keepOwnFd } from './restore-table.js';
 import { dumpShmemOnce } from '../memory/shmem.js';
 import { memfdInodes } from '../memory/tables.js';
@@ -49,18 +49,6 @@ function inodeId(ctx: DumpContext, fd: OpenFd, name: string): number {
   writeShared(ctx, 'memfd', { message });
   return id;
 }
-
-export const memfdKind: FdKind = {
-  name: 'memfd',
-  type: FdTypes.MEMFD,
-  matches: (fd) => fd.target.kind === 'memfd',
-  dump(env, fd, id) {
-    const name = fd.target.kind === 'memfd' ? fd.target.name : '';
-    const memfd = { id, flags: fd.flags, pos: fd.info.pos, fown: fd.fown, inode_id: inodeId(env.ctx, fd, name) };
-    return { type: FdTypes.MEMFD, id, memfd };
-  },
-  open: (env, entry) => openMemfd(env.ctx, entry.memfd!),
-};
 
 // ---- restore ----
 
@@ -114,13 +102,20 @@ function memfdInode(ctx: RestoreContext, inodeId: number): number {
 /** A memfd description: a new open of the (shared) inode with its flags, position and owner. */
 function openMemfd(ctx: RestoreContext, entry: MemfdFileEntry): number {
   const inode = memfdInode(ctx, entry.inode_id);
-  const fd = openPath(`/proc/self/fd/${inode}`, entry.flags);
-  try {
+  return closingOnError(openPath(`/proc/self/fd/${inode}`, entry.flags), (fd) => {
     syscall(SYS.lseek, fd, entry.pos, SEEK.SET);
     restoreFown(fd, entry.fown);
-    return fd;
-  } catch (error) {
-    closeSync(fd);
-    throw error;
-  }
+  });
 }
+
+export const memfdKind: FdKind = {
+  name: 'memfd',
+  type: FdTypes.MEMFD,
+  matches: (fd) => fd.target.kind === 'memfd',
+  dump(env, fd, id) {
+    const name = fd.target.kind === 'memfd' ? fd.target.name : '';
+    const memfd = { id, flags: fd.flags, pos: fd.info.pos, fown: fd.fown, inode_id: inodeId(env.ctx, fd, name) };
+    return { type: FdTypes.MEMFD, id, memfd };
+  },
+  open: (env, entry) => openMemfd(env.ctx, entry.memfd!),
+};

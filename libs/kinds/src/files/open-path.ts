@@ -2,12 +2,15 @@
 // from an image before acting on it, opening it in the tool with a
 // description's saved flags, and the description's F_SETOWN/F_SETSIG state
 // (fown_entry), set on our fd (the tasks share that description).
+import { closeSync } from 'node:fs';
 import { CriuError, SyscallError } from '@criu-ts/base';
 import { AT, F, O, SYS, fcntl, trySyscall } from '@criu-ts/kernel';
 import type { FownEntry } from '@criu-ts/images';
 
+/** __O_TMPFILE, O_TMPFILE without its O_DIRECTORY bit (which a directory's description keeps) */
+const O_TMPFILE_BIT = O.TMPFILE & ~O.DIRECTORY;
 /** Flags that would create or truncate instead of reopening: never passed on from an image. */
-const CREATE_FLAGS = O.CREAT | O.EXCL | O.TRUNC | O.TMPFILE;
+const CREATE_FLAGS = O.CREAT | O.EXCL | O.TRUNC | O_TMPFILE_BIT;
 
 /** An image-supplied path: absolute, no NUL, no "." or ".." component. Returns it. */
 export function checkRestorePath(path: string, what: string): string {
@@ -29,6 +32,17 @@ export function openPath(path: string, flags: number): number {
   const { value, errno } = trySyscall(SYS.openat, AT.FDCWD, Buffer.from(`${path}\0`), reopenFlags(flags) | O.CLOEXEC, 0);
   if (errno !== 0) throw new SyscallError({ syscall: `open(flags 0o${flags.toString(8)})`, errno, path });
   return Number(value);
+}
+
+/** Runs fn on a new fd of ours and returns the fd; closes it if fn throws. */
+export function closingOnError(fd: number, fn: (fd: number) => void): number {
+  try {
+    fn(fd);
+    return fd;
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
 }
 
 /** F_SETOWN_EX with {type, pid} */

@@ -12,7 +12,7 @@ import { RemapType, type RegFileEntry } from '@criu-ts/images';
 import type { RestoreContext } from '../restore-context.js';
 import { buildIdWords, readBuildId } from './build-id.js';
 import { openGhost } from './ghost-file.js';
-import { checkRestorePath, openPath, restoreFown } from './open-path.js';
+import { checkRestorePath, closingOnError, openPath, restoreFown } from './open-path.js';
 import { openLinkedRemap } from './path-remap.js';
 import { restoreFiles } from './restore-table.js';
 
@@ -60,14 +60,9 @@ export function openRegPath(ctx: RestoreContext, id: number, reg: RegFileEntry):
 
 /** A REG description: opened, validated, positioned, owned. Our fd. */
 export function openRegFile(ctx: RestoreContext, id: number, reg: RegFileEntry): number {
-  const fd = openRegPath(ctx, id, reg);
-  try {
+  return closingOnError(openRegPath(ctx, id, reg), (fd) => {
     validateFile(ctx, fd, reg);
     if (reg.pos !== NO_SEEK && (reg.flags & O.PATH) === 0) syscall(SYS.lseek, fd, reg.pos, SEEK.SET);
     restoreFown(fd, reg.fown);
-    return fd;
-  } catch (error) {
-    closeSync(fd);
-    throw error;
-  }
+  });
 }

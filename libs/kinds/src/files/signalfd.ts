@@ -6,7 +6,7 @@ import { O, SYS, syscall } from '@criu-ts/kernel';
 import { FdTypes } from '@criu-ts/images';
 import type { FdKind } from './fd-kind.js';
 import { anonMismatch } from './anon-inode.js';
-import { restoreFown } from './open-path.js';
+import { closingOnError, restoreFown } from './open-path.js';
 
 export const signalfdKind: FdKind = {
   name: 'signalfd',
@@ -22,7 +22,6 @@ export const signalfdKind: FdKind = {
     const mask = Buffer.alloc(8);
     mask.writeBigUInt64LE(sgfd.sigmask);
     const fd = Number(syscall(SYS.signalfd4, -1, mask, 8, O.CLOEXEC | (sgfd.flags & O.NONBLOCK)));
-    restoreFown(fd, sgfd.fown);
-    return fd;
+    return closingOnError(fd, () => restoreFown(fd, sgfd.fown));
   },
 };

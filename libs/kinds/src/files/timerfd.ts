@@ -9,7 +9,7 @@ import { O, SYS, ioctl, syscall } from '@criu-ts/kernel';
 import { FdTypes, type TimerfdEntry } from '@criu-ts/images';
 import type { FdKind } from './fd-kind.js';
 import { anonMismatch } from './anon-inode.js';
-import { restoreFown } from './open-path.js';
+import { closingOnError, restoreFown } from './open-path.js';
 
 const TFD_TIMER_ABSTIME = 1;
 /** _IOW('T', 0, u64): set the expiration count (CONFIG_CHECKPOINT_RESTORE) */
@@ -59,14 +59,14 @@ export const timerfdKind: FdKind = {
   },
   open(_env, entry) {
     const tfd = entry.tfd!;
-    const fd = Number(syscall(SYS.timerfd_create, tfd.clockid, O.CLOEXEC | (tfd.flags & O.NONBLOCK)));
-    syscall(SYS.timerfd_settime, fd, tfd.settime_flags, itimerspec(tfd), 0);
-    if (tfd.ticks > 0n) {
-      const ticks = Buffer.alloc(8);
-      ticks.writeBigUInt64LE(tfd.ticks);
-      ioctl(fd, TFD_IOC_SET_TICKS, ticks);
-    }
-    restoreFown(fd, tfd.fown);
-    return fd;
+    return closingOnError(Number(syscall(SYS.timerfd_create, tfd.clockid, O.CLOEXEC | (tfd.flags & O.NONBLOCK))), (fd) => {
+      syscall(SYS.timerfd_settime, fd, tfd.settime_flags, itimerspec(tfd), 0);
+      if (tfd.ticks > 0n) {
+        const ticks = Buffer.alloc(8);
+        ticks.writeBigUInt64LE(tfd.ticks);
+        ioctl(fd, TFD_IOC_SET_TICKS, ticks);
+      }
+      restoreFown(fd, tfd.fown);
+    });
   },
 };

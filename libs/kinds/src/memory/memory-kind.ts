@@ -8,7 +8,9 @@
 // UnsupportedError. With --page-server (ctx.pageSink) page data and
 // pagemaps go to the page server instead of pagemap/pages images. Runs
 // first: it reads memory before any injector has touched the task's code.
-// See criu(8) "dump", proc_pid_smaps(5).
+// Restore: the engine (libs/restore) maps every VMA and reads the private
+// pages; shared anonymous and memfd objects come from shmem-restore.ts
+// (sharedMappingFd). See criu(8) "dump", proc_pid_smaps(5).
 import { createPagemap, imagePath, writeImage, PE_PRESENT } from '@criu-ts/images';
 import { openPagemap, readSmaps } from '@criu-ts/proc';
 import { CriuError } from '@criu-ts/base';

@@ -3,9 +3,12 @@
 // session (sid) becomes the controlling terminal of the session leader,
 // from inside the leader (injected ioctl(fd, TIOCSCTTY, 0) — the task is a
 // session leader with no terminal yet), then its foreground group is set
-// (TIOCSPGRP). The fd used is the leader's own fd on the terminal when the
+// (TIOCSPGRP). The controlling terminal is best set right after the
+// leader's setsid, before its members are forked, since they inherit it
+// (TaskKind.sessionCreated); the foreground group only once every group
+// exists. The fd used is the leader's own fd on the terminal when the
 // files kind reports one (installed()), else a slave opened in the tool and
-// handed in for the two calls (pidfd_getfd). An external terminal (-j) that
+// handed in for the calls (pidfd_getfd). An external terminal (-j) that
 // already belongs to another session (criu's shell) is left to it, as
 // upstream leaves it. Then each /dev/tty description of the session is
 // opened inside the leader and pulled into the tool for the files kind
@@ -30,11 +33,20 @@ export function sessionTerminal(ctx: RestoreContext, sid: number): TtyFile | und
   return files.find((f) => f.info.id % 2 === 0) ?? files[0];
 }
 
-/** Our fd on the session's terminal, opened for the TIOCSCTTY call. */
-function openForCtty(ctx: RestoreContext, file: TtyFile): number {
-  if (isExternal(ctx, file)) return openExternal(ctx, file);
-  if (file.info.type === TtyType.PTY && inPair(ttyImages(ctx), file.info.id)) return openTtyPath(ptyPair(ctx, file.info.pty!.index).slavePath, O.RDONLY);
-  return openTtyPath(file.path, O.RDONLY);
+/** The path of the session's terminal now: a pair's slave (its index may have changed), else the dumped one. */
+function terminalPath(ctx: RestoreContext, file: TtyFile): string {
+  if (file.info.type === TtyType.PTY && inPair(ttyImages(ctx), file.info.id)) return ptyPair(ctx, file.info.pty!.index).slavePath;
+  return file.path;
+}
+
+/**
+ * Our fd on the session's terminal, opened for the TIOCSCTTY call;
+ * undefined for an external terminal without -j (it can only come from
+ * --inherit-fd, and then the task's own fd serves, in installed()).
+ */
+function openForCtty(ctx: RestoreContext, file: TtyFile): number | undefined {
+  if (!isExternal(ctx, file)) return openTtyPath(terminalPath(ctx, file), O.RDONLY);
+  return ctx.options.shellJob ? openExternal(ctx, file) : undefined;
 }
 
 /** Runs `use(taskFd)` in the task on a copy of our fd (pidfd_getfd injected), closed after. */
@@ -63,9 +75,10 @@ function setForeground(ctx: RestoreContext, pid: number, taskFd: number, info: T
   const pgrp = Buffer.alloc(4);
   pgrp.writeInt32LE(info.pgrp);
   ctx.injector(pid).call('ioctl(TIOCSPGRP)', SYS.ioctl, [taskFd, TTY_IOCTL.TIOCSPGRP, ctx.scratch(pid).write(pgrp)]);
+  log.info(`pid ${pid}: foreground group ${info.pgrp} on its terminal`);
 }
 
-/** TIOCSCTTY and TIOCSPGRP inside the leader on its fd taskFd; false if the terminal is another session's (external only). */
+/** TIOCSCTTY inside the leader on its fd taskFd; false if the terminal is another session's (external only). */
 function acquire(ctx: RestoreContext, pid: number, taskFd: number, file: TtyFile, log: Logger): boolean {
   const result = ctx.injector(pid).syscall(SYS.ioctl, taskFd, TTY_IOCTL.TIOCSCTTY, 0);
   if (result === BigInt(-EPERM) && isExternal(ctx, file)) {
@@ -73,8 +86,8 @@ function acquire(ctx: RestoreContext, pid: number, taskFd: number, file: TtyFile
     return false;
   }
   if (result < 0n) throw new SyscallError({ syscall: 'ioctl(TIOCSCTTY)', errno: Number(-result), pid, path: file.path });
-  setForeground(ctx, pid, taskFd, file.info, log);
-  log.info(`pid ${pid}: controlling terminal ${file.path} (tty-info ${file.info.id}), foreground group ${file.info.pgrp || pid}`);
+  const path = isExternal(ctx, file) ? 'criu-restore\'s terminal' : terminalPath(ctx, file);
+  log.info(`pid ${pid}: controlling terminal ${path} (tty-info ${file.info.id})`);
   return true;
 }
 
@@ -105,27 +118,59 @@ export function devTtyStash(ctx: RestoreContext): Map<number, number> {
   return ctx.shared('files.tty.dev-tty', () => new Map<number, number>());
 }
 
+interface SessionState {
+  ctty: 'pending' | 'done' | 'none';
+  foreground: boolean;
+}
+
+export interface SessionTerminalOptions {
+  /** the task's own fd on the terminal, if it has one installed */
+  taskFd?: number;
+  /** set the foreground group too (once every group exists) */
+  foreground: boolean;
+}
+
+/** What is done so far for the session led by pid. */
+function sessionState(ctx: RestoreContext, pid: number): SessionState {
+  const sessions = ctx.shared('files.tty.sessions', () => new Map<number, SessionState>());
+  let state = sessions.get(pid);
+  if (state === undefined) {
+    state = { ctty: 'pending', foreground: false };
+    sessions.set(pid, state);
+  }
+  return state;
+}
+
 /**
- * Gives session leader `task` its controlling terminal, once; `taskFd` is
- * the task's own fd on it if it has one. No-op for other tasks.
+ * Gives session leader `task` its controlling terminal (once) and, if
+ * asked, the terminal's foreground group (once). No-op for other tasks
+ * and for sessions without a terminal in the images.
  */
-export function restoreSessionTerminal(ctx: RestoreContext, task: RestoreTask, taskFd?: number): void {
+export function restoreSessionTerminal(ctx: RestoreContext, task: RestoreTask, options: SessionTerminalOptions): void {
   if (task.pid !== task.sid || task.zombie) return;
-  const done = ctx.shared('files.tty.sessions', () => new Set<number>());
-  if (done.has(task.pid)) return;
   const file = sessionTerminal(ctx, task.pid);
   if (file === undefined) return;
+  const state = sessionState(ctx, task.pid);
+  const wantForeground = options.foreground && !state.foreground;
+  if (state.ctty !== 'pending' && !(wantForeground && state.ctty === 'done')) return;
   const log = ctx.log.child('tty');
-  done.add(task.pid);
-  let acquired: boolean;
-  if (taskFd !== undefined) acquired = acquire(ctx, task.pid, taskFd, file, log);
+  const work = (taskFd: number): void => {
+    if (state.ctty === 'pending') state.ctty = acquire(ctx, task.pid, taskFd, file, log) ? 'done' : 'none';
+    if (wantForeground && state.ctty === 'done') {
+      setForeground(ctx, task.pid, taskFd, file.info, log);
+      state.foreground = true;
+    }
+  };
+  const fresh = state.ctty === 'pending';
+  if (options.taskFd !== undefined) work(options.taskFd);
   else {
     const ours = openForCtty(ctx, file);
+    if (ours === undefined) return;
     try {
-      acquired = withFdInTask(ctx, task.pid, ours, (fd) => acquire(ctx, task.pid, fd, file, log));
+      withFdInTask(ctx, task.pid, ours, work);
     } finally {
       closeSync(ours);
     }
   }
-  if (acquired) openDevTty(ctx, task.pid);
+  if (fresh && state.ctty === 'done') openDevTty(ctx, task.pid);
 }

@@ -20,6 +20,7 @@ import { MAX_PTY_INDEX, classifyTty, ttyInfoId, type TtyDriver } from './tty-dri
 import { localSession, ptyIndex, readTtyState, taskSession } from './tty-ioctls.js';
 import { ttyTable, type TtyEnd } from './tty-table.js';
 import { openTtyEntry, ttyInstalled } from './tty-restore.js';
+import { ttyFile } from './tty-images.js';
 
 function classify(fd: OpenFd): ReturnType<typeof classifyTty> {
   if (fileType(fd.stat) !== S_IF.CHR) return undefined;
@@ -101,4 +102,9 @@ export const ttyKind: FdKind = {
   type: FdTypes.TTY,
   open: openTtyEntry,
   installed: ttyInstalled,
+  // criu(8) --inherit-fd fd[N]:tty[RDEV:DEV], the name upstream gives a terminal (hex st_rdev, st_dev)
+  inheritNames: (env, entry) => {
+    const info = ttyFile(env.ctx, entry.id).info;
+    return [`tty[${(info.rdev >>> 0).toString(16)}:${((info.dev ?? 0) >>> 0).toString(16)}]`];
+  },
 };

@@ -24,7 +24,7 @@ import { openTtyPath } from './tty-pty-open.js';
 function openDevTty(ctx: RestoreContext, file: TtyFile): number {
   const leader = ctx.tasks.find((task) => task.pid === file.info.sid && task.sid === task.pid && !task.zombie);
   if (leader !== undefined) {
-    restoreSessionTerminal(ctx, leader);
+    restoreSessionTerminal(ctx, leader, { foreground: true });
     const stash = devTtyStash(ctx);
     const fd = stash.get(file.entry.id);
     if (fd === undefined) throw new CriuError(`tty file ${file.entry.id}: /dev/tty of session ${leader.pid}, which got no controlling terminal`, { code: 'ENXIO' });
@@ -70,6 +70,6 @@ export function ttyInstalled(env: FdRestoreEnv, entry: FileEntry, pid: number, f
   if (task === undefined || task.pid !== task.sid) return 'done';
   const file = ttyFile(env.ctx, entry.id);
   if (sessionTerminal(env.ctx, pid)?.info.id !== file.info.id) return 'done';
-  restoreSessionTerminal(env.ctx, task, fd);
+  restoreSessionTerminal(env.ctx, task, { taskFd: fd, foreground: true });
   return 'done';
 }

@@ -6,8 +6,10 @@
 // (at most one such terminal; restore then gives it the terminal criu runs
 // on). Then the bytes queued in each pty pair go to tty-data.img
 // (tty-queued-data.ts). Saved: tty-data.img; the rest are checks.
-// On restore, per task: a session leader gets its controlling terminal and
-// foreground group (tty-ctty.ts) if installing its fds did not already.
+// On restore: a session leader gets its controlling terminal as soon as
+// it is made a session leader (sessionCreated, so members created after it
+// inherit it), and the foreground group once all groups exist (restore) —
+// unless installing its fds did so already (tty-ctty.ts).
 import { UnsupportedError, type Logger } from '@criu-ts/base';
 import { readStat } from '@criu-ts/proc';
 import type { DumpContext, DumpTask } from '../../dump-context.js';
@@ -91,8 +93,12 @@ export const ttyTreeKind: TaskKind = {
     warnUnseenCtty(ctx, ends, log);
     dumpPairsData(ctx, table);
   },
+  sessionCreated(ctx, task) {
+    // members created after this inherit the controlling terminal; groups do not exist yet
+    restoreSessionTerminal(ctx, task, { foreground: false });
+  },
   restore(ctx, task) {
-    restoreSessionTerminal(ctx, task);
+    restoreSessionTerminal(ctx, task, { foreground: true });
     return 'done';
   },
 };
