@@ -25,8 +25,8 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** criu-page-server ARGS, once it said (--status-fd) it listens; resolves its exit status when it ends. */
-async function startPageServer(t: Test, args: string[]): Promise<Promise<number | null>> {
+/** criu-page-server ARGS, once it said (--status-fd) it listens; `exited` resolves its exit status. */
+async function startPageServer(t: Test, args: string[]): Promise<{ exited: Promise<number | null> }> {
   const child = spawn(process.execPath, [toolPath('criu-page-server'), ...args, '--status-fd', '3'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   t.teardown(() => {
@@ -39,7 +39,7 @@ async function startPageServer(t: Test, args: string[]): Promise<Promise<number 
     (child.stdio[3] as Readable).once('end', () => resolve(false));
   });
   if (!ready) throw new Error('criu-page-server did not start');
-  return exited;
+  return { exited };
 }
 
 const tail = (path: string): string => readFileSync(path, 'utf8').split('\n').slice(-15).join('\n');
@@ -56,7 +56,7 @@ async function roundTrip(t: Test, extraDump: string[], extraServer: string[]): P
   const dump = spawnSync(process.execPath, [toolPath('criu-dump'), '-t', String(pid), '-D', local, '--page-server', '--address', '127.0.0.1', '--port', String(port), '-v4', '-o', 'dump.log', ...extraDump], { timeout: 60_000 });
   killAndReap(pid);
   t.equal(dump.status, 0, 'criu-dump --page-server exits 0', { diagnostic: dump.status !== 0, log: tail(join(local, 'dump.log')), server: tail(join(remote, 'ps.log')) });
-  t.equal(await server, 0, 'the page server ends its session with 0');
+  t.equal(await server.exited, 0, 'the page server ends its session with 0');
   const localImages = readdirSync(local).filter((name) => name.endsWith('.img'));
   t.same(localImages.filter((name) => /^(pagemap|pages)-/.test(name)), [], 'no pagemap or pages image in the dump directory');
   t.ok(localImages.includes(`mm-${pid}.img`) && localImages.includes(`core-${pid}.img`), 'the other images are there');

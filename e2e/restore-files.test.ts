@@ -75,7 +75,7 @@ function dump(t: Teardowns, dir: string, pid: number, extra: string[] = []): str
 const logTail = (images: string): string => readFileSync(join(images, 'restore.log'), 'utf8').split('\n').slice(-15).join('\n');
 
 /** Names the restore may have made in the work dir (ghost files, link-back names). */
-const leftovers = (work: string): string[] => readdirSync(work).filter((name) => /\.cr\.|cr_link|link_remap|^ghost$/.test(name));
+const leftovers = (work: string): string[] => readdirSync(work).filter((name) => /\.cr\.|cr_link|link_remap|^(big-)?ghost$/.test(name));
 
 t.test('every kind of fd comes back at its number, and the fixture checks itself', (t) => {
   const dir = scratchDir(t);

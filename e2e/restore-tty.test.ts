@@ -7,6 +7,10 @@
 //   exclusive mode are back, each end reads its queued bytes, and bytes
 //   written into the master (pulled out of the restored parent) reach the
 //   child.
+// - leader: the session leader holds no fd of its terminal (the master is
+//   its parent's), a member holds only /dev/tty: the leader gets its
+//   controlling terminal through a slave the tool opens, the member's
+//   /dev/tty is opened in the session and writes reach the master.
 // - shell job: the fixture runs on a pty this test holds the master of (the
 //   test is the terminal emulator); dumped with -j, restored with -j by a
 //   criu-restore whose stdio is another pty of the test's: the job writes
@@ -128,9 +132,7 @@ t.test('a session leader holding no fd of its terminal, a member holding /dev/tt
 
   const slave = statSync(`/dev/pts/${index}`).rdev;
   t.strictSame(cttyOf(child!), { ttyNr: encodeDev(slave), tpgid: child }, 'the leader has its terminal back, through no fd of its own');
-  t.equal(cttyOf(grandchild!).ttyNr, encodeDev(slave), 'its session member shares it', {
-    todo: 'the engine must call TaskKind.sessionCreated right after setsid, before the members are cloned',
-  });
+  t.equal(cttyOf(grandchild!).ttyNr, encodeDev(slave), 'its session member shares it');
   t.equal(readlinkSync(`/proc/${grandchild}/fd/${devTtyFd}`), '/dev/tty', 'the member\'s /dev/tty fd is back');
 
   const pidfd = pidfdOpen(parent);

@@ -24,6 +24,8 @@ export interface CreateInput {
   rootAsSibling: boolean;
   log: Logger;
   timeoutMs: number;
+  /** called right after a session leader's setsid, before its children exist (a ctty they inherit) */
+  onSession?: (pid: number) => void;
 }
 
 function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
@@ -41,7 +43,10 @@ function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: b
   set.processes.push(task.pid);
   cloneTask(parent, input.area, { pid: task.pid, flags, exitSignal }, input.timeoutMs);
   const injector = openNew(set, input, task.pid);
-  if (input.plan.setsid.has(task.pid)) injector.call('setsid', SYS.setsid);
+  if (input.plan.setsid.has(task.pid)) {
+    injector.call('setsid', SYS.setsid);
+    input.onSession?.(task.pid);
+  }
   input.log.debug(`created pid ${task.pid} (parent ${isRoot ? 'criu' : task.ppid})`);
 }
 

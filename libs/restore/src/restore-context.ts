@@ -52,6 +52,7 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
       imagesDir: options.imagesDir, shellJob: options.shellJob, leaveStopped: options.leaveStopped,
       fileLocks: options.fileLocks, tcpEstablished: options.tcpEstablished, inheritFds: options.inheritFds,
       extUnixSk: options.extUnixSk ?? false,
+      fileValidation: options.fileValidation ?? 'buildid',
     },
     log,
     tasks,

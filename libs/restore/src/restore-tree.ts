@@ -120,14 +120,19 @@ async function build(set: TaskSet, tree: TreeImage, helper: number, request: Res
   const started = process.hrtime.bigint();
   const area = prepareArea(helper, tree);
   const plan = planSessions(tree.tasks, { shellJob: request.shellJob, toolSid: getsid(0), toolPgid: getpgid(0) });
+  // the context looks injectors up lazily: kinds can act on a session leader as soon as it exists
+  const ctx = makeRestoreContext(request, tree, set, area);
+  const onSession = (pid: number): void => {
+    const task = ctx.tasks.find((t) => t.pid === pid);
+    if (task !== undefined) for (const kind of taskKinds) kind.sessionCreated?.(ctx, task);
+  };
   const helperInjector = openInjector(helper, { site: area.site, log });
   try {
-    createTree(set, { helper: helperInjector, area, tasks: tree.tasks, plan, rootAsSibling: request.restoreSibling, log, timeoutMs: request.timeoutMs ?? 10_000 });
+    createTree(set, { helper: helperInjector, area, tasks: tree.tasks, plan, rootAsSibling: request.restoreSibling, log, timeoutMs: request.timeoutMs ?? 10_000, onSession });
   } finally {
     helperInjector.release();
   }
   const forkingUs = Number((process.hrtime.bigint() - started) / 1000n);
-  const ctx = makeRestoreContext(request, tree, set, area);
   const pages = restoreLiveTasks(set, tree, area, request, ctx);
   const root = tree.tasks[0]!.pid;
   // post-restore may still abort (the tasks are killed); pre-resume must not fail (criu(8))

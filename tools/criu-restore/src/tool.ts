@@ -51,6 +51,7 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     tcpEstablished: o.tcpEstablished,
     inheritFds: o.inheritFd,
     extUnixSk: o.extUnixSk !== undefined,
+    fileValidation: o.fileValidation === 'filesize' ? 'filesize' : 'buildid',
     restoreSibling: o.restoreSibling,
     runAction: (action, env) => runActionScript({ ...ctx, imagesDir }, action, { initPid: env.pid }),
   });

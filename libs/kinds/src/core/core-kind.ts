@@ -3,9 +3,9 @@
 // (task_kobj_ids_entry), as upstream CRIU 4.x writes them; for a zombie,
 // core-PID.img with task_state DEAD and its exit code only. It runs last:
 // the other kinds have filled record.ids (vm_id, files_id, fs_id).
-// Not saved: LSM labels, cgroup sets, seccomp filters (a task in any
-// seccomp mode is refused). Restore: core-restore.ts. See criu(8),
-// ptrace(2), proc_pid_status(5).
+// Seccomp modes and filters: seccomp.ts (seccomp.img, written once every
+// task is dumped). Not saved: LSM labels, cgroup sets. Restore:
+// core-restore.ts. See criu(8), ptrace(2), proc_pid_status(5).
 import { openInjector, type Injector } from '@criu-ts/inject';
 import { imagePath, writeImage, type Messages } from '@criu-ts/images';
 import { PAGE_SIZE, ptraceGetRegs } from '@criu-ts/kernel';
@@ -18,7 +18,8 @@ import type { RseqState } from './rseq.js';
 import { peekQueue } from './signals.js';
 import { taskCalls, type TaskCalls } from './task-calls.js';
 import { TASK_STATE, taskCore } from './task-core.js';
-import { checkSeccomp, threadCore, threadInfo, type ThreadBefore } from './thread-core.js';
+import { threadCore, threadInfo, type ThreadBefore } from './thread-core.js';
+import { dumpTaskSeccomp, writeSeccompImage } from './seccomp.js';
 import { coreRestore } from './core-restore.js';
 import { probeXsaveLayout } from './xsave-layout.js';
 import type { XsaveLayout } from './x86-fpu.js';
@@ -93,7 +94,6 @@ function kobjIds(ctx: DumpContext, pid: number, record: TaskRecord): TaskKobjIds
 
 function dumpLive(ctx: DumpContext, task: DumpTask, record: TaskRecord): void {
   const { pid } = task;
-  for (const thread of task.threads) checkSeccomp(pid, thread.tid);
   const ids = kobjIds(ctx, pid, record);
   const befores = task.threads.map((thread) => threadBefore(ctx, thread));
   const leader = ctx.injector(pid);
@@ -103,6 +103,7 @@ function dumpLive(ctx: DumpContext, task: DumpTask, record: TaskRecord): void {
   leaderEntry.tc = taskCore(task, { calls, injector: leader, scratch, sigmask: befores[0]!.sigmask });
   const entries: [number, CoreEntry][] = [[pid, leaderEntry]];
   for (const before of befores.slice(1)) entries.push([before.tid, otherThreadEntry(ctx, pid, before, leader)]);
+  dumpTaskSeccomp(ctx, task, new Map(entries));
   const dir = ctx.options.imagesDir;
   writeImage(imagePath(dir, 'ids', pid), 'ids', [ids]);
   for (const [tid, entry] of entries) writeImage(imagePath(dir, 'core', tid), 'core', [entry]);
@@ -121,8 +122,9 @@ function dumpZombie(ctx: DumpContext, task: DumpTask): void {
 
 export const coreKind: TaskKind = {
   name: 'core',
-  images: ['core', 'ids'],
+  images: ['core', 'ids', 'seccomp'],
   dump: dumpLive,
   dumpZombie,
+  afterTasks: writeSeccompImage,
   ...coreRestore,
 };

@@ -6,11 +6,14 @@
 // runs last, so this small kind runs first and keeps, per thread, the
 // signal mask, that siginfo and the rseq state (DumpContext.shared
 // 'core.snapshots'). It writes no image. If the engine already supplies
-// DumpThread.sigmask, that value is kept.
+// DumpThread.sigmask, that value is kept. It also refuses, before any
+// injection, a thread in a seccomp mode whose filters the engine could
+// not suspend (seccomp.ts).
 import { ptraceGetRegs, ptraceGetSigmask } from '@criu-ts/kernel';
 import type { DumpContext, DumpTask, DumpThread } from '../dump-context.js';
 import type { TaskKind } from '../kind.js';
 import { dumpRseq, type RseqState } from './rseq.js';
+import { checkSeccompSuspended } from './seccomp.js';
 import { stopSignalSiginfo } from './signals.js';
 
 export interface ThreadSnapshot {
@@ -35,6 +38,7 @@ export function takeSnapshot(thread: DumpThread, ip: bigint): ThreadSnapshot {
 }
 
 function snapshotTask(ctx: DumpContext, task: DumpTask): void {
+  for (const thread of task.threads) checkSeccompSuspended(task.pid, thread.tid);
   const snapshots = threadSnapshots(ctx);
   for (const thread of task.threads) snapshots.set(thread.tid, takeSnapshot(thread, ptraceGetRegs(thread.tid).rip));
 }

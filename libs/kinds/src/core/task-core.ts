@@ -3,7 +3,8 @@
 // leader's signal mask, comm, timers, resource limits, the shared pending
 // signal queue, loginuid, oom_score_adj, signal handlers, child-subreaper
 // flag and membarrier registrations. Not saved: cgroup set, old-style
-// seccomp fields (seccomp is refused), umask (the fs kind has it).
+// per-task seccomp fields (seccomp is saved per thread: seccomp.ts), umask
+// (the fs kind has it).
 // See proc_pid_stat(5), getrlimit(2), proc_pid_loginuid(5), sigaction(2).
 import { SyscallError } from '@criu-ts/base';
 import type { Messages } from '@criu-ts/images';

@@ -2,10 +2,10 @@
 // state, GDT TLS slots, clear_child_tid address) and thread_core (robust
 // futex list, scheduling policy/priority/nice, alternate signal stack,
 // parent-death signal, private pending signals, credentials, thread name,
-// rseq registration). Not saved: LSM labels, cgroup set, timer slack.
+// rseq registration); seccomp fields: seccomp.ts. Not saved: LSM labels,
+// cgroup set, timer slack.
 // See ptrace(2), sigaltstack(2), set_robust_list(2), sched(7), rseq(2).
 import { readFileSync } from 'node:fs';
-import { UnsupportedError } from '@criu-ts/base';
 import type { Messages } from '@criu-ts/images';
 import {
   NT, PRIO, SCHED, SYS, getpriority, ptraceGetRegset, schedGetparam, schedGetscheduler, syscall, type X86Regs,
@@ -49,12 +49,6 @@ function schedInfo(tid: number): Pick<ThreadCore, 'sched_policy' | 'sched_prio' 
 
 function threadComm(pid: number, tid: number): string {
   return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').replace(/\n$/, '');
-}
-
-/** A thread in seccomp mode cannot take injected calls safely: refused before any. */
-export function checkSeccomp(pid: number, tid: number): void {
-  const mode = readStatus(pid, tid).Seccomp ?? 0;
-  if (mode !== 0) throw new UnsupportedError({ pid, kind: `seccomp (mode ${mode}) on thread ${tid}` });
 }
 
 /** The FPU state from the XSAVE regset (uncompacted format). */

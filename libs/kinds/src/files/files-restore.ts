@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { CriuError, UnsupportedError } from '@criu-ts/base';
 import { FD_CLOEXEC } from '@criu-ts/kernel';
-import { imagePath, readEntries, readOne, type FdinfoEntry, type FileEntry } from '@criu-ts/images';
+import { FdTypes, imagePath, readEntries, readOne, type FdinfoEntry, type FileEntry } from '@criu-ts/images';
 import type { RestoreContext, RestoreTask } from '../restore-context.js';
 import type { FdKind, FdRestoreEnv } from './fd-kind.js';
 import { fdKindForType } from './fd-registry.js';
@@ -32,12 +32,10 @@ interface TaskFiles {
   hooks?: Hook[];
 }
 
-/** files_id of a task: ids-PID.img, or (as upstream may write it) core-PID.img's ids. */
-function filesIdOf(dir: string, pid: number): number {
+/** files_id of a task: ids-PID.img, or (as upstream may write it) core-PID.img's ids; undefined if neither has it. */
+function filesIdOf(dir: string, pid: number): number | undefined {
   if (existsSync(imagePath(dir, 'ids', pid))) return readOne(dir, 'ids', pid).files_id;
-  const ids = readOne(dir, 'core', pid).ids;
-  if (ids === undefined) throw new CriuError(`pid ${pid}: neither ids-${pid}.img nor core-${pid}.img holds its files_id`, { code: 'EIMAGE' });
-  return ids.files_id;
+  return readOne(dir, 'core', pid).ids?.files_id;
 }
 
 /** The fdinfo entries of every live task, read once; a shared fd table is refused. */
@@ -48,6 +46,10 @@ function taskFiles(ctx: RestoreContext): Map<number, TaskFiles> {
     const owners = new Map<number, number>();
     for (const task of ctx.tasks.filter((t) => !t.zombie)) {
       const filesId = filesIdOf(dir, task.pid);
+      if (filesId === undefined) {
+        ctx.log.warn(`pid ${task.pid}: the images hold no fd table for it (no ids-${task.pid}.img, no ids in core-${task.pid}.img): its fds are left as they are`);
+        continue;
+      }
       const other = owners.get(filesId);
       if (other !== undefined) throw new UnsupportedError({ pid: task.pid, kind: `an fd table shared with pid ${other} (CLONE_FILES)` });
       owners.set(filesId, task.pid);
@@ -63,7 +65,10 @@ function fdEnv(ctx: RestoreContext, table: RestoreFiles): FdRestoreEnv {
 
 function kindFor(entry: FileEntry, pid: number, fd: number): FdKind {
   const kind = fdKindForType(entry.type);
-  if (kind === undefined) throw new UnsupportedError({ pid, fd, kind: `file type ${entry.type} (id ${entry.id}): its restore` });
+  if (kind === undefined) {
+    const name = Object.entries(FdTypes).find(([, value]) => value === entry.type)?.[0] ?? String(entry.type);
+    throw new UnsupportedError({ pid, fd, kind: `restoring a ${name} file (id ${entry.id})` });
+  }
   return kind;
 }
 

@@ -4,22 +4,18 @@
 // contents as shared memory in pagemap-shmem-SHMID.img + pages-N.img (holes
 // left out). Inode ids and written shmids are the tables the memory kind
 // keeps, so a memfd both mapped and open is saved once. Not supported:
-// hugetlb memfds. Restore makes each inode once in the tool (memfd_create,
-// pages copied back from the images kernel-side, size, owner, then seals)
-// and opens each description of it through /proc/self/fd. See
+// hugetlb memfds. Restore: each inode is made once in the tool by the
+// memory kind's shmem-restore.ts (shared with memfd mappings), and each
+// description is a new open of it through /proc/self/fd. See
 // memfd_create(2).
-import { closeSync, existsSync, fchownSync, ftruncateSync, openSync } from 'node:fs';
-import { CriuError } from '@criu-ts/base';
-import { F, MFD, PAGE_SIZE, SEEK, SYS, fcntl, memfdCreate, syscall } from '@criu-ts/kernel';
-import {
-  FdTypes, PE_PRESENT, imagePath, openPagemap, openPagesImage, readEntries, type MemfdFileEntry, type MemfdInodeEntry,
-} from '@criu-ts/images';
+import { closeSync, openSync } from 'node:fs';
+import { F, SEEK, SYS, fcntl, syscall } from '@criu-ts/kernel';
+import { FdTypes, type MemfdFileEntry } from '@criu-ts/images';
 import type { DumpContext } from '../dump-context.js';
 import type { RestoreContext } from '../restore-context.js';
-import { copyRange } from './file-copy.js';
 import { closingOnError, openPath, restoreFown } from './open-path.js';
-import { keepOwnFd } from './restore-table.js';
 import { dumpShmemOnce } from '../memory/shmem.js';
+import { memfdInodeFd } from '../memory/shmem-restore.js';
 import { memfdInodes } from '../memory/tables.js';
 import type { FdKind } from './fd-kind.js';
 import type { OpenFd } from './open-fd.js';
@@ -52,56 +48,9 @@ function inodeId(ctx: DumpContext, fd: OpenFd, name: string): number {
 
 // ---- restore ----
 
-/** memfd.img inode entries by inode_id, read once. */
-function memfdInodeEntries(ctx: RestoreContext): ReadonlyMap<number, MemfdInodeEntry> {
-  return ctx.shared('files.memfd-inodes.entries', () => {
-    const path = imagePath(ctx.options.imagesDir, 'memfd');
-    const byId = new Map<number, MemfdInodeEntry>();
-    if (existsSync(path)) for (const inode of readEntries(ctx.options.imagesDir, 'memfd')) byId.set(Number(inode.inode_id), inode);
-    return byId;
-  });
-}
-
-/** Copy the object's saved pages (pagemap-shmem-SHMID.img, pages-N.img) into it, kernel-side. */
-function fillShmem(ctx: RestoreContext, fd: number, shmid: number, what: string): void {
-  const dir = ctx.options.imagesDir;
-  if (!existsSync(imagePath(dir, 'pagemap-shmem', shmid))) return;
-  const pagemap = openPagemap(dir, shmid, 'pagemap-shmem');
-  try {
-    const pages = openPagesImage(dir, pagemap.pagesId);
-    try {
-      for (const run of pagemap) {
-        if ((run.flags & PE_PRESENT) === 0 || run.pagesOffset === undefined) continue;
-        copyRange(pages, run.pagesOffset, fd, Number(run.vaddr), run.nrPages * PAGE_SIZE, what);
-      }
-    } finally {
-      closeSync(pages);
-    }
-  } finally {
-    pagemap.close();
-  }
-}
-
-/** The memfd of an inode, made once (contents, size, owner, seals); our fd of it. */
-function memfdInode(ctx: RestoreContext, inodeId: number): number {
-  const made = ctx.shared('files.memfd-inodes', () => new Map<number, number>());
-  const known = made.get(inodeId);
-  if (known !== undefined) return known;
-  const inode = memfdInodeEntries(ctx).get(inodeId);
-  if (inode === undefined) throw new CriuError(`memfd inode ${inodeId} is not in memfd.img`, { code: 'EIMAGE' });
-  if ((inode.hugetlb_flag ?? 0) !== 0) throw new CriuError(`memfd "${inode.name}": hugetlb memfds are not restored`, { code: 'EUNSUPPORTED' });
-  const fd = keepOwnFd(ctx, memfdCreate(inode.name, MFD.CLOEXEC | MFD.ALLOW_SEALING));
-  made.set(inodeId, fd);
-  fillShmem(ctx, fd, inode.shmid, `memfd "${inode.name}"`);
-  ftruncateSync(fd, Number(inode.size));
-  fchownSync(fd, inode.uid, inode.gid);
-  if (inode.seals !== 0) fcntl(fd, F.ADD_SEALS, inode.seals);
-  return fd;
-}
-
 /** A memfd description: a new open of the (shared) inode with its flags, position and owner. */
 function openMemfd(ctx: RestoreContext, entry: MemfdFileEntry): number {
-  const inode = memfdInode(ctx, entry.inode_id);
+  const inode = memfdInodeFd(ctx, entry.inode_id);
   return closingOnError(openPath(`/proc/self/fd/${inode}`, entry.flags), (fd) => {
     syscall(SYS.lseek, fd, entry.pos, SEEK.SET);
     restoreFown(fd, entry.fown);

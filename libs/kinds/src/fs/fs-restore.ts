@@ -21,7 +21,10 @@ function dirPath(ctx: RestoreContext, pid: number, id: number, which: 'cwd' | 'r
 
 export function restoreTaskFs(ctx: RestoreContext, task: RestoreTask): 'done' {
   const dir = ctx.options.imagesDir;
-  if (!existsSync(imagePath(dir, 'fs', task.pid))) throw new CriuError(`fs-${task.pid}.img is missing`, { code: 'EIMAGE' });
+  if (!existsSync(imagePath(dir, 'fs', task.pid))) {
+    ctx.log.warn(`pid ${task.pid}: no fs-${task.pid}.img: its cwd, root and umask are left as they are`);
+    return 'done';
+  }
   const fs = readOne(dir, 'fs', task.pid);
   const cwd = dirPath(ctx, task.pid, fs.cwd_id, 'cwd');
   const root = dirPath(ctx, task.pid, fs.root_id, 'root');

@@ -15,6 +15,7 @@ import type { FdRestoreEnv } from '../fd-kind.js';
 import { TTY_IOCTL, controlChars, ptyIndex, readTtyState, termiosFromBytes, termiosToBytes } from './tty-ioctls.js';
 import { drainTty } from './tty-queued-data.js';
 import { openTtyEntry } from './tty-restore.js';
+import { slavePath } from './tty-pty-open.js';
 
 const ICANON = 0o2;
 const ECHO = 0o10;
@@ -182,4 +183,11 @@ t.test('images that are refused before anything is opened', async (t) => {
   t.throws(() => openTtyEntry(h2.env, h2.entry(2)), { code: 'EIMAGE', message: /not a clean absolute path/ });
   const h3 = harness(t, { infos: [info(index * 2 + 1, index + 1)], files: ttyFiles(1, index * 2 + 1, '/dev/ptmx') });
   t.throws(() => openTtyEntry(h3.env, h3.entry(1)), { code: 'EIMAGE', message: /does not match the id/ });
+});
+
+t.test('slave paths: the dumped one with the new index, a master\'s inverted as upstream does', async (t) => {
+  t.equal(slavePath('/dev/pts/3', false, 7), '/dev/pts/7');
+  t.equal(slavePath('/dev/ptmx', true, 7), '/dev/pts/7', '/dev/ptmx → /dev/pts/N');
+  t.equal(slavePath('/dev/pts/ptmx', true, 7), '/dev/pts/7', '/dev/pts/ptmx → /dev/pts/N');
+  t.equal(slavePath('/ct/dev/pts/12', false, 0), '/ct/dev/pts/0', 'another devpts mount keeps its directory');
 });
