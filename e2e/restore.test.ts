@@ -142,6 +142,11 @@ t.test('-s leaves the tree stopped, --pidfile names the root, no helper is left'
   t.pass('stopped');
   t.same(helpersLeft(), [], 'no restore helper process remains');
   kill(pid, SIG.CONT);
+  // The restored task resumes by re-executing the pause() it was stopped in
+  // (as upstream CRIU restores an ERESTARTNOHAND syscall). A signal that
+  // lands before it gets back into pause() runs its handler first, and
+  // pause() then waits for the next one: signal it once it sleeps again.
+  waitFor('the task to sleep in pause() again', () => /^State:\s+S/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')));
   kill(pid, SIG.USR1);
   t.match(waitOutput(out, /verify \S+/)[0], 'verify ok', 'runs on after SIGCONT');
   t.end();
