@@ -7,28 +7,12 @@
 import { UnsupportedError } from '@criu-ts/base';
 import { MAP, PROT } from '@criu-ts/kernel';
 import type { Messages } from '@criu-ts/images';
+import { VMA } from '@criu-ts/kinds';
 
 type VmaEntry = Messages['vma_entry'];
 
-/** vma_entry.status bits (CRIU's VMA_*; crit's "mmap.status" flags). */
-export const VMA = {
-  AREA_REGULAR: 1 << 0,
-  AREA_STACK: 1 << 1,
-  AREA_VSYSCALL: 1 << 2,
-  AREA_VDSO: 1 << 3,
-  AREA_HEAP: 1 << 5,
-  FILE_PRIVATE: 1 << 6,
-  FILE_SHARED: 1 << 7,
-  ANON_SHARED: 1 << 8,
-  ANON_PRIVATE: 1 << 9,
-  AREA_SYSVIPC: 1 << 10,
-  AREA_SOCKET: 1 << 11,
-  AREA_VVAR: 1 << 12,
-  AREA_AIORING: 1 << 13,
-  AREA_MEMFD: 1 << 14,
-  AREA_SHSTK: 1 << 15,
-  UNSUPP: 1 << 31,
-} as const;
+/** vma_entry.status bits: one table, beside the memory kind's dump half. */
+export { VMA };
 
 /** The mmap flags we pass on from the image; everything else is decided here. */
 const KEPT_FLAGS = MAP.SHARED | MAP.PRIVATE | MAP.ANONYMOUS | MAP.GROWSDOWN | MAP.NORESERVE | MAP.LOCKED;

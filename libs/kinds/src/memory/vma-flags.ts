@@ -25,6 +25,8 @@ export const VMA = {
   AREA_SHSTK: 1 << 15,
   AREA_GUARD: 1 << 16,
   AREA_UPROBES: 1 << 17,
+  /** a mapping the dumper could not save */
+  UNSUPP: 1 << 31,
 } as const;
 
 /** VmFlags mnemonics that become MAP_* flags (what mmap can ask for). */
