@@ -5,13 +5,15 @@
 //   threads 64   64 running threads
 //   tree 50      a tree of 50 processes
 // Each workload runs BENCH_ROUNDS times (default 3); the table shows the
-// median of each column. Run: npm run bench
+// median of each column; then the --stream and --page-server transfers
+// (stream-bench.ts). Run: npm run bench
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readOne } from '@criu-ts/images';
 import { fixturesDir, toolPath } from '../lib/workspace.js';
+import { streamBenchmarks } from './stream-bench.js';
 
 interface Scenario {
   name: string;
@@ -189,6 +191,7 @@ async function main(): Promise<void> {
     printTable(rows);
     console.log(`\ncriu-ts restore (-d), images on tmpfs, median of ${ROUNDS} round(s)`);
     printRestoreTable(restoreRows);
+    await streamBenchmarks(join(build, 'memory'), ROUNDS);
   } finally {
     rmSync(build, { recursive: true, force: true });
   }

@@ -32,7 +32,7 @@ export const tlsOptions = {
 } as const;
 
 export const streamOption = {
-  stream: flag('dump/restore images through criu-image-streamer'),
+  stream: flag('dump writes the checkpoint as one tar stream to stdout; restore reads one from stdin'),
 } as const;
 
 export const statusFdOption = {

@@ -9,9 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { CriuError, type Logger } from '@criu-ts/base';
 import { SIG, kill } from '@criu-ts/kernel';
 import { criuNamespaceIds, taskKinds, type DumpOptions, type TaskRecord } from '@criu-ts/kinds';
-import { connectPageServer, type ConnectOptions, type PageServerClient } from '@criu-ts/page-server';
+import { connectPageServer, type ConnectOptions } from '@criu-ts/page-server';
 import { createEngineContext, isGone, type EngineContext } from './dump-context.js';
 import { freezeTree } from './freeze.js';
+import { finishPageServer, pageSinkOf } from './page-server-sink.js';
 import type { FrozenTask, FrozenTree } from './task-tree.js';
 import { liveThreads } from './task-tree.js';
 import { killTasks, releaseThreads } from './thread-stop.js';
@@ -78,7 +79,7 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
     throw error;
   }
   const frozen = process.hrtime.bigint();
-  const ctx = createEngineContext(request, log, tree.tasks, pageServer);
+  const ctx = createEngineContext(request, log, tree.tasks, pageServer === undefined ? undefined : pageSinkOf(pageServer));
   try {
     dumpTasks(ctx, tree);
     writePstree(request.imagesDir, tree.tasks);
@@ -134,14 +135,6 @@ function dumpTasks(ctx: EngineContext, tree: FrozenTree): void {
 function criuIds(ctx: EngineContext): Record<string, number> {
   const namespaces = Object.entries(criuNamespaceIds(ctx)).filter((entry): entry is [string, number] => entry[1] !== undefined);
   return { vm_id: ctx.nextId(), files_id: ctx.nextId(), fs_id: ctx.nextId(), sighand_id: 1, ...Object.fromEntries(namespaces) };
-}
-
-/** The page server must have stored every page before the tree may go: flush, wait for its answer, close. */
-function finishPageServer(client: PageServerClient | undefined, log: Logger): void {
-  if (client === undefined) return;
-  client.flush();
-  client.close();
-  log.info(`${client.name} stored the pages`);
 }
 
 function microsSince(start: bigint): number {

@@ -1,11 +1,12 @@
 import t from 'tap';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createPagemap, kindHasSchema, PE_PRESENT, sampleEntries, writeImage, imageKind } from '@criu-ts/images';
+import { TarWriter } from '@criu-ts/stream';
 
 const run = promisify(execFile);
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
@@ -68,4 +69,30 @@ t.test('errors: message on stderr, exit status 1', async (t) => {
   await t.rejects(crit('nonsense'), { code: 1, stderr: /criu-crit: / });
   writeFileSync(join(dir, 'bad.json'), '{"magic": "NOPE", "entries": []}');
   await t.rejects(crit('encode', '-i', join(dir, 'bad.json'), '-o', join(dir, 'x.img')), { code: 1, stderr: /no image kind with magic "NOPE"/ });
+});
+
+t.test('checkpoint streams: info lists, show/decode -m read a member, from a file or stdin', async (t) => {
+  const streamPath = join(dir, 'ckpt.tar');
+  const fd = openSync(streamPath, 'w');
+  try {
+    const writer = new TarWriter(fd);
+    for (const path of [tcpPath, pagemapPath]) writer.addFile(path, basename(path));
+    writer.finish();
+  } finally {
+    closeSync(fd);
+  }
+  const listed = JSON.parse((await crit('info', streamPath)).stdout) as { members: { name: string; size: number }[] };
+  t.same(listed.members.map((m) => m.name), ['tcp-stream-1.img', 'pagemap-5.img'], 'info lists the members');
+  const member = await crit('show', streamPath, '-m', 'tcp-stream-1.img');
+  t.equal(member.stdout, (await crit('show', tcpPath)).stdout, 'show -m gives what show of the file gives');
+  const decoded = await crit('decode', '-i', streamPath, '-m', 'pagemap-5.img');
+  t.equal(decoded.stdout, (await crit('decode', '-i', pagemapPath)).stdout, 'decode -i STREAM -m NAME');
+  const piped = execFileSync('node', [BIN, 'decode', '-m', 'pagemap-5.img'], { input: readFileSync(streamPath), encoding: 'utf8' });
+  t.equal(piped, decoded.stdout, 'a stream on stdin with -m');
+  t.equal((await crit('info', streamPath, '-m', 'pagemap-5.img')).stdout, '{\n    "magic": "PAGEMAP",\n    "count": 1\n}\n', 'info -m');
+  await t.rejects(crit('decode', '-i', streamPath), { code: 1, stderr: /is a checkpoint stream: say which image with -m/ });
+  await t.rejects(crit('show', streamPath, '-m', 'core-1.img'), { code: 1, stderr: /no member core-1\.img in the stream\n.*its members: tcp-stream-1\.img, pagemap-5\.img/ });
+  const cut = join(dir, 'cut.tar');
+  writeFileSync(cut, readFileSync(streamPath).subarray(0, 1500));
+  await t.rejects(crit('info', cut), { code: 1, stderr: /truncated stream/ });
 });

@@ -4,17 +4,21 @@
 // kinds: task-wide state (rlimits, timers, subreaper, membarrier,
 // loginuid, oom_score_adj) and each thread's scheduling. restoreCoreLast
 // runs once every kind is done: the pending signals (process-wide queue
-// from the leader, each thread's own queue from that thread) and then each
-// thread's personality and credentials, which may drop the privileges the
-// other steps need; the dumpable flag, which a change of credentials
-// resets, goes last. See criu(8) "restore", credentials(7).
+// from the leader, each thread's own queue from that thread), the seccomp
+// filters and modes (seccomp-restore.ts: checked in restoreCore, installed
+// here under PTRACE_O_SUSPEND_SECCOMP, before the credentials because a
+// filter needs CAP_SYS_ADMIN or no_new_privs), and then each thread's
+// personality and credentials, which may drop the privileges the other
+// steps need; the dumpable flag, which a change of credentials resets,
+// goes last. See criu(8) "restore", credentials(7).
 import { CriuError, ImageError } from '@criu-ts/base';
 import { imagePath, readOne, type Messages } from '@criu-ts/images';
 import { PR, SYS } from '@criu-ts/kernel';
 import type { RestoreContext, RestoreTask } from '../restore-context.js';
 import { queueSignals, queuedSiginfos } from './signals-restore.js';
 import { restoreTaskWide } from './task-restore.js';
-import { checkThreadCore, readLastCap, restoreSched, restoreThreadLast, type ThreadLastInput } from './thread-restore.js';
+import { planTaskSeccomp, restoreTaskSeccomp, type TaskSeccompPlan } from './seccomp-restore.js';
+import { readLastCap, restoreSched, restoreThreadLast, type ThreadLastInput } from './thread-restore.js';
 import { restoreTimers } from './timers-restore.js';
 
 type CoreEntry = Messages['core_entry'];
@@ -31,11 +35,19 @@ function taskCoreOf(ctx: RestoreContext, pid: number): { tc: TaskCore; image: st
   return { tc: core.tc, image };
 }
 
+/** Seccomp plans by pid, made (and checked) in restoreCore, carried out in restoreCoreLast. */
+function seccompPlans(ctx: RestoreContext): Map<number, TaskSeccompPlan | undefined> {
+  return ctx.shared('core.seccomp-plans', () => new Map<number, TaskSeccompPlan | undefined>());
+}
+
 function restoreCore(ctx: RestoreContext, task: RestoreTask): 'done' {
   const { pid } = task;
   const { tc, image } = taskCoreOf(ctx, pid);
-  const threads = task.threads.map((tid) => ({ tid, core: readCore(ctx, tid).core.thread_core }));
-  for (const { tid, core } of threads) checkThreadCore(tid, core);
+  const threads = task.threads.map((tid) => {
+    const read = readCore(ctx, tid);
+    return { tid, core: read.core.thread_core, image: read.image };
+  });
+  seccompPlans(ctx).set(pid, planTaskSeccomp(ctx, { tc, threads }));
   const injector = ctx.injector(pid);
   const scratch = ctx.scratch(pid);
   const log = ctx.log;
@@ -54,6 +66,8 @@ function restoreCoreLast(ctx: RestoreContext, task: RestoreTask): void {
   const leader = ctx.injector(pid);
   const base = { scratch, log: ctx.log, personality: tc.personality, lastCap };
   queueSignals(leader, scratch, queuedSiginfos(tc.signals_s, image), true);
+  const seccomp = seccompPlans(ctx).get(pid);
+  if (seccomp !== undefined) restoreTaskSeccomp(ctx, task, seccomp);
   for (const tid of task.threads) {
     const { core, image: threadImage } = readCore(ctx, tid);
     const input = (injector: ThreadLastInput['injector']): ThreadLastInput => ({ ...base, injector, core, image: threadImage });

@@ -1,7 +1,9 @@
-// seccomp.img as data: the table of classic-BPF filters the dump builds
-// (each filter linked by `prev` to the one installed before it, identical
-// chains stored once whichever threads or tasks hold them) and, on
-// restore, a thread's chain read back from it (oldest first), checked.
+// seccomp.img as data, in upstream CRIU 4.x's layout: a thread's
+// thread_core.seccomp_filter names the first filter to install (its
+// oldest) and each filter's `prev` names the next one to install (the one
+// installed after it), the newest having none; restore follows the links
+// from the thread's index and installs in that order. The dump's table
+// stores identical chain ends once, whichever threads or tasks hold them.
 // No kernel calls here. See seccomp(2), ptrace(2) PTRACE_SECCOMP_GET_FILTER.
 import { ImageError } from '@criu-ts/base';
 import type { Messages } from '@criu-ts/images';
@@ -33,7 +35,7 @@ export interface SeccompFilter {
 /** The filters of a dump, in seccomp.img order, each chain prefix once. */
 export interface SeccompTable {
   entries: SeccompFilterEntry[];
-  /** `${prev}:${flags}:${program}` → index */
+  /** `${prev}:${flags}:${program}` → index (prev: the next filter installed, -1 for the newest) */
   byKey: Map<string, number>;
 }
 
@@ -43,25 +45,26 @@ export function newSeccompTable(): SeccompTable {
 
 /**
  * Adds a thread's chain (oldest filter first) and returns the index of its
- * newest filter, the value of thread_core.seccomp_filter. A filter already
- * in the table with the same predecessor and flags is the same filter.
+ * oldest filter, the value of thread_core.seccomp_filter. Entries are made
+ * newest first, so a filter already in the table with the same flags and
+ * the same successor (prev) is the same filter.
  */
 export function addChain(table: SeccompTable, chain: readonly SeccompFilter[]): number {
   if (chain.length === 0) throw new RangeError('a seccomp chain has at least one filter');
-  let prev: number | undefined;
-  for (const filter of chain) {
-    const key = `${prev ?? -1}:${filter.flags}:${filter.program.toString('base64')}`;
+  let next: number | undefined;
+  for (const filter of [...chain].reverse()) {
+    const key = `${next ?? -1}:${filter.flags}:${filter.program.toString('base64')}`;
     let index = table.byKey.get(key);
     if (index === undefined) {
       index = table.entries.length;
       const entry: SeccompFilterEntry = { filter: Uint8Array.from(filter.program), flags: filter.flags };
-      if (prev !== undefined) entry.prev = prev;
+      if (next !== undefined) entry.prev = next;
       table.entries.push(entry);
       table.byKey.set(key, index);
     }
-    prev = index;
+    next = index;
   }
-  return prev!;
+  return next!;
 }
 
 /** Same programs with the same flags, in the same order? */
@@ -77,14 +80,14 @@ function checkProgram(entry: SeccompFilterEntry, index: number, image: string): 
 }
 
 /**
- * The image indices of the chain ending at `newest`, oldest first, with
- * every index, link and program length checked (a loop of prev links is
- * an error, not a hang).
+ * The image indices of the chain starting at `first`, in the order the
+ * filters are installed (oldest first), with every index, link and program
+ * length checked (a loop of prev links is an error, not a hang).
  */
-export function chainIndices(filters: readonly SeccompFilterEntry[], newest: number, image: string): number[] {
+export function chainIndices(filters: readonly SeccompFilterEntry[], first: number, image: string): number[] {
   const chain: number[] = [];
   const seen = new Set<number>();
-  for (let index: number | undefined = newest; index !== undefined; index = filters[index]!.prev) {
+  for (let index: number | undefined = first; index !== undefined; index = filters[index]!.prev) {
     if (!Number.isInteger(index) || index < 0 || index >= filters.length) {
       throw new ImageError(`seccomp filter ${index} does not exist (the image holds ${filters.length})`, { image, offset: 0 });
     }
@@ -93,5 +96,5 @@ export function chainIndices(filters: readonly SeccompFilterEntry[], newest: num
     checkProgram(filters[index]!, index, image);
     chain.push(index);
   }
-  return chain.reverse();
+  return chain;
 }

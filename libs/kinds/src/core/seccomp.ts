@@ -1,16 +1,18 @@
 // Seccomp, dump half, as upstream CRIU 4.x saves it: each thread's mode
 // (/proc/PID/task/TID/status "Seccomp:") in thread_core.seccomp_mode; in
 // filter mode, every classic-BPF filter of the thread
-// (PTRACE_SECCOMP_GET_FILTER, index 0 the newest) with the flags the kernel
-// reports for it (PTRACE_SECCOMP_GET_METADATA: only SECCOMP_FILTER_FLAG_LOG)
-// go to seccomp.img, linked by prev, and thread_core.seccomp_filter names
-// the thread's newest. When every thread of a task has the same filters,
+// (PTRACE_SECCOMP_GET_FILTER: index 0 is the oldest, whatever ptrace(2)
+// says, as the kernel's get_nth_filter counts and upstream reads it) with
+// the flags the kernel reports for it (PTRACE_SECCOMP_GET_METADATA: only
+// SECCOMP_FILTER_FLAG_LOG) go to seccomp.img; thread_core.seccomp_filter
+// names the thread's oldest, each filter's prev the next one installed
+// (seccomp-filters.ts). When every thread of a task has the same filters,
 // upstream's rule applies: they are saved on the leader only, marked
 // SECCOMP_FILTER_FLAG_TSYNC, the other threads get no seccomp fields, and
 // restore installs them once for all threads (so the program's own later
-// TSYNC calls keep working). Identical chains are written once, whichever
-// threads or tasks hold them. seccomp.img is written for every dump (one
-// entry, maybe without filters), as upstream does.
+// TSYNC calls keep working). Identical chains (or chain ends) are written
+// once, whichever threads or tasks hold them. seccomp.img is written for
+// every dump (one entry, maybe without filters), as upstream does.
 // Not saved: SECCOMP_FILTER_FLAG_SPEC_ALLOW (the kernel does not report
 // it), user-notification listeners (their fd is refused by the files kind).
 // The dump's injected calls are not filtered: the engine seizes with
@@ -47,7 +49,7 @@ function seccompMode(pid: number, tid: number): number {
   return readStatus(pid, tid).Seccomp ?? SECCOMP_MODE.DISABLED;
 }
 
-/** Flags of filter `index` (0 newest); 0 where the kernel has no PTRACE_SECCOMP_GET_METADATA (EIO). */
+/** Flags of filter `index` (0 oldest); 0 where the kernel has no PTRACE_SECCOMP_GET_METADATA (EIO). */
 function filterFlags(tid: number, index: number): number {
   const meta = Buffer.alloc(METADATA_BYTES);
   meta.writeBigUInt64LE(BigInt(index), 0);
@@ -71,16 +73,16 @@ function filterProgram(pid: number, tid: number, index: number): Buffer | null {
   }
 }
 
-/** Every filter of a thread in filter mode, oldest first. */
+/** Every filter of a thread in filter mode, oldest (index 0) first. */
 function readChain(pid: number, tid: number): SeccompFilter[] {
-  const newestFirst: SeccompFilter[] = [];
+  const chain: SeccompFilter[] = [];
   for (let index = 0; index < MAX_FILTERS; index++) {
     const program = filterProgram(pid, tid, index);
     if (program === null) break;
-    newestFirst.push({ program, flags: filterFlags(tid, index) });
+    chain.push({ program, flags: filterFlags(tid, index) });
   }
-  if (newestFirst.length === 0) throw new UnsupportedError({ pid, kind: `seccomp filter mode without a readable filter on thread ${tid}` });
-  return newestFirst.reverse();
+  if (chain.length === 0) throw new UnsupportedError({ pid, kind: `seccomp filter mode without a readable filter on thread ${tid}` });
+  return chain;
 }
 
 function isMode(mode: number): mode is SeccompMode {

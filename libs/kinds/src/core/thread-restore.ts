@@ -2,7 +2,8 @@
 // priority and nice (sched_setscheduler(2), setpriority(2), set from the
 // tool), then, last of all, from inside the thread: its pending signals,
 // personality, credentials (creds-restore.ts) and parent-death signal,
-// which a change of credentials clears. Seccomp filters are refused.
+// which a change of credentials clears. Seccomp filters and modes are put
+// back just before (seccomp-restore.ts).
 // See sched(7), personality(2), prctl(2) PR_SET_PDEATHSIG.
 import { readFileSync } from 'node:fs';
 import { UnsupportedError, type Logger } from '@criu-ts/base';
@@ -17,12 +18,6 @@ import { queueSignals, queuedSiginfos } from './signals-restore.js';
 
 type CoreEntry = Messages['core_entry'];
 type ThreadCore = Messages['thread_core_entry'];
-
-/** Refuses a thread that had a seccomp mode: filters are not restored. */
-export function checkThreadCore(tid: number, core: ThreadCore | undefined): void {
-  const mode = core?.seccomp_mode ?? 0;
-  if (mode !== 0) throw new UnsupportedError({ pid: tid, kind: `seccomp mode ${mode} (filters are not restored)` });
-}
 
 /** Policy, real-time priority and nice of thread tid, set from the tool. */
 export function restoreSched(tid: number, core: ThreadCore | undefined): void {
