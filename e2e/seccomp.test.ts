@@ -5,8 +5,10 @@
 // strict mode. The images must say so as upstream CRIU writes them (crit
 // decodes them), /proc must show the same modes and filter counts after
 // the restore, and the fixture verifies from inside that each filter
-// still makes its syscall fail with its errno and that strict mode still
-// kills.
+// still makes its syscall fail with its errno (W's two filters answer for
+// the same syscall: the newest wins, so their order is checked too) and
+// that strict mode still kills. A dump with -R must leave all of it in
+// force.
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -105,5 +107,24 @@ t.test('seccomp: filters, TSYNC-shared filters and strict mode come back and sti
   t.equal(waitOutput(out, /^child verify .*/m, 20_000)[0], 'child verify ok', 'C\'s threads: getppid EPERM, getsid EDOM');
   t.equal(waitOutput(out, /^verify .*/m, 20_000)[0], 'verify ok', 'P\'s threads: getppid EPERM, and EACCES in W (its newest filter wins: installed in order); D killed by strict mode');
   t.ok(waitOutput(out, /^strict read ok$/m, 5_000), 'D still reads and writes in strict mode');
+  t.end();
+});
+
+t.test('seccomp: a dump with --leave-running leaves every filter and strict mode in force', (t) => {
+  const dir = scratchDir(t, 'criu-ts-seccomp-r-');
+  const out = join(dir, 'out');
+  const pid = startBackground(t, out, compileFixture('seccomp', dir));
+  const [, p, w, c, cw, d] = waitOutput(out, /ready (\d+) (\d+) (\d+) (\d+) (\d+)/)[0].split(' ').map(Number) as [number, number, number, number, number, number];
+  t.teardown(() => [c, d].forEach(killAndReap));
+  const threads: [number, number][] = [[p, p], [p, w], [c, c], [c, cw], [d, d]];
+  const before = seccompState(threads);
+  const images = join(dir, 'img');
+  mkdirSync(images);
+  const run = spawnSync(process.execPath, [toolPath('criu-dump'), '-t', String(pid), '-D', images, '-R', '-v4', '-o', 'dump.log'], { timeout: 60_000 });
+  t.equal(run.status, 0, 'criu-dump -R exits 0', run.status === 0 ? {} : { log: readFileSync(join(images, 'dump.log'), 'utf8').slice(-2000) });
+  t.same(seccompState(threads), before, '/proc: the same seccomp state after the dump');
+  kill(pid, SIG.USR1);
+  t.equal(waitOutput(out, /^child verify .*/m, 20_000)[0], 'child verify ok', 'C\'s filters still apply');
+  t.equal(waitOutput(out, /^verify .*/m, 20_000)[0], 'verify ok', 'P\'s filters still apply; D still in strict mode');
   t.end();
 });

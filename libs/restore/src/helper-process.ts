@@ -20,7 +20,12 @@ const ECHILD = 10;
 /** Where set-up builds the helper: native/build/ of this checkout. */
 export const DEFAULT_HELPER = resolve(dirname(fileURLToPath(import.meta.url)), '../../../native/build/criu-restore-helper');
 
-export const TRACE_OPTIONS = PTRACE_O.TRACEFORK | PTRACE_O.TRACEVFORK | PTRACE_O.TRACECLONE | PTRACE_O.EXITKILL;
+/**
+ * Every task and thread inherits these from the helper. SUSPEND_SECCOMP:
+ * restored seccomp filters must not filter the calls we still inject after
+ * installing them (it needs CAP_SYS_ADMIN, as clone3 with set_tid does).
+ */
+export const TRACE_OPTIONS = PTRACE_O.TRACEFORK | PTRACE_O.TRACEVFORK | PTRACE_O.TRACECLONE | PTRACE_O.EXITKILL | PTRACE_O.SUSPEND_SECCOMP;
 
 function parentOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

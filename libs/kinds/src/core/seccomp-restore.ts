@@ -9,17 +9,17 @@
 // the leader and install its filters with TSYNC, as upstream does.
 // Ordering: it runs in the core kind's restoreLast, before the
 // credentials (installing a filter needs CAP_SYS_ADMIN or no_new_privs,
-// which the dumped credentials may no longer give). Every thread of the
-// task is first set PTRACE_O_SUSPEND_SECCOMP, so nothing injected after
+// which the dumped credentials may no longer give). The engine traces
+// every task with PTRACE_O_SUSPEND_SECCOMP, so nothing injected after
 // the filters (credentials, the engine's last calls) is filtered or, in
 // strict mode, killed; detaching ends the suspension and the filters
 // apply from the task's first instruction. Refused: filter flags other
 // than TSYNC, LOG and SPEC_ALLOW (a user-notification listener cannot be
 // handed back). See seccomp(2), prctl(2) PR_SET_SECCOMP, ptrace(2).
 import { existsSync } from 'node:fs';
-import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
+import { CriuError, ImageError, UnsupportedError } from '@criu-ts/base';
 import { imagePath, readEntries, type Messages } from '@criu-ts/images';
-import { PR, PTRACE_O, SECCOMP_MODE, SECCOMP_SET_MODE, SYS, ptraceSetOptions } from '@criu-ts/kernel';
+import { PR, SECCOMP_MODE, SECCOMP_SET_MODE, SYS } from '@criu-ts/kernel';
 import type { Injector } from '@criu-ts/inject';
 import type { RestoreContext, RestoreTask, TaskScratch } from '../restore-context.js';
 import { runChecked, type NamedCall } from './injected-batch.js';
@@ -52,8 +52,6 @@ export interface SeccompInput {
 
 const IMAGE_KEY = 'core.seccomp-image';
 const RESTORABLE_FLAGS = SECCOMP_FILTER_FLAG.TSYNC | SECCOMP_FILTER_FLAG.LOG | SECCOMP_FILTER_FLAG.SPEC_ALLOW;
-/** The restore engine seizes with these (libs/restore helper-process.ts); tasks and threads inherit them. Kept, plus SUSPEND_SECCOMP. */
-const ENGINE_TRACE_OPTIONS = PTRACE_O.TRACEFORK | PTRACE_O.TRACEVFORK | PTRACE_O.TRACECLONE | PTRACE_O.EXITKILL;
 /** struct sock_fprog: u16 len, 6 bytes padding, u64 filter pointer */
 const FPROG_BYTES = 16;
 
@@ -109,21 +107,6 @@ export function planTaskSeccomp(ctx: RestoreContext, input: SeccompInput): TaskS
   return threads.length === 0 ? undefined : { threads, filters };
 }
 
-/** Every thread of the task is traced with PTRACE_O_SUSPEND_SECCOMP from now until it is let go. */
-function suspendSeccomp(task: RestoreTask): void {
-  for (const tid of task.threads) {
-    try {
-      ptraceSetOptions(tid, ENGINE_TRACE_OPTIONS | PTRACE_O.SUSPEND_SECCOMP);
-    } catch (error) {
-      if (!(error instanceof SyscallError && (error.code === 'EPERM' || error.code === 'EINVAL'))) throw error;
-      throw new CriuError(`thread ${tid}: cannot suspend seccomp to restore its filters (PTRACE_O_SUSPEND_SECCOMP: ${error.code})`, {
-        code: error.code,
-        cause: error,
-        hint: 'restore as root (CAP_SYS_ADMIN) from a process outside any seccomp filter, on a kernel with CONFIG_CHECKPOINT_RESTORE',
-      });
-    }
-  }
-}
 
 function onThread(ctx: RestoreContext, task: RestoreTask, tid: number, fn: (injector: Injector) => void): void {
   if (tid === task.pid) return fn(ctx.injector(task.pid));
@@ -188,9 +171,12 @@ function restoreFilters(ctx: RestoreContext, task: RestoreTask, plan: TaskSeccom
   }
 }
 
-/** Suspends the task's seccomp, installs the filters, then strict mode; see the file comment. */
+/**
+ * Installs the filters, then strict mode; see the file comment. The engine
+ * traces every task with PTRACE_O_SUSPEND_SECCOMP, so what we inject later
+ * is not filtered.
+ */
 export function restoreTaskSeccomp(ctx: RestoreContext, task: RestoreTask, plan: TaskSeccompPlan): void {
-  suspendSeccomp(task);
   restoreFilters(ctx, task, plan);
   const strict: NamedCall = { name: 'prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT)', nr: SYS.prctl, args: [PR.SET_SECCOMP, SECCOMP_MODE.STRICT, 0, 0, 0] };
   for (const { tid } of plan.threads.filter((thread) => thread.mode === SECCOMP_MODE.STRICT)) {
