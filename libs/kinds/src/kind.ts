@@ -45,4 +45,10 @@ export interface TaskKind {
    * terminal). Other groups and tasks do not exist yet.
    */
   sessionCreated?(ctx: RestoreContext, task: RestoreTask): void;
+  /**
+   * Once the whole restore is over: ok = the tree runs (remove what only
+   * served the restore, e.g. link-remap files), or not ok = it failed and
+   * every task is killed (keep what a retry from the same images needs).
+   */
+  afterRestore?(ctx: RestoreContext, ok: boolean): void;
 }

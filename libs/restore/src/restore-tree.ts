@@ -48,6 +48,19 @@ export interface RestoreResult {
   restoreUs: number;
 }
 
+/** Tells every kind the restore is over (ok: the tree runs). */
+function afterRestore(ctx: RestoreContext | undefined, ok: boolean): void {
+  if (ctx === undefined) return;
+  for (const kind of taskKinds) {
+    try {
+      kind.afterRestore?.(ctx, ok);
+    } catch (error) {
+      // after a failure the first error is the one to report; after success the tree runs anyway
+      ctx.log.warn(`${kind.name}: cleaning up after the restore: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
 /** stats-restore, as criu writes it after a restore. */
 function writeRestoreStats(dir: string, result: RestoreResult, log: Logger): void {
   const restore = {
@@ -115,13 +128,14 @@ function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request
   return pages;
 }
 
-async function build(set: TaskSet, tree: TreeImage, helper: number, request: RestoreRequest): Promise<RestoreResult> {
+async function build(set: TaskSet, tree: TreeImage, helper: number, request: RestoreRequest, made: { ctx?: RestoreContext }): Promise<RestoreResult> {
   const { log } = request;
   const started = process.hrtime.bigint();
   const area = prepareArea(helper, tree);
   const plan = planSessions(tree.tasks, { shellJob: request.shellJob, toolSid: getsid(0), toolPgid: getpgid(0) });
   // the context looks injectors up lazily: kinds can act on a session leader as soon as it exists
   const ctx = makeRestoreContext(request, tree, set, area);
+  made.ctx = ctx;
   const onSession = (pid: number): void => {
     const task = ctx.tasks.find((t) => t.pid === pid);
     if (task !== undefined) for (const kind of taskKinds) kind.sessionCreated?.(ctx, task);
@@ -155,13 +169,16 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   const helper = startFreeHelper(request, new Set(treeIds(tree)));
   const set = newTaskSet();
   let result: RestoreResult;
+  const made: { ctx?: RestoreContext } = {};
   try {
-    result = await build(set, tree, helper, request);
+    result = await build(set, tree, helper, request, made);
     log.info(`restored ${result.pids.length} task(s), root ${result.root}, ${result.pagesRestored} pages`);
     writeRestoreStats(request.imagesDir, result, log);
+    afterRestore(made.ctx, true);
   } catch (error) {
     log.info('restore failed; every task made so far is killed');
     killAll(set, log);
+    afterRestore(made.ctx, false);
     throw error;
   } finally {
     killAndReap(helper);

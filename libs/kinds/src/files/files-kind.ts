@@ -20,6 +20,7 @@ import { fileLockEntries } from './file-locks.js';
 import { openFd, type OpenFd } from './open-fd.js';
 import { writeShared } from './image-entry.js';
 import { restoreTaskFdTable } from './files-restore.js';
+import { afterFilesRestore } from './restore-table.js';
 
 function dumpLocks(env: FdDumpEnv, fd: OpenFd): void {
   if (fd.info.locks.length === 0) return;
@@ -83,4 +84,5 @@ export const filesKind: TaskKind = {
     log.info(`pid ${task.pid}: ${entries.length} fds in fdinfo-${table.id}.img`);
   },
   restore: restoreTaskFdTable,
+  afterRestore: afterFilesRestore,
 };

@@ -135,7 +135,7 @@ export function openLinkedRemap(ctx: RestoreContext, path: string, flags: number
   const done = ctx.shared('files.link-remaps', () => new Set<string>());
   if (!done.has(source)) {
     done.add(source);
-    table.afterInstall.push(() => {
+    table.afterSuccess.push(() => {
       unlinkSync(source);
       ctx.log.info(`removed link remap ${source}`);
     });

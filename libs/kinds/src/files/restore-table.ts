@@ -18,8 +18,8 @@ export interface RestoreFiles {
   readonly opened: Map<number, number>;
   /** every fd of ours, closed when the files are restored */
   readonly own: Set<number>;
-  /** run once every task has its fds (the restore went through so far) */
-  readonly afterInstall: (() => void)[];
+  /** run once the restore succeeded (link-remap files are removed then) */
+  readonly afterSuccess: (() => void)[];
   /** run as soon as every description is open (ghost files are removed then) */
   readonly afterOpen: (() => void)[];
   /** every description of the tree has been made */
@@ -45,7 +45,7 @@ function readFiles(dir: string): Map<number, FileEntry> {
 export function restoreFiles(ctx: RestoreContext): RestoreFiles {
   return ctx.shared('files.restore', () => {
     const dir = ctx.options.imagesDir;
-    return { entries: readFiles(dir), remaps: readRemaps(dir), opened: new Map(), own: new Set(), afterInstall: [], afterOpen: [], allOpen: false, finished: false };
+    return { entries: readFiles(dir), remaps: readRemaps(dir), opened: new Map(), own: new Set(), afterSuccess: [], afterOpen: [], allOpen: false, finished: false };
   });
 }
 
@@ -75,5 +75,11 @@ export function finishFiles(ctx: RestoreContext): void {
   if (table.finished) return;
   table.finished = true;
   closeOwnFds(table);
-  for (const action of table.afterInstall.splice(0)) action();
+}
+
+/** The restore is over: close what is still ours; on success run the after-install actions. */
+export function afterFilesRestore(ctx: RestoreContext, ok: boolean): void {
+  finishFiles(ctx);
+  const actions = restoreFiles(ctx).afterSuccess.splice(0);
+  if (ok) for (const action of actions) action();
 }
