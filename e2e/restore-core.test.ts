@@ -7,27 +7,13 @@
 // anonymous and memfd memory, with the same contents and the same names in
 // /proc/PID/maps.
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readEntries, readOne } from '@criu-ts/images';
+import { readOne } from '@criu-ts/images';
 import { SIG, kill } from '@criu-ts/kernel';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
-import { toolPath } from './lib/workspace.js';
-import { alive, killAndReap, runRestore, startBackground, waitFor, waitOutput, type Teardowns } from '../libs/restore/test/live.js';
-
-/** criu-dump -t pid into dir/img; reaps and waits until every dumped tid is gone. */
-function dump(t: Teardowns, dir: string, pid: number): string {
-  const images = join(dir, 'img');
-  mkdirSync(images);
-  const run = spawnSync(process.execPath, [toolPath('criu-dump'), '-t', String(pid), '-D', images, '-v4', '-o', 'dump.log'], { timeout: 60_000 });
-  if (run.status !== 0) throw new Error(`criu-dump failed (${run.status}): ${readFileSync(join(images, 'dump.log'), 'utf8').slice(-2000)}`);
-  const tids = readEntries(images, 'pstree').flatMap((entry) => entry.threads ?? []);
-  for (const tid of tids) killAndReap(tid);
-  waitFor('the dumped tasks to be gone', () => tids.every((tid) => !alive(tid)));
-  t.teardown(() => tids.forEach(killAndReap));
-  return images;
-}
+import { dumpAndKill } from './lib/round-trip.js';
+import { killAndReap, runRestore, startBackground, waitOutput } from '../libs/restore/test/live.js';
 
 function restore(t: Test, out: string, images: string): void {
   const status = runRestore(out, ['-D', images, '-d', '-v4', '-o', 'restore.log']);
@@ -60,7 +46,7 @@ t.test('core state: credentials, limits, scheduling, timers and pending signals 
   const worker = Number(waitOutput(out, /ready \d+ (\d+)/)[1]);
   const before = procState(pid, [pid, worker]);
   t.match(before[`${pid} Uid`], /^0\s+0\s+1000\s+0$/, 'the fixture runs with saved uid 1000');
-  const images = dump(t, dir, pid);
+  const images = dumpAndKill(t, dir, pid);
   const tc = readOne(images, 'core', pid).tc!;
   t.ok(tc.timers!.real.vsec > 0n || tc.timers!.real.vusec > 0n, 'ITIMER_REAL still armed in the images');
   t.equal(tc.timers!.posix!.length, 1, 'one POSIX timer in the images');
@@ -92,7 +78,7 @@ t.test('shared memory: parent and child still share anonymous and memfd memory',
   t.teardown(() => killAndReap(child));
   const before = [sharedMaps(pid), sharedMaps(child)];
   t.equal(before[0]!.length, 3, 'shared anonymous, shared memfd and private memfd mappings');
-  const images = dump(t, dir, pid);
+  const images = dumpAndKill(t, dir, pid);
   restore(t, out, images);
   t.same([sharedMaps(pid), sharedMaps(child)], before, '/proc/PID/maps: same ranges, flags and names ("/dev/zero (deleted)", "/memfd:...")');
   const inode = (line: string): string => readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').find((l) => l.startsWith(line.split(' ')[0]!))!.split(/\s+/)[4]!;

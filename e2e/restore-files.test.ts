@@ -10,13 +10,12 @@
 // by name, and nothing is left running; --inherit-fd hands a file over.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { readEntries } from '@criu-ts/images';
 import { SIG, kill } from '@criu-ts/kernel';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
-import { toolPath } from './lib/workspace.js';
-import { alive, killAndReap, restoreTool, runRestore, startBackground, waitFor, waitOutput, type Teardowns } from '../libs/restore/test/live.js';
+import { dumpAndKill } from './lib/round-trip.js';
+import { alive, killAndReap, restoreTool, runRestore, startBackground, waitOutput, type Teardowns } from '../libs/restore/test/live.js';
 
 interface FdState {
   link: string;
@@ -58,20 +57,6 @@ function startFixture(t: Teardowns, dir: string, extra: string[] = []): Fixture 
   return { pid, child, work, out };
 }
 
-/** criu-dump -l (the tree is killed); waits until every dumped tid is gone. */
-function dump(t: Teardowns, dir: string, pid: number, extra: string[] = []): string {
-  const images = join(dir, 'img');
-  mkdirSync(images);
-  const args = [toolPath('criu-dump'), '-t', String(pid), '-D', images, '-l', '-v4', '-o', 'dump.log', ...extra];
-  const run = spawnSync(process.execPath, args, { timeout: 60_000 });
-  if (run.status !== 0) throw new Error(`criu-dump failed (${run.status}): ${readFileSync(join(images, 'dump.log'), 'utf8').slice(-2000)}`);
-  const tids = readEntries(images, 'pstree').flatMap((entry) => entry.threads ?? []);
-  for (const tid of tids) killAndReap(tid);
-  waitFor('the dumped tasks to be gone', () => tids.every((tid) => !existsSync(`/proc/${tid}`)));
-  t.teardown(() => tids.forEach(killAndReap));
-  return images;
-}
-
 const logTail = (images: string): string => readFileSync(join(images, 'restore.log'), 'utf8').split('\n').slice(-15).join('\n');
 
 /** Names the restore may have made in the work dir (ghost files, link-back names). */
@@ -81,7 +66,7 @@ t.test('every kind of fd comes back at its number, and the fixture checks itself
   const dir = scratchDir(t);
   const fx = startFixture(t, dir);
   const before = { parent: fdTable(fx.pid), child: fdTable(fx.child) };
-  const images = dump(t, dir, fx.pid);
+  const images = dumpAndKill(t, dir, fx.pid, { args: ['-l'] });
   const status = runRestore(fx.out, ['-D', images, '-d', '-l', '-v4', '-o', 'restore.log']);
   t.equal(status, 0, 'criu-restore -d -l exits 0', { log: status === 0 ? '' : logTail(images) });
   if (status !== 0) return t.end();
@@ -99,7 +84,7 @@ t.test('every kind of fd comes back at its number, and the fixture checks itself
 t.test('--file-validation: a file whose size changed is refused by name, no task left', (t) => {
   const dir = scratchDir(t);
   const fx = startFixture(t, dir);
-  const images = dump(t, dir, fx.pid);
+  const images = dumpAndKill(t, dir, fx.pid, { args: ['-l'] });
   appendFileSync(join(fx.work, 'reg'), 'one byte more');
   const status = runRestore(fx.out, ['-D', images, '-d', '-l', '-v4', '-o', 'restore.log']);
   t.not(status, 0, 'criu-restore fails');
@@ -112,7 +97,7 @@ t.test('--file-validation: a file whose size changed is refused by name, no task
 t.test('--inherit-fd fd[N]:path hands criu\'s fd N to the task instead of the file', (t) => {
   const dir = scratchDir(t);
   const fx = startFixture(t, dir);
-  const images = dump(t, dir, fx.pid);
+  const images = dumpAndKill(t, dir, fx.pid, { args: ['-l'] });
   const newLog = join(dir, 'new-log');
   const resource = `${fx.work.slice(1)}/log`;
   const script = 'exec 7>>"$NEW"; exec "$0" "$@" >>"$OUT" 2>&1 </dev/null';
@@ -132,7 +117,7 @@ t.test('--inherit-fd fd[N]:path hands criu\'s fd N to the task instead of the fi
 t.test('--link-remap: a file linked back at dump is opened under its old name, the link removed after', (t) => {
   const dir = scratchDir(t);
   const fx = startFixture(t, dir, ['linked']);
-  const images = dump(t, dir, fx.pid, ['--link-remap']);
+  const images = dumpAndKill(t, dir, fx.pid, { args: ['-l', '--link-remap'] });
   t.match(readdirSync(fx.work).filter((name) => name.startsWith('link_remap.')), [/^link_remap\.\d+$/], 'the dump linked it back');
   const status = runRestore(fx.out, ['-D', images, '-d', '-l', '-v4', '-o', 'restore.log']);
   t.equal(status, 0, 'restored', { log: status === 0 ? '' : logTail(images) });

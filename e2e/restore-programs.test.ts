@@ -3,28 +3,14 @@
 // server answers before and after with its state intact; a C fixture goes
 // dump → restore → dump → restore; one dump is restored twice in turn.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { readEntries } from '@criu-ts/images';
 import { SIG, kill } from '@criu-ts/kernel';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
-import { toolPath } from './lib/workspace.js';
+import { dumpAndKill } from './lib/round-trip.js';
 import { alive, killAndReap, runRestore, startBackground, waitFor, waitOutput, type Teardowns } from '../libs/restore/test/live.js';
-
-/** criu-dump -t pid into a new dir (the tree is killed); waits until every dumped tid is gone. */
-function dump(t: Teardowns, dir: string, pid: number, name: string): string {
-  const images = join(dir, name);
-  mkdirSync(images);
-  const run = spawnSync(process.execPath, [toolPath('criu-dump'), '-t', String(pid), '-D', images, '-v4', '-o', 'dump.log'], { timeout: 120_000 });
-  if (run.status !== 0) throw new Error(`criu-dump failed (${run.status}): ${readFileSync(join(images, 'dump.log'), 'utf8').slice(-3000)}`);
-  const tids = readEntries(images, 'pstree').flatMap((entry) => entry.threads ?? []);
-  for (const tid of tids) killAndReap(tid);
-  waitFor('the dumped tasks to be gone', () => tids.every((tid) => !alive(tid)), 20_000);
-  t.teardown(() => tids.forEach(killAndReap));
-  return images;
-}
 
 function restore(t: Teardowns, images: string, out: string): void {
   const status = runRestore(out, ['-D', images, '-d', '-v4', '-o', 'restore.log'], 120_000);
@@ -60,7 +46,7 @@ t.test('python3 with a large dict counts on and keeps its data', (t) => {
   kill(pid, SIG.USR1);
   const sum = waitOutput(out, /sum (\d+)/)[1];
   waitFor('a few counts', () => lastCount(out) >= 5);
-  const images = dump(t, dir, pid, 'img');
+  const images = dumpAndKill(t, dir, pid, { name: 'img' });
   const before = lastCount(out);
   restore(t, images, out);
   waitFor('the count to go on', () => lastCount(out) > before + 5, 20_000);
@@ -100,7 +86,7 @@ t.test('a node HTTP server answers before and after, its state intact', async (t
   t.equal(await get(port), 'hits 1', 'answers before the dump');
   const sockets = (): number => readdirSync(`/proc/${pid}/fd`).filter((fd) => readlinkOrEmpty(`/proc/${pid}/fd/${fd}`).startsWith('socket:')).length;
   waitFor('the server to close the connection', () => sockets() === 1);
-  const images = dump(t, dir, pid, 'img');
+  const images = dumpAndKill(t, dir, pid, { name: 'img' });
   restore(t, images, out);
   t.equal(await get(port), 'hits 2', 'answers after the restore, counting on');
 });
@@ -110,9 +96,9 @@ t.test('dump → restore → dump → restore, and one dump restored twice', (t)
   const out = join(dir, 'out');
   const pid = startBackground(t, out, compileFixture('memory', dir), ['32']);
   const sum = waitOutput(out, /ready \d+ (\d+)/)[1];
-  const first = dump(t, dir, pid, 'first');
+  const first = dumpAndKill(t, dir, pid, { name: 'first' });
   restore(t, first, out);
-  const second = dump(t, dir, pid, 'second');
+  const second = dumpAndKill(t, dir, pid, { name: 'second' });
   restore(t, second, out);
   kill(pid, SIG.USR1);
   waitFor('a verdict', () => /verify/.test(readFileSync(out, 'utf8')));

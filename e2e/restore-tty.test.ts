@@ -19,30 +19,17 @@
 //   -j the restore is refused and leaves nothing behind.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, constants, mkdirSync, openSync, readFileSync, readSync, readlinkSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync, readlinkSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { readEntries } from '@criu-ts/images';
 import { F, SIG, fcntl, ioctl, kill, pidfdGetfd, pidfdOpen } from '@criu-ts/kernel';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
 import { toolPath } from './lib/workspace.js';
+import { dumpAndKill } from './lib/round-trip.js';
 import { alive, killAndReap, runRestore, startBackground, waitFor, waitOutput, type Teardowns } from '../libs/restore/test/live.js';
 
 const TIOCGPTN = 0x80045430;
 const TIOCSPTLCK = 0x40045431;
 const TIOCGWINSZ = 0x5413;
-
-/** criu-dump -t pid into dir/NAME (the tree is killed); reaps and waits until every dumped tid is gone. */
-function dump(t: Teardowns, dir: string, pid: number, extra: string[] = [], name = 'img'): string {
-  const images = join(dir, name);
-  mkdirSync(images);
-  const run = spawnSync(process.execPath, [toolPath('criu-dump'), '-t', String(pid), '-D', images, '-v4', '-o', 'dump.log', ...extra], { timeout: 60_000 });
-  if (run.status !== 0) throw new Error(`criu-dump failed (${run.status}): ${readFileSync(join(images, 'dump.log'), 'utf8').slice(-2000)}`);
-  const tids = readEntries(images, 'pstree').flatMap((entry) => entry.threads ?? []);
-  for (const tid of tids) killAndReap(tid);
-  waitFor('the dumped tasks to be gone', () => tids.every((tid) => !alive(tid)));
-  t.teardown(() => tids.forEach(killAndReap));
-  return images;
-}
 
 function statFields(pid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -74,7 +61,7 @@ t.test('a pty pair: controlling terminal, state, queued bytes, and a live line',
   t.teardown(() => killAndReap(child!));
   const before = waitOutput(out, /child-before (.*)/)[1];
   t.match(before, new RegExp(`^sid ${child} tty-sid ${child} tty-pgrp ${child} .* vintr 7 speed ${0o15} rows 33 cols 111 excl 1$`), 'the fixture set its terminal up');
-  const images = dump(t, dir, parent);
+  const images = dumpAndKill(t, dir, parent);
   const status = runRestore(out, ['-D', images, '-d', '-v4', '-o', 'restore.log']);
   t.equal(status, 0, 'criu-restore -d exits 0', { diagnostic: status !== 0, log: status === 0 ? '' : restoreLog(images) });
   if (status !== 0) return t.end();
@@ -125,7 +112,7 @@ t.test('a session leader holding no fd of its terminal, a member holding /dev/tt
   const [, , child, index, masterFd] = waitOutput(out, /ready (\d+) (\d+) (\d+) (\d+)/).map(Number);
   const [, grandchild, devTtyFd] = waitOutput(out, /grandchild (\d+) dev-tty-fd (\d+)/).map(Number);
   t.teardown(() => [grandchild!, child!].forEach(killAndReap));
-  const images = dump(t, dir, parent);
+  const images = dumpAndKill(t, dir, parent);
   const status = runRestore(out, ['-D', images, '-d', '-v4', '-o', 'restore.log']);
   t.equal(status, 0, 'criu-restore -d exits 0', { diagnostic: status !== 0, log: status === 0 ? '' : restoreLog(images) });
   if (status !== 0) return t.end();
@@ -192,7 +179,7 @@ t.test('a shell job moves to the terminal criu-restore runs on (-j)', (t) => {
   const first = openPty(t);
   const { pid } = startJob(t, bin, first);
   t.equal(cttyOf(pid).ttyNr, encodeDev(statSync(first.path).rdev), 'the job runs on the test\'s first pty');
-  const images = dump(t, dir, pid, ['-j']);
+  const images = dumpAndKill(t, dir, pid, { args: ['-j'] });
 
   const refused = spawnSync(process.execPath, [toolPath('criu-restore'), '-D', images, '-d', '-o', 'refused.log'], { timeout: 60_000, encoding: 'utf8' });
   t.not(refused.status, 0, 'without -j the restore is refused');

@@ -3,48 +3,14 @@
 // and carries on (memory intact, threads counting, a shell loop counting
 // to its end, with criu-restore exiting with its status).
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { readEntries } from '@criu-ts/images';
 import { SIG, kill } from '@criu-ts/kernel';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
-import { toolPath } from './lib/workspace.js';
-import { alive, killAndReap, runRestore, startBackground, waitFor, waitOutput, type Teardowns } from '../libs/restore/test/live.js';
-
-interface Ids {
-  pid: number;
-  ppid: number;
-  pgid: number;
-  sid: number;
-}
-
-function idsOf(pid: number): Ids {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { pid, ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]) };
-}
-
-function treeOf(pid: number): Ids[] {
-  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-  return [idsOf(pid), ...(children === '' ? [] : children.split(' ').map(Number)).flatMap(treeOf)];
-}
+import { dumpAndKill, idsOf, treeOf, type Ids } from './lib/round-trip.js';
+import { alive, runRestore, startBackground, waitFor, waitOutput } from '../libs/restore/test/live.js';
 
 const tidsOf = (pid: number): number[] => readdirSync(`/proc/${pid}/task`).map(Number).sort((a, b) => a - b);
-
-/** criu-dump -t pid into dir/img (the tree is killed); reaps and waits until every dumped tid is gone. */
-function dump(t: Teardowns, dir: string, pid: number): string {
-  const images = join(dir, 'img');
-  mkdirSync(images);
-  const run = spawnSync(process.execPath, [toolPath('criu-dump'), '-t', String(pid), '-D', images, '-v4', '-o', 'dump.log'], { timeout: 60_000 });
-  if (run.status !== 0) throw new Error(`criu-dump failed (${run.status}): ${readFileSync(join(images, 'dump.log'), 'utf8').slice(-2000)}`);
-  // the tree as dumped (a shell loop's child may have changed since we looked)
-  const tids = readEntries(images, 'pstree').flatMap((entry) => entry.threads ?? []);
-  for (const tid of tids) killAndReap(tid);
-  waitFor('the dumped tasks to be gone', () => tids.every((tid) => !alive(tid)));
-  t.teardown(() => tids.forEach(killAndReap));
-  return images;
-}
 
 function restoreLog(images: string): string {
   return readFileSync(join(images, 'restore.log'), 'utf8').split('\n').slice(-20).join('\n');
@@ -57,7 +23,7 @@ t.test('memory: 64 MiB restored intact under its pid', (t) => {
   const pid = startBackground(t, out, exe, ['64']);
   const sum = waitOutput(out, /ready \d+ (\d+)/)[1];
   const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  const images = dump(t, dir, pid);
+  const images = dumpAndKill(t, dir, pid);
   const status = runRestore(out, ['-D', images, '-d', '-v4', '-o', 'restore.log']);
   t.equal(status, 0, 'criu-restore -d exits 0', { diagnostic: status !== 0, log: status === 0 ? '' : restoreLog(images) });
   t.equal(readlinkSync(`/proc/${pid}/exe`), exe, 'exe link (PR_SET_MM_MAP)');
@@ -75,7 +41,7 @@ t.test('threads: same tids, all counting', (t) => {
   const pid = startBackground(t, out, compileFixture('threads', dir), ['3']);
   waitOutput(out, /ready \d+ 3/);
   const tids = tidsOf(pid);
-  const images = dump(t, dir, pid);
+  const images = dumpAndKill(t, dir, pid);
   t.equal(runRestore(out, ['-D', images, '-d', '-v4', '-o', 'restore.log']), 0, 'restored');
   t.same(tidsOf(pid), tids);
   kill(pid, SIG.USR1);
@@ -95,7 +61,7 @@ t.test('tree: shape, pids, groups and sessions', (t) => {
   const pid = startBackground(t, out, compileFixture('tree', dir), ['5']);
   waitOutput(out, /ready \d+ 5/);
   const before = treeOf(pid);
-  const images = dump(t, dir, pid);
+  const images = dumpAndKill(t, dir, pid);
   t.equal(runRestore(out, ['-D', images, '-d', '-v4', '-o', 'restore.log']), 0, 'restored');
   const rootParentless = (list: Ids[]): Ids[] => list.map((task, i) => (i === 0 ? { ...task, ppid: 0 } : task));
   t.same(rootParentless(treeOf(pid)), rootParentless(before));
@@ -108,7 +74,7 @@ t.test('a shell loop counts on; criu-restore waits and exits with its status', (
   const script = 'i=0; while [ $i -lt 20 ]; do i=$((i+1)); echo "n $i"; sleep 0.1; done; exit 7';
   const pid = startBackground(t, out, '/bin/sh', ['-c', script]);
   waitOutput(out, /n 4\n/);
-  const images = dump(t, dir, pid);
+  const images = dumpAndKill(t, dir, pid);
   t.equal(runRestore(out, ['-D', images, '-v4', '-o', 'restore.log']), 7, "criu-restore exits with the root's status");
   const counted = readFileSync(out, 'utf8').trim().split('\n').filter((l) => l.startsWith('n ')).map((l) => Number(l.slice(2)));
   t.same(counted, Array.from({ length: 20 }, (_, i) => i + 1), 'counted on from where it was, to the end');
@@ -135,7 +101,7 @@ t.test('-s leaves the tree stopped, --pidfile names the root, no helper is left'
   const out = join(dir, 'out');
   const pid = startBackground(t, out, compileFixture('memory', dir), ['1']);
   waitOutput(out, /ready/);
-  const images = dump(t, dir, pid);
+  const images = dumpAndKill(t, dir, pid);
   t.equal(runRestore(out, ['-D', images, '-d', '-s', '--pidfile', 'root.pid', '-o', 'restore.log']), 0, 'restored');
   t.equal(readFileSync(join(images, 'root.pid'), 'utf8'), String(pid), 'pidfile (relative to the work dir) holds the root pid');
   waitFor('the task to be stopped', () => idsOf(pid) !== undefined && /^State:\s+T/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')));
@@ -176,7 +142,7 @@ t.test('an orphaned process group comes back, its leader gone again', (t) => {
   const leader = Number(waitOutput(out, /ready \d+ (\d+)/)[1]);
   const before = treeOf(pid);
   t.equal(before[1]?.pgid, leader, 'the member is in the gone leader\'s group');
-  const images = dump(t, dir, pid);
+  const images = dumpAndKill(t, dir, pid);
   t.equal(runRestore(out, ['-D', images, '-d', '-v4', '-o', 'restore.log']), 0, 'restored');
   const rootParentless = (list: Ids[]): Ids[] => list.map((task, i) => (i === 0 ? { ...task, ppid: 0 } : task));
   t.same(rootParentless(treeOf(pid)), rootParentless(before), 'same tree and groups');
@@ -207,7 +173,7 @@ t.test('a zombie comes back as a zombie with its exit status', (t) => {
   const out = join(dir, 'out');
   const pid = startBackground(t, out, '/usr/bin/python3', ['-c', ZOMBIE_PARENT]);
   const zombie = Number(waitOutput(out, /ready \d+ (\d+)/)[1]);
-  const images = dump(t, dir, pid);
+  const images = dumpAndKill(t, dir, pid);
   const status = runRestore(out, ['-D', images, '-d', '-v4', '-o', 'restore.log']);
   t.equal(status, 0, 'restored', { log: status === 0 ? '' : restoreLog(images) });
   waitFor('the zombie', () => readFileSync(`/proc/${zombie}/stat`, 'utf8').includes(') Z '));

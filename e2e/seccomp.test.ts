@@ -13,30 +13,18 @@ import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readEntries, readOne, type Messages } from '@criu-ts/images';
+import { readOne, type Messages } from '@criu-ts/images';
 import { SIG, SYS, kill } from '@criu-ts/kernel';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
 import { toolPath } from './lib/workspace.js';
-import { alive, killAndReap, runRestore, startBackground, waitFor, waitOutput, type Teardowns } from '../libs/restore/test/live.js';
+import { dumpAndKill } from './lib/round-trip.js';
+import { killAndReap, runRestore, startBackground, waitOutput } from '../libs/restore/test/live.js';
 
 const TSYNC = 1;
 const LOG = 2;
 const EPERM = 1;
 const EACCES = 13;
 const EDOM = 33;
-
-/** criu-dump -t pid into dir/img; reaps and waits until every dumped tid is gone. */
-function dump(t: Teardowns, dir: string, pid: number): string {
-  const images = join(dir, 'img');
-  mkdirSync(images);
-  const run = spawnSync(process.execPath, [toolPath('criu-dump'), '-t', String(pid), '-D', images, '-v4', '-o', 'dump.log'], { timeout: 60_000 });
-  if (run.status !== 0) throw new Error(`criu-dump failed (${run.status}): ${readFileSync(join(images, 'dump.log'), 'utf8').slice(-2000)}`);
-  const tids = readEntries(images, 'pstree').flatMap((entry) => entry.threads ?? []);
-  for (const tid of tids) killAndReap(tid);
-  waitFor('the dumped tasks to be gone', () => tids.every((tid) => !alive(tid)), 20_000);
-  t.teardown(() => tids.forEach(killAndReap));
-  return images;
-}
 
 /** Seccomp, Seccomp_filters and NoNewPrivs of each thread, from /proc. */
 function seccompState(threads: readonly [number, number][]): Record<number, string> {
@@ -98,7 +86,7 @@ t.test('seccomp: filters, TSYNC-shared filters and strict mode come back and sti
     'Seccomp 2, Seccomp_filters 1, NoNewPrivs 1', 'Seccomp 2, Seccomp_filters 2, NoNewPrivs 1',
     'Seccomp 2, Seccomp_filters 2, NoNewPrivs 1', 'Seccomp 2, Seccomp_filters 2, NoNewPrivs 1', 'Seccomp 1, Seccomp_filters 0, NoNewPrivs 0',
   ], 'the fixture set up its seccomp state');
-  const images = dump(t, dir, pid);
+  const images = dumpAndKill(t, dir, pid);
   checkImages(t, images, { p, w, c, cw, d });
   const status = runRestore(out, ['-D', images, '-d', '-v4', '-o', 'restore.log']);
   t.equal(status, 0, 'criu-restore -d exits 0', status === 0 ? {} : { log: readFileSync(join(images, 'restore.log'), 'utf8').split('\n').slice(-25).join('\n') });
