@@ -91,6 +91,17 @@ export function encodeInetDiagRequest(family: number, protocol: number, states: 
   return buf;
 }
 
+/**
+ * A dump request of the families whose request is family, protocol, then
+ * zeros (netlink_diag_req, packet_diag_req: every socket, nothing extra).
+ */
+export function encodeFamilyDiagRequest(family: number, protocol: number, seq = 1): Buffer {
+  const buf = requestHeader(20, seq);
+  buf.writeUInt8(family, 16);
+  buf.writeUInt8(protocol, 17);
+  return buf;
+}
+
 /** One unix socket as unix_diag reports it. */
 export interface UnixDiagSocket {
   ino: number;
