@@ -69,7 +69,7 @@ export function readableFromFd(fd: number): Readable {
  * included, was read and it held an inventory; otherwise every file it
  * created is removed and an ImageError says where the stream went wrong.
  */
-export async function extractImageStream(source: Readable, dir: string, options: TarReadOptions = {}): Promise<TarMember[]> {
+export async function extractImageStream(source: Readable | number, dir: string, options: TarReadOptions = {}): Promise<TarMember[]> {
   const members = await extractTar(source, dir, options);
   if (!members.some((member) => member.name === INVENTORY)) {
     for (const member of members) rmSync(join(dir, member.name), { force: true });

@@ -2,16 +2,12 @@
 // (created exclusively, mode 0600, fsynced). If the stream turns out to be
 // corrupt or truncated, every file this extraction created is removed, so
 // a failed stream never leaves a directory that looks like a checkpoint.
-import { closeSync, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ImageError, errnoOf } from '@criu-ts/base';
 import { readTar, type TarMember, type TarReadOptions } from './tar-reader.js';
 
-function writeAll(fd: number, chunk: Buffer): void {
-  let done = 0;
-  while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
-}
 
 function createMemberFile(dir: string, member: TarMember): number {
   try {
@@ -23,7 +19,7 @@ function createMemberFile(dir: string, member: TarMember): number {
 }
 
 /** Extract every member into `dir` (which must exist); resolves with the members written. */
-export async function extractTar(source: Readable, dir: string, options: TarReadOptions = {}): Promise<TarMember[]> {
+export async function extractTar(source: Readable | number, dir: string, options: TarReadOptions = {}): Promise<TarMember[]> {
   const created: string[] = [];
   try {
     return await readTar(
@@ -32,7 +28,7 @@ export async function extractTar(source: Readable, dir: string, options: TarRead
         const fd = createMemberFile(dir, member);
         created.push(join(dir, member.name));
         try {
-          for await (const chunk of body.chunks()) writeAll(fd, chunk);
+          await body.moveTo(fd);
           fsyncSync(fd);
         } finally {
           closeSync(fd);

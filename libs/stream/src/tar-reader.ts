@@ -1,5 +1,6 @@
-// Reads a tar stream member by member from a Readable (stdin, a socket, a
-// file), handing each member's data to a callback chunk by chunk. Accepts
+// Reads a tar stream member by member from a Readable (a socket, a file)
+// or straight from a file descriptor (stdin), handing each member's data
+// to a callback chunk by chunk, or moving it into a file by the kernel. Accepts
 // what our writer and GNU tar write (ustar, pax 'x'/'g', GNU 'L' long
 // names, './' prefixes and the '.' directory of `tar -C DIR -c .`); refuses
 // links, devices, other directories and names that are not flat image
@@ -7,6 +8,8 @@
 import { Readable } from 'node:stream';
 import { ImageError } from '@criu-ts/base';
 import { ByteQueue } from './byte-queue.js';
+import { FdByteSource } from './fd-source.js';
+import { writeSync } from 'node:fs';
 import { memberNameProblem, stripDotSlash } from './member-names.js';
 import { BLOCK, TYPE, decodeHeader, isZeroBlock, parsePaxRecords, type DecodedHeader } from './tar-header.js';
 
@@ -24,6 +27,8 @@ export interface MemberBody {
   chunks(): AsyncIterable<Buffer>;
   /** the data as a Readable (e.g. for @criu-ts/images openImageStream) */
   readable(): Readable;
+  /** all of the data into fd (at its position): by the kernel when the stream is a pipe fd */
+  moveTo(fd: number): Promise<void>;
 }
 
 export interface TarReadOptions {
@@ -37,8 +42,15 @@ export type MemberHandler = (member: TarMember, body: MemberBody) => void | Prom
 
 const CHUNK = 256 * 1024;
 
+/** Where the bytes come from: a Readable (ByteQueue) or a file descriptor (FdByteSource). */
+interface ByteSource {
+  readonly offset: number;
+  take(n: number): Promise<Buffer>;
+  chunk(max: number): Promise<Buffer>;
+}
+
 interface ReadState {
-  queue: ByteQueue;
+  queue: ByteSource;
   streamName: string;
   maxExtended: number;
   /** the last member read, for errors in the header after it */
@@ -69,6 +81,21 @@ async function* memberData(state: ReadState, name: string, size: number): AsyncG
     left -= chunk.length;
     yield chunk;
   }
+  const pad = (BLOCK - (size % BLOCK)) % BLOCK;
+  if (pad > 0 && (await state.queue.take(pad)).length !== pad) {
+    throw new ImageError(`truncated stream: padding after ${size} bytes of data is missing`, { image: name, offset: start + size });
+  }
+}
+
+/** The member's data moved into fd: kernel-side from an fd source, else chunk by chunk. */
+async function moveMember(state: ReadState, name: string, size: number, fd: number): Promise<void> {
+  if (!(state.queue instanceof FdByteSource)) {
+    for await (const chunk of memberData(state, name, size)) for (let w = 0; w < chunk.length; ) w += writeSync(fd, chunk, w, chunk.length - w);
+    return;
+  }
+  const start = state.queue.offset;
+  const moved = state.queue.moveTo(fd, size);
+  if (moved < size) throw new ImageError(`truncated stream: member data ends after ${moved} of ${size} bytes`, { image: name, offset: start + moved });
   const pad = (BLOCK - (size % BLOCK)) % BLOCK;
   if (pad > 0 && (await state.queue.take(pad)).length !== pad) {
     throw new ImageError(`truncated stream: padding after ${size} bytes of data is missing`, { image: name, offset: start + size });
@@ -143,20 +170,26 @@ function checkMember(state: ReadState, header: DecodedHeader, at: number): strin
  * in order; resolves with the members once the end-of-stream marker is read.
  * Throws ImageError (member, offset) on a corrupt or truncated stream.
  */
-export async function readTar(source: Readable, onMember: MemberHandler, options: TarReadOptions = {}): Promise<TarMember[]> {
-  const state: ReadState = { queue: new ByteQueue(source), streamName: options.name ?? 'stream', maxExtended: options.maxExtendedHeader ?? 64 * 1024, previous: undefined };
+export async function readTar(source: Readable | number, onMember: MemberHandler, options: TarReadOptions = {}): Promise<TarMember[]> {
+  const queue = typeof source === 'number' ? new FdByteSource(source) : new ByteQueue(source);
+  const state: ReadState = { queue, streamName: options.name ?? 'stream', maxExtended: options.maxExtendedHeader ?? 64 * 1024, previous: undefined };
   const members: TarMember[] = [];
   for (let next = await nextHeader(state); next !== null; next = await nextHeader(state)) {
     const { header, at } = next;
     const name = checkMember(state, header, at);
     const data = memberData(state, name ?? state.streamName, header.size);
+    let moved = false;
     if (name !== undefined) {
       const member: TarMember = { name, size: header.size, mode: header.mode, mtime: header.mtime, offset: at + BLOCK };
-      await onMember(member, { chunks: () => data, readable: () => Readable.from(data, { objectMode: false }) });
+      const moveTo = async (fd: number): Promise<void> => {
+        moved = true;
+        await moveMember(state, name, header.size, fd);
+      };
+      await onMember(member, { chunks: () => data, readable: () => Readable.from(data, { objectMode: false }), moveTo });
       members.push(member);
       state.previous = name;
     }
-    await drain(data);
+    if (!moved) await drain(data);
   }
   return members;
 }

@@ -7,14 +7,14 @@
 // straight from a dump on this host (`criu dump --stream | criu restore
 // --stream`), whose tree is killed only once the stream is written, the
 // restore waits a bounded time for the dumped pids to be free.
-import { createReadStream, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isatty } from 'node:tty';
 import { UsageError, type Logger } from '@criu-ts/base';
 import { flag, int, text } from '@criu-ts/cli';
 import { readEntries } from '@criu-ts/images';
-import { extractImageStream, readableFromFd } from '@criu-ts/stream';
+import { extractImageStream } from '@criu-ts/stream';
 
 /** How long a restore from a stream waits for the dumped tree's pids to be freed. */
 const PIDS_FREE_TIMEOUT_MS = 10_000;
@@ -49,17 +49,16 @@ function openSource(source: StreamSource): { fd: number; owned: boolean; name: s
 export async function extractStream(source: StreamSource, log: Logger): Promise<ExtractedStream> {
   const input = openSource(source);
   const dir = mkdtempSync(join(tmpdir(), 'criu-restore-stream-'));
-  // a file's stream owns (and closes) its fd once no read is in flight
-  const readable = input.owned ? createReadStream('', { fd: input.fd, highWaterMark: 256 * 1024 }) : readableFromFd(input.fd);
   try {
-    const members = await extractImageStream(readable, dir, { name: input.name });
+    // read from the fd itself: member data goes into its file by splice, not through JS
+    const members = await extractImageStream(input.fd, dir, { name: input.name });
     const bytes = members.reduce((sum, member) => sum + member.size, 0);
     log.info(`--stream: ${members.length} image(s), ${bytes} bytes read from ${input.name} into ${dir}`);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   } finally {
-    readable.destroy();
+    if (input.owned) closeSync(input.fd);
   }
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
