@@ -9,8 +9,8 @@ import type { Readable } from 'node:stream';
 import { CriuError, ImageError } from '@criu-ts/base';
 import { kindOfFileName } from '@criu-ts/images';
 import { memberNameProblem } from './member-names.js';
-import { extractTar } from './tar-extract.js';
-import type { TarMember, TarReadOptions } from './tar-reader.js';
+import { extractTar, type ExtractOptions } from './tar-extract.js';
+import type { TarMember } from './tar-reader.js';
 import { TarWriter, type TarWriterOptions } from './tar-writer.js';
 
 /** The image every checkpoint stream must hold. */
@@ -69,7 +69,7 @@ export function readableFromFd(fd: number): Readable {
  * included, was read and it held an inventory; otherwise every file it
  * created is removed and an ImageError says where the stream went wrong.
  */
-export async function extractImageStream(source: Readable | number, dir: string, options: TarReadOptions = {}): Promise<TarMember[]> {
+export async function extractImageStream(source: Readable | number, dir: string, options: ExtractOptions = {}): Promise<TarMember[]> {
   const members = await extractTar(source, dir, options);
   if (!members.some((member) => member.name === INVENTORY)) {
     for (const member of members) rmSync(join(dir, member.name), { force: true });

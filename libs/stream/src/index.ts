@@ -4,6 +4,6 @@ export { MAX_MEMBER_NAME, memberNameProblem } from './member-names.js';
 export { writeFully, copyFromFd } from './fd-output.js';
 export { TarWriter, type TarWriterOptions } from './tar-writer.js';
 export { readTar, type TarMember, type MemberBody, type MemberHandler, type TarReadOptions } from './tar-reader.js';
-export { extractTar } from './tar-extract.js';
+export { extractTar, type ExtractOptions } from './tar-extract.js';
 export { INVENTORY, streamOrder, imageFilesIn, writeImageStream, readableFromFd, extractImageStream, type StreamWriteResult } from './image-stream.js';
 export { ByteQueue } from './byte-queue.js';

@@ -1,5 +1,5 @@
 // Extract an image stream into a directory: each member becomes a file
-// (created exclusively, mode 0600, fsynced). If the stream turns out to be
+// (created exclusively, mode 0600, fsynced unless told not to). If the stream turns out to be
 // corrupt or truncated, every file this extraction created is removed, so
 // a failed stream never leaves a directory that looks like a checkpoint.
 import { closeSync, fsyncSync, openSync, rmSync } from 'node:fs';
@@ -19,7 +19,12 @@ function createMemberFile(dir: string, member: TarMember): number {
 }
 
 /** Extract every member into `dir` (which must exist); resolves with the members written. */
-export async function extractTar(source: Readable | number, dir: string, options: TarReadOptions = {}): Promise<TarMember[]> {
+export interface ExtractOptions extends TarReadOptions {
+  /** fsync each file (default); a private directory read once and removed need not */
+  sync?: boolean;
+}
+
+export async function extractTar(source: Readable | number, dir: string, options: ExtractOptions = {}): Promise<TarMember[]> {
   const created: string[] = [];
   try {
     return await readTar(
@@ -29,7 +34,7 @@ export async function extractTar(source: Readable | number, dir: string, options
         created.push(join(dir, member.name));
         try {
           await body.moveTo(fd);
-          fsyncSync(fd);
+          if (options.sync !== false) fsyncSync(fd);
         } finally {
           closeSync(fd);
         }

@@ -51,7 +51,7 @@ export async function extractStream(source: StreamSource, log: Logger): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'criu-restore-stream-'));
   try {
     // read from the fd itself: member data goes into its file by splice, not through JS
-    const members = await extractImageStream(input.fd, dir, { name: input.name });
+    const members = await extractImageStream(input.fd, dir, { name: input.name, sync: false }); // a private dir, read once
     const bytes = members.reduce((sum, member) => sum + member.size, 0);
     log.info(`--stream: ${members.length} image(s), ${bytes} bytes read from ${input.name} into ${dir}`);
   } catch (error) {
