@@ -88,8 +88,9 @@ t.test('a stream in a file: tar lists it, criu-crit reads it, restore --stream-f
   t.equal(dump.stdout.length, 0, 'nothing on stdout');
   t.equal(statSync(file).mode & 0o777, 0o600, 'the stream file is private');
   const names = spawnSync('tar', ['-tf', file], { encoding: 'utf8' }).stdout.trim().split('\n');
-  t.equal(names[0], 'inventory.img', 'inventory first');
-  t.match(names.at(-1), /^pages-\d+\.img$/, 'page data last');
+  // page data goes into the stream while the task is dumped; the small images follow
+  t.match(names[0], /^pages-\d+\.img$/, 'page data first, as it was dumped');
+  t.ok(names.includes('inventory.img'), 'the inventory is there');
   t.ok(names.includes(`core-${s.pid}.img`) && names.includes(`mm-${s.pid}.img`) && names.includes('pstree.img'), 'task images are members');
   const crit = (args: string[]): string => spawnSync(process.execPath, [toolPath('criu-crit'), ...args], { encoding: 'utf8', timeout: 30_000 }).stdout;
   const pstree = JSON.parse(crit(['show', file, '-m', 'pstree.img'])) as { magic: string; entries: { pid: number }[] };

@@ -152,7 +152,7 @@ t.test('help, version, positionals', async (t) => {
   t.match(help.stdout, /-t, --tree N/);
   t.match(help.stdout, /Common options:[\s\S]*-v, --verbosity\[=N\][\s\S]*--action-script SCRIPT/);
   const version = await runTestTool(['--version'], { cwd: dir });
-  t.match(version.stdout, /^Version: \d+\.\d+\.\d+/);
+  t.match(version.stdout, /^Version: \d+\.\d+\nGitID: criu-ts-\d+\.\d+\.\d+/);
   const mode = await runTestTool(['b', '-o', 'log'], { cwd: dir });
   t.equal(mode.ctx?.args.mode, 'b');
   const bad = await runTestTool(['c'], { cwd: dir });

@@ -60,7 +60,10 @@ export interface ToolIo {
   globalConfigPath?: string;
 }
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string; criuVersion: string };
+export const VERSION: string = packageJson.version;
+/** the criu(8) version whose command line and image format we implement: what -V reports, as criu does */
+export const CRIU_VERSION: string = packageJson.criuVersion;
 
 export function processIo(): ToolIo {
   return {
@@ -173,7 +176,7 @@ export function toolHelp<T extends OptionTable>(spec: ToolSpec<T>): string {
 export async function runTool<T extends OptionTable>(spec: ToolSpec<T>, io: ToolIo = processIo()): Promise<number> {
   const early = wantsHelpOrVersion(io.argv);
   if (early === 'help') io.stdout(toolHelp(spec));
-  if (early === 'version') io.stdout(`Version: ${VERSION} (${spec.name}, criu-ts)\n`);
+  if (early === 'version') io.stdout(`Version: ${CRIU_VERSION}\nGitID: criu-ts-${VERSION} (${spec.name})\n`);
   if (early !== undefined) return 0;
   let prepared: Prepared<T>;
   let opened: OpenedLog | undefined;

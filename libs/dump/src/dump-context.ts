@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { SyscallError, type Logger } from '@criu-ts/base';
 import { createImage, imagePath, kindOfFileName, type ImageWriter, type KindName } from '@criu-ts/images';
 import { openInjector, type Injector } from '@criu-ts/inject';
-import type { DumpContext, DumpOptions, DumpStats, DumpTask, PageSink } from '@criu-ts/kinds';
+import type { DumpContext, DumpOptions, DumpStats, DumpTask, PageSink, PageStream } from '@criu-ts/kinds';
 
 export interface EngineContext extends DumpContext {
   /** Flush, fsync and close every shared image. */
@@ -20,8 +20,15 @@ export function emptyStats(): DumpStats {
   return { pagesScanned: 0, pagesSkippedParent: 0, pagesWritten: 0, pagesZero: 0, pagesLazy: 0, memdumpTime: 0, memwriteTime: 0 };
 }
 
-/** pageSink: where page data goes instead of local pagemap/pages images (--page-server). */
-export function createEngineContext(options: DumpOptions, log: Logger, tasks: readonly DumpTask[], pageSink?: PageSink): EngineContext {
+/** Where page data goes instead of local pagemap/pages images. */
+export interface PageOutputs {
+  /** --page-server: pagemaps and page data */
+  pageSink?: PageSink;
+  /** --stream: each task's pages image, into the stream while it is dumped */
+  pageStream?: PageStream;
+}
+
+export function createEngineContext(options: DumpOptions, log: Logger, tasks: readonly DumpTask[], outputs: PageOutputs = {}): EngineContext {
   const writers = new Map<string, ImageWriter>();
   const injectors = new Map<number, Injector>();
   const tables = new Map<string, unknown>();
@@ -42,7 +49,8 @@ export function createEngineContext(options: DumpOptions, log: Logger, tasks: re
   return {
     options,
     log,
-    pageSink,
+    pageSink: outputs.pageSink,
+    pageStream: outputs.pageStream,
     stats: emptyStats(),
     tasks,
     image,

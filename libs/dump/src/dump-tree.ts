@@ -1,14 +1,15 @@
 // The dump driver: validate, connect to the page server (--page-server),
 // freeze, let every kind dump its part of every task, write the tree-wide
 // images, sync, have the page server make the pages durable, hand the
-// images on (afterImages: --stream), and only then kill the tree (or let
-// it go, -R / -s). Any failure before the end puts every task back as it
+// images on (afterImages: --stream, whose pageStream took each task's
+// pages image during the dump), and only then kill the tree (or let it
+// go, -R / -s). Any failure before the end puts every task back as it
 // was and removes the images this dump wrote.
 import { accessSync, closeSync, constants, fsyncSync, openSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { CriuError, type Logger } from '@criu-ts/base';
 import { SIG, kill } from '@criu-ts/kernel';
-import { criuNamespaceIds, taskKinds, type DumpOptions, type TaskRecord } from '@criu-ts/kinds';
+import { criuNamespaceIds, taskKinds, type DumpOptions, type PageStream, type TaskRecord } from '@criu-ts/kinds';
 import { connectPageServer, type ConnectOptions } from '@criu-ts/page-server';
 import { createEngineContext, isGone, type EngineContext } from './dump-context.js';
 import { freezeTree } from './freeze.js';
@@ -38,6 +39,12 @@ export interface DumpRequest extends DumpOptions {
    * images out here. A rejection fails the dump and the tree runs on.
    */
   afterImages?: (imagesDir: string) => void | Promise<void>;
+  /**
+   * --stream: the output stream; each task's pages image goes into it as
+   * a member while the task is dumped (no pages image in imagesDir), and
+   * afterImages then appends the rest and the end marker.
+   */
+  pageStream?: PageStream;
 }
 
 export interface DumpResult {
@@ -79,7 +86,8 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
     throw error;
   }
   const frozen = process.hrtime.bigint();
-  const ctx = createEngineContext(request, log, tree.tasks, pageServer === undefined ? undefined : pageSinkOf(pageServer));
+  const pageSink = pageServer === undefined ? undefined : pageSinkOf(pageServer);
+  const ctx = createEngineContext(request, log, tree.tasks, { pageSink, pageStream: request.pageStream });
   try {
     dumpTasks(ctx, tree);
     writePstree(request.imagesDir, tree.tasks);

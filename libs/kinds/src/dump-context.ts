@@ -83,10 +83,26 @@ export interface PageSink {
   addRun(run: { vaddr: bigint; nrPages: number; flags: number }, source: PageSource): void;
 }
 
+/**
+ * criu dump --stream: the output stream itself (a tar writer), so that page
+ * data goes straight into it while the memory kind dumps it, as the member
+ * pages-N.img whose size is known before its first byte: beginMember, then
+ * the data in order (append, or appendFromPipe to splice a pipe's pages),
+ * then endMember. Synchronous; throws (EPIPE) when the reader went away.
+ */
+export interface PageStream {
+  beginMember(name: string, size: number): void;
+  append(data: Uint8Array): void;
+  appendFromPipe(pipeFd: number, length: number): void;
+  endMember(): void;
+}
+
 export interface DumpContext {
   readonly options: DumpOptions;
   /** set when pages go to a page server: then no pagemap/pages images are written here */
   readonly pageSink?: PageSink;
+  /** set with --stream: a task's pages image goes into the stream as it is dumped, never to imagesDir */
+  readonly pageStream?: PageStream;
   readonly log: Logger;
   readonly stats: DumpStats;
   /** every task of the tree, parents first */

@@ -1,10 +1,11 @@
 // Synchronous, complete writes to an fd that may be a pipe, a socket or a
 // file, blocking or not (a parent may hand us a non-blocking stdout): short
 // writes are continued, EAGAIN waits in poll(2) for room. File data moves
-// with sendfile(2), in the kernel, when the source allows it.
+// with sendfile(2), in the kernel, when the source allows it; pipe data
+// (pages a dumped task vmspliced) with splice(2).
 import { readSync, writeSync } from 'node:fs';
 import { CriuError, SyscallError, errnoOf } from '@criu-ts/base';
-import { SYS, trySyscall } from '@criu-ts/kernel';
+import { SPLICE_F, SYS, trySyscall } from '@criu-ts/kernel';
 
 const POLLOUT = 0x4;
 const EAGAIN = 11;
@@ -81,6 +82,41 @@ export function copyFromFd(outFd: number, inFd: number, offset: number, length: 
     if (errno !== 0) throw new SyscallError({ syscall: 'sendfile', errno, path: `fd ${inFd} → fd ${outFd}` });
     if (moved === 0) break;
     done += moved;
+  }
+  return done;
+}
+
+/** Move `length` bytes out of pipeFd through a bounded buffer (when splice cannot write to outFd, e.g. O_APPEND). */
+function pipeThroughBuffer(outFd: number, pipeFd: number, length: number, where: string): number {
+  const buffer = Buffer.allocUnsafe(Math.min(COPY_BUFFER, length));
+  let done = 0;
+  while (done < length) {
+    const n = readSync(pipeFd, buffer, 0, Math.min(buffer.length, length - done), null);
+    if (n === 0) break;
+    writeFully(outFd, buffer.subarray(0, n), where);
+    done += n;
+  }
+  return done;
+}
+
+/**
+ * Move exactly `length` bytes from the pipe pipeFd to outFd with splice(2)
+ * (the kernel moves the pages), waiting for room on a non-blocking outFd.
+ * Returns the bytes moved, fewer only if the pipe ran dry.
+ */
+export function spliceFromPipe(outFd: number, pipeFd: number, length: number, where: string): number {
+  let done = 0;
+  while (done < length) {
+    const { value, errno } = trySyscall(SYS.splice, pipeFd, 0, outFd, 0, length - done, SPLICE_F.MOVE);
+    if (errno === EAGAIN) {
+      waitWritable(outFd);
+      continue;
+    }
+    if (errno === 22 /* EINVAL */) return done + pipeThroughBuffer(outFd, pipeFd, length - done, where);
+    if (errno === 32 /* EPIPE */) throw new CriuError(`${where}: the reader of fd ${outFd} went away (EPIPE)`, { code: 'EPIPE' });
+    if (errno !== 0) throw new SyscallError({ syscall: 'splice', errno, path: `fd ${pipeFd} → fd ${outFd}` });
+    if (value === 0n) break;
+    done += Number(value);
   }
   return done;
 }

@@ -50,9 +50,17 @@ export interface StreamWriteResult {
  * sendfile). Only a call that returns has written a complete stream.
  */
 export function writeImageStream(dir: string, fd: number, options: TarWriterOptions = {}): StreamWriteResult {
+  return finishImageStream(new TarWriter(fd, options), dir);
+}
+
+/**
+ * Append the images of `dir` (in stream order) to a stream that may already
+ * hold members (the pages images `criu dump --stream` wrote during the
+ * dump), then the end marker. `members` lists what came from `dir`.
+ */
+export function finishImageStream(writer: TarWriter, dir: string): StreamWriteResult {
   const members = imageFilesIn(dir);
   if (!members.includes(INVENTORY)) throw new CriuError(`${dir}: no ${INVENTORY}, not a checkpoint to stream`, { code: 'ENOENT' });
-  const writer = new TarWriter(fd, options);
   for (const name of members) writer.addFile(join(dir, name), name);
   writer.finish();
   return { members, bytes: writer.offset };

@@ -1,11 +1,14 @@
 // Writes a tar stream to an fd, synchronously, one member at a time, with
 // memory bounded by a header block: member data comes from a Buffer (small
-// images) or from a file descriptor by sendfile(2) (pagemap and pages
-// images). Long names and sizes past 8 GiB get a pax extended header.
+// images), from a file descriptor by sendfile(2) (images written before),
+// or, for a member whose size is known up front, piece by piece while it is
+// produced (beginMember / append / appendFromPipe by splice(2) /
+// endMember: page data during `criu dump --stream`). Long names and sizes
+// past 8 GiB get a pax extended header.
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { basename } from 'node:path';
 import { CriuError } from '@criu-ts/base';
-import { copyFromFd, writeFully } from './fd-output.js';
+import { copyFromFd, spliceFromPipe, writeFully } from './fd-output.js';
 import { memberNameProblem } from './member-names.js';
 import { BLOCK, MAX_OCTAL_SIZE, TYPE, encodeHeader, paxRecord } from './tar-header.js';
 
@@ -22,8 +25,17 @@ function padding(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK;
 }
 
+/** The member being written piece by piece. */
+interface OpenMember {
+  name: string;
+  size: number;
+  done: number;
+}
+
 export class TarWriter {
   private written = 0;
+  private count = 0;
+  private member: OpenMember | undefined;
   private finished = false;
   private readonly mtime: number;
   readonly name: string;
@@ -34,6 +46,11 @@ export class TarWriter {
   ) {
     this.mtime = options.mtime ?? Math.floor(Date.now() / 1000);
     this.name = options.name ?? 'stream';
+  }
+
+  /** Members begun so far. */
+  get members(): number {
+    return this.count;
   }
 
   /** Bytes written to the stream so far. */
@@ -48,6 +65,7 @@ export class TarWriter {
 
   private header(name: string, size: number): void {
     if (this.finished) throw new CriuError(`${this.name}: member ${name} added after the end of the stream`, { code: 'EINVAL' });
+    if (this.member !== undefined) throw new CriuError(`${this.name}: member ${name} added while ${this.member.name} is still being written`, { code: 'EINVAL' });
     const problem = memberNameProblem(name);
     if (problem !== undefined) throw new CriuError(`${this.name}: ${problem}`, { code: 'EINVAL' });
     const longName = Buffer.byteLength(name, 'utf8') > 100;
@@ -59,6 +77,7 @@ export class TarWriter {
       this.put(records);
       this.put(ZEROS.subarray(0, padding(records.length)));
     }
+    this.count += 1;
     const stored = { name: longName ? name.slice(0, 100) : name, size: bigSize ? 0 : size };
     this.put(encodeHeader({ ...stored, typeflag: TYPE.FILE, mode: 0o600, mtime: this.mtime }));
   }
@@ -91,9 +110,49 @@ export class TarWriter {
     }
   }
 
+  /** Start a member of exactly `size` bytes whose data follows through append/appendFromPipe, then endMember. */
+  beginMember(name: string, size: number): void {
+    this.header(name, size);
+    this.member = { name, size, done: 0 };
+  }
+
+  private room(length: number): OpenMember {
+    const member = this.member;
+    if (member === undefined) throw new CriuError(`${this.name}: member data with no member begun`, { code: 'EINVAL' });
+    if (member.done + length > member.size) {
+      throw new CriuError(`${this.name}: ${member.name} would get ${member.done + length} of its ${member.size} bytes`, { code: 'EINVAL' });
+    }
+    return member;
+  }
+
+  /** The next bytes of the open member. */
+  append(data: Uint8Array): void {
+    const member = this.room(data.length);
+    this.put(data);
+    member.done += data.length;
+  }
+
+  /** The next `length` bytes of the open member, moved out of a pipe by splice(2). */
+  appendFromPipe(pipeFd: number, length: number): void {
+    const member = this.room(length);
+    const moved = spliceFromPipe(this.fd, pipeFd, length, this.name);
+    this.written += moved;
+    member.done += moved;
+    if (moved !== length) throw new CriuError(`${this.name}: ${member.name}: the pipe ran dry after ${moved} of ${length} bytes`, { code: 'EIO' });
+  }
+
+  /** Close the open member; it must have got exactly its size. */
+  endMember(): void {
+    const member = this.room(0);
+    if (member.done !== member.size) throw new CriuError(`${this.name}: ${member.name} ended after ${member.done} of ${member.size} bytes`, { code: 'EIO' });
+    this.put(ZEROS.subarray(0, padding(member.size)));
+    this.member = undefined;
+  }
+
   /** The end of the stream: two zero blocks. A stream without them is truncated. */
   finish(): void {
     if (this.finished) return;
+    if (this.member !== undefined) throw new CriuError(`${this.name}: stream ended inside ${this.member.name}`, { code: 'EIO' });
     this.put(ZEROS);
     this.finished = true;
   }

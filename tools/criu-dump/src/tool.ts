@@ -1,5 +1,5 @@
 // criu-dump: `criu dump` and `criu pre-dump` (criu-dump pre-dump ...).
-// --stream: the checkpoint goes out as one tar stream (stream-output.ts);
+// --stream: the checkpoint goes out as one tar stream, pages during the dump (stream-output.ts);
 // --page-server: page data goes to `criu page-server` at --address/--port.
 import { CriuError, UsageError } from '@criu-ts/base';
 import { runActionScript, type ToolContext, type ToolSpec } from '@criu-ts/cli';
@@ -70,7 +70,8 @@ async function dumpInto(ctx: DumpContext, imagesDir: string, stream: StreamOutpu
     fileValidation: o.fileValidation === 'filesize' ? 'filesize' : 'buildid',
     preDump,
     pageServer,
-    afterImages: stream === undefined ? undefined : (dir) => stream.write(dir),
+    afterImages: stream === undefined ? undefined : (dir) => stream.write(dir, o.leaveRunning || preDump),
+    pageStream: stream?.writer,
     runAction: (action, env) => runActionScript(ctx, action, { initPid: env.pid }),
   }).catch((error: unknown) => {
     if (cpuinfo !== undefined) rmSync(cpuinfo, { force: true });

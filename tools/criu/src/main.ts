@@ -32,8 +32,9 @@ function main(argv: readonly string[]): void {
     return;
   }
   if (first === '-V' || first === '--version') {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-    process.stdout.write(`Version: ${pkg.version} (criu-ts)\n`);
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string; criuVersion: string };
+    // as criu(8) prints it: the CRIU version whose CLI and images we implement, then what we are
+    process.stdout.write(`Version: ${pkg.criuVersion}\nGitID: criu-ts-${pkg.version}\n`);
     return;
   }
   const split = splitCommand(argv);

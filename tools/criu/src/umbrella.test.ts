@@ -102,7 +102,7 @@ t.test('help, version, deprecated and unknown commands', async (t) => {
   t.equal(criu(dir, ['-h']).stdout, help.stdout);
   const version = criu(dir, ['-V']);
   t.equal(version.status, 0);
-  t.match(version.stdout, /^Version: \d+\.\d+\.\d+/);
+  t.match(version.stdout, /^Version: \d+\.\d+\nGitID: criu-ts-\d+\.\d+\.\d+/);
   const exec = criu(dir, ['exec', '-t', '1', 'getpid']);
   t.not(exec.status, 0);
   t.match(exec.stderr, /"exec" action is deprecated by the Compel library/);

@@ -6,7 +6,9 @@
 // mapping the zero page, page-cache pages of private file mappings (the
 // file has them); SysV shm, hugetlb, AIO rings and deleted mapped files are
 // UnsupportedError. With --page-server (ctx.pageSink) page data and
-// pagemaps go to the page server instead of pagemap/pages images. Runs
+// pagemaps go to the page server instead of pagemap/pages images; with
+// --stream (ctx.pageStream) pages-N.img goes straight into the stream
+// (page-tar-target.ts). Runs
 // first: it reads memory before any injector has touched the task's code.
 // Restore: the engine (libs/restore) maps every VMA and reads the private
 // pages; shared anonymous and memfd objects come from shmem-restore.ts
@@ -20,6 +22,7 @@ import { dumpSharedAnon, mapFilesLink, memfdFileId, regFileId } from './mapped-f
 import { buildMmEntry } from './mm-entry.js';
 import { spliceRuns } from './page-splice.js';
 import { fileTarget, sinkTarget } from './page-targets.js';
+import { streamPages } from './page-tar-target.js';
 import { appendMerged, privateRuns, wholeRun, type DumpRun } from './page-runs.js';
 import { memoryTables } from './tables.js';
 import { planVmas, type VmaPlan } from './vma-plan.js';
@@ -56,8 +59,9 @@ function taskRuns(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]): Dum
   return runs;
 }
 
-/** Writes pagemap-PID.img and pages-N.img; returns the pages written. */
+/** Writes pagemap-PID.img and pages-N.img (--stream: pages-N.img into the stream); returns the pages written. */
 function dumpPages(ctx: DumpContext, pid: number, runs: readonly DumpRun[]): number {
+  if (ctx.pageStream !== undefined) return streamPages(ctx, ctx.pageStream, pid, runs);
   const writer = createPagemap(ctx.options.imagesDir, pid, ctx.nextId());
   try {
     let first: number | undefined;
