@@ -27,18 +27,23 @@ export function planReads(runs: readonly PageRun[], maxIov = IOV_MAX): ReadBatch
   let current: ReadBatch | undefined;
   for (const run of runs) {
     if (run.pagesOffset === undefined) continue;
-    const len = run.nrPages * PAGE_SIZE;
-    const contiguous =
-      current !== undefined &&
-      current.fileOffset + current.bytes === run.pagesOffset &&
-      current.iovecs.length < maxIov &&
-      current.bytes + len <= MAX_BATCH_BYTES;
-    if (!contiguous) {
-      current = { fileOffset: run.pagesOffset, iovecs: [], bytes: 0 };
-      batches.push(current);
+    // a run larger than one call may move is read in pieces
+    for (let done = 0; done < run.nrPages * PAGE_SIZE; ) {
+      const len = Math.min(run.nrPages * PAGE_SIZE - done, MAX_BATCH_BYTES);
+      const fileOffset = run.pagesOffset + done;
+      const contiguous =
+        current !== undefined &&
+        current.fileOffset + current.bytes === fileOffset &&
+        current.iovecs.length < maxIov &&
+        current.bytes + len <= MAX_BATCH_BYTES;
+      if (!contiguous) {
+        current = { fileOffset, iovecs: [], bytes: 0 };
+        batches.push(current);
+      }
+      current!.iovecs.push({ addr: run.vaddr + BigInt(done), len });
+      current!.bytes += len;
+      done += len;
     }
-    current!.iovecs.push({ addr: run.vaddr, len });
-    current!.bytes += len;
   }
   return batches;
 }

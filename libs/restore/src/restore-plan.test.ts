@@ -43,6 +43,9 @@ t.test('page reads: batches follow the pages file, capped at maxIov', (t) => {
   const batches = planReads(runs, 3);
   t.same(batches.map((b) => [b.fileOffset, b.iovecs.length, b.bytes]), [[0, 3, 16384], [16384, 1, 12288]]);
   t.same(planReads([run(0x1000n, 1, 0), run(0x2000n, 1, 8192)]).map((b) => b.fileOffset), [0, 8192], 'a gap in the file starts a batch');
+  // one run of 4 GiB: a preadv moves at most ~2 GiB, so it is read in 1 GiB pieces
+  const big = planReads([run(0x7f0000000000n, 1 << 20, 4096)]);
+  t.same(big.map((b) => [b.fileOffset, b.iovecs[0]!.addr, b.bytes]), [0, 1, 2, 3].map((i) => [4096 + i * 2 ** 30, 0x7f0000000000n + BigInt(i) * 2n ** 30n, 2 ** 30]));
   t.end();
 });
 
