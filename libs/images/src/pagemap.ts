@@ -10,6 +10,7 @@ import { openImage, type ImageReader } from './image-reader.js';
 import { createImage, type ImageWriter, type PayloadSlot } from './image-writer.js';
 import { fieldById, messageType } from './schema.js';
 import type { ImageMessage } from './wire.js';
+import type { PagemapEntry } from './generated/messages.js';
 
 export const PAGE_SIZE = 4096;
 /** pagemap_entry flags (CRIU's PE_*) */
@@ -32,6 +33,19 @@ function countFields(): { compat: string; wide: string | undefined } {
   const compat = fieldById(type, 2);
   if (compat === undefined) throw new CriuError('pagemap_entry has no field 2 (page count)', { code: 'ENOSCHEMA' });
   return { compat: compat.name, wide: fieldById(type, 5)?.name };
+}
+
+/**
+ * A pagemap_entry for a run, both page counts filled as CRIU 4 writes them
+ * (field 2 where the count fits, field 5 always when the schema has it).
+ */
+export function pagemapEntry(run: { vaddr: bigint; nrPages: number; flags: number }): PagemapEntry {
+  const fields = countFields();
+  const message: ImageMessage = { vaddr: run.vaddr, [fields.compat]: run.nrPages <= 0xffffffff ? run.nrPages : 0, flags: run.flags };
+  if (fields.wide !== undefined) message[fields.wide] = BigInt(run.nrPages);
+  else if (run.nrPages > 0xffffffff) throw new CriuError(`run of ${run.nrPages} pages does not fit pagemap_entry`, { code: 'EINVAL' });
+  // the field names come from the schema (field 2 and 5), so the type is asserted
+  return message as unknown as PagemapEntry;
 }
 
 function runFlags(entry: ImageMessage): number {
@@ -86,8 +100,6 @@ export function openPagesImage(dir: string, pagesId: number): number {
 
 /** Writes a pagemap image and its pages image side by side. */
 export class PagemapWriter {
-  private readonly fields = countFields();
-
   constructor(
     private readonly pagemap: ImageWriter,
     private readonly pages: ImageWriter,
@@ -106,10 +118,7 @@ export class PagemapWriter {
    * image: written from `data` if given, else a slot the caller fills.
    */
   appendRun(run: { vaddr: bigint; nrPages: number; flags: number; data?: Uint8Array }): PayloadSlot | undefined {
-    const message: ImageMessage = { vaddr: run.vaddr, [this.fields.compat]: run.nrPages <= 0xffffffff ? run.nrPages : 0, flags: run.flags };
-    if (this.fields.wide !== undefined) message[this.fields.wide] = BigInt(run.nrPages);
-    else if (run.nrPages > 0xffffffff) throw new CriuError(`run of ${run.nrPages} pages does not fit pagemap_entry`, { code: 'EINVAL' });
-    this.pagemap.write({ message });
+    this.pagemap.write({ message: { ...pagemapEntry(run) } });
     if ((run.flags & PE_PRESENT) === 0) return undefined;
     const length = run.nrPages * PAGE_SIZE;
     if (run.data === undefined) return this.pages.reserve(length);

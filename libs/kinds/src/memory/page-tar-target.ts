@@ -8,7 +8,7 @@
 // (pagemap-shmem/pages of memfd and shared anonymous objects, shmem.ts).
 // See criu(8) "dump", --stream.
 import { CriuError } from '@criu-ts/base';
-import { PE_PRESENT, imageFileName, imagePath, messageType, writeImage } from '@criu-ts/images';
+import { PE_PRESENT, imageFileName, imagePath, pagemapEntry, writeImage } from '@criu-ts/images';
 import { PAGE_SIZE } from '@criu-ts/kernel';
 import type { DumpContext, PageSource, PageStream } from '../dump-context.js';
 import { sendRuns } from './page-copy.js';
@@ -45,14 +45,9 @@ export function streamTarget(stream: PageStream, member: string): PageTarget {
   };
 }
 
-/** pagemap-PID.img for pages that live in pages-<pagesId>.img: a head, then one present entry per run (both page counts, as CRIU 4). */
+/** pagemap-PID.img for pages that live in pages-<pagesId>.img: a head, then one present entry per run. */
 function writePagemap(ctx: DumpContext, pid: number, pagesId: number, runs: readonly DumpRun[]): void {
-  const wide = messageType('pagemap_entry').fields.nr_pages !== undefined;
-  const entries = runs.map((run) => {
-    if (!wide && run.pages > 0xffffffff) throw new CriuError(`pagemap-${pid}: run of ${run.pages} pages does not fit pagemap_entry`, { code: 'EINVAL' });
-    const count = { compat_nr_pages: run.pages <= 0xffffffff ? run.pages : 0, ...(wide ? { nr_pages: BigInt(run.pages) } : {}) };
-    return { message: { vaddr: run.vaddr, ...count, flags: PE_PRESENT } };
-  });
+  const entries = runs.map((run) => ({ message: pagemapEntry({ vaddr: run.vaddr, nrPages: run.pages, flags: PE_PRESENT }) }));
   writeImage(imagePath(ctx.options.imagesDir, 'pagemap', pid), 'pagemap', [{ message: { pages_id: pagesId } }, ...entries]);
 }
 
