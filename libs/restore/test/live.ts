@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SyscallError } from '@criu-ts/base';
-import { PR, SIG, WAIT, kill, prctl, sleepSync, waitpid } from '@criu-ts/kernel';
+import { PR, kill, prctl, sleepSync } from '@criu-ts/kernel';
+import { killAndReap } from '../../kernel/test/target.js';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const restoreTool = join(root, 'tools/criu-restore/dist/main.js');
@@ -39,24 +40,8 @@ export function alive(pid: number): boolean {
   return stat[stat.lastIndexOf(')') + 2] !== 'Z';
 }
 
-/** Kills pid (if there) and reaps it if it became ours; bounded. */
-export function killAndReap(pid: number): void {
-  try {
-    kill(pid, SIG.KILL);
-  } catch (error) {
-    if (!(error instanceof SyscallError && error.errno === 3)) throw error;
-  }
-  for (let i = 0; i < 500; i++) {
-    try {
-      const got = waitpid(pid, WAIT.__WALL | WAIT.WNOHANG);
-      if (got !== null) return;
-    } catch (error) {
-      if (error instanceof SyscallError && error.errno === 10) return;
-      throw error;
-    }
-    sleepSync(10);
-  }
-}
+/** SIGKILL pid and reap it once it is our child (bounded): the kernel tests' helper. */
+export { killAndReap };
 
 /** Starts `command args` in a new session in the background, stdout to outFile; its pid. */
 export function startBackground(t: Teardowns, outFile: string, command: string, args: string[] = []): number {

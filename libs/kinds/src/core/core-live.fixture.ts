@@ -9,12 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { createLogger, SyscallError } from '@criu-ts/base';
 import { openInjector, type Injector } from '@criu-ts/inject';
 import {
-  PR, SIG, WAIT, kill, prctl, ptraceDetach, ptraceGetRegs, ptraceGetSigmask, ptraceInterrupt, ptraceSeize, sleepSync, waitpid, waitpidWithin, wifexited, wifsignaled, type X86Regs,
+  PR, WAIT, prctl, ptraceDetach, ptraceGetRegs, ptraceGetSigmask, ptraceInterrupt, ptraceSeize, sleepSync, waitpidWithin, type X86Regs,
 } from '@criu-ts/kernel';
 import { listTasks, readStat } from '@criu-ts/proc';
 import type { DumpContext, DumpTask } from '../dump-context.js';
+import { killAndReap } from '../../../kernel/test/target.js';
 
-const ECHILD = 10;
 
 export const FIXTURE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../e2e/fixtures/core-state.c');
 export type Teardowns = { teardown(fn: () => void | Promise<void>): void };
@@ -25,25 +25,8 @@ export function tempDir(t: Teardowns): string {
   return dir;
 }
 
-/** SIGKILL pid and reap it once it is our child (bounded). */
-export function killAndReap(pid: number): void {
-  try {
-    kill(pid, SIG.KILL);
-  } catch (error) {
-    if (!(error instanceof SyscallError && error.code === 'ESRCH')) throw error;
-  }
-  for (let i = 0; i < 500; i++) {
-    let got;
-    try {
-      got = waitpid(pid, WAIT.__WALL | WAIT.WNOHANG);
-    } catch (error) {
-      if (error instanceof SyscallError && error.errno === ECHILD) return;
-      throw error;
-    }
-    if (got !== null && (wifexited(got.status) || wifsignaled(got.status))) return;
-    sleepSync(10);
-  }
-}
+/** SIGKILL pid and reap it once it is our child (bounded): the kernel tests' helper. */
+export { killAndReap };
 
 /** Runs `script` in sh (not node's child, so libuv cannot reap its stops); its first line is the pid to kill. */
 export function startInBackground(t: Teardowns, dir: string, script: string, args: string[]): { pid: number; out: string } {
