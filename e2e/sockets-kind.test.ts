@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createLogger } from '@criu-ts/base';
 import { freezeTree, liveThreads, releaseThreads } from '@criu-ts/dump';
 import { createImage, imagePath, readImageEntries, type ImageWriter, type KindName } from '@criu-ts/images';
-import { filesKind, type DumpContext, type DumpOptions } from '@criu-ts/kinds';
+import { emptyStats, filesKind, type DumpContext, type DumpOptions } from '@criu-ts/kinds';
 import { scratchDir } from './lib/fixtures.js';
 import { crit, drainOutput, field, procNetUnix, socketInode, startSockets, type Json } from './lib/sockets-fixture.js';
 
@@ -29,7 +29,7 @@ function dumpFiles(pid: number, imagesDir: string, extUnixSk = false): void {
   const ctx: DumpContext = {
     options: options(imagesDir, extUnixSk),
     log,
-    stats: { pagesScanned: 0, pagesSkippedParent: 0, pagesWritten: 0, pagesZero: 0, pagesLazy: 0, memdumpTime: 0, memwriteTime: 0 },
+    stats: emptyStats(),
     tasks: tree.tasks,
     image(kind: KindName, id?: number | bigint) {
       const path = imagePath(imagesDir, kind, id);

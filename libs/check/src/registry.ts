@@ -3,10 +3,18 @@
 import type { Feature } from './feature.js';
 import { canMapVdso, kcmpEpoll, kcmpFiles, mapFiles, memfd, prctlMmMap, vdsoLayout } from './probes/mm.js';
 import { memDirtyTrack, pagemapScan, uffd, uffdNoncoop, uffdWp } from './probes/dirty.js';
-import { netDiagRaw, sockDiag, sockDiagNetlink, sockDiagPacket, tcpRepair } from './probes/net.js';
+import { hasIptLegacy, ipv6Freebind, netDiagRaw, sockDiag, sockDiagNetlink, sockDiagPacket, sockoptBufLock, tcpRepair } from './probes/net.js';
 import { clone3SetTid, nsLastPid, nsPid } from './probes/pids.js';
-import { cgroup2, cgroupFreezer, ioUring, timens } from './probes/system.js';
-import { getRseqConf, pidfdStore, pidfdWait, processVm, ptraceRegsets, ptraceSeize } from './probes/tasks.js';
+import { cgroup2, cgroupFreezer, ioUring } from './probes/system.js';
+import { fdinfoLock, mntId, openat2, timerfd } from './probes/files.js';
+import {
+  aioRemap, apparmorStacking, autofs, breakpoints, cgroupns, compatCr, externalNetNs, linkNsid, memfdHugetlb, moveMountSetGroup,
+  networkLockNftables, newifindex, nftables, nsid, overlayfsMaps, pagemapScanGuardPages, skNs, skUnixFile, tcpHalfClosed, timensCr, tun,
+  tunNs, userns,
+} from './probes/unsupported.js';
+import {
+  getRseqConf, loginuid, pidfdStore, pidfdWait, processVm, ptraceRegsets, ptraceSeize, seccompFilters, seccompSuspend, timerCrIds,
+} from './probes/tasks.js';
 
 export const FEATURES: readonly Feature[] = [
   // Category 1: absolutely required
@@ -34,12 +42,46 @@ export const FEATURES: readonly Feature[] = [
   sockDiagNetlink,
   sockDiagPacket,
   netDiagRaw,
-  timens,
   cgroup2,
   cgroupFreezer,
   nsPid,
   pidfdWait,
   getRseqConf,
+  mntId,
+  fdinfoLock,
+  timerfd,
+  openat2,
+  seccompSuspend,
+  seccompFilters,
+  loginuid,
+  timerCrIds,
+  sockoptBufLock,
+  ipv6Freebind,
+  hasIptLegacy,
+  // upstream's feature names for resources not checkpointed yet (each answers so)
+  userns,
+  cgroupns,
+  timensCr,
+  nsid,
+  linkNsid,
+  externalNetNs,
+  newifindex,
+  skNs,
+  skUnixFile,
+  tun,
+  tunNs,
+  nftables,
+  moveMountSetGroup,
+  overlayfsMaps,
+  autofs,
+  apparmorStacking,
+  aioRemap,
+  memfdHugetlb,
+  compatCr,
+  breakpoints,
+  pagemapScanGuardPages,
+  tcpHalfClosed,
+  networkLockNftables,
   // Category 3: experimental
   ioUring,
 ];

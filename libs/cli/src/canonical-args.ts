@@ -89,10 +89,15 @@ function optionalNext(found: Found, next: NextWord): string | undefined {
   return found.name === 'verbosity' ? next((word) => /^\d+$/.test(word)) : undefined;
 }
 
+/**
+ * -v's attached text as criu(8) reads it: more v's raise the level by one
+ * each, anything else sets it to its leading number, as atoi() reads it —
+ * so zdtm's `-verbosity=0` means level 0.
+ */
 function verbosityRaw(rest: string): string {
   if (rest === '') return '+1';
-  if (/^v+$/.test(rest)) return `+${rest.length + 1}`;
-  return rest;
+  if (rest.startsWith('v')) return `+${rest.length + 1}`;
+  return /^\s*(\d+)/.exec(rest)?.[1] ?? '0';
 }
 
 /** A short-option cluster without its dash, e.g. 'Rj', 't1234', 'vvv', 'v4'. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { SyscallError, type Logger } from '@criu-ts/base';
 import { createImage, imagePath, kindOfFileName, type ImageWriter, type KindName } from '@criu-ts/images';
 import { openInjector, type Injector } from '@criu-ts/inject';
-import type { DumpContext, DumpOptions, DumpStats, DumpTask, PageSink, PageStream } from '@criu-ts/kinds';
+import { emptyStats, type DumpContext, type DumpOptions, type DumpTask, type PageSink, type PageStream } from '@criu-ts/kinds';
 
 export interface EngineContext extends DumpContext {
   /** Flush, fsync and close every shared image. */
@@ -14,10 +14,6 @@ export interface EngineContext extends DumpContext {
   releaseInjectors(): void;
   /** Undo what kinds registered with onAbort, close the shared images and remove every image this dump created (after a failure). */
   discardImages(): void;
-}
-
-export function emptyStats(): DumpStats {
-  return { pagesScanned: 0, pagesSkippedParent: 0, pagesWritten: 0, pagesZero: 0, pagesLazy: 0, memdumpTime: 0, memwriteTime: 0 };
 }
 
 /** Where page data goes instead of local pagemap/pages images. */

@@ -54,6 +54,9 @@ export function writeDumpStats(dir: string, stats: DumpStats, times: DumpTimes):
     pages_skipped_parent: BigInt(stats.pagesSkippedParent),
     pages_written: BigInt(stats.pagesWritten),
     pages_lazy: BigInt(stats.pagesLazy),
+    shpages_scanned: BigInt(stats.shpagesScanned),
+    shpages_skipped_parent: 0n,
+    shpages_written: BigInt(stats.shpagesWritten),
   };
   writeImage(imagePath(dir, 'stats', 'dump'), 'stats', [{ dump }]);
 }

@@ -67,6 +67,23 @@ export interface DumpStats {
   memdumpTime: number;
   /** microseconds writing page data */
   memwriteTime: number;
+  /** pages of shared memory objects (shared anonymous, memfd) scanned and written to pagemap-shmem images */
+  shpagesScanned: number;
+  shpagesWritten: number;
+}
+
+export function emptyStats(): DumpStats {
+  return {
+    pagesScanned: 0,
+    pagesSkippedParent: 0,
+    pagesWritten: 0,
+    pagesZero: 0,
+    pagesLazy: 0,
+    memdumpTime: 0,
+    memwriteTime: 0,
+    shpagesScanned: 0,
+    shpagesWritten: 0,
+  };
 }
 
 /** Where a present run's data comes from, for a page sink. */

@@ -11,7 +11,7 @@ import { openInjector, type Injector } from '@criu-ts/inject';
 import {
   PR, SIG, SYS, WAIT, sleepSync, waitpid, ptraceGetFpRegs, ptraceGetRegs, ptraceGetSigmask, type X86Regs,
 } from '@criu-ts/kernel';
-import { memoryKind, type DumpContext, type DumpOptions, type DumpTask } from '@criu-ts/kinds';
+import { emptyStats, memoryKind, type DumpContext, type DumpOptions, type DumpTask } from '@criu-ts/kinds';
 
 export const quietLog = (): Logger => createLogger({ fd: 2, level: 0, withPid: false, start: process.hrtime.bigint() }, 'test');
 
@@ -80,7 +80,7 @@ function dumpContext(dir: string, log: Logger, tasks: DumpTask[], injectors: Map
   let id = 0;
   return {
     options, log, tasks,
-    stats: { pagesScanned: 0, pagesSkippedParent: 0, pagesWritten: 0, pagesZero: 0, pagesLazy: 0, memdumpTime: 0, memwriteTime: 0 },
+    stats: emptyStats(),
     image: (kind: KindName, imageId?: number | bigint) => {
       const path = imagePath(dir, kind, imageId);
       if (!writers.has(path)) writers.set(path, createImage(path, kind));

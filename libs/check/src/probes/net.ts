@@ -1,5 +1,6 @@
 // Probes for sockets: the sock_diag netlink families criu(8) dumps sockets
 // through (unix, inet/inet6 tcp+udp, raw, netlink, packet) and TCP repair.
+import { spawnSync } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { SyscallError, errnoName } from '@criu-ts/base';
 import {
@@ -83,5 +84,58 @@ export const tcpRepair: Feature = {
     } finally {
       closeSync(fd);
     }
+  },
+};
+
+/** A getsockopt/setsockopt round trip on a fresh socket of (family, type). */
+function sockoptProbe(family: number, level: number, option: number, what: string): ProbeResult {
+  const fd = Number(syscall(SYS.socket, family, SOCK.STREAM | SOCK.CLOEXEC, 0));
+  try {
+    const value = Buffer.from(Int32Array.of(1).buffer);
+    const set = trySyscall(SYS.setsockopt, fd, level, option, value, 4);
+    if (set.errno !== 0) return missing(`setsockopt(${what}): ${errnoName(set.errno)}`);
+    const len = Buffer.from(Int32Array.of(4).buffer);
+    const got = trySyscall(SYS.getsockopt, fd, level, option, value, len);
+    return got.errno === 0 ? 'ok' : missing(`getsockopt(${what}): ${errnoName(got.errno)}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** SO_BUF_LOCK (Linux 5.14+) */
+const SO_BUF_LOCK = 72;
+/** IPV6_FREEBIND (Linux 4.15+) */
+const IPV6_FREEBIND = 78;
+const SOL_IPV6 = 41;
+
+export const sockoptBufLock: Feature = {
+  name: 'sockopt_buf_lock',
+  category: 2,
+  neededFor: 'dumping and restoring locked socket buffer sizes (SO_BUF_LOCK)',
+  probe: () => sockoptProbe(AF.INET, SOL.SOCKET, SO_BUF_LOCK, 'SO_BUF_LOCK'),
+};
+
+export const ipv6Freebind: Feature = {
+  name: 'ipv6_freebind',
+  category: 2,
+  neededFor: 'dumping and restoring IPv6 sockets bound to non-local addresses (IPV6_FREEBIND)',
+  probe: () => sockoptProbe(AF.INET6, SOL_IPV6, IPV6_FREEBIND, 'IPV6_FREEBIND'),
+};
+
+/** Whether `cmd --version` runs and names the legacy (xtables) back end. */
+function isLegacyIptables(cmd: string): boolean {
+  const run = spawnSync(cmd, ['--version'], { encoding: 'utf8', timeout: 5000 });
+  return run.status === 0 && /legacy/.test(run.stdout);
+}
+
+export const hasIptLegacy: Feature = {
+  name: 'has_ipt_legacy',
+  category: 2,
+  neededFor: 'network locking and iptables rules with the legacy iptables back end',
+  probe: () => {
+    const v4 = ['iptables-legacy', 'iptables'].find(isLegacyIptables);
+    if (v4 === undefined) return missing('neither iptables-legacy nor iptables (legacy back end) runs here');
+    const v6 = ['ip6tables-legacy', 'ip6tables'].find(isLegacyIptables);
+    return v6 === undefined ? missing('neither ip6tables-legacy nor ip6tables (legacy back end) runs here') : 'ok';
   },
 };

@@ -1,25 +1,11 @@
-// Probes for namespaces and cgroups (time namespaces, cgroup v2 and its
-// freezer) and io_uring, which the kernel may offer but we cannot dump.
-import { closeSync, existsSync, mkdtempSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+// Probes for cgroups (cgroup v2 and its freezer) and io_uring, which the kernel may offer but we cannot dump.
+import { closeSync, existsSync, mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { trySyscall } from '@criu-ts/kernel';
 import { missing, type Feature, type ProbeResult } from '../feature.js';
 
 /** x86_64 io_uring_setup (not in @criu-ts/kernel's SYS table) */
 const SYS_IO_URING_SETUP = 425;
-
-export const timens: Feature = {
-  name: 'timens',
-  category: 2,
-  neededFor: 'dumping and restoring time namespaces (clock offsets)',
-  probe: () => {
-    if (!statSync('/proc/self/ns/time', { throwIfNoEntry: false })) return missing('/proc/self/ns/time does not exist');
-    const offsets = readFileSync('/proc/self/timens_offsets', 'utf8');
-    return /^monotonic\s+-?\d+\s+\d+$/m.test(offsets) && /^boottime\s+-?\d+\s+\d+$/m.test(offsets)
-      ? 'ok'
-      : missing(`/proc/self/timens_offsets reads '${offsets.trim()}'`);
-  },
-};
 
 /** The cgroup v2 mount point, from /proc/self/mountinfo. */
 export function cgroup2Mount(): string | undefined {

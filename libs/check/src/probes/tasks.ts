@@ -1,9 +1,11 @@
 // Probes on a seized task: ptrace seize/interrupt, the regsets dump reads,
-// process_vm_readv/writev, pidfds (fd copies, waits), rseq configuration.
+// process_vm_readv/writev, pidfds (fd copies, waits), rseq configuration,
+// seccomp suspension and filter reads, loginuid, timer ids on restore.
 import { closeSync, fstatSync, readFileSync } from 'node:fs';
+import { errnoName } from '@criu-ts/base';
 import {
-  NT, P, USER_REGS_SIZE, WAIT, pidfdGetfd, pidfdOpen, processVmReadv, processVmWritev, ptraceGetRegset,
-  ptraceGetRseqConfiguration, ptraceGetSigmask, ptracePeekSiginfo, readTaskMemory, waitid,
+  NT, P, PTRACE, PTRACE_O, SYS, USER_REGS_SIZE, WAIT, pidfdGetfd, pidfdOpen, processVmReadv, processVmWritev, ptraceGetRegset,
+  ptraceGetRseqConfiguration, ptraceGetSigmask, ptracePeekSiginfo, ptraceSetOptions, readTaskMemory, trySyscall, waitid,
 } from '@criu-ts/kernel';
 import { readMaps } from '@criu-ts/proc';
 import { missing, type Feature } from '../feature.js';
@@ -97,5 +99,49 @@ export const getRseqConf: Feature = {
   probe: (ctx) => {
     ptraceGetRseqConfiguration(ctx.victim().pid);
     return 'ok';
+  },
+};
+
+export const seccompSuspend: Feature = {
+  name: 'seccomp_suspend',
+  category: 2,
+  neededFor: 'dumping and restoring tasks under seccomp (PTRACE_O_SUSPEND_SECCOMP)',
+  probe: (ctx) => {
+    ptraceSetOptions(ctx.victim().pid, PTRACE_O.SUSPEND_SECCOMP);
+    return 'ok';
+  },
+};
+
+export const seccompFilters: Feature = {
+  name: 'seccomp_filters',
+  category: 2,
+  neededFor: 'dumping seccomp filters (PTRACE_SECCOMP_GET_FILTER)',
+  probe: (ctx) => {
+    const { pid } = ctx.victim();
+    const { errno } = trySyscall(SYS.ptrace, PTRACE.SECCOMP_GET_FILTER, pid, 0, 0);
+    // the victim has no filter: a kernel with the request answers EINVAL (not in filter mode) or ENOENT
+    if (errno === 0 || errnoName(errno) === 'EINVAL' || errnoName(errno) === 'ENOENT') return 'ok';
+    return missing(`PTRACE_SECCOMP_GET_FILTER: ${errnoName(errno)}`);
+  },
+};
+
+export const loginuid: Feature = {
+  name: 'loginuid',
+  category: 2,
+  neededFor: "dumping and restoring tasks' audit login uid (/proc/PID/loginuid)",
+  probe: () => (/^\d+$/.test(readFileSync('/proc/self/loginuid', 'utf8').trim()) ? 'ok' : missing('/proc/self/loginuid holds no uid')),
+};
+
+/** prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_GET): Linux 6.15+ */
+const PR_TIMER_CREATE_RESTORE_IDS = 77;
+const RESTORE_IDS_GET = 2;
+
+export const timerCrIds: Feature = {
+  name: 'timer_cr_ids',
+  category: 2,
+  neededFor: 'restoring POSIX timers with their ids in one call each (PR_TIMER_CREATE_RESTORE_IDS)',
+  probe: () => {
+    const { errno } = trySyscall(SYS.prctl, PR_TIMER_CREATE_RESTORE_IDS, RESTORE_IDS_GET, 0, 0, 0);
+    return errno === 0 ? 'ok' : missing(`prctl(PR_TIMER_CREATE_RESTORE_IDS): ${errnoName(errno)}`);
   },
 };

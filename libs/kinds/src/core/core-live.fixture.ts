@@ -12,7 +12,7 @@ import {
   PR, WAIT, prctl, ptraceDetach, ptraceGetRegs, ptraceGetSigmask, ptraceInterrupt, ptraceSeize, sleepSync, waitpidWithin, type X86Regs,
 } from '@criu-ts/kernel';
 import { listTasks, readStat } from '@criu-ts/proc';
-import type { DumpContext, DumpTask } from '../dump-context.js';
+import { emptyStats, type DumpContext, type DumpTask } from '../dump-context.js';
 import { killAndReap } from '../../../kernel/test/target.js';
 
 
@@ -87,7 +87,7 @@ export function testContext(dir: string, tasks: DumpTask[]): DumpContext & { rel
   return {
     options: { imagesDir: dir, shellJob: true, ghostLimit: 0, linkRemap: false, fileLocks: false, tcpEstablished: false, extUnixSk: false, fileValidation: 'filesize', preDump: false },
     log,
-    stats: { pagesScanned: 0, pagesSkippedParent: 0, pagesWritten: 0, pagesZero: 0, pagesLazy: 0, memdumpTime: 0, memwriteTime: 0 },
+    stats: emptyStats(),
     tasks,
     image: () => {
       throw new Error('the core kind writes no shared image');

@@ -11,7 +11,7 @@ import { createImage, imagePath, type ImageWriter, type KindName } from '@criu-t
 import { openInjector, type Injector } from '@criu-ts/inject';
 import { freezeTree } from '../../../dump/src/freeze.js';
 import { releaseThreads } from '../../../dump/src/thread-stop.js';
-import type { DumpContext, DumpTask } from '../dump-context.js';
+import { emptyStats, type DumpContext, type DumpTask } from '../dump-context.js';
 
 export const fixturesDir = join(import.meta.dirname, '..', '..', '..', '..', 'e2e', 'fixtures');
 
@@ -80,7 +80,7 @@ export function freezeForDump(t: Test, pid: number, dir: string): LiveDump {
       tcpEstablished: false, extUnixSk: false, fileValidation: 'filesize', preDump: false,
     },
     log,
-    stats: { pagesScanned: 0, pagesSkippedParent: 0, pagesWritten: 0, pagesZero: 0, pagesLazy: 0, memdumpTime: 0, memwriteTime: 0 },
+    stats: emptyStats(),
     tasks: tree.tasks,
     image: (kind: KindName, id?: number | bigint) => {
       const path = imagePath(dir, kind, id);

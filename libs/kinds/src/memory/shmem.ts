@@ -84,9 +84,11 @@ export function dumpShmemOnce(ctx: DumpContext, fd: number, shmid: number, size:
   if (tables.shmemDumped.has(shmid)) return 0;
   tables.shmemDumped.add(shmid);
   const runs = dataRuns(fd, size);
+  ctx.stats.shpagesScanned += Math.ceil(size / PAGE_SIZE);
   if (ctx.pageSink !== undefined) {
     ctx.pageSink.open('pagemap-shmem', shmid);
     const sent = sendShmem(ctx.pageSink, fd, runs, tables.buffer);
+    ctx.stats.shpagesWritten += sent;
     ctx.log.info(`shmem ${shmid}: ${sent} page(s) of ${size} bytes sent to the page server`);
     return sent;
   }
@@ -102,6 +104,7 @@ export function dumpShmemOnce(ctx: DumpContext, fd: number, shmid: number, size:
   } finally {
     writer.close();
   }
+  ctx.stats.shpagesWritten += pages;
   ctx.log.info(`shmem ${shmid}: ${pages} page(s) of ${size} bytes dumped`);
   return pages;
 }
