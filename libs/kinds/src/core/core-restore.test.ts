@@ -51,6 +51,10 @@ t.test('timers: kernel structs', (t) => {
   t.same([0, 8, 16, 24].map((o) => spec.readBigUInt64LE(o)), [2n, 5n, 7n, 9n], 'interval, then value');
   const val = itimervalStruct({ isec: 1n, iusec: 2n, vsec: 3n, vusec: 4n });
   t.same([0, 8, 16, 24].map((o) => val.readBigUInt64LE(o)), [1n, 2n, 3n, 4n]);
+  const expired = itimervalStruct({ isec: 0n, iusec: 100000n, vsec: 0n, vusec: 0n });
+  t.same([0, 8, 16, 24].map((o) => expired.readBigUInt64LE(o)), [0n, 100000n, 0n, 100000n], 'a periodic timer dumped as just expired is armed for one interval');
+  const off = itimerspecStruct({ ...timer, isec: 0n, insec: 0n, vsec: 0n, vnsec: 0n });
+  t.same([0, 8, 16, 24].map((o) => off.readBigUInt64LE(o)), [0n, 0n, 0n, 0n], 'a disarmed timer stays disarmed');
   t.end();
 });
 

@@ -38,17 +38,28 @@ export function sigeventStruct(timer: PosixTimerEntry): Buffer {
   return buf;
 }
 
+/**
+ * {interval, value} as the timer must be armed. A periodic timer read with
+ * no time left had just expired: its signal was pending and the kernel
+ * re-arms it only when the signal is taken, so it is armed with one whole
+ * interval — a zero value would disarm it for good.
+ */
+function armedPair(interval: [bigint, bigint], value: [bigint, bigint]): bigint[] {
+  const expired = value[0] === 0n && value[1] === 0n;
+  return [...interval, ...(expired ? interval : value)];
+}
+
 /** struct itimerspec {interval, value} of a POSIX timer. */
 export function itimerspecStruct(timer: PosixTimerEntry): Buffer {
   const buf = Buffer.alloc(SPEC_SIZE);
-  [timer.isec, timer.insec, timer.vsec, timer.vnsec].forEach((v, i) => buf.writeBigUInt64LE(v, i * 8));
+  armedPair([timer.isec, timer.insec], [timer.vsec, timer.vnsec]).forEach((v, i) => buf.writeBigUInt64LE(v, i * 8));
   return buf;
 }
 
 /** struct itimerval {interval, value} of an interval timer. */
 export function itimervalStruct(timer: ItimerEntry): Buffer {
   const buf = Buffer.alloc(32);
-  [timer.isec, timer.iusec, timer.vsec, timer.vusec].forEach((v, i) => buf.writeBigUInt64LE(v, i * 8));
+  armedPair([timer.isec, timer.iusec], [timer.vsec, timer.vusec]).forEach((v, i) => buf.writeBigUInt64LE(v, i * 8));
   return buf;
 }
 
@@ -95,7 +106,7 @@ function createPosix(injector: Injector, scratch: TaskScratch, timers: readonly 
 function itimerCalls(scratch: TaskScratch, timers: TaskTimers, at: number, image: string): NamedCall[] {
   const which = [[ITIMER.REAL, timers.real, 'real'], [ITIMER.VIRTUAL, timers.virt, 'virtual'], [ITIMER.PROF, timers.prof, 'prof']] as const;
   return which
-    .filter(([, timer]) => timer.vsec !== 0n || timer.vusec !== 0n)
+    .filter(([, timer]) => timer.vsec !== 0n || timer.vusec !== 0n || timer.isec !== 0n || timer.iusec !== 0n) // armed, or periodic
     .map(([nr, timer, name], i) => {
       checkTime(image, `ITIMER_${name} interval`, timer.isec, timer.iusec, USEC);
       checkTime(image, `ITIMER_${name} value`, timer.vsec, timer.vusec, USEC);
