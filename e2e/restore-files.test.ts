@@ -129,3 +129,34 @@ t.test('--link-remap: a file linked back at dump is opened under its old name, t
   t.equal(waitOutput(fx.out, /verdict .*/, 15_000)[0], 'verdict ok', 'the fixture is content');
   t.end();
 });
+
+// python3, unmodified: its cwd is a directory it removed, and it holds an fd on it
+const DELETED_CWD = `
+import os, signal, sys
+os.mkdir(sys.argv[1]); os.chdir(sys.argv[1]); fd = os.open('.', os.O_RDONLY | os.O_DIRECTORY); os.rmdir(os.getcwd())
+def check(*_):
+    cwd, held = os.stat('/proc/self/cwd'), os.fstat(fd)
+    same = (cwd.st_ino, cwd.st_dev) == (held.st_ino, held.st_dev) and cwd.st_nlink == 0
+    print('verdict', 'ok' if same else f'cwd {cwd.st_ino} nlink {cwd.st_nlink}, fd {held.st_ino}', flush=True)
+signal.signal(signal.SIGUSR1, check)
+print('ready', os.getpid(), flush=True)
+while True: signal.pause()
+`;
+
+t.test('a deleted cwd comes back deleted, the same inode as an fd on it, and no ghost is left', (t) => {
+  const dir = scratchDir(t);
+  const out = join(dir, 'out');
+  const gone = join(dir, 'gone');
+  const pid = startBackground(t, out, '/usr/bin/python3', ['-c', DELETED_CWD, gone]);
+  waitOutput(out, /ready \d+/);
+  t.equal(readlinkSync(`/proc/${pid}/cwd`), `${gone} (deleted)`, 'deleted before the dump');
+  const images = dumpAndKill(t, dir, pid);
+  const status = runRestore(out, ['-D', images, '-d', '-v4', '-o', 'restore.log']);
+  t.equal(status, 0, 'restored', { log: status === 0 ? '' : logTail(images) });
+  if (status !== 0) return t.end();
+  t.equal(readlinkSync(`/proc/${pid}/cwd`), `${gone} (deleted)`, 'its cwd is deleted again');
+  t.notOk(readdirSync(dir).includes('gone'), 'the ghost directory is gone');
+  kill(pid, SIG.USR1);
+  t.equal(waitOutput(out, /verdict .*/, 15_000)[0], 'verdict ok', 'python sees its cwd and its fd as one removed directory');
+  t.end();
+});

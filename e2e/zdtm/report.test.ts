@@ -11,9 +11,9 @@ const TAP = `TAP version 13
 #
 1..5
 ok 1 - zdtm/static/env00
-not ok 2 - zdtm/static/cow00
+not ok 2 - zdtm/static/cow00 # flavor h
 ok 3 - zdtm/static/tun # SKIP no tun feature
-ok 4 - zdtm/static/socket-tcp
+ok 4 - zdtm/static/socket-tcp # flavor h
 ok 5 - zdtm/static/maps00  # SKIP manual run only
 `;
 

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 export type Verdict = { test: string; result: 'pass' | 'fail' } | { test: string; result: 'skip'; reason: string };
 
-/** `ok 3 - zdtm/static/env00`, `not ok 4 - zdtm/static/x`, `ok 5 - zdtm/static/y # SKIP no tun feature` */
-const TAP_LINE = /^(ok|not ok) \d+ - (\S+)(?:\s+#\s*SKIP\s*(.*))?$/;
+/** `ok 3 - zdtm/static/env00`, `not ok 4 - zdtm/static/x # flavor h`, `ok 5 - zdtm/static/y # SKIP no tun feature` */
+const TAP_LINE = /^(ok|not ok) \d+ - (\S+)(?:\s+#\s*(?:SKIP\s*(.*)|.*))?$/;
 
 export function parseTapReport(text: string): Verdict[] {
   const verdicts: Verdict[] = [];

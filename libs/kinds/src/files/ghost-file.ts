@@ -6,12 +6,15 @@
 // --ghost-limit are refused (criu(8) --ghost-limit). Restore makes the
 // file again as NAME.cr.ID.ghost beside its old name (a directory: at the
 // name), with its owner, mode and times, opens it under the old name, and
-// removes it once every description is open.
+// removes it once every description is open. A deleted directory that is a
+// task's cwd or root is kept open (O_PATH) until the restore ends, for the
+// fs kind to enter it.
 import {
   chmodSync, chownSync, closeSync, constants, existsSync, ftruncateSync, mkdirSync, openSync, rmdirSync, unlinkSync, utimesSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CriuError, ImageError } from '@criu-ts/base';
+import { O } from '@criu-ts/kernel';
 import { RemapType, imagePath, openImage, type GhostChunkEntry, type GhostFileEntry, type RemapFilePathEntry } from '@criu-ts/images';
 import type { DumpContext } from '../dump-context.js';
 import type { RestoreContext } from '../restore-context.js';
@@ -167,19 +170,54 @@ function createGhost(ctx: RestoreContext, name: string, remapId: number): { path
   const path = ghostPlace(name, remapId, isDir);
   if (isDir) mkdirSync(path, ghost.head.mode & 0o7777);
   else makeGhostFile(image, ghost, path);
-  restoreFiles(ctx).afterOpen.push(() => (isDir ? rmdirSync(path) : unlinkSync(path)));
+  const remove = (): void => (isDir ? rmdirSync(path) : unlinkSync(path));
   applyGhostMetadata(path, ghost.head);
+  if (isDir) ghostDirs(ctx).set(remapId, openPath(path, O.PATH | O.DIRECTORY));
+  // once every description is open the ghost goes; made later than that (a deleted cwd only), at once
+  if (restoreFiles(ctx).allOpen) remove();
+  else restoreFiles(ctx).afterOpen.push(remove);
   ctx.log.info(`ghost ${remapId.toString(16)} of ${name} made as ${path}`);
   return { path, isDir };
 }
 
+/** Our O_PATH fds of the ghost directories made, by remap id: a deleted cwd or root is entered through them. */
+function ghostDirs(ctx: RestoreContext): Map<number, number> {
+  return ctx.shared('files.ghost-dirs', () => new Map<number, number>());
+}
+
+/**
+ * An O_PATH fd of ours on the deleted directory once named `name` (a ghost
+ * of the images), made now if no open file made it: the same inode as
+ * every fd opened on it. Valid until closeGhostDirs.
+ */
+export function ghostDirFd(ctx: RestoreContext, name: string, remap: RemapFilePathEntry): number {
+  const made = ghostDirs(ctx).get(remap.remap_id);
+  if (made !== undefined) return made;
+  const { isDir } = openedGhost(ctx, name, remap.remap_id);
+  const fd = ghostDirs(ctx).get(remap.remap_id);
+  if (!isDir || fd === undefined) throw new CriuError(`ghost ${remap.remap_id.toString(16)} of ${name} is not a directory`, { code: 'EIMAGE' });
+  return fd;
+}
+
+/** Closes the ghost directories' fds (after the restore, whatever its outcome). */
+export function closeGhostDirs(ctx: RestoreContext): void {
+  const dirs = ghostDirs(ctx);
+  for (const fd of dirs.values()) closeSync(fd);
+  dirs.clear();
+}
+
+function openedGhost(ctx: RestoreContext, name: string, remapId: number): { path: string; isDir: boolean } {
+  const ghosts = ctx.shared('files.ghosts', () => new Map<number, { path: string; isDir: boolean }>());
+  let ghost = ghosts.get(remapId);
+  if (ghost === undefined) {
+    ghost = createGhost(ctx, name, remapId);
+    ghosts.set(remapId, ghost);
+  }
+  return ghost;
+}
+
 /** Open a deleted file carried in a ghost image, under its old name (which is unlinked again at once). */
 export function openGhost(ctx: RestoreContext, name: string, flags: number, remap: RemapFilePathEntry): number {
-  const ghosts = ctx.shared('files.ghosts', () => new Map<number, { path: string; isDir: boolean }>());
-  let ghost = ghosts.get(remap.remap_id);
-  if (ghost === undefined) {
-    ghost = createGhost(ctx, name, remap.remap_id);
-    ghosts.set(remap.remap_id, ghost);
-  }
+  const ghost = openedGhost(ctx, name, remap.remap_id);
   return ghost.isDir ? openPath(ghost.path, flags) : openViaLink(ghost.path, name, flags);
 }

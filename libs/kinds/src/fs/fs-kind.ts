@@ -16,6 +16,7 @@ import { readFown, type OpenFd } from '../files/open-fd.js';
 import { regFileKind } from '../files/reg-file.js';
 import { writeShared } from '../files/image-entry.js';
 import { restoreTaskFs } from './fs-restore.js';
+import { closeGhostDirs } from '../files/ghost-file.js';
 
 /** An fd of the tool itself, described like a task's fd; paths resolve in pid's root. */
 function ownFd(pid: number, local: number): OpenFd {
@@ -56,4 +57,5 @@ export const fsKind: TaskKind = {
     log.info(`pid ${task.pid}: cwd id ${cwdId}, root id ${rootId}, fs_id ${record.ids.fs_id}`);
   },
   restore: restoreTaskFs,
+  afterRestore: (ctx) => closeGhostDirs(ctx),
 };

@@ -2,21 +2,31 @@
 // files.img: their paths) and umask, set from inside the task with one
 // injected batch — chdir(cwd), then chroot(root) unless it is "/" (the
 // cwd path is the one seen from criu's root), then umask. A cwd or root
-// that was deleted (a ghost directory) is refused. Tasks that shared one
+// that was deleted (a ghost directory) is entered through our fd of it, so
+// it is the same deleted inode as the task's fds on it. Tasks that shared one
 // fs_struct (CLONE_FS) each get their own. See chdir(2), chroot(2), umask(2).
 import { existsSync } from 'node:fs';
 import { CriuError, UnsupportedError, errnoName } from '@criu-ts/base';
 import { SYS, signed64 } from '@criu-ts/kernel';
-import { imagePath, readOne } from '@criu-ts/images';
+import { RemapType, imagePath, readOne } from '@criu-ts/images';
 import type { RestoreContext, RestoreTask } from '../restore-context.js';
 import { checkRestorePath } from '../files/open-path.js';
 import { fileEntry, restoreFiles } from '../files/restore-table.js';
+import { ghostDirFd } from '../files/ghost-file.js';
 
+/**
+ * The path the task enters: the dumped one, or for a deleted directory
+ * (a ghost) our fd's magic link /proc/CRIU/fd/N, which leads to the very
+ * inode the task's fds on it have, removed from the tree as it was.
+ */
 function dirPath(ctx: RestoreContext, pid: number, id: number, which: 'cwd' | 'root'): string {
   const reg = fileEntry(ctx, id, `pid ${pid} ${which}`).reg;
   if (reg === undefined) throw new CriuError(`pid ${pid}: its ${which} (file id ${id}) is not a path in files.img`, { code: 'EIMAGE' });
-  if (restoreFiles(ctx).remaps.has(id)) throw new UnsupportedError({ pid, kind: `a deleted ${which} (${reg.name})` });
-  return checkRestorePath(reg.name, `pid ${pid} ${which}`);
+  const path = checkRestorePath(reg.name, `pid ${pid} ${which}`);
+  const remap = restoreFiles(ctx).remaps.get(id);
+  if (remap === undefined) return path;
+  if (remap.remap_type !== RemapType.GHOST) throw new UnsupportedError({ pid, kind: `a ${which} remapped as ${remap.remap_type} (${reg.name})` });
+  return `/proc/${process.pid}/fd/${ghostDirFd(ctx, path, remap)}`;
 }
 
 export function restoreTaskFs(ctx: RestoreContext, task: RestoreTask): 'done' {
