@@ -188,6 +188,7 @@ export const SYS = {
   inotify_init1: 294,
   openat: 257,
   mkdirat: 258,
+  mknodat: 259,
   fchownat: 260,
   newfstatat: 262,
   unlinkat: 263,

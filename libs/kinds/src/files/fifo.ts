@@ -9,10 +9,10 @@ import { O } from '@criu-ts/kernel';
 import { FdTypes, type RegFileEntry } from '@criu-ts/images';
 import type { FdKind, FdRestoreEnv } from './fd-kind.js';
 import { S_IF, fileType } from './open-fd.js';
-import { checkRestorePath, closingOnError, openPath, restoreFown, setStatusFlags } from './open-path.js';
+import { checkRestorePath, closingOnError, restoreFown, setStatusFlags } from './open-path.js';
 import { dumpPipeData, refillPipe, savedPipeData } from './pipe-data.js';
 import { regFileEntry } from './reg-file.js';
-import { validateFile } from './reg-open.js';
+import { openRegPath, validateFile } from './reg-open.js';
 import { keepOwnFd } from './restore-table.js';
 import { writeShared } from './image-entry.js';
 
@@ -24,12 +24,12 @@ function fifoPath(env: FdRestoreEnv, id: number, regfId: number | undefined): Re
 }
 
 /** The tool's own read-write end of the FIFO, opened (and refilled) once per pipe_id. */
-function holdFifo(env: FdRestoreEnv, pipeId: number, path: string): void {
+function holdFifo(env: FdRestoreEnv, pipeId: number, regfId: number, reg: RegFileEntry): void {
   const held = env.ctx.shared('files.fifos', () => new Set<number>());
   if (held.has(pipeId)) return;
-  const fd = keepOwnFd(env.ctx, openPath(path, O.RDWR | O.NONBLOCK));
+  const fd = keepOwnFd(env.ctx, openRegPath(env.ctx, regfId, reg, O.RDWR | O.NONBLOCK));
   held.add(pipeId);
-  refillPipe(fd, savedPipeData(env.ctx, 'fifo-data').get(pipeId), `fifo ${path}`);
+  refillPipe(fd, savedPipeData(env.ctx, 'fifo-data').get(pipeId), `fifo ${reg.name}`);
 }
 
 export const fifoKind: FdKind = {
@@ -51,8 +51,9 @@ export const fifoKind: FdKind = {
   open(env, entry) {
     const fifo = entry.fifo!;
     const reg = fifoPath(env, entry.id, fifo.regf_id);
-    holdFifo(env, fifo.pipe_id, reg.name);
-    return closingOnError(openPath(reg.name, reg.flags | O.NONBLOCK), (fd) => {
+    holdFifo(env, fifo.pipe_id, fifo.regf_id!, reg);
+    // a deleted FIFO (a ghost) or one linked back at dump is opened through its remap, as a regular file's path
+    return closingOnError(openRegPath(env.ctx, fifo.regf_id!, reg, reg.flags | O.NONBLOCK), (fd) => {
       validateFile(env.ctx, fd, reg);
       setStatusFlags(fd, reg.flags);
       restoreFown(fd, reg.fown);

@@ -13,8 +13,8 @@ import {
   chmodSync, chownSync, closeSync, constants, existsSync, ftruncateSync, mkdirSync, openSync, rmdirSync, unlinkSync, utimesSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { CriuError, ImageError } from '@criu-ts/base';
-import { O } from '@criu-ts/kernel';
+import { CriuError, ImageError, SyscallError } from '@criu-ts/base';
+import { AT, O, SYS, trySyscall } from '@criu-ts/kernel';
 import { RemapType, imagePath, openImage, type GhostChunkEntry, type GhostFileEntry, type RemapFilePathEntry } from '@criu-ts/images';
 import type { DumpContext } from '../dump-context.js';
 import type { RestoreContext } from '../restore-context.js';
@@ -139,6 +139,12 @@ function makeGhostFile(image: string, ghost: GhostImage, at: string): void {
   }
 }
 
+/** A deleted device node or FIFO: made again with its type, mode and device number (mknod(2)). */
+function makeGhostNode(head: GhostFileEntry, at: string): void {
+  const { errno } = trySyscall(SYS.mknodat, AT.FDCWD, Buffer.from(`${at}\0`), head.mode, head.rdev ?? 0);
+  if (errno !== 0) throw new SyscallError({ syscall: `mknod(mode 0o${head.mode.toString(8)})`, errno, path: at });
+}
+
 const seconds = (t: { tv_sec: bigint; tv_usec: bigint } | undefined): number | undefined =>
   t === undefined ? undefined : Number(t.tv_sec) + Number(t.tv_usec) / 1e6;
 
@@ -163,12 +169,14 @@ function createGhost(ctx: RestoreContext, name: string, remapId: number): { path
   const image = imagePath(ctx.options.imagesDir, 'ghost-file', remapId);
   const ghost = readGhost(image);
   const type = BigInt(ghost.head.mode) & 0o170000n;
-  if (type !== S_IF.REG && type !== S_IF.DIR) {
-    throw new CriuError(`ghost file ${name}: mode 0o${ghost.head.mode.toString(8)} (only regular files and directories are restored)`, { code: 'EUNSUPPORTED' });
+  const special = type === S_IF.CHR || type === S_IF.BLK || type === S_IF.FIFO;
+  if (type !== S_IF.REG && type !== S_IF.DIR && !special) {
+    throw new CriuError(`ghost file ${name}: mode 0o${ghost.head.mode.toString(8)} (a deleted socket or symlink is not restored)`, { code: 'EUNSUPPORTED' });
   }
   const isDir = type === S_IF.DIR;
   const path = ghostPlace(name, remapId, isDir);
   if (isDir) mkdirSync(path, ghost.head.mode & 0o7777);
+  else if (special) makeGhostNode(ghost.head, path);
   else makeGhostFile(image, ghost, path);
   const remove = (): void => (isDir ? rmdirSync(path) : unlinkSync(path));
   applyGhostMetadata(path, ghost.head);

@@ -23,9 +23,14 @@ import { dumpGhost } from './ghost-file.js';
 import type { OpenFd } from './open-fd.js';
 import { writeShared } from './image-entry.js';
 
-function statInRoot(pid: number, path: string): { dev: bigint; ino: bigint } | undefined {
+/**
+ * What `path` names now. /proc shows an fd's path as seen from the reader's
+ * root — ours, whatever root (chroot) the task has — so it is looked up
+ * from here, not under /proc/PID/root.
+ */
+function statNow(path: string): { dev: bigint; ino: bigint } | undefined {
   try {
-    return statSync(`/proc/${pid}/root${path}`, { bigint: true });
+    return statSync(path, { bigint: true });
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return undefined;
     throw error;
@@ -37,7 +42,7 @@ function linkBack(fd: OpenFd, path: string, linkId: number): string {
   for (let dir = dirname(path); ; dir = dirname(dir)) {
     const name = `${dir === '/' ? '' : dir}/link_remap.${linkId}`;
     try {
-      syscall(SYS.linkat, fd.local, Buffer.from('\0'), AT.FDCWD, Buffer.from(`/proc/${fd.pid}/root${name}\0`), AT.EMPTY_PATH);
+      syscall(SYS.linkat, fd.local, Buffer.from('\0'), AT.FDCWD, Buffer.from(`${name}\0`), AT.EMPTY_PATH);
       return name;
     } catch (error) {
       if (errnoOf(error) !== 'ENOENT' || dir === '/') throw error;
@@ -54,7 +59,7 @@ function dumpLinkedRemap(ctx: DumpContext, fd: OpenFd, id: number, path: string)
   }
   const linkId = ctx.nextId();
   const name = linkBack(fd, path, linkId);
-  ctx.onAbort?.(() => syscall(SYS.unlinkat, AT.FDCWD, Buffer.from(`/proc/${fd.pid}/root${name}\0`), 0));
+  ctx.onAbort?.(() => syscall(SYS.unlinkat, AT.FDCWD, Buffer.from(`${name}\0`), 0));
   ctx.log.info(`linked ${path} back as ${name}`);
   const fown = { uid: 0, euid: 0, signum: 0, pid_type: 0, pid: 0 };
   writeShared(ctx, 'files', { message: { type: FdTypes.REG, id: linkId, reg: { id: linkId, flags: 0, pos: 0n, fown, name } } });
@@ -73,7 +78,7 @@ export function checkPathRemap(ctx: DumpContext, fd: OpenFd, id: number, path: s
     dumpGhost(ctx, fd, id, path);
     return;
   }
-  const now = statInRoot(fd.pid, path);
+  const now = statNow(path);
   if (now === undefined) {
     dumpLinkedRemap(ctx, fd, id, path);
     return;

@@ -44,17 +44,17 @@ export function validateFile(ctx: RestoreContext, fd: number, reg: RegFileEntry)
   }
 }
 
-/** Opens the path of a REG entry (following its remap), unchecked and unpositioned. */
-export function openRegPath(ctx: RestoreContext, id: number, reg: RegFileEntry): number {
+/** Opens the path of a REG entry (following its remap) with its flags or `flags`, unchecked and unpositioned. */
+export function openRegPath(ctx: RestoreContext, id: number, reg: RegFileEntry, flags = reg.flags): number {
   const path = checkRestorePath(reg.name, `file id ${id}`);
   if (reg.ext === true) {
     throw new CriuError(`file id ${id} (${path}) was dumped as external: give it with --inherit-fd fd[N]:${path.slice(1)}`, { code: 'ENOENT' });
   }
   const remap = restoreFiles(ctx).remaps.get(id);
-  if (remap === undefined) return openPath(path, reg.flags);
+  if (remap === undefined) return openPath(path, flags);
   const type = remap.remap_type ?? RemapType.LINKED;
-  if (type === RemapType.GHOST) return openGhost(ctx, path, reg.flags, remap);
-  if (type === RemapType.LINKED) return openLinkedRemap(ctx, path, reg.flags, remap);
+  if (type === RemapType.GHOST) return openGhost(ctx, path, flags, remap);
+  if (type === RemapType.LINKED) return openLinkedRemap(ctx, path, flags, remap);
   throw new CriuError(`file id ${id} (${path}): remap type ${type} (a /proc file of a dead task) is not restored`, { code: 'EUNSUPPORTED' });
 }
 
