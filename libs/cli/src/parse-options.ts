@@ -2,7 +2,10 @@
 // typed values. yargs collects each option's occurrences in order; each
 // descriptor's `reduce` folds them, so the last one wins or they
 // accumulate, as the option says.
-import yargs from 'yargs';
+// yargs-parser is yargs' own parser without yargs' help machinery (whose
+// Unicode tables cost tens of ms at every start); unknown options are
+// refused before this, in canonical-args.ts.
+import parse from 'yargs-parser';
 import { UsageError } from '@criu-ts/base';
 import { RAW_MARK } from './canonical-args.js';
 import { camelCase, type OptionTable, type OptionValues } from './option-spec.js';
@@ -13,9 +16,14 @@ export interface ParsedOptions<T extends OptionTable> {
   positionals: string[];
 }
 
-function parser(table: OptionTable) {
-  let y = yargs()
-    .parserConfiguration({
+function parseTokens(table: OptionTable, tokens: readonly string[]): Record<string, unknown> {
+  const names = Object.entries(table);
+  const strings = names.filter(([, spec]) => spec.kind !== 'flag').map(([name]) => name);
+  const result = parse.detailed([...tokens], {
+    boolean: names.filter(([, spec]) => spec.kind === 'flag').map(([name]) => name),
+    string: strings,
+    array: strings,
+    configuration: {
       'boolean-negation': false,
       'camel-case-expansion': false,
       'dot-notation': false,
@@ -25,18 +33,10 @@ function parser(table: OptionTable) {
       'parse-numbers': false,
       'parse-positional-numbers': false,
       'strip-aliased': true,
-    })
-    .strictOptions()
-    .help(false)
-    .version(false)
-    .exitProcess(false)
-    .fail((message: string | undefined, error: Error | undefined) => {
-      throw new UsageError(message ?? error?.message ?? 'bad arguments', { cause: error });
-    });
-  for (const [name, spec] of Object.entries(table)) {
-    y = spec.kind === 'flag' ? y.option(name, { type: 'boolean' }) : y.option(name, { type: 'string', array: true });
-  }
-  return y;
+    },
+  });
+  if (result.error !== null) throw new UsageError(result.error.message, { cause: result.error });
+  return result.argv as Record<string, unknown>;
 }
 
 function occurrences(raw: unknown): string[] {
@@ -51,7 +51,7 @@ function unmark(raw: string): string {
 
 /** Typed values and positionals from canonical tokens (see canonical-args.ts). */
 export function parseCanonical<T extends OptionTable>(table: T, tokens: readonly string[]): ParsedOptions<T> {
-  const argv = parser(table).parseSync([...tokens]) as Record<string, unknown>;
+  const argv = parseTokens(table, tokens);
   const values: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(table)) {
     let value = spec.initial;

@@ -60,7 +60,9 @@ export interface ToolIo {
   globalConfigPath?: string;
 }
 
-const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string; criuVersion: string };
+// libs/cli/package.json, found from libs/cli/dist/ or from a tool's bundle in
+// tools/NAME/dist/ (both three levels below the workspace root)
+const packageJson = JSON.parse(readFileSync(new URL('../../../libs/cli/package.json', import.meta.url), 'utf8')) as { version: string; criuVersion: string };
 export const VERSION: string = packageJson.version;
 /** the criu(8) version whose command line and image format we implement: what -V reports, as criu does */
 export const CRIU_VERSION: string = packageJson.criuVersion;

@@ -48,7 +48,13 @@ export function releaseThreads(threads: FrozenThread[], log: Logger): void {
   }
 }
 
-/** Kill frozen tasks (still traced, so nothing runs in between) and reap the ptrace notifications. */
+/**
+ * Kill frozen tasks (still traced, so nothing runs in between) and reap the
+ * ptrace notifications. All threads are polled together: a thread-group
+ * leader's exit is reported only after every other thread of its group has
+ * been reaped (ptrace(2), "a thread group leader ... delayed"), so waiting
+ * for the leader first would stall until the deadline.
+ */
 export function killTasks(pids: number[], threads: FrozenThread[], log: Logger): void {
   for (const pid of pids) {
     try {
@@ -57,18 +63,30 @@ export function killTasks(pids: number[], threads: FrozenThread[], log: Logger):
       if (!(error instanceof SyscallError && error.code === 'ESRCH')) log.error(`could not kill pid ${pid}: ${String(error)}`);
     }
   }
+  const leaders = new Set(pids);
+  // non-leaders first, so a leader's report is usually ready by its turn
+  let pending = [...threads.filter((t) => !leaders.has(t.tid)), ...threads.filter((t) => leaders.has(t.tid))].map((t) => t.tid);
   const deadline = Date.now() + 5000;
-  for (const thread of threads) {
-    for (let delay = 0; Date.now() < deadline; delay = Math.min(delay + 1, 10)) {
-      let result;
-      try {
-        result = waitpid(thread.tid, WAIT.__WALL | WAIT.WNOHANG);
-      } catch (error) {
-        if (error instanceof SyscallError && error.code === 'ECHILD') break;
-        throw error;
-      }
-      if (result !== null && !wifstopped(result.status)) break;
-      pause(delay);
+  for (let delay = 0; pending.length > 0; delay = Math.min(delay + 1, 10)) {
+    pending = pending.filter((tid) => !reapedExit(tid));
+    if (pending.length === 0) break;
+    if (Date.now() > deadline) {
+      log.warn(`threads ${pending.join(', ')} did not report their exit within 5 s`);
+      break;
     }
+    pause(delay);
   }
+}
+
+/** One non-blocking look at tid: true once its exit has been reaped (or it is no child of ours). */
+function reapedExit(tid: number): boolean {
+  let result;
+  try {
+    result = waitpid(tid, WAIT.__WALL | WAIT.WNOHANG);
+  } catch (error) {
+    if (error instanceof SyscallError && error.code === 'ECHILD') return true;
+    throw error;
+  }
+  // null: not yet; a stop reported before the kill landed: look again next round
+  return result !== null && !wifstopped(result.status);
 }

@@ -1,11 +1,51 @@
 // The image schemas at run time: the protobufjs root built from the bundle
 // that codegen/ generated from proto/*.proto, and crit's per-field options.
+// Types are added to the root when first looked up, with the types their
+// fields name: building all ~140 at start cost tens of ms of every run.
 import protobuf from 'protobufjs';
 import { CriuError } from '@criu-ts/base';
 import { schemaJson } from './generated/schema.js';
 
-const root = protobuf.Root.fromJSON(JSON.parse(schemaJson) as protobuf.INamespace);
-root.resolveAll();
+type JsonDef = { fields?: Record<string, { type: string }>; nested?: Record<string, JsonDef> };
+
+const root = new protobuf.Root();
+let definitions: Record<string, JsonDef> | undefined;
+
+function schemaDefinitions(): Record<string, JsonDef> {
+  definitions ??= (JSON.parse(schemaJson) as { nested: Record<string, JsonDef> }).nested;
+  return definitions;
+}
+
+/** The top-level names a definition's fields (and its nested types' fields) refer to. */
+function referencedNames(def: JsonDef, out: Set<string>): void {
+  for (const field of Object.values(def.fields ?? {})) out.add(field.type.replace(/^\./, '').split('.')[0] ?? '');
+  for (const nested of Object.values(def.nested ?? {})) referencedNames(nested, out);
+}
+
+/** Add the top-level definition `top` and what it refers to, then resolve them. */
+function addDefinition(top: string): void {
+  const defs = schemaDefinitions();
+  if (root.get(top) !== null || defs[top] === undefined) return;
+  const wanted = new Set<string>();
+  const visit = (name: string): void => {
+    if (wanted.has(name) || root.get(name) !== null || defs[name] === undefined) return;
+    wanted.add(name);
+    const refs = new Set<string>();
+    referencedNames(defs[name], refs);
+    for (const ref of refs) visit(ref);
+  };
+  visit(top);
+  root.addJSON(Object.fromEntries([...wanted].map((name) => [name, defs[name]])) as Record<string, protobuf.AnyNestedObject>);
+  for (const name of wanted) {
+    const added = root.get(name);
+    if (added instanceof protobuf.Namespace) added.resolveAll();
+  }
+}
+
+function lookup(name: string): protobuf.ReflectionObject | null {
+  addDefinition(name.replace(/^\./, '').split('.')[0] ?? '');
+  return root.lookup(name);
+}
 
 /** The 64-bit integer types: bigint in our API. */
 export const longTypes: ReadonlySet<string> = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
@@ -23,7 +63,7 @@ export interface CritFieldOptions {
 
 /** The message type of that protobuf name, e.g. 'core_entry'. */
 export function messageType(name: string): protobuf.Type {
-  const found = root.lookup(name);
+  const found = lookup(name);
   if (!(found instanceof protobuf.Type)) {
     throw new CriuError(`no message type ${name} in the image schemas (proto/)`, { code: 'ENOSCHEMA' });
   }
@@ -32,7 +72,7 @@ export function messageType(name: string): protobuf.Type {
 
 /** Whether the schemas have a message of that name. */
 export function hasMessageType(name: string): boolean {
-  return root.lookup(name) instanceof protobuf.Type;
+  return lookup(name) instanceof protobuf.Type;
 }
 
 function collectTypes(ns: protobuf.NamespaceBase, out: protobuf.Type[]): void {
@@ -45,6 +85,7 @@ function collectTypes(ns: protobuf.NamespaceBase, out: protobuf.Type[]): void {
 /** Every message type of the schemas, as protobuf names ('core_entry', 'mnt_entry.x', ...). */
 export function messageTypeNames(): string[] {
   const types: protobuf.Type[] = [];
+  for (const name of Object.keys(schemaDefinitions())) addDefinition(name);
   collectTypes(root, types);
   return types.map((type) => type.fullName.slice(1));
 }

@@ -36,3 +36,30 @@ t.test('bad input to the encoder is refused, naming the field', async (t) => {
   t.throws(() => encodeMessage(type, { vaddr: 2 ** 60, compat_nr_pages: 1 }), /is not a uint64/);
   t.equal(decodeMessage(type, encodeMessage(type, { vaddr: 4096, compat_nr_pages: 1 })).vaddr, 4096n, 'safe numbers are accepted');
 });
+
+/** Our message in the form protobufjs' fromObject takes (64-bit values as decimal strings). */
+function forProtobufjs(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (Buffer.isBuffer(value)) return value;
+  if (Array.isArray(value)) return value.map(forProtobufjs);
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, forProtobufjs(v)]));
+  return value;
+}
+
+t.test('the bytes are protobufjs\' own, and protobufjs\' bytes decode the same', async (t) => {
+  for (const name of names) {
+    const type = messageType(name);
+    for (const seed of [0, 1]) {
+      const message = sampleMessage(name, seed);
+      const reference = Buffer.from(type.encode(type.fromObject(forProtobufjs(message) as Record<string, unknown>)).finish());
+      t.same(encodeMessage(type, message), reference, `${name} seed ${seed}: the same bytes as Type.encode`);
+      t.strictSame(decodeMessage(type, reference), message, `${name} seed ${seed}: Type.encode's bytes decode to the message`);
+    }
+  }
+});
+
+t.test('a wrong type is refused, naming the field', async (t) => {
+  const type = messageType('pagemap_entry');
+  t.throws(() => encodeMessage(type, { vaddr: 1n, compat_nr_pages: 'x' }), /pagemap_entry: compat_nr_pages: integer expected/);
+  t.throws(() => encodeMessage(messageType('fown_entry'), { uid: 0, euid: 0, signum: 0, pid_type: 0, pid: 1.5 }), /fown_entry: pid: integer expected/);
+});

@@ -1,7 +1,12 @@
 // The codec boundary: our plain messages (bigint for 64-bit integers, Buffer
-// for bytes, only present fields) ↔ protobufjs' wire form (Long-like values).
-// Both directions walk the schema, so every 64-bit field is converted
-// without going through a float.
+// for bytes, only present fields) ↔ protobuf bytes. Both directions walk
+// the schema's reflection objects and use protobufjs' Writer and Reader
+// directly: protobufjs' own Type.encode/decode are generated with
+// `new Function` for every type on first use (five functions per type),
+// which cost more than the dump of a small task itself. Every 64-bit field
+// is converted without going through a float. The bytes are protobufjs'
+// (fields in number order, none packed: CRIU's schemas have no [packed]),
+// and wire.test.ts checks them against Type.encode for every type.
 import protobuf from 'protobufjs';
 import { CriuError } from '@criu-ts/base';
 import { longTypes } from './schema.js';
@@ -20,6 +25,14 @@ const limits: Record<string, [bigint, bigint]> = {
   int64: [-(1n << 63n), (1n << 63n) - 1n],
   sint64: [-(1n << 63n), (1n << 63n) - 1n],
   sfixed64: [-(1n << 63n), (1n << 63n) - 1n],
+};
+
+/** protobuf wire types of the scalar types (enums are int32) */
+const WIRE_TYPE: Record<string, number> = {
+  int32: 0, uint32: 0, sint32: 0, int64: 0, uint64: 0, sint64: 0, bool: 0,
+  fixed64: 1, sfixed64: 1, double: 1,
+  string: 2, bytes: 2,
+  fixed32: 5, sfixed32: 5, float: 5,
 };
 
 function isLongLike(value: unknown): value is LongLike {
@@ -43,67 +56,135 @@ function bigintToLong(value: unknown, field: protobuf.Field): LongLike {
   return { low: Number(bits & 0xffffffffn) | 0, high: Number(bits >> 32n) | 0 };
 }
 
-function valueFromWire(field: protobuf.Field, value: unknown): unknown {
-  const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return messageFromWire(resolved, value as ImageMessage);
-  if (longTypes.has(field.type)) return longToBigint(value, field.type);
-  if (field.type === 'bytes') return Buffer.from(value as Uint8Array);
-  return value;
-}
+const sortedFields = new WeakMap<protobuf.Type, protobuf.Field[]>();
 
-/** protobufjs' decoded message → our message (own, present fields only). */
-export function messageFromWire(type: protobuf.Type, wire: ImageMessage): ImageMessage {
-  const out: ImageMessage = {};
-  for (const field of type.fieldsArray) {
-    if (!Object.hasOwn(wire, field.name)) continue;
-    const value = wire[field.name];
-    if (field.repeated) {
-      if (!Array.isArray(value) || value.length === 0) continue;
-      out[field.name] = value.map((item: unknown) => valueFromWire(field, item));
-    } else if (value !== undefined && value !== null) {
-      out[field.name] = valueFromWire(field, value);
-    }
+/** The fields in number order (as protobufjs writes them), resolved. */
+function fieldsOf(type: protobuf.Type): protobuf.Field[] {
+  let fields = sortedFields.get(type);
+  if (fields === undefined) {
+    fields = [...type.fieldsArray].sort((a, b) => a.id - b.id);
+    for (const field of fields) field.resolve();
+    sortedFields.set(type, fields);
   }
-  return out;
+  return fields;
 }
 
-function valueToWire(field: protobuf.Field, value: unknown): unknown {
+function invalid(type: protobuf.Type, field: protobuf.Field, what: string): CriuError {
+  return new CriuError(`${type.fullName.slice(1)}: ${field.name}: ${what} expected`, { code: 'EINVAL' });
+}
+
+function writeScalar(w: protobuf.Writer, type: protobuf.Type, field: protobuf.Field, value: unknown): void {
+  const t = field.resolvedType instanceof protobuf.Enum ? 'enum' : field.type;
+  if (longTypes.has(t)) {
+    (w[t as 'uint64'] as (v: LongLike) => protobuf.Writer).call(w, bigintToLong(value, field));
+  } else if (t === 'bool') {
+    if (typeof value !== 'boolean') throw invalid(type, field, 'boolean');
+    w.bool(value);
+  } else if (t === 'string') {
+    if (typeof value !== 'string') throw invalid(type, field, 'string');
+    w.string(value);
+  } else if (t === 'bytes') {
+    if (!(value instanceof Uint8Array) && typeof value !== 'string') throw invalid(type, field, 'buffer');
+    w.bytes(value);
+  } else if (t === 'float' || t === 'double') {
+    if (typeof value !== 'number') throw invalid(type, field, 'number');
+    w[t](value);
+  } else if (t === 'enum') {
+    const values = (field.resolvedType as protobuf.Enum).valuesById;
+    if (typeof value !== 'number' || values[value] === undefined) throw invalid(type, field, 'enum value');
+    w.int32(value);
+  } else {
+    if (!Number.isInteger(value)) throw invalid(type, field, 'integer');
+    (w[t as 'int32'] as (v: number) => protobuf.Writer).call(w, value as number);
+  }
+}
+
+function writeField(w: protobuf.Writer, type: protobuf.Type, field: protobuf.Field, value: unknown): void {
   const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return messageToWire(resolved, value as ImageMessage);
-  if (longTypes.has(field.type)) return bigintToLong(value, field);
-  return value;
+  if (resolved instanceof protobuf.Type) {
+    if (typeof value !== 'object' || value === null) throw invalid(type, field, 'object');
+    w.uint32((field.id << 3) | 2).fork();
+    writeMessage(w, resolved, value as ImageMessage);
+    w.ldelim();
+    return;
+  }
+  const wireType = resolved instanceof protobuf.Enum ? 0 : WIRE_TYPE[field.type];
+  if (wireType === undefined) throw new CriuError(`${field.fullName.slice(1)}: unsupported field type ${field.type}`, { code: 'EINVAL' });
+  w.uint32((field.id << 3) | wireType);
+  writeScalar(w, type, field, value);
 }
 
-/** Our message → a plain object protobufjs encodes, checking required fields and 64-bit ranges. */
-export function messageToWire(type: protobuf.Type, message: ImageMessage): ImageMessage {
-  const out: ImageMessage = {};
-  for (const field of type.fieldsArray) {
+function writeMessage(w: protobuf.Writer, type: protobuf.Type, message: ImageMessage): void {
+  for (const field of fieldsOf(type)) {
     const value = message[field.name];
     if (value === undefined || value === null) {
-      if (field.required) {
-        throw new CriuError(`${type.fullName.slice(1)}: required field ${field.name} is missing`, { code: 'EINVAL' });
-      }
+      if (field.required) throw new CriuError(`${type.fullName.slice(1)}: required field ${field.name} is missing`, { code: 'EINVAL' });
       continue;
     }
-    if (field.repeated) {
-      if (!Array.isArray(value)) throw new CriuError(`${field.fullName.slice(1)}: expected an array`, { code: 'EINVAL' });
-      out[field.name] = value.map((item: unknown) => valueToWire(field, item));
-    } else {
-      out[field.name] = valueToWire(field, value);
+    if (!field.repeated) {
+      writeField(w, type, field, value);
+      continue;
     }
+    if (!Array.isArray(value)) throw new CriuError(`${field.fullName.slice(1)}: expected an array`, { code: 'EINVAL' });
+    for (const item of value) writeField(w, type, field, item);
   }
-  const problem = type.verify(out);
-  if (problem !== null) throw new CriuError(`${type.fullName.slice(1)}: ${problem}`, { code: 'EINVAL' });
-  return out;
 }
 
-/** Encode one message of that type to protobuf bytes. */
+/** Encode one message of that type to protobuf bytes, checking required fields, types and 64-bit ranges. */
 export function encodeMessage(type: protobuf.Type, message: ImageMessage): Buffer {
-  const bytes = type.encode(messageToWire(type, message)).finish();
+  const w = protobuf.Writer.create();
+  writeMessage(w, type, message);
+  const bytes = w.finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function readScalar(r: protobuf.Reader, field: protobuf.Field): unknown {
+  if (field.resolvedType instanceof protobuf.Enum) return r.int32();
+  const t = field.type;
+  if (longTypes.has(t)) return longToBigint((r[t as 'uint64'] as () => unknown).call(r), t);
+  if (t === 'bytes') return Buffer.from(r.bytes());
+  const read = r[t as 'int32'] as (() => unknown) | undefined;
+  if (WIRE_TYPE[t] === undefined || read === undefined) throw new CriuError(`${field.fullName.slice(1)}: unsupported field type ${t}`, { code: 'EINVAL' });
+  return read.call(r);
+}
+
+function readValue(r: protobuf.Reader, field: protobuf.Field): unknown {
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Type) return readMessage(r, resolved, r.uint32() + r.pos);
+  return readScalar(r, field);
+}
+
+function readMessage(r: protobuf.Reader, type: protobuf.Type, end: number): ImageMessage {
+  const out: ImageMessage = {};
+  fieldsOf(type);
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const field = type.fieldsById[tag >>> 3];
+    if (field === undefined) {
+      r.skipType(tag & 7);
+      continue;
+    }
+    if (!field.repeated) {
+      out[field.name] = readValue(r, field);
+      continue;
+    }
+    const list = (out[field.name] ??= []) as unknown[];
+    const packed = (tag & 7) === 2 && !(field.resolvedType instanceof protobuf.Type) && field.type !== 'string' && field.type !== 'bytes';
+    if (!packed) {
+      list.push(readValue(r, field));
+      continue;
+    }
+    for (const stop = r.uint32() + r.pos; r.pos < stop; ) list.push(readScalar(r, field));
+  }
+  if (r.pos > end) throw new protobuf.util.ProtocolError(`${type.fullName.slice(1)}: a field runs past the message's end`);
+  for (const field of type.fieldsArray) {
+    if (field.required && !Object.hasOwn(out, field.name)) throw new protobuf.util.ProtocolError(`missing required '${field.name}'`, { instance: out });
+    if (field.repeated && (out[field.name] as unknown[] | undefined)?.length === 0) delete out[field.name];
+  }
+  return out;
 }
 
 /** Decode protobuf bytes as a message of that type; throws protobufjs' error on bad input. */
 export function decodeMessage(type: protobuf.Type, bytes: Uint8Array): ImageMessage {
-  return messageFromWire(type, type.decode(bytes) as unknown as ImageMessage);
+  return readMessage(protobuf.Reader.create(bytes), type, bytes.length);
 }

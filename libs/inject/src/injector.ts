@@ -132,6 +132,8 @@ interface InjectorState {
   /** the batch code and results areas, grown on demand */
   batch: BatchArea | undefined;
   open: boolean;
+  /** trips into the task so far (one per injected call or batch), logged at release (-v4) */
+  trips: number;
 }
 
 /** Saves what we change, blocks signals and writes the trampoline; undoes it all on failure. */
@@ -161,13 +163,14 @@ function prepare(tid: number, options: InjectorOptions): InjectorState {
   }
   log.debug(`task ${tid}: trampoline at 0x${saved.site.toString(16)}`);
   const ctx: TrapContext = { tid, site: saved.site, timeoutMs: options.timeoutMs ?? 10_000, log, deferred: [], events: [] };
-  return { saved, regs, mem, ctx, log, scratches: [], batch: undefined, open: true };
+  return { saved, regs, mem, ctx, log, scratches: [], batch: undefined, open: true, trips: 0 };
 }
 
 function injectSyscall(state: InjectorState, nr: number, args: readonly SyscallArg[]): bigint {
   const { saved, log } = state;
   if (!state.open) throw new CriuError(`task ${saved.tid}: injector already released`, { code: 'ERELEASED' });
   ptraceSetRegs(saved.tid, { ...state.regs, rip: saved.site, ...argRegs(nr, args) });
+  state.trips++;
   const result = signed64(runToTrap(state.ctx).rax);
   if (log.enabled(LogLevel.debug)) log.debug(`task ${saved.tid}: ${describe(nr, args, result)}`);
   return result;
@@ -201,6 +204,7 @@ function injectBatch(state: InjectorState, calls: readonly BatchCall[]): bigint[
   const code = assembleBatch(calls, area.results.addr);
   writeBatchCode(state.mem, area, code);
   ptraceSetRegs(saved.tid, { ...state.regs, rip: area.code.addr, orig_rax: BigInt.asUintN(64, -1n) });
+  state.trips++;
   runToTrap(state.ctx, { start: area.code.addr, end: area.code.addr + BigInt(code.length) });
   const raw = area.results.read(calls.length * 8);
   const results = calls.map((_, i) => signed64(raw.readBigUInt64LE(i * 8)));
@@ -220,6 +224,7 @@ function releaseInjector(state: InjectorState): void {
   } finally {
     state.open = false;
     restoreTask(state.saved, state.mem);
+    state.log.debug(`task ${state.saved.tid}: released after ${state.trips} injected round trip(s)`);
   }
 }
 

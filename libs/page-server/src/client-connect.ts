@@ -73,9 +73,14 @@ function socketPair(): [number, number] {
   return [fds.readInt32LE(0), fds.readInt32LE(4)];
 }
 
-/** The relay worker's module, beside this one (.ts when tests run the sources). */
+/**
+ * The relay worker's module in libs/page-server: src/*.ts when tests run the
+ * sources, else dist/*.js, found from here or from a tool's bundle in
+ * tools/NAME/dist/ (both three levels below the workspace root).
+ */
 function relayModule(): URL {
-  return new URL(`./tls-relay-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+  const ext = extname(fileURLToPath(import.meta.url));
+  return new URL(`../../../libs/page-server/${ext === '.ts' ? 'src' : 'dist'}/tls-relay-worker${ext}`, import.meta.url);
 }
 
 async function connectTls(address: string, port: number, material: TlsMaterial, timeoutMs: number): Promise<PageServerClient> {

@@ -51,10 +51,10 @@ t.test('the tools parse, then say they are not implemented yet (exit 1), in the 
 t.test('the umbrella runs the real tools next to it', async (t) => {
   const env = { ...process.env };
   delete env.CRIU_TS_TOOLS_DIR;
-  const umbrella = join(toolsRoot, 'criu', 'dist', 'main.js');
-  const bad = spawnSync(process.execPath, [umbrella, 'dump', '--bogus'], { encoding: 'utf8', timeout: 20_000, env });
+  const umbrella = join(toolsRoot, 'criu', 'bin', 'criu');
+  const bad = spawnSync(umbrella, ['dump', '--bogus'], { encoding: 'utf8', timeout: 20_000, env });
   t.equal(bad.status, 1);
   t.match(bad.stderr, /^criu-dump: unknown option --bogus/);
-  const help = spawnSync(process.execPath, [umbrella, 'cpuinfo', '--help'], { encoding: 'utf8', timeout: 20_000, env });
+  const help = spawnSync(umbrella, ['cpuinfo', '--help'], { encoding: 'utf8', timeout: 20_000, env });
   t.match(help.stdout, /^Usage: criu-cpuinfo dump\|check/);
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const umbrella = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const umbrella = fileURLToPath(new URL('../bin/criu', import.meta.url));
 
 function toolsDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'criu-umbrella-'));
@@ -26,7 +26,7 @@ function toolsDir(t: { teardown(fn: () => void): void }): string {
 }
 
 function criu(dir: string, args: string[], extra: { env?: Record<string, string>; input?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [umbrella, ...args], {
+  return spawnSync(umbrella, args, {
     encoding: 'utf8',
     timeout: 20_000,
     input: extra.input,
@@ -70,7 +70,7 @@ t.test('a tool killed by a signal: the umbrella dies of the same signal', async 
 
 t.test('SIGTERM to the umbrella reaches the running tool', async (t) => {
   const dir = toolsDir(t);
-  const child = spawn(process.execPath, [umbrella, 'dedup'], { env: { ...process.env, CRIU_TS_TOOLS_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(umbrella, ['dedup'], { env: { ...process.env, CRIU_TS_TOOLS_DIR: dir }, stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });

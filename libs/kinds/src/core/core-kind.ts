@@ -6,7 +6,7 @@
 // Seccomp modes and filters: seccomp.ts (seccomp.img, written once every
 // task is dumped). Not saved: LSM labels, cgroup sets. Restore:
 // core-restore.ts. See criu(8), ptrace(2), proc_pid_status(5).
-import { openInjector, type Injector } from '@criu-ts/inject';
+import { openInjector, type Injector, type Scratch } from '@criu-ts/inject';
 import { imagePath, writeImage, type Messages } from '@criu-ts/images';
 import { PAGE_SIZE, ptraceGetRegs } from '@criu-ts/kernel';
 import { readStat } from '@criu-ts/proc';
@@ -16,7 +16,7 @@ import { sighandId, taskNamespaceIds, type TaskKobjIds } from './kobj-ids.js';
 import { threadSnapshots, takeSnapshot } from './core-snapshot.js';
 import type { RseqState } from './rseq.js';
 import { peekQueue } from './signals.js';
-import { taskCalls, type TaskCalls } from './task-calls.js';
+import { prefetchedTaskCalls, taskCalls, type TaskCalls } from './task-calls.js';
 import { TASK_STATE, taskCore } from './task-core.js';
 import { threadCore, threadInfo, type ThreadBefore } from './thread-core.js';
 import { dumpTaskSeccomp, writeSeccompImage } from './seccomp.js';
@@ -53,11 +53,6 @@ function layoutOf(ctx: DumpContext): XsaveLayout {
   return ctx.shared('core.xsave-layout', () => probeXsaveLayout());
 }
 
-/** thread_info + thread_core of one thread, through an injector on that thread. */
-function threadEntry(ctx: DumpContext, pid: number, before: Before, injector: Injector): CoreEntry {
-  return threadEntryWith(ctx, pid, before, { injector, calls: taskCalls(injector, injector.scratch(PAGE_SIZE)) });
-}
-
 function threadEntryWith(ctx: DumpContext, pid: number, before: Before, via: { injector: Injector; calls: TaskCalls }): CoreEntry {
   const { injector, calls } = via;
   const { rseq } = before;
@@ -70,11 +65,16 @@ function threadEntryWith(ctx: DumpContext, pid: number, before: Before, via: { i
   };
 }
 
-/** A non-leader thread gets a short-lived injector of its own, beside the leader's trampoline. */
-function otherThreadEntry(ctx: DumpContext, pid: number, before: Before, leader: Injector): CoreEntry {
-  const injector = openInjector(before.tid, { site: leader.site + THREAD_SITE_OFFSET, log: ctx.log.child('inject') });
+/**
+ * A non-leader thread gets a short-lived injector of its own, beside the
+ * leader's trampoline; its answers land in the leader's scratch page (a
+ * thread shares its leader's memory, and threads are asked one at a time),
+ * which saves mapping and unmapping a page in every thread.
+ */
+function otherThreadEntry(ctx: DumpContext, pid: number, before: Before, leader: { injector: Injector; scratch: Scratch }): CoreEntry {
+  const injector = openInjector(before.tid, { site: leader.injector.site + THREAD_SITE_OFFSET, log: ctx.log.child('inject') });
   try {
-    return threadEntry(ctx, pid, before, injector);
+    return threadEntryWith(ctx, pid, before, { injector, calls: taskCalls(injector, leader.scratch) });
   } finally {
     injector.release();
   }
@@ -98,11 +98,11 @@ function dumpLive(ctx: DumpContext, task: DumpTask, record: TaskRecord): void {
   const befores = task.threads.map((thread) => threadBefore(ctx, thread));
   const leader = ctx.injector(pid);
   const scratch = leader.scratch(PAGE_SIZE);
-  const calls = taskCalls(leader, scratch);
+  const calls = prefetchedTaskCalls(leader, scratch);
   const leaderEntry = threadEntryWith(ctx, pid, befores[0]!, { injector: leader, calls });
   leaderEntry.tc = taskCore(task, { calls, injector: leader, scratch, sigmask: befores[0]!.sigmask });
   const entries: [number, CoreEntry][] = [[pid, leaderEntry]];
-  for (const before of befores.slice(1)) entries.push([before.tid, otherThreadEntry(ctx, pid, before, leader)]);
+  for (const before of befores.slice(1)) entries.push([before.tid, otherThreadEntry(ctx, pid, before, { injector: leader, scratch })]);
   dumpTaskSeccomp(ctx, task, new Map(entries));
   const dir = ctx.options.imagesDir;
   writeImage(imagePath(dir, 'ids', pid), 'ids', [ids]);

@@ -96,3 +96,50 @@ export function taskCalls(injector: Injector, scratch: Scratch): TaskCalls {
   };
 }
 
+
+/** Where each answer of the prefetch batch lands in the scratch page. */
+const AT = { tidAddress: 0, pdeath: 8, subreaper: 16, sigaltstack: 32, itimers: 64, sigactions: 256 } as const;
+const PREFETCH_BYTES = AT.sigactions + ACTION_SIGNALS.length * KSIGACTION_SIZE;
+
+/**
+ * taskCalls whose questions (all but the POSIX timers', which depend on the
+ * timer ids) are asked in one batch — one trip into the task instead of
+ * eight. Each answer is checked when it is used, so a failure names its call.
+ */
+export function prefetchedTaskCalls(injector: Injector, scratch: Scratch): TaskCalls {
+  const at = (offset: number): bigint => scratch.addr + BigInt(offset);
+  const named: { name: string; nr: number; args: (bigint | number)[] }[] = [
+    { name: 'prctl(PR_GET_TID_ADDRESS)', nr: SYS.prctl, args: [PR.GET_TID_ADDRESS, at(AT.tidAddress)] },
+    { name: 'sigaltstack', nr: SYS.sigaltstack, args: [0, at(AT.sigaltstack)] },
+    { name: 'prctl(PR_GET_PDEATHSIG)', nr: SYS.prctl, args: [PR.GET_PDEATHSIG, at(AT.pdeath)] },
+    { name: 'prctl(PR_GET_SECUREBITS)', nr: SYS.prctl, args: [PR.GET_SECUREBITS] },
+    { name: 'prctl(PR_GET_CHILD_SUBREAPER)', nr: SYS.prctl, args: [PR.GET_CHILD_SUBREAPER, at(AT.subreaper)] },
+    { name: 'membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS)', nr: SYS.membarrier, args: [MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0] },
+    ...[ITIMER.REAL, ITIMER.VIRTUAL, ITIMER.PROF].map((which, i) => ({ name: `getitimer(${which})`, nr: SYS.getitimer, args: [which, at(AT.itimers + i * ITIMERVAL_SIZE)] })),
+    ...ACTION_SIGNALS.map((sig, i) => ({ name: `rt_sigaction(${sig})`, nr: SYS.rt_sigaction, args: [sig, 0, at(AT.sigactions + i * KSIGACTION_SIZE), 8] })),
+  ];
+  const results = injector.batch(named.map(({ nr, args }) => ({ nr, args })));
+  const answers = scratch.read(PREFETCH_BYTES);
+  const checked = (first: number, count = 1): bigint => {
+    for (let i = first; i < first + count; i++) {
+      const result = results[i]!;
+      if (result < 0n && result >= -4095n) throw new SyscallError({ syscall: named[i]!.name, errno: Number(-result), pid: injector.tid });
+    }
+    return results[first]!;
+  };
+  const lazy = taskCalls(injector, scratch);
+  return {
+    tidAddress: () => (checked(0), answers.readBigUInt64LE(AT.tidAddress)),
+    sigaltstack: () => (checked(1), answers.subarray(AT.sigaltstack, AT.sigaltstack + STACK_T_SIZE)),
+    pdeathSignal: () => (checked(2), answers.readInt32LE(AT.pdeath)),
+    securebits: () => Number(checked(3)),
+    childSubreaper: () => (checked(4), answers.readInt32LE(AT.subreaper) !== 0),
+    membarrierRegistrations() {
+      if (results[5] === -EINVAL) return 0;
+      return Number(checked(5));
+    },
+    itimers: () => (checked(6, 3), answers.subarray(AT.itimers, AT.itimers + 3 * ITIMERVAL_SIZE)),
+    sigactions: () => (checked(9, ACTION_SIGNALS.length), answers.subarray(AT.sigactions, AT.sigactions + ACTION_SIGNALS.length * KSIGACTION_SIZE)),
+    posixTimer: (id) => lazy.posixTimer(id),
+  };
+}

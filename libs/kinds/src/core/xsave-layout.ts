@@ -10,12 +10,12 @@ import { XFEATURES, type XsaveLayout } from './x86-fpu.js';
 
 /** The layout of the table's components this CPU supports (see the file comment). */
 export function probeXsaveLayout(reader: CpuidReader = nativeCpuidReader()): XsaveLayout {
-  const [leaf0] = reader([{ leaf: 0xd, subleaf: 0 }]);
+  // one helper run for sub-leaf 0 and every component's (a sub-leaf of an unsupported one is just zeros)
+  const [leaf0, ...answers] = reader([{ leaf: 0xd, subleaf: 0 }, ...XFEATURES.map((f) => ({ leaf: 0xd, subleaf: f.bit }))]);
   const supported = BigInt(leaf0!.eax >>> 0) | (BigInt(leaf0!.edx >>> 0) << 32n);
-  const enabled = XFEATURES.filter((f) => (supported & (1n << BigInt(f.bit))) !== 0n);
-  const answers = enabled.length === 0 ? [] : reader(enabled.map((f) => ({ leaf: 0xd, subleaf: f.bit })));
   const layout = new Map<number, number>();
-  enabled.forEach((feature, i) => {
+  XFEATURES.forEach((feature, i) => {
+    if ((supported & (1n << BigInt(feature.bit))) === 0n) return;
     const regs = answers[i]!;
     if (regs.eax >>> 0 !== feature.size) {
       throw new CriuError(`XSAVE component ${feature.field} (bit ${feature.bit}) is ${regs.eax >>> 0} bytes on this CPU, the image format holds ${feature.size}`, {
