@@ -7,6 +7,9 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The umbrella's pid, in the tool's environment: the process holding the fds the caller passed to `criu`. */
+export const LAUNCHER_PID_ENV = 'CRIU_TS_LAUNCHER_PID';
+
 export const forwardedSignals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
 
 /** Where a tool lives: $CRIU_TS_TOOLS_DIR/NAME (an executable) if set, else the sibling package's dist/main.js run by this node. */
@@ -35,7 +38,10 @@ export function runCommandTool(tool: string, args: readonly string[], env: NodeJ
     process.exitCode = 1;
     return;
   }
-  const child = spawn(command.file, [...command.args, ...args], { stdio: 'inherit', env, argv0: tool });
+  // Node marks the fds we inherited close-on-exec, so the tool cannot inherit them: it can take one it
+  // needs (criu swrk's socket, --inherit-fd's) from us with pidfd_getfd, knowing our pid from here
+  const toolEnv = { ...env, [LAUNCHER_PID_ENV]: String(process.pid) };
+  const child = spawn(command.file, [...command.args, ...args], { stdio: 'inherit', env: toolEnv, argv0: tool });
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
   };
