@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { CriuError } from '@criu-ts/base';
+import { LAUNCHER_PID_ENV } from './launcher-fd.js';
 
 const READY_FD = 3;
 
@@ -21,11 +22,10 @@ export interface DaemonOptions {
 export async function daemonize(argv: readonly string[], options: DaemonOptions): Promise<number> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const args = [...process.execArgv, process.argv[1] ?? '', ...argv, '--status-fd', String(READY_FD)];
-  const child = spawn(process.execPath, args, {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-    env: { ...process.env, [options.childEnv]: '1' },
-  });
+  const env: NodeJS.ProcessEnv = { ...process.env, [options.childEnv]: '1' };
+  // the copy's fds are its own, not the `criu` umbrella's (see launcher-fd.ts)
+  delete env[LAUNCHER_PID_ENV];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'], env });
   const ready = child.stdio[READY_FD] as Readable;
   try {
     await new Promise<void>((resolve, reject) => {

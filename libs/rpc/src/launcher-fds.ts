@@ -4,9 +4,8 @@
 // (CRIU_TS_LAUNCHER_PID names it): we copy the one we need with
 // pidfd_getfd. Run directly, the fd is our own.
 import { closeSync } from 'node:fs';
+import { LAUNCHER_PID_ENV } from '@criu-ts/cli';
 import { pidfdGetfd, pidfdOpen } from '@criu-ts/kernel';
-
-export const LAUNCHER_PID_ENV = 'CRIU_TS_LAUNCHER_PID';
 
 /** Our fd for the client's fd `n` (a copy, close-on-exec, when it comes from the umbrella). */
 export function launcherFd(n: number, env: Readonly<Record<string, string | undefined>> = process.env): number {

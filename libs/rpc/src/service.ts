@@ -10,7 +10,7 @@ import { closeSync, lstatSync, unlinkSync } from 'node:fs';
 import { CriuError, errnoOf, type Logger } from '@criu-ts/base';
 import { SOCK, AF, accept4, bindUnix, listen, peerCred, pollIn, socket } from '@criu-ts/kernel';
 import { EBADRQC, encodeResponse } from './messages.js';
-import { LAUNCHER_PID_ENV } from './launcher-fds.js';
+import { LAUNCHER_PID_ENV } from '@criu-ts/cli';
 import { sendPacket } from './packet.js';
 
 /** Set in a connection worker's environment: the session is a service connection, not swrk. */

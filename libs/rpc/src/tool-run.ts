@@ -13,9 +13,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@criu-ts/base';
-import { RPC_CONFIG_ENV, SERVICE_FD_ENV, SERVICE_NOTIFY_ENV } from '@criu-ts/cli';
+import { LAUNCHER_PID_ENV, RPC_CONFIG_ENV, SERVICE_FD_ENV, SERVICE_NOTIFY_ENV } from '@criu-ts/cli';
 import { SOCK, socketpair } from '@criu-ts/kernel';
-import { LAUNCHER_PID_ENV } from './launcher-fds.js';
 
 export interface ToolRunInput {
   /** e.g. 'criu-dump' */

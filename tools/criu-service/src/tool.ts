@@ -24,8 +24,8 @@ async function swrk(ctx: Context, fd: string | undefined): Promise<void> {
 
 function announceReady(ctx: Context): void {
   writePidfile(ctx, process.pid);
-  const fd = ctx.options.statusFd;
-  if (fd === undefined) return;
+  if (ctx.options.statusFd === undefined) return;
+  const fd = launcherFd(ctx.options.statusFd);
   try {
     writeSync(fd, Buffer.from([0]));
   } finally {
