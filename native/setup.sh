@@ -10,7 +10,8 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 
 # Debian packages: gcc/make build native/; criu is installed only for its
 # crit decoder and python modules (the image-format reference in tests);
-# openssl makes test certificates; iproute2 for network namespaces.
+# openssl makes test certificates; iproute2 for network namespaces; Go and
+# go-criu for the RPC tests.
 missing=()
 command -v gcc >/dev/null || missing+=(gcc)
 command -v make >/dev/null || missing+=(make)
@@ -18,6 +19,9 @@ command -v make >/dev/null || missing+=(make)
 /usr/bin/python3 -c 'import google.protobuf' 2>/dev/null || missing+=(python3-protobuf)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v ip >/dev/null || missing+=(iproute2)
+# the RPC service's e2e clients: go-criu (built at test time from Debian's source) and pycriu (in criu)
+command -v go >/dev/null || missing+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/checkpoint-restore/go-criu ] || missing+=(golang-github-checkpoint-restore-go-criu-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

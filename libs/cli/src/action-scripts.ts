@@ -5,6 +5,7 @@
 // to the log, as in criu. Every script runs; any failure fails the stage.
 import { spawn } from 'node:child_process';
 import { CriuError, type Logger } from '@criu-ts/base';
+import { notifyService, serviceNotifies } from './service-channel.js';
 
 /** the action names of criu(8) (plus pre-stream and status-ready, which upstream criu also sends) */
 export const actionNames = [
@@ -60,8 +61,23 @@ function runOne(script: string, env: Record<string, string>, logFd: number): Pro
   });
 }
 
-/** Run every --action-script for `action`, in command-line order; a CriuError if any failed. */
+/**
+ * Run every --action-script for `action`, in command-line order, then tell
+ * the RPC client (see service-channel.ts); a CriuError if any failed.
+ */
 export async function runActionScript(ctx: ActionScriptContext, action: ActionName, extra: ActionScriptExtra = {}): Promise<void> {
+  await runScripts(ctx, action, extra);
+  // the RPC client's notify_scripts: the same stages, after the scripts (as criu adds its RPC "script" last)
+  if (serviceNotifies(ctx.env)) {
+    ctx.log.debug(`Notifying the RPC client: ${action}`);
+    notifyService(ctx.env, action, RPC_PID_ACTIONS.has(action) ? extra.initPid : undefined);
+  }
+}
+
+/** the stages whose notification carries the root's pid, as criu's RPC sends it */
+const RPC_PID_ACTIONS: ReadonlySet<ActionName> = new Set(['setup-namespaces', 'post-restore']);
+
+async function runScripts(ctx: ActionScriptContext, action: ActionName, extra: ActionScriptExtra): Promise<void> {
   const scripts = ctx.options.actionScript;
   if (scripts.length === 0) return;
   ctx.log.debug(`Running ${action} scripts`);

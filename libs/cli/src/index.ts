@@ -14,3 +14,6 @@ export * from './pidfile.js';
 export * from './run-tool.js';
 export * from './dump-options.js';
 export * from './restore-options.js';
+export * from './service-channel.js';
+export * from './daemonize.js';
+export * from './launcher-fd.js';

@@ -15,6 +15,7 @@ import { helpText } from './help-text.js';
 import { openLog, type OpenedLog } from './log-setup.js';
 import type { OptionTable, OptionValues } from './option-spec.js';
 import { lastRaw, parseCanonical } from './parse-options.js';
+import { RPC_CONFIG_ENV, reportToService } from './service-channel.js';
 
 export interface PositionalSpec {
   name: string;
@@ -102,6 +103,13 @@ function positionalArgs(specs: readonly PositionalSpec[], words: readonly string
   return args;
 }
 
+/** criu_opts.config_file of an RPC request: read after the command line, so it overrides the request (criu's RPC config). */
+function rpcConfigTokens(index: ReturnType<typeof indexOptions>, io: ToolIo): { tokens: string[]; notes: string[] } {
+  const path = io.env[RPC_CONFIG_ENV];
+  if (path === undefined || path === '') return { tokens: [], notes: [] };
+  return configTokens(index, readConfigSources([{ path: resolve(io.cwd, path), kind: 'option' }]).lines);
+}
+
 function prepare<T extends OptionTable>(spec: ToolSpec<T>, io: ToolIo): Prepared<T> {
   const table = { ...commonOptions, ...spec.options };
   const index = indexOptions(table);
@@ -115,14 +123,15 @@ function prepare<T extends OptionTable>(spec: ToolSpec<T>, io: ToolIo): Prepared
   });
   const read = readConfigSources(sources);
   const fromFiles = configTokens(index, read.lines);
-  const parsed = parseCanonical(table, [...fromFiles.tokens, ...cliTokens]);
+  const fromRpc = rpcConfigTokens(index, io);
+  const parsed = parseCanonical(table, [...fromFiles.tokens, ...cliTokens, ...fromRpc.tokens]);
   const options = parsed.values as CommonOptions & OptionValues<T>;
   return {
     options,
     args: positionalArgs(spec.positionals ?? [], parsed.positionals),
     imagesDir: resolve(io.cwd, options.imagesDir),
     workDir: resolve(io.cwd, options.workDir ?? options.imagesDir),
-    notes: { warn: read.notes, info: fromFiles.notes },
+    notes: { warn: read.notes, info: [...fromFiles.notes, ...fromRpc.notes] },
   };
 }
 
@@ -146,8 +155,9 @@ function usageFailure(name: string, error: UsageError, io: ToolIo): number {
   return error.exitCode;
 }
 
-/** Map what a tool threw to an exit code, reporting it where criu would. */
+/** Map what a tool threw to an exit code, reporting it where criu would (and to the RPC service that ran the tool). */
 export function reportFailure(name: string, error: unknown, io: ToolIo, log: Logger | undefined): number {
+  reportToService(io.env, error instanceof Error ? error.message : String(error), error instanceof CriuError ? error.code : 'ECRIU');
   if (error instanceof UsageError) return usageFailure(name, error, io);
   const report = (line: string): void => (log === undefined ? io.stderr(`Error (criu): ${line}\n`) : log.error(line));
   if (error instanceof CriuError) {

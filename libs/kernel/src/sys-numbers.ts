@@ -213,6 +213,7 @@ export const SYS = {
   timerfd_settime: 286,
   timerfd_gettime: 287,
   epoll_create1: 291,
+  accept4: 288,
   dup3: 292,
   pipe2: 293,
   preadv: 295,
