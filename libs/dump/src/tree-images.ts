@@ -22,7 +22,15 @@ export function writePstree(dir: string, tasks: readonly FrozenTask[]): void {
   );
 }
 
-export function writeInventory(dir: string, rootIds: Record<string, number>, runId: string): void {
+/** What incremental runs add to inventory.img, as upstream writes it. */
+export interface InventoryTracking {
+  /** --track-mem / pre-dump: µs since boot when dumped (pid-reuse detection by the next run) */
+  dumpUptime?: bigint;
+  /** pre-dump: PRE_DUMP_SPLICE 1 or PRE_DUMP_READ 2 */
+  preDumpMode?: number;
+}
+
+export function writeInventory(dir: string, rootIds: Record<string, number>, runId: string, tracking: InventoryTracking = {}): void {
   const entry: Messages['inventory_entry'] = {
     img_version: IMAGES_V1_1,
     fdinfo_per_id: true,
@@ -30,6 +38,8 @@ export function writeInventory(dir: string, rootIds: Record<string, number>, run
     lsmtype: 0,
     dump_criu_run_id: runId,
   };
+  if (tracking.dumpUptime !== undefined) entry.dump_uptime = tracking.dumpUptime;
+  if (tracking.preDumpMode !== undefined) entry.pre_dump_mode = tracking.preDumpMode;
   // the core kind fills the ids; until every required one is there, leave them out
   if (['vm_id', 'files_id', 'fs_id', 'sighand_id'].every((name) => name in rootIds)) {
     entry.root_ids = rootIds as unknown as Messages['task_kobj_ids_entry'];

@@ -18,3 +18,4 @@ export * from './process.js';
 export * from './fd-calls.js';
 export * from './socket-calls.js';
 export * from './netlink-diag.js';
+export * from './uffd.js';
