@@ -92,7 +92,8 @@ function optionalNext(found: Found, next: NextWord): string | undefined {
 function verbosityRaw(rest: string): string {
   if (rest === '') return '+1';
   if (/^v+$/.test(rest)) return `+${rest.length + 1}`;
-  return rest;
+  // as criu's atoi(optarg): leading digits, else 0 (zdtm runs `criu check -verbosity=0`)
+  return /^\d+/.exec(rest)?.[0] ?? '0';
 }
 
 /** A short-option cluster without its dash, e.g. 'Rj', 't1234', 'vvv', 'v4'. */

@@ -64,6 +64,10 @@ export function writeDumpStats(dir: string, stats: DumpStats, times: DumpTimes):
     pages_skipped_parent: BigInt(stats.pagesSkippedParent),
     pages_written: BigInt(stats.pagesWritten),
     pages_lazy: BigInt(stats.pagesLazy),
+    // upstream always writes the shared-memory counters (zdtm adds shpages_written to pages_written)
+    shpages_scanned: BigInt(stats.shpagesWritten ?? 0),
+    shpages_skipped_parent: 0n,
+    shpages_written: BigInt(stats.shpagesWritten ?? 0),
   };
   writeImage(imagePath(dir, 'stats', 'dump'), 'stats', [{ dump }]);
 }

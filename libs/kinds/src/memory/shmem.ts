@@ -102,6 +102,7 @@ export function dumpShmemOnce(ctx: DumpContext, fd: number, shmid: number, size:
   } finally {
     writer.close();
   }
+  ctx.stats.shpagesWritten = (ctx.stats.shpagesWritten ?? 0) + pages;
   ctx.log.info(`shmem ${shmid}: ${pages} page(s) of ${size} bytes dumped`);
   return pages;
 }
