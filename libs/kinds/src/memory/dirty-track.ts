@@ -52,9 +52,19 @@ export interface Tracker {
 /** How many fd numbers below RLIMIT_NOFILE the tracker moves through. */
 const FD_WINDOW = 64;
 
-/** Spans of the VMAs whose pages the memory kind dumps from the task (private areas). */
+/**
+ * Whether a VMA is tracked: private anonymous memory only. A private file
+ * mapping is not: write-protecting it puts uffd-wp markers on its
+ * unpopulated ptes, which /proc/PID/pagemap shows as swapped pages (so the
+ * page cache would be dumped); its written (COW) pages are dumped in full.
+ */
+export function trackable(plan: VmaPlan): boolean {
+  return plan.pages === 'private' && plan.backing === 'none';
+}
+
+/** Spans of the tracked VMAs. */
 export function privateSpans(plans: readonly VmaPlan[]): Span[] {
-  return plans.filter((p) => p.pages === 'private').map((p) => ({ start: p.smaps.start, end: p.smaps.end }));
+  return plans.filter(trackable).map((p) => ({ start: p.smaps.start, end: p.smaps.end }));
 }
 
 function copyFd(pid: number, fd: number): number {
@@ -94,7 +104,7 @@ export function scanWritten(tracker: Tracker, plans: readonly VmaPlan[], log: Lo
   const fd = openSync(`/proc/${tracker.pid}/pagemap`, 'r');
   try {
     for (const plan of plans) {
-      if (plan.pages !== 'private' || !plan.smaps.VmFlags.has('uw')) continue;
+      if (!trackable(plan) || !plan.smaps.VmFlags.has('uw')) continue;
       const range = { start: plan.smaps.start, end: plan.smaps.end };
       try {
         const found = pagemapScan(fd, { range, flags: PM_SCAN.CHECK_WPASYNC, categoryMask: PAGE_IS.WRITTEN, returnMask: PAGE_IS.WRITTEN });
@@ -162,7 +172,7 @@ export function armTracker(injector: Injector, old: Tracker | undefined, plans: 
     }
     const registered: Span[] = [];
     for (const plan of plans) {
-      if (plan.pages !== 'private') continue;
+      if (!trackable(plan)) continue;
       const range = { start: plan.smaps.start, end: plan.smaps.end };
       try {
         if (fresh || !plan.smaps.VmFlags.has('uw')) {
