@@ -158,3 +158,51 @@ t.test('bad parent: pre-dump fails plainly and the task runs on untouched', (t) 
   t.equal(ask(pid, out, SIG.USR1, /verify \S+ \d+/, 0)[0], `verify ok ${sum}`, 'the task runs on as before');
   t.end();
 });
+
+/** Disk blocks the pages images of a directory hold, in bytes (holes punched do not count). */
+function pagesAllocated(images: string): number {
+  return readdirSync(images)
+    .filter((name) => /^pages-\d+\.img$/.test(name))
+    .reduce((sum, name) => sum + statSync(join(images, name)).blocks * 512, 0);
+}
+
+t.test('criu dedup: the parents shrink, the chain still restores', (t) => {
+  const dir = scratchDir(t);
+  const out = join(dir, 'out');
+  const pid = startBackground(t, out, compileFixture('mem-dirty', dir), ['32', '8']);
+  waitOutput(out, /ready \d+ \d+/);
+  t.equal(criuDump(dir, '1', ['pre-dump', '-t', String(pid)]).status, 0, 'pre-dump');
+  ask(pid, out, SIG.USR2, /dirty 1 \d+/, 0);
+  t.equal(criuDump(dir, '2', ['pre-dump', '-t', String(pid), '--prev-images-dir', '../1']).status, 0, 'pre-dump 2');
+  const sum = ask(pid, out, SIG.USR2, /dirty 2 (\d+)/, 0)[1];
+  t.equal(criuDump(dir, '3', ['-t', String(pid), '--track-mem', '--prev-images-dir', '../2']).status, 0, 'dump');
+  killAndReap(pid);
+  const before = pagesAllocated(join(dir, '2'));
+  const dedup = spawnSync(process.execPath, [toolPath('criu-dedup'), '-D', join(dir, '3'), '-v4', '-o', 'dedup.log'], { timeout: 60_000 });
+  t.equal(dedup.status, 0, 'criu dedup exits 0');
+  const after = pagesAllocated(join(dir, '2'));
+  t.ok(before - after >= 8 << 20, `the parent lost the 8 MiB its child holds (${before} → ${after} bytes allocated)`);
+  t.equal(statSync(join(dir, '2', 'pages-1.img')).size > after, true, 'its size is kept: holes, not truncation');
+  t.equal(runRestore(out, ['-D', join(dir, '3'), '-d', '-v4', '-o', 'restore.log']), 0, 'the deduplicated chain restores');
+  t.teardown(() => killAndReap(pid));
+  t.equal(ask(pid, out, SIG.USR1, /verify \S+ \d+/, 0)[0], `verify ok ${sum}`, 'every page in place');
+  t.end();
+});
+
+t.test('--auto-dedup on dump and restore', (t) => {
+  const dir = scratchDir(t);
+  const out = join(dir, 'out');
+  const pid = startBackground(t, out, compileFixture('mem-dirty', dir), ['32', '8']);
+  waitOutput(out, /ready \d+ \d+/);
+  t.equal(criuDump(dir, '1', ['pre-dump', '-t', String(pid)]).status, 0, 'pre-dump');
+  const sum = ask(pid, out, SIG.USR2, /dirty 1 (\d+)/, 0)[1];
+  const before = pagesAllocated(join(dir, '1'));
+  t.equal(criuDump(dir, '2', ['-t', String(pid), '--track-mem', '--auto-dedup', '--prev-images-dir', '../1']).status, 0, 'dump --auto-dedup');
+  killAndReap(pid);
+  t.ok(before - pagesAllocated(join(dir, '1')) >= 8 << 20, 'the parent lost what the dump wrote again');
+  t.equal(runRestore(out, ['-D', join(dir, '2'), '-d', '--auto-dedup', '-v4', '-o', 'restore.log']), 0, 'restore --auto-dedup');
+  t.teardown(() => killAndReap(pid));
+  t.ok(pagesAllocated(join(dir, '2')) + pagesAllocated(join(dir, '1')) < 1 << 20, 'what was restored is gone from the images');
+  t.equal(ask(pid, out, SIG.USR1, /verify \S+ \d+/, 0)[0], `verify ok ${sum}`, 'every page in place');
+  t.end();
+});

@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CriuError, type Logger } from '@criu-ts/base';
 import { SIG, kill } from '@criu-ts/kernel';
-import { criuNamespaceIds, memoryKind, taskKinds, uptimeMicros, type DumpOptions, type PageStream, type TaskKind, type TaskRecord } from '@criu-ts/kinds';
+import { criuNamespaceIds, dedupImages, memoryKind, taskKinds, uptimeMicros, type DumpOptions, type PageStream, type TaskKind, type TaskRecord } from '@criu-ts/kinds';
 import { connectPageServer, type ConnectOptions } from '@criu-ts/page-server';
 import { createEngineContext, isGone, type EngineContext } from './dump-context.js';
 import { freezeTree } from './freeze.js';
@@ -118,6 +118,8 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
     const frozenUs = microsSince(frozen);
     writeDumpStats(request.imagesDir, ctx.stats, { freezing: Number((frozen - started) / 1000n), frozen: frozenUs });
     syncDir(request.imagesDir);
+    // --auto-dedup: the parents' copies of what this run holds, once its own images are durable
+    if (request.autoDedup && request.parentDir !== undefined && pageServer === undefined) dedupImages(request.imagesDir, log);
     ctx.releaseInjectors();
     finishPageServer(pageServer, log);
     await request.afterImages?.(request.imagesDir);
