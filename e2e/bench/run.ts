@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { readOne } from '@criu-ts/images';
 import { fixturesDir, toolPath } from '../lib/workspace.js';
 import { streamBenchmarks } from './stream-bench.js';
+import { incrementalBenchmarks } from './incremental-bench.js';
 
 interface Scenario {
   name: string;
@@ -192,6 +193,7 @@ async function main(): Promise<void> {
     console.log(`\ncriu-ts restore (-d), images on tmpfs, median of ${ROUNDS} round(s)`);
     printRestoreTable(restoreRows);
     await streamBenchmarks(join(build, 'memory'), ROUNDS);
+    await incrementalBenchmarks(build, ROUNDS);
   } finally {
     rmSync(build, { recursive: true, force: true });
   }
