@@ -10,6 +10,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { workspaceRoot } from '../lib/workspace.js';
+import { incrementalBenchmarks } from './incremental-bench.js';
 import { streamBenchmarks } from './stream-bench.js';
 import { WORKLOADS, compileFixtures, fits, runRound, type Criu, type Sample } from './workloads.js';
 
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
     console.log(`\ncriu dump / criu restore -d, wall ms, images on tmpfs, median of ${ROUNDS}${up === undefined ? ' (no upstream criu found)' : `; upstream: ${up.argv[0]}`}`);
     printTable(rows);
     if (process.env.BENCH_STREAM === '1') await streamBenchmarks(join(fixtures, 'memory'), ROUNDS);
+    if (only === undefined || only.test('pre-dump')) await incrementalBenchmarks(fixtures, ROUNDS);
   } finally {
     rmSync(fixtures, { recursive: true, force: true });
   }

@@ -6,10 +6,11 @@
 // go, -R / -s). Any failure before the end puts every task back as it
 // was and removes the images this dump wrote.
 import { accessSync, closeSync, constants, fsyncSync, openSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CriuError, type Logger } from '@criu-ts/base';
 import { SIG, kill } from '@criu-ts/kernel';
-import { criuNamespaceIds, taskKinds, type DumpOptions, type PageStream, type TaskRecord } from '@criu-ts/kinds';
+import { criuNamespaceIds, dedupImages, memoryKind, taskKinds, uptimeMicros, type DumpOptions, type PageStream, type TaskKind, type TaskRecord } from '@criu-ts/kinds';
 import { connectPageServer, type ConnectOptions } from '@criu-ts/page-server';
 import { createEngineContext, isGone, type EngineContext } from './dump-context.js';
 import { freezeTree } from './freeze.js';
@@ -17,6 +18,7 @@ import { finishPageServer, pageSinkOf } from './page-server-sink.js';
 import type { FrozenTask, FrozenTree } from './task-tree.js';
 import { liveThreads } from './task-tree.js';
 import { killTasks, releaseThreads } from './thread-stop.js';
+import { linkParent } from './parent-link.js';
 import { writeDumpStats, writeInventory, writePstree } from './tree-images.js';
 
 export interface DumpRequest extends DumpOptions {
@@ -45,6 +47,8 @@ export interface DumpRequest extends DumpOptions {
    * afterImages then appends the rest and the end marker.
    */
   pageStream?: PageStream;
+  /** --prev-images-dir as given (relative to the images dir): linked as imagesDir/parent */
+  prevImagesDir?: string;
 }
 
 export interface DumpResult {
@@ -69,11 +73,25 @@ export function checkImagesDir(dir: string): void {
   }
 }
 
-/** Dump the tree rooted at request.pid into request.imagesDir. */
+/**
+ * Dump the tree rooted at request.pid into request.imagesDir. With
+ * request.preDump this is `criu pre-dump`: memory only (pagemap-PID.img,
+ * pages-N.img, inventory.img, stats-dump), dirty tracking armed for the
+ * next run, the tree frozen only while its pages are copied and then left
+ * running.
+ */
 export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   const { log } = request;
-  if (request.preDump) throw new CriuError('pre-dump: not implemented yet (needs dirty-page tracking)', { code: 'ENOSYS' });
   checkImagesDir(request.imagesDir);
+  if (request.prevImagesDir !== undefined) {
+    const parentDir = resolve(request.imagesDir, request.prevImagesDir);
+    return linkParent(request.imagesDir, request.prevImagesDir, log, () => dumpChecked({ ...request, parentDir }));
+  }
+  return dumpChecked(request);
+}
+
+async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
+  const { log } = request;
   await request.runAction?.('pre-dump', { pid: request.pid });
   const pageServer = request.pageServer === undefined ? undefined : await connectPageServer(request.pageServer);
   if (pageServer !== undefined) log.info(`connected to ${pageServer.name}`);
@@ -89,13 +107,19 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   const pageSink = pageServer === undefined ? undefined : pageSinkOf(pageServer);
   const ctx = createEngineContext(request, log, tree.tasks, { pageSink, pageStream: request.pageStream });
   try {
-    dumpTasks(ctx, tree);
-    writePstree(request.imagesDir, tree.tasks);
-    writeInventory(request.imagesDir, criuIds(ctx), randomUUID());
+    dumpTasks(ctx, tree, request.preDump ? [memoryKind] : taskKinds);
+    if (!request.preDump) writePstree(request.imagesDir, tree.tasks);
+    const track = request.preDump || request.trackMem === true;
+    writeInventory(request.imagesDir, request.preDump ? {} : criuIds(ctx), randomUUID(), {
+      dumpUptime: track ? uptimeMicros() : undefined,
+      preDumpMode: request.preDump ? (request.preDumpMode === 'read' ? 2 : 1) : undefined,
+    });
     ctx.closeImages();
     const frozenUs = microsSince(frozen);
     writeDumpStats(request.imagesDir, ctx.stats, { freezing: Number((frozen - started) / 1000n), frozen: frozenUs });
     syncDir(request.imagesDir);
+    // --auto-dedup: the parents' copies of what this run holds, once its own images are durable
+    if (request.autoDedup && request.parentDir !== undefined && pageServer === undefined) dedupImages(request.imagesDir, log);
     ctx.releaseInjectors();
     finishPageServer(pageServer, log);
     await request.afterImages?.(request.imagesDir);
@@ -113,11 +137,11 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   }
 }
 
-function dumpTasks(ctx: EngineContext, tree: FrozenTree): void {
+function dumpTasks(ctx: EngineContext, tree: FrozenTree, kinds: readonly TaskKind[]): void {
   for (const task of tree.tasks) {
     const record: TaskRecord = { ids: {} };
     const log = ctx.log.child(`pid ${task.pid}`);
-    for (const kind of taskKinds) {
+    for (const kind of kinds) {
       if (task.zombie) {
         kind.dumpZombie?.(ctx, task, record);
         continue;
@@ -131,7 +155,7 @@ function dumpTasks(ctx: EngineContext, tree: FrozenTree): void {
       }
     }
   }
-  for (const kind of taskKinds) kind.afterTasks?.(ctx);
+  for (const kind of kinds) kind.afterTasks?.(ctx);
 }
 
 /**

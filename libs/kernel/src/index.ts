@@ -19,3 +19,4 @@ export * from './fd-calls.js';
 export * from './socket-calls.js';
 export * from './netlink-diag.js';
 export * from './unix-socket-calls.js';
+export * from './uffd.js';

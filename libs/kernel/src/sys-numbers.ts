@@ -207,6 +207,7 @@ export const SYS = {
   tee: 276,
   vmsplice: 278,
   epoll_pwait: 281,
+  fallocate: 285,
   signalfd4: 289,
   timerfd_create: 283,
   eventfd2: 290,

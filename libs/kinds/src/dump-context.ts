@@ -25,6 +25,16 @@ export interface DumpOptions {
   fileValidation: 'filesize' | 'buildid';
   /** pre-dump: memory only, the tree keeps running */
   preDump: boolean;
+  /** --track-mem: pages unchanged since the parent run go in as PE_PARENT; -R arms tracking again */
+  trackMem?: boolean;
+  /** --prev-images-dir, resolved: the parent run's images directory */
+  parentDir?: string;
+  /** --pre-dump-mode: splice (vmsplice by the task) or read (process_vm_readv) */
+  preDumpMode?: 'splice' | 'read';
+  /** the tree runs on after this run (-R, and always for pre-dump) */
+  leaveRunning?: boolean;
+  /** --auto-dedup: punch the pages this run writes out of the parent images */
+  autoDedup?: boolean;
 }
 
 /** A thread of a frozen task, stopped under ptrace. */
@@ -63,6 +73,8 @@ export interface DumpStats {
   pagesWritten: number;
   pagesZero: number;
   pagesLazy: number;
+  /** pages of shared memory objects (shmem, memfd) written */
+  shpagesWritten?: number;
   /** microseconds spent dumping memory */
   memdumpTime: number;
   /** microseconds writing page data */

@@ -44,8 +44,20 @@ function makeRun(start: bigint, first: number, pages: number, hi: number): PageR
   };
 }
 
+/** Swap type of a PTE marker (SWP_PTE_MARKER: the last of the 5-bit types). */
+const SWP_PTE_MARKER = 31;
+
 /**
- * Maximal runs of pages that are present or swapped, split wherever the
+ * A pte marker, not a page: userfaultfd-WP leaves them on unpopulated ptes
+ * it protects, and pagemap shows them as swapped with swap type 31 (the low
+ * 5 bits of the frame field, visible to CAP_SYS_ADMIN). No data behind it.
+ */
+function isMarker(lo: number, hi: number): boolean {
+  return (hi & (HI_PRESENT | HI_SWAPPED)) === HI_SWAPPED && (lo & 0x1f) === SWP_PTE_MARKER;
+}
+
+/**
+ * Maximal runs of pages that are present or swapped (pte markers are neither), split wherever the
  * flags change, leaving out pages mapped to the zero page. `entries` are
  * the pagemap entries for the pages from `startAddr` on (little-endian, as
  * on x86_64).
@@ -57,7 +69,7 @@ export function presentRuns(entries: BigUint64Array, startAddr: bigint, options:
   const zeroLo = zero === undefined ? -1 : Number(zero & 0xffffffffn);
   const zeroHi = zero === undefined ? -1 : Number(zero >> 32n);
   const isZero = (i: number): boolean =>
-    words[2 * i] === zeroLo && (words[2 * i + 1] & (HI_PFN | HI_SWAPPED)) === zeroHi;
+    (words[2 * i] === zeroLo && (words[2 * i + 1] & (HI_PFN | HI_SWAPPED)) === zeroHi) || isMarker(words[2 * i]!, words[2 * i + 1]!);
   const runs: PageRun[] = [];
   const n = entries.length;
   let i = 0;

@@ -52,6 +52,13 @@ t.test('presentRuns on a subarray, empty and all-absent input', async (t) => {
   t.same(presentRuns(new BigUint64Array(1000), BASE), []);
 });
 
+t.test('presentRuns: uffd-wp pte markers (swap type 31) are not pages', async (t) => {
+  const UFFD_WP = 1n << 57n;
+  const marker = PM.SWAPPED | UFFD_WP | 31n;
+  const entries = BigUint64Array.from([present(100n), marker, marker, PM.SWAPPED | (9n << 5n) | 2n, marker]);
+  t.same(presentRuns(entries, BASE), [run(0, 1, { present: true }), run(3, 1, { swapped: true })]);
+});
+
 t.test('pfnOf', async (t) => {
   t.equal(pfnOf(present(42n, PM.EXCLUSIVE)), 42n);
   t.equal(pfnOf(PM.SWAPPED | 99n), undefined);

@@ -2,14 +2,16 @@
 // pages-N.img are read by the task itself, with injected preadv calls on
 // the pages image that it opens (up to IOV_MAX runs per call, one iovec per
 // run, consecutive runs being consecutive in the file). The page data never
-// passes through the tool. Runs held by a parent image (incremental dumps)
-// or served lazily are refused: neither is supported by this restore yet.
+// passes through the tool. Runs held by a parent image (PE_PARENT,
+// incremental dumps) are read from the parent chain's pages images
+// (parent-pages.ts); runs served lazily are refused.
 import { join } from 'node:path';
 import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
 import { AT, IOV_MAX, MADV, O, SYS } from '@criu-ts/kernel';
 import { PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, imageFileName, openPagemap, type PageRun } from '@criu-ts/images';
 import type { Injector } from '@criu-ts/inject';
 import { putPath, putScratch, type Range, type TaskArea } from './task-area.js';
+import { resolveChain, type ChainLevel } from './parent-pages.js';
 
 /** One preadv: runs contiguous in the pages file, read from fileOffset. */
 export interface ReadBatch {
@@ -48,18 +50,16 @@ export function planReads(runs: readonly PageRun[], maxIov = IOV_MAX): ReadBatch
   return batches;
 }
 
-/** Reads and checks the runs of pagemap-PID.img. */
-export function readRuns(dir: string, pid: number): { pagesId: number; runs: PageRun[] } {
+/** Reads and checks the runs of pagemap-PID.img (PE_PARENT runs are left to the parent chain). */
+export function readRuns(dir: string, pid: number): { pagesId: number; runs: PageRun[]; inParent: boolean } {
   const pagemap = openPagemap(dir, pid);
   try {
     const runs = [...pagemap];
     for (const run of runs) {
-      if ((run.flags & PE_PARENT) !== 0) {
-        throw new UnsupportedError({ pid, kind: 'pages in a parent image (incremental dump)', address: run.vaddr });
-      }
       if ((run.flags & PE_LAZY) !== 0) throw new UnsupportedError({ pid, kind: 'lazy pages', address: run.vaddr });
     }
-    return { pagesId: pagemap.pagesId, runs: runs.filter((run) => (run.flags & PE_PRESENT) !== 0) };
+    const inParent = runs.some((run) => (run.flags & PE_PARENT) !== 0);
+    return { pagesId: pagemap.pagesId, runs: runs.filter((run) => (run.flags & PE_PRESENT) !== 0), inParent };
   } finally {
     pagemap.close();
   }
@@ -125,20 +125,27 @@ function readBatch(injector: Injector, area: TaskArea, fd: bigint, batch: ReadBa
   }
 }
 
-/** Fills the task's memory from the pages image; returns the number of pages read. */
-export function fillPages(injector: Injector, area: TaskArea, dir: string, options: FillOptions & { mapped: Range[]; skipped: Range[] }): number {
-  const { pagesId, runs: all } = readRuns(dir, injector.pid);
-  const runs = runsToRead(all, options.mapped, options.skipped, join(dir, imageFileName('pagemap', injector.pid)));
-  if (runs.length === 0) return 0;
-  const image = join(dir, imageFileName('pages', pagesId));
-  if (options.populate) {
-    for (const run of runs) injector.call('madvise', SYS.madvise, [run.vaddr, run.nrPages * PAGE_SIZE, MADV.POPULATE_WRITE]);
-  }
+/** Reads one level's runs (already filtered) from its pages image, inside the task. */
+function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void {
+  const image = join(level.dir, imageFileName('pages', level.pagesId));
   const fd = openInTask(injector, area, image, O.RDONLY);
   try {
-    for (const batch of planReads(runs)) readBatch(injector, area, fd, batch, image);
+    for (const batch of planReads(level.runs)) readBatch(injector, area, fd, batch, image);
   } finally {
     injector.call('close', SYS.close, [fd]);
   }
-  return runs.reduce((sum, run) => sum + run.nrPages, 0);
+}
+
+/** Fills the task's memory from the pages image (and its parents'); returns the number of pages read. */
+export function fillPages(injector: Injector, area: TaskArea, dir: string, options: FillOptions & { mapped: Range[]; skipped: Range[] }): number {
+  const top = readRuns(dir, injector.pid);
+  const chain: ChainLevel[] = top.inParent ? resolveChain(dir, injector.pid) : [{ dir, pagesId: top.pagesId, runs: top.runs }];
+  const levels = chain
+    .map((level) => ({ ...level, runs: runsToRead(level.runs, options.mapped, options.skipped, join(level.dir, imageFileName('pagemap', injector.pid))) }))
+    .filter((level) => level.runs.length > 0);
+  if (options.populate) {
+    for (const level of levels) for (const run of level.runs) injector.call('madvise', SYS.madvise, [run.vaddr, run.nrPages * PAGE_SIZE, MADV.POPULATE_WRITE]);
+  }
+  for (const level of levels) readLevel(injector, area, level);
+  return levels.reduce((sum, level) => sum + level.runs.reduce((n, run) => n + run.nrPages, 0), 0);
 }

@@ -9,7 +9,8 @@ import { CriuError, type Logger } from '@criu-ts/base';
 import { getpgid, getsid } from '@criu-ts/kernel';
 import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector } from '@criu-ts/inject';
-import { sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
+import { punchRuns, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
+import { resolveChain } from './parent-pages.js';
 import { createTree } from './create-tree.js';
 import { readFileTable } from './file-paths.js';
 import { DEFAULT_HELPER, killAndReap, startHelper } from './helper-process.js';
@@ -32,6 +33,8 @@ export interface RestoreRequest extends RestoreOptions {
   populate?: boolean;
   /** bound on each wait, ms (default 10 s) */
   timeoutMs?: number;
+  /** --auto-dedup: once the tree is restored, punch the pages it read out of the images */
+  autoDedup?: boolean;
   /** runs the --action-script hooks; a rejection before resume fails the restore */
   runAction?: (action: RestoreAction, env: { pid: number }) => Promise<void>;
 }
@@ -157,6 +160,16 @@ async function build(set: TaskSet, tree: TreeImage, helper: number, request: Res
   return { root, pids: tree.tasks.map((task) => task.pid), pagesRestored: pages, forkingUs, restoreUs };
 }
 
+/** --auto-dedup: the restored tasks' pages are punched out of every image of the chain they came from. */
+function punchRestored(tree: TreeImage, log: Logger): void {
+  let bytes = 0;
+  for (const task of tree.tasks) {
+    if (task.state === TASK_STATE.DEAD || !existsSync(imagePath(tree.dir, 'pagemap', task.pid))) continue;
+    for (const level of resolveChain(tree.dir, task.pid)) bytes += punchRuns(level.dir, level.pagesId, level.runs);
+  }
+  log.info(`--auto-dedup: ${bytes} bytes of restored pages punched out of the images`);
+}
+
 /** Restores the tree in request.imagesDir; resolves once it runs (or is left stopped). */
 export async function restoreTree(request: RestoreRequest): Promise<RestoreResult> {
   const { log } = request;
@@ -174,6 +187,7 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
     result = await build(set, tree, helper, request, made);
     log.info(`restored ${result.pids.length} task(s), root ${result.root}, ${result.pagesRestored} pages`);
     writeRestoreStats(request.imagesDir, result, log);
+    if (request.autoDedup === true) punchRestored(tree, log);
     afterRestore(made.ctx, true);
   } catch (error) {
     log.info('restore failed; every task made so far is killed');

@@ -1,6 +1,8 @@
-// criu-dedup: `criu dedup`. It takes only the common options (-D, --prev-images-dir, ...).
-import { CriuError } from '@criu-ts/base';
+// criu-dedup: `criu dedup -D DIR`: punch the pages DIR holds out of its
+// parent images (DIR/parent, made by --prev-images-dir). It takes only the
+// common options.
 import type { ToolSpec } from '@criu-ts/cli';
+import { dedupImages } from '@criu-ts/kinds';
 
 const dedupOptions = {} as const;
 
@@ -10,6 +12,6 @@ export const dedupTool: ToolSpec<typeof dedupOptions> = {
   usage: 'criu-dedup -D DIR [options]',
   options: dedupOptions,
   run: (ctx) => {
-    throw new CriuError(`${ctx.tool}: not implemented yet`);
+    dedupImages(ctx.imagesDir, ctx.log);
   },
 };

@@ -37,6 +37,8 @@ function checkOptions(ctx: DumpContext, preDump: boolean): void {
   if (!o.stream && (o.streamFile !== undefined || o.streamFd !== undefined)) throw new UsageError('--stream-file and --stream-fd go with --stream');
   if (o.stream && preDump) throw new UsageError('pre-dump cannot write a stream');
   if (!o.pageServer && o.tls) throw new UsageError('--tls secures the --page-server connection; give --page-server too');
+  if (o.stream && o.prevImagesDir !== undefined) throw new UsageError('--stream cannot have a parent (--prev-images-dir): a stream holds one whole checkpoint');
+  if (o.lazyPages) throw new UsageError('dump --lazy-pages is not implemented yet');
 }
 
 /** --page-server: where to connect, with TLS material read now (before anything is frozen). */
@@ -69,6 +71,10 @@ async function dumpInto(ctx: DumpContext, imagesDir: string, stream: StreamOutpu
     extUnixSk: o.extUnixSk !== undefined,
     fileValidation: o.fileValidation === 'filesize' ? 'filesize' : 'buildid',
     preDump,
+    trackMem: o.trackMem || preDump,
+    prevImagesDir: o.prevImagesDir,
+    preDumpMode: o.preDumpMode === 'read' ? 'read' : 'splice',
+    autoDedup: o.autoDedup,
     pageServer,
     afterImages: stream === undefined ? undefined : (dir) => stream.write(dir, o.leaveRunning || preDump),
     pageStream: stream?.writer,

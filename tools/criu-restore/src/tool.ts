@@ -41,6 +41,7 @@ async function run(ctx: RestoreContext): Promise<void> {
 
 function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreResult> {
   const o = ctx.options;
+  if (o.lazyPages) throw new CriuError('restore --lazy-pages is not implemented yet', { code: 'ENOSYS' });
   checkCpu(ctx, imagesDir);
   return restoreTree({
     imagesDir,
@@ -53,6 +54,7 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     extUnixSk: o.extUnixSk !== undefined,
     fileValidation: o.fileValidation === 'filesize' ? 'filesize' : 'buildid',
     restoreSibling: o.restoreSibling,
+    autoDedup: o.autoDedup,
     runAction: (action, env) => runActionScript({ ...ctx, imagesDir }, action, { initPid: env.pid }),
   });
 }

@@ -122,17 +122,20 @@ export const uffdWp: Feature = {
   probe: probeUffdWp,
 };
 
+/**
+ * What pre-dump and --track-mem use: userfaultfd write-protect in async
+ * mode read with PAGEMAP_SCAN (libs/kinds memory/dirty-track.ts). Soft-dirty
+ * bits alone are not enough: that tracker is not built.
+ */
 export const memDirtyTrack: Feature = {
   name: 'mem_dirty_track',
   category: 2,
   neededFor: 'incremental dumps (pre-dump, --track-mem)',
   probe: () => {
-    const softDirty = probeSoftDirty();
-    if (softDirty === 'ok') return 'ok';
     const wp = probeUffdWp();
     const scan = probePagemapScan();
     if (wp === 'ok' && scan === 'ok') return 'ok';
-    const why = [softDirty, wp, scan].filter((r) => r !== 'ok').map((r) => (r as { missing: string }).missing);
-    return missing(`neither soft-dirty bits nor userfaultfd-WP with PAGEMAP_SCAN: ${why.join('; ')}`);
+    const why = [wp, scan].filter((r) => r !== 'ok').map((r) => (r as { missing: string }).missing);
+    return missing(`dirty tracking needs userfaultfd-WP (async) with PAGEMAP_SCAN: ${why.join('; ')}`);
   },
 };

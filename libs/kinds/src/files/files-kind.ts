@@ -21,6 +21,7 @@ import { openFd, type OpenFd } from './open-fd.js';
 import { writeShared } from './image-entry.js';
 import { restoreTaskFdTable } from './files-restore.js';
 import { afterFilesRestore } from './restore-table.js';
+import { hiddenFds } from '../memory/tracking.js';
 
 function dumpLocks(env: FdDumpEnv, fd: OpenFd): void {
   if (fd.info.locks.length === 0) return;
@@ -62,7 +63,11 @@ function dumpFd(env: FdDumpEnv, pidfd: number, entry: FdEntry): FdinfoEntry {
 export function dumpTaskFds(env: FdDumpEnv): FdinfoEntry[] {
   const pidfd = pidfdOpen(env.task.pid);
   try {
-    return listFds(env.task.pid).map((entry) => dumpFd(env, pidfd, entry));
+    // our memory trackers (pre-dump, --track-mem) are not the task's files
+    const hidden = hiddenFds(env.ctx, env.task.pid);
+    return listFds(env.task.pid)
+      .filter((entry) => !hidden.has(entry.fd))
+      .map((entry) => dumpFd(env, pidfd, entry));
   } finally {
     closeSync(pidfd);
   }

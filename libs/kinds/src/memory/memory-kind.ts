@@ -12,7 +12,10 @@
 // first: it reads memory before any injector has touched the task's code.
 // Restore: the engine (libs/restore) maps every VMA and reads the private
 // pages; shared anonymous and memfd objects come from shmem-restore.ts
-// (sharedMappingFd). See criu(8) "dump", proc_pid_smaps(5).
+// (sharedMappingFd). Incremental runs (tracking.ts): pre-dump writes only
+// pagemap-PID.img and pages-N.img; with --track-mem and a parent, pages
+// unchanged since the parent run go in as PE_PARENT entries (no data).
+// See criu(8) "dump", "pre-dump", proc_pid_smaps(5).
 import { createPagemap, imagePath, writeImage, PE_PRESENT } from '@criu-ts/images';
 import { openPagemap, readSmaps } from '@criu-ts/proc';
 import { CriuError } from '@criu-ts/base';
@@ -24,6 +27,9 @@ import { spliceRuns } from './page-splice.js';
 import { fileTarget, sinkTarget } from './page-targets.js';
 import { streamPages } from './page-tar-target.js';
 import { appendMerged, privateRuns, wholeRun, type DumpRun } from './page-runs.js';
+import { copyRuns } from './page-copy.js';
+import { pagesIn, splitRuns, type SplitRun } from './page-parent.js';
+import { armTrackers, cleanSpans } from './tracking.js';
 import { memoryTables } from './tables.js';
 import { planVmas, type VmaPlan } from './vma-plan.js';
 import { VMA } from './vma-flags.js';
@@ -59,15 +65,27 @@ function taskRuns(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]): Dum
   return runs;
 }
 
+/** Copies the present runs into the pages image: vmsplice (the default) or process_vm_readv (pre-dump --pre-dump-mode read). */
+function copyPresent(ctx: DumpContext, pid: number, present: readonly DumpRun[], at: { fd: number; offset: number }): number {
+  const read = ctx.options.preDump && ctx.options.preDumpMode === 'read';
+  const copied = read
+    ? copyRuns(pid, present, at, memoryTables(ctx).buffer)
+    : spliceRuns(ctx, { pid, runs: present, target: fileTarget(at.fd), offset: at.offset, log: ctx.log });
+  ctx.stats.memwriteTime += Number(copied.writeNs / 1000n);
+  return copied.bytes / 4096;
+}
+
 /** Writes pagemap-PID.img and pages-N.img (--stream: pages-N.img into the stream); returns the pages written. */
-function dumpPages(ctx: DumpContext, pid: number, runs: readonly DumpRun[]): number {
-  if (ctx.pageStream !== undefined) return streamPages(ctx, ctx.pageStream, pid, runs);
+function dumpPages(ctx: DumpContext, pid: number, runs: readonly SplitRun[]): number {
+  const present = runs.filter((run) => run.flags === PE_PRESENT);
+  if (ctx.pageStream !== undefined) return streamPages(ctx, ctx.pageStream, pid, present);
   const writer = createPagemap(ctx.options.imagesDir, pid, ctx.nextId());
   try {
     let first: number | undefined;
     let next = 0;
     for (const run of runs) {
-      const slot = writer.appendRun({ vaddr: run.vaddr, nrPages: run.pages, flags: PE_PRESENT });
+      const slot = writer.appendRun({ vaddr: run.vaddr, nrPages: run.pages, flags: run.flags });
+      if (run.flags !== PE_PRESENT) continue;
       if (slot === undefined || (first !== undefined && slot.offset !== next)) {
         throw new CriuError(`pagemap-${pid}: page data slots are not contiguous`, { code: 'EINVAL' });
       }
@@ -75,9 +93,7 @@ function dumpPages(ctx: DumpContext, pid: number, runs: readonly DumpRun[]): num
       next = slot.offset + slot.length;
     }
     if (first === undefined) return 0;
-    const copied = spliceRuns(ctx, { pid, runs, target: fileTarget(writer.pagesFd), offset: first, log: ctx.log });
-    ctx.stats.memwriteTime += Number(copied.writeNs / 1000n);
-    return copied.bytes / 4096;
+    return copyPresent(ctx, pid, present, { fd: writer.pagesFd, offset: first });
   } finally {
     writer.close();
   }
@@ -95,20 +111,29 @@ function sendPages(ctx: DumpContext, sink: PageSink, pid: number, runs: readonly
 function dumpMemory(ctx: DumpContext, task: DumpTask, record: TaskRecord): void {
   const t0 = process.hrtime.bigint();
   const pid = task.pid;
+  const preDump = ctx.options.preDump;
   const plans = planVmas(pid, readSmaps(pid));
-  resolveBacking(ctx, pid, plans);
-  const runs = taskRuns(ctx, pid, plans);
+  if (!preDump) resolveBacking(ctx, pid, plans);
+  const runs = splitRuns(taskRuns(ctx, pid, plans), cleanSpans(ctx, pid, plans));
+  const inParent = pagesIn(runs.filter((run) => run.flags !== PE_PRESENT));
+  if (ctx.pageSink !== undefined && inParent > 0) {
+    throw new CriuError(`pid ${pid}: --page-server with pages in a parent image is not supported yet`, { code: 'ENOTSUP' });
+  }
   const written = ctx.pageSink === undefined ? dumpPages(ctx, pid, runs) : sendPages(ctx, ctx.pageSink, pid, runs);
   ctx.stats.pagesWritten += written;
+  ctx.stats.pagesSkippedParent += inParent;
   const vmas = plans.map((plan) => plan.vma);
-  writeImage(imagePath(ctx.options.imagesDir, 'mm', pid), 'mm', [buildMmEntry(ctx, pid, vmas)]);
-  record.ids.vm_id = ctx.nextId();
+  if (!preDump) {
+    writeImage(imagePath(ctx.options.imagesDir, 'mm', pid), 'mm', [buildMmEntry(ctx, pid, vmas)]);
+    record.ids.vm_id = ctx.nextId();
+  }
   ctx.stats.memdumpTime += Number((process.hrtime.bigint() - t0) / 1000n);
-  ctx.log.info(`pid ${pid}: ${vmas.length} vma(s), ${written} page(s) written`);
+  ctx.log.info(`pid ${pid}: ${vmas.length} vma(s), ${written} page(s) written, ${inParent} in the parent images`);
 }
 
 export const memoryKind: TaskKind = {
   name: 'mm',
   images: ['mm', 'pagemap', 'pages', 'pagemap-shmem', 'files', 'memfd'],
   dump: dumpMemory,
+  afterTasks: armTrackers,
 };
