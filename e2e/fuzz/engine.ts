@@ -28,6 +28,14 @@ function runsFor<T>(target: FuzzTarget<T>, targets: readonly FuzzTarget[], total
   return Math.max(1, Math.round((total * target.weight) / weights));
 }
 
+function describeFailure<T>(details: fc.RunDetails<[T]>): string {
+  const error = details.errorInstance;
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const cause = error instanceof Error && error.cause instanceof Error ? `\n  cause: ${error.cause.stack ?? error.cause.message}` : '';
+  const example = fc.stringify(details.counterexample).slice(0, 400);
+  return `  ${message}${cause}\n  replay: seed ${details.seed}, path "${details.counterexamplePath ?? ''}"\n  input: ${example}`;
+}
+
 export async function runTarget<T>(target: FuzzTarget<T>, runs: number, seed: number): Promise<TargetReport> {
   const scratch = makeScratch();
   const started = process.hrtime.bigint();
@@ -40,7 +48,7 @@ export async function runTarget<T>(target: FuzzTarget<T>, runs: number, seed: nu
     });
     const details = await fc.check(property, { numRuns: runs, seed, endOnFailure: false });
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const failure = details.failed ? fc.defaultReportMessage(details) : undefined;
+    const failure = details.failed ? describeFailure(details) : undefined;
     return { name: target.name, inputs, rejected, ms, ...(failure === undefined ? {} : { failure }) };
   } finally {
     scratch.remove();
