@@ -1,2 +1,3 @@
 export * from './errors.js';
 export * from './log.js';
+export * from './fault.js';

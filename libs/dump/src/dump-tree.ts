@@ -7,7 +7,7 @@
 // was and removes the images this dump wrote.
 import { accessSync, closeSync, constants, fsyncSync, openSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { CriuError, type Logger } from '@criu-ts/base';
+import { CriuError, FAULT, faultPoint, faultSetting, type Logger } from '@criu-ts/base';
 import { SIG, kill } from '@criu-ts/kernel';
 import { criuNamespaceIds, taskKinds, type DumpOptions, type PageStream, type TaskRecord } from '@criu-ts/kinds';
 import { connectPageServer, type ConnectOptions } from '@criu-ts/page-server';
@@ -73,6 +73,7 @@ export function checkImagesDir(dir: string): void {
 export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   const { log } = request;
   if (request.preDump) throw new CriuError('pre-dump: not implemented yet (needs dirty-page tracking)', { code: 'ENOSYS' });
+  faultSetting();
   checkImagesDir(request.imagesDir);
   await request.runAction?.('pre-dump', { pid: request.pid });
   const pageServer = request.pageServer === undefined ? undefined : await connectPageServer(request.pageServer);
@@ -89,18 +90,23 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   const pageSink = pageServer === undefined ? undefined : pageSinkOf(pageServer);
   const ctx = createEngineContext(request, log, tree.tasks, { pageSink, pageStream: request.pageStream });
   try {
+    faultPoint(FAULT.DUMP_EARLY);
+    faultPoint(FAULT.DUMP_FREEZE);
     dumpTasks(ctx, tree);
+    faultPoint(FAULT.DUMP_WRITE);
     writePstree(request.imagesDir, tree.tasks);
     writeInventory(request.imagesDir, criuIds(ctx), randomUUID());
     ctx.closeImages();
     const frozenUs = microsSince(frozen);
     writeDumpStats(request.imagesDir, ctx.stats, { freezing: Number((frozen - started) / 1000n), frozen: frozenUs });
+    faultPoint(FAULT.DUMP_SYNC);
     syncDir(request.imagesDir);
     ctx.releaseInjectors();
     finishPageServer(pageServer, log);
     await request.afterImages?.(request.imagesDir);
     // post-dump runs with the tree still frozen; if it fails, the tree goes on running
     await request.runAction?.('post-dump', { pid: request.pid });
+    faultPoint(FAULT.DUMP_KILL);
     finish(request, tree, log);
     return { tree, stats: ctx.stats, freezingUs: Number((frozen - started) / 1000n), frozenUs };
   } catch (error) {
@@ -109,6 +115,7 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
     releaseThreads(liveThreads(tree), log);
     pageServer?.close();
     ctx.discardImages();
+    faultPoint(FAULT.DUMP_CRASH);
     throw error;
   }
 }
@@ -124,6 +131,7 @@ function dumpTasks(ctx: EngineContext, tree: FrozenTree): void {
       }
       log.debug(`dumping ${kind.name}`);
       try {
+        faultPoint(FAULT.DUMP_KIND, kind.name);
         kind.dump(ctx, task, record);
       } catch (error) {
         if (isGone(error)) throw new CriuError(`pid ${task.pid} exited while it was being dumped`, { code: 'ESRCH', cause: error });

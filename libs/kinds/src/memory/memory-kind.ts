@@ -15,7 +15,7 @@
 // (sharedMappingFd). See criu(8) "dump", proc_pid_smaps(5).
 import { createPagemap, imagePath, writeImage, PE_PRESENT } from '@criu-ts/images';
 import { openPagemap, readSmaps } from '@criu-ts/proc';
-import { CriuError } from '@criu-ts/base';
+import { CriuError, FAULT, faultPoint } from '@criu-ts/base';
 import type { DumpContext, DumpTask, PageSink } from '../dump-context.js';
 import type { TaskKind, TaskRecord } from '../kind.js';
 import { dumpSharedAnon, mapFilesLink, memfdFileId, regFileId } from './mapped-files.js';
@@ -61,6 +61,7 @@ function taskRuns(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]): Dum
 
 /** Writes pagemap-PID.img and pages-N.img (--stream: pages-N.img into the stream); returns the pages written. */
 function dumpPages(ctx: DumpContext, pid: number, runs: readonly DumpRun[]): number {
+  if (ctx.pageStream !== undefined) faultPoint(FAULT.DUMP_PAGES);
   if (ctx.pageStream !== undefined) return streamPages(ctx, ctx.pageStream, pid, runs);
   const writer = createPagemap(ctx.options.imagesDir, pid, ctx.nextId());
   try {
@@ -75,6 +76,7 @@ function dumpPages(ctx: DumpContext, pid: number, runs: readonly DumpRun[]): num
       next = slot.offset + slot.length;
     }
     if (first === undefined) return 0;
+    faultPoint(FAULT.DUMP_PAGES);
     const copied = spliceRuns(ctx, { pid, runs, target: fileTarget(writer.pagesFd), offset: first, log: ctx.log });
     ctx.stats.memwriteTime += Number(copied.writeNs / 1000n);
     return copied.bytes / 4096;
@@ -87,6 +89,7 @@ function dumpPages(ctx: DumpContext, pid: number, runs: readonly DumpRun[]): num
 function sendPages(ctx: DumpContext, sink: PageSink, pid: number, runs: readonly DumpRun[]): number {
   sink.open('pagemap', pid);
   if (runs.length === 0) return 0;
+  faultPoint(FAULT.DUMP_PAGES);
   const copied = spliceRuns(ctx, { pid, runs, target: sinkTarget(sink), offset: 0, log: ctx.log });
   ctx.stats.memwriteTime += Number(copied.writeNs / 1000n);
   return copied.bytes / 4096;
