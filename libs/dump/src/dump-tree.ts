@@ -7,7 +7,7 @@
 // was and removes the images this dump wrote.
 import { accessSync, closeSync, constants, fsyncSync, openSync, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { CriuError, FAULT, faultPoint, faultSetting, type Logger } from '@criu-ts/base';
+import { CriuError, FAULT, faultPoint, faultSetting, stagePoint, type Logger } from '@criu-ts/base';
 import { SIG, kill } from '@criu-ts/kernel';
 import { criuNamespaceIds, taskKinds, type DumpOptions, type PageStream, type TaskRecord } from '@criu-ts/kinds';
 import { connectPageServer, type ConnectOptions } from '@criu-ts/page-server';
@@ -91,22 +91,22 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   const ctx = createEngineContext(request, log, tree.tasks, { pageSink, pageStream: request.pageStream });
   try {
     faultPoint(FAULT.DUMP_EARLY);
-    faultPoint(FAULT.DUMP_FREEZE);
+    await stagePoint(FAULT.DUMP_FREEZE);
     dumpTasks(ctx, tree);
-    faultPoint(FAULT.DUMP_WRITE);
+    await stagePoint(FAULT.DUMP_WRITE);
     writePstree(request.imagesDir, tree.tasks);
     writeInventory(request.imagesDir, criuIds(ctx), randomUUID());
     ctx.closeImages();
     const frozenUs = microsSince(frozen);
     writeDumpStats(request.imagesDir, ctx.stats, { freezing: Number((frozen - started) / 1000n), frozen: frozenUs });
-    faultPoint(FAULT.DUMP_SYNC);
+    await stagePoint(FAULT.DUMP_SYNC);
     syncDir(request.imagesDir);
     ctx.releaseInjectors();
     finishPageServer(pageServer, log);
     await request.afterImages?.(request.imagesDir);
     // post-dump runs with the tree still frozen; if it fails, the tree goes on running
     await request.runAction?.('post-dump', { pid: request.pid });
-    faultPoint(FAULT.DUMP_KILL);
+    await stagePoint(FAULT.DUMP_KILL);
     finish(request, tree, log);
     return { tree, stats: ctx.stats, freezingUs: Number((frozen - started) / 1000n), frozenUs };
   } catch (error) {
