@@ -8,10 +8,12 @@
  * every fd above 2 (fds 0-2 stay the tool's stdio, which the restored
  * tasks inherit until the files kind installs theirs) and stops itself.
  * The tool seizes it and builds the restored tree from it with injected
- * clone3 calls; it never runs again on its own.
+ * clone3 calls; it never runs again on its own. It dies with the tool
+ * (PR_SET_PDEATHSIG once adopted; restored tasks do not inherit that).
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -20,6 +22,8 @@
 
 int main(void)
 {
+	pid_t tool = getppid();
+	pid_t first_parent = getpid();
 	pid_t child = fork();
 	if (child < 0) {
 		perror("criu-restore-helper: fork");
@@ -34,6 +38,19 @@ int main(void)
 		return 0;
 	}
 	syscall(SYS_close_range, REPORT_FD, ~0U, 0);
+	/*
+	 * Never outlive the tool: once re-parented to it (the first parent
+	 * has exited), die with it. Until the tool seizes the helper (with
+	 * PTRACE_O_EXITKILL) this is what kills it if the tool is killed.
+	 */
+	while (getppid() == first_parent)
+		usleep(100);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+		perror("criu-restore-helper: PR_SET_PDEATHSIG");
+		return 1;
+	}
+	if (getppid() != tool)
+		return 1; /* the tool died before it could adopt us */
 	for (;;)
 		raise(SIGSTOP);
 }

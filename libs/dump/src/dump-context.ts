@@ -2,7 +2,7 @@
 // writers, object ids, injectors and shared tables for one dump.
 import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { SyscallError, type Logger } from '@criu-ts/base';
+import { FAULT, SyscallError, faultPoint, type Logger } from '@criu-ts/base';
 import { createImage, imagePath, kindOfFileName, type ImageWriter, type KindName } from '@criu-ts/images';
 import { openInjector, type Injector } from '@criu-ts/inject';
 import { emptyStats, type DumpContext, type DumpOptions, type DumpTask, type PageSink, type PageStream } from '@criu-ts/kinds';
@@ -54,6 +54,7 @@ export function createEngineContext(options: DumpOptions, log: Logger, tasks: re
     injector(tid) {
       let injector = injectors.get(tid);
       if (injector === undefined) {
+        faultPoint(FAULT.PARASITE_CONNECT);
         injector = openInjector(tid, { log: log.child('inject') });
         injectors.set(tid, injector);
       }

@@ -8,7 +8,7 @@
 import { accessSync, closeSync, constants, fsyncSync, openSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { CriuError, type Logger } from '@criu-ts/base';
+import { CriuError, FAULT, faultPoint, faultSetting, stagePoint, type Logger } from '@criu-ts/base';
 import { SIG, kill } from '@criu-ts/kernel';
 import { criuNamespaceIds, dedupImages, memoryKind, taskKinds, uptimeMicros, type DumpOptions, type PageStream, type TaskKind, type TaskRecord } from '@criu-ts/kinds';
 import { connectPageServer, type ConnectOptions } from '@criu-ts/page-server';
@@ -82,6 +82,7 @@ export function checkImagesDir(dir: string): void {
  */
 export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   const { log } = request;
+  faultSetting();
   checkImagesDir(request.imagesDir);
   if (request.prevImagesDir !== undefined) {
     const parentDir = resolve(request.imagesDir, request.prevImagesDir);
@@ -107,7 +108,10 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
   const pageSink = pageServer === undefined ? undefined : pageSinkOf(pageServer);
   const ctx = createEngineContext(request, log, tree.tasks, { pageSink, pageStream: request.pageStream });
   try {
+    faultPoint(FAULT.DUMP_EARLY);
+    await stagePoint(FAULT.DUMP_FREEZE);
     dumpTasks(ctx, tree, request.preDump ? [memoryKind] : taskKinds);
+    await stagePoint(FAULT.DUMP_WRITE);
     if (!request.preDump) writePstree(request.imagesDir, tree.tasks);
     const track = request.preDump || request.trackMem === true;
     writeInventory(request.imagesDir, request.preDump ? {} : criuIds(ctx), randomUUID(), {
@@ -117,6 +121,7 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
     ctx.closeImages();
     const frozenUs = microsSince(frozen);
     writeDumpStats(request.imagesDir, ctx.stats, { freezing: Number((frozen - started) / 1000n), frozen: frozenUs });
+    await stagePoint(FAULT.DUMP_SYNC);
     syncDir(request.imagesDir);
     // --auto-dedup: the parents' copies of what this run holds, once its own images are durable
     if (request.autoDedup && request.parentDir !== undefined && pageServer === undefined) dedupImages(request.imagesDir, log);
@@ -125,6 +130,7 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
     await request.afterImages?.(request.imagesDir);
     // post-dump runs with the tree still frozen; if it fails, the tree goes on running
     await request.runAction?.('post-dump', { pid: request.pid });
+    await stagePoint(FAULT.DUMP_KILL);
     finish(request, tree, log);
     return { tree, stats: ctx.stats, freezingUs: Number((frozen - started) / 1000n), frozenUs };
   } catch (error) {
@@ -133,6 +139,7 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
     releaseThreads(liveThreads(tree), log);
     pageServer?.close();
     ctx.discardImages();
+    faultPoint(FAULT.DUMP_CRASH);
     throw error;
   }
 }
@@ -148,6 +155,7 @@ function dumpTasks(ctx: EngineContext, tree: FrozenTree, kinds: readonly TaskKin
       }
       log.debug(`dumping ${kind.name}`);
       try {
+        faultPoint(FAULT.DUMP_KIND, kind.name);
         kind.dump(ctx, task, record);
       } catch (error) {
         if (isGone(error)) throw new CriuError(`pid ${task.pid} exited while it was being dumped`, { code: 'ESRCH', cause: error });

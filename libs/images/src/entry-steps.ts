@@ -2,7 +2,7 @@
 // each step yields what it needs from the byte source ({read: n}, {skip: n},
 // {rest}) and gets back the bytes (or the count skipped); it checks every
 // length against what arrived and reports file and offset on corrupt input.
-import { ImageError } from '@criu-ts/base';
+import { CriuError, ImageError } from '@criu-ts/base';
 import { IMG_COMMON_MAGIC, IMG_SERVICE_MAGIC, type ImageKindSpec, type PayloadSpec } from './kinds.js';
 import { kindByMagic } from './kind-lookup.js';
 import { messageType } from './schema.js';
@@ -145,17 +145,27 @@ function* restSteps(state: ParseState, entry: ImageEntry): Steps<void> {
 function* recordsSteps(state: ParseState, spec: PayloadSpec, entry: ImageEntry): Steps<void> {
   if (!('records' in spec)) return;
   entry.records = [];
-  for (let i = 0, n = recordCount(spec, entry.message); i < n; i++) {
+  for (let i = 0, n = sizeFrom(state, () => recordCount(spec, entry.message)); i < n; i++) {
     const message = yield* messageSteps(state, spec.records.type, false);
     if (message === null) throw new ImageError('missing record', { image: state.image, offset: state.offset });
-    const size = recordSize(spec, message);
+    const size = sizeFrom(state, () => recordSize(spec, message));
     const payload = yield* bytesSteps(state, size.data, size.pad);
     entry.records.push({ message, payload: payload ?? Buffer.alloc(0) });
   }
 }
 
+/** A payload size from the entry's fields; a size no payload can have is a corrupt entry. */
+function sizeFrom<T>(state: ParseState, compute: () => T): T {
+  try {
+    return compute();
+  } catch (error) {
+    if (!(error instanceof CriuError)) throw error;
+    throw new ImageError(error.message, { image: state.image, offset: state.offset, cause: error });
+  }
+}
+
 function* payloadSteps(state: ParseState, spec: PayloadSpec, entry: ImageEntry): Steps<void> {
-  const sized = sizedPayload(spec, entry.message);
+  const sized = sizeFrom(state, () => sizedPayload(spec, entry.message));
   if (sized !== undefined) {
     entry.payloadOffset = state.offset;
     entry.payloadLength = sized.data;

@@ -9,6 +9,8 @@ import { imageKind } from './kind-lookup.js';
 import { openImage } from './image-reader.js';
 import { openImageStream } from './stream-reader.js';
 import { encodeEntry, encodeHeader } from './entry-encode.js';
+import { messageType } from './schema.js';
+import { encodeMessage } from './wire.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'images-errors-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,6 +50,18 @@ cases.push({
   name: 'truncated payload', kind: 'pipes-data',
   bytes: Buffer.concat([header('pipes-data'), pipeEntry.subarray(0, pipeEntry.length - 40)]),
   offset: 8 + pipeEntry.length - 100, message: /truncated payload \(60 of 100 bytes\)/,
+});
+
+// a payload size no payload can have (an uint64 beyond 2^53): an ImageError, not a bare CriuError
+const framed = (type: string, message: Record<string, unknown>): Buffer => {
+  const body = encodeMessage(messageType(type), message);
+  return Buffer.concat([u32(body.length), body]);
+};
+const shmDesc = { key: 1, uid: 0, gid: 0, cuid: 0, cgid: 0, mode: 0o600, id: 1 };
+cases.push({
+  name: 'payload size beyond any file', kind: 'ipcns-shm',
+  bytes: Buffer.concat([header('ipcns-shm'), framed('ipc_shm_entry', { desc: shmDesc, size: 1n << 60n })]),
+  offset: 8 + framed('ipc_shm_entry', { desc: shmDesc, size: 1n << 60n }).length, message: /payload size field size is 1152921504606846976/,
 });
 
 function readAll(path: string, kind?: KindName): void {

@@ -56,3 +56,22 @@ t.test('both page-count fields are written; either is read', async (t) => {
   ], 'a 3.x entry: count from field 2, flags from in_parent when absent');
   old.close();
 });
+
+t.test('a hostile pagemap: each bad run is an ImageError naming the image and the entry', async (t) => {
+  const bad = [
+    { run: { vaddr: 0x400001n, nrPages: 1, flags: PE_PRESENT }, message: /address not page aligned/ },
+    { run: { vaddr: 0x400000n, nrPages: 0, flags: PE_PRESENT }, message: /bad page count/ },
+    { run: { vaddr: 0xfffffffffffff000n, nrPages: 2, flags: PE_PRESENT }, message: /past the end of the address space/ },
+    { run: { vaddr: 0x400000n, nrPages: 2 ** 41, flags: PE_PARENT }, message: /bad page count/ },
+  ];
+  for (const [i, { run, message }] of bad.entries()) {
+    const id = 100 + i;
+    const writer = createPagemap(dir, id, id);
+    writer.appendRun({ vaddr: 0x1000n, nrPages: 1, flags: PE_PRESENT, data: page(9) });
+    writer.appendRun(run);
+    writer.close();
+    const reader = openPagemap(dir, id);
+    t.throws(() => [...reader], { name: 'ImageError', image: `pagemap-${id}.img`, message }, message.source);
+    reader.close();
+  }
+});

@@ -4,7 +4,7 @@
 // (preadv, splice, process_vm_*): we hand out the pages image fd and offsets.
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
-import { CriuError } from '@criu-ts/base';
+import { CriuError, ImageError } from '@criu-ts/base';
 import { imageFileName } from './kind-lookup.js';
 import { openImage, type ImageReader } from './image-reader.js';
 import { createImage, type ImageWriter, type PayloadSlot } from './image-writer.js';
@@ -53,7 +53,17 @@ function runFlags(entry: ImageMessage): number {
   return entry.in_parent === true ? PE_PARENT : PE_PRESENT;
 }
 
-/** Reads the runs of a pagemap image one at a time. */
+/** The end of the 64-bit address space: no run may reach past it. */
+const ADDRESS_SPACE_END = 1n << 64n;
+/** Runs larger than this (2^40 pages, 4 PiB) are no real task's. */
+const MAX_RUN_PAGES = 2 ** 40;
+
+/**
+ * Reads the runs of a pagemap image one at a time. The image is untrusted:
+ * each run must be page aligned, non-empty and inside the address space,
+ * else an ImageError names the entry's offset (that runs lie in the task's
+ * mappings is the restore's check).
+ */
 export class PagemapReader implements Iterable<PageRun> {
   readonly pagesId: number;
   private pagesOffset = 0;
@@ -61,20 +71,42 @@ export class PagemapReader implements Iterable<PageRun> {
 
   constructor(private readonly reader: ImageReader) {
     const head = reader.next();
-    if (head === null) throw new CriuError(`${reader.image}: no pagemap_head`, { code: 'EIMAGE' });
-    this.pagesId = Number(head.message.pages_id);
+    if (head === null) throw new ImageError('no pagemap_head', { image: reader.image, offset: reader.offset });
+    const pagesId = head.message.pages_id;
+    if (typeof pagesId !== 'number' || !Number.isSafeInteger(pagesId) || pagesId < 0) {
+      throw new ImageError(`pagemap_head has a bad pages_id ${String(pagesId)}`, { image: reader.image, offset: 8 });
+    }
+    this.pagesId = pagesId;
+  }
+
+  /** Bytes of page data the runs so far hold in the pages image. */
+  get presentBytes(): number {
+    return this.pagesOffset;
+  }
+
+  private checked(m: ImageMessage, at: number): PageRun {
+    const wide = this.fields.wide === undefined ? undefined : m[this.fields.wide];
+    const count = wide ?? m[this.fields.compat];
+    const nrPages = typeof count === 'bigint' || typeof count === 'number' ? Number(count) : NaN;
+    const vaddr = m.vaddr;
+    const where = { image: this.reader.image, offset: at };
+    if (typeof vaddr !== 'bigint') throw new ImageError('pagemap_entry without a vaddr', where);
+    const what = `run at 0x${vaddr.toString(16)} of ${String(count)} page(s)`;
+    if (!Number.isSafeInteger(nrPages) || nrPages < 1 || nrPages > MAX_RUN_PAGES) throw new ImageError(`${what}: bad page count`, where);
+    if (vaddr % BigInt(PAGE_SIZE) !== 0n) throw new ImageError(`${what}: address not page aligned`, where);
+    const end = vaddr + BigInt(nrPages) * BigInt(PAGE_SIZE);
+    if (end > ADDRESS_SPACE_END) throw new ImageError(`${what}: runs past the end of the address space`, where);
+    return { vaddr, nrPages, flags: runFlags(m) };
   }
 
   next(): PageRun | null {
+    const at = this.reader.offset;
     const entry = this.reader.next();
     if (entry === null) return null;
-    const m = entry.message;
-    const wide = this.fields.wide === undefined ? undefined : m[this.fields.wide];
-    const nrPages = Number(wide ?? m[this.fields.compat]);
-    const run: PageRun = { vaddr: m.vaddr as bigint, nrPages, flags: runFlags(m) };
+    const run = this.checked(entry.message, at);
     if ((run.flags & PE_PRESENT) !== 0) {
       run.pagesOffset = this.pagesOffset;
-      this.pagesOffset += nrPages * PAGE_SIZE;
+      this.pagesOffset += run.nrPages * PAGE_SIZE;
     }
     return run;
   }

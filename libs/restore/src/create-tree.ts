@@ -6,7 +6,7 @@
 // first; an orphaned group gets a short-lived stand-in leader with the
 // group's pid, created by a member, that the members join before it is
 // killed and reaped by that member.
-import { type Logger } from '@criu-ts/base';
+import { FAULT, faultInjected, faultPoint, type Logger } from '@criu-ts/base';
 import { CLONE, SIG, SYS, WAIT, getpgid, kill, waitpidWithin } from '@criu-ts/kernel';
 import { openInjector, type Injector } from '@criu-ts/inject';
 import { cloneTask } from './clone-task.js';
@@ -42,6 +42,8 @@ function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: b
   const exitSignal = flags === CLONE.PARENT ? 0 : SIG.CHLD;
   set.processes.push(task.pid);
   cloneTask(parent, input.area, { pid: task.pid, flags, exitSignal }, input.timeoutMs);
+  if (isRoot && faultInjected(FAULT.RESTORE_ROOT_ONLY)) kill(task.pid, SIG.KILL);
+  faultPoint(FAULT.RESTORE_CLONE, String(task.pid));
   const injector = openNew(set, input, task.pid);
   if (input.plan.setsid.has(task.pid)) {
     injector.call('setsid', SYS.setsid);

@@ -2,7 +2,7 @@
 // runs the kinds' restore halves for a task: in registry order, again and
 // again while some answer 'retry' and others make progress; then each
 // kind's restoreLast (signals, credentials).
-import { CriuError, type Logger } from '@criu-ts/base';
+import { CriuError, FAULT, faultPoint, type Logger } from '@criu-ts/base';
 import { readTaskMemory } from '@criu-ts/kernel';
 import { openInjector, type Injector } from '@criu-ts/inject';
 import type { RestoreContext, RestoreOptions, RestoreTask, TaskKind, TaskScratch } from '@criu-ts/kinds';
@@ -76,7 +76,10 @@ export function runTaskKinds(ctx: RestoreContext, kinds: readonly TaskKind[], pi
   if (task === undefined) throw new CriuError(`pid ${pid} is not in the tree`);
   let pending = kinds.filter((kind) => kind.restore !== undefined);
   while (pending.length > 0) {
-    const waiting = pending.filter((kind) => kind.restore!(ctx, task) === 'retry');
+    const waiting = pending.filter((kind) => {
+      faultPoint(FAULT.RESTORE_KIND, kind.name);
+      return kind.restore!(ctx, task) === 'retry';
+    });
     if (waiting.length === pending.length) {
       throw new CriuError(`pid ${pid}: restore of ${waiting.map((kind) => kind.name).join(', ')} keeps waiting (a dependency never resolved)`);
     }

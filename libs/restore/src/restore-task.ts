@@ -5,7 +5,7 @@
 // clones need CAP_SYS_ADMIN) and the threads' own addresses. Last, the
 // trampoline moves to the restored code (the [vdso], or an executable
 // private mapping) so the restore area can be unmapped.
-import { CriuError, type Logger } from '@criu-ts/base';
+import { CriuError, FAULT, faultPoint, type Logger } from '@criu-ts/base';
 import { PR, PROT, SYS } from '@criu-ts/kernel';
 import { imagePath, type Messages } from '@criu-ts/images';
 import { openInjector, type Injector } from '@criu-ts/inject';
@@ -111,6 +111,7 @@ export function restoreTask(injector: Injector, task: TaskImage, input: TaskRest
   const leader = task.threads[0]!;
   const fill = { populate: input.populate };
   const pages = restoreAddressSpace(injector, { dir: input.dir, vmas, area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd });
+  faultPoint(FAULT.RESTORE_MEMORY, String(task.pid));
   restoreMmFields(injector, input.area, mm, input.files, input.log);
   restoreSigactions(injector, input.area, leader.core.tc?.sigactions ?? [], imagePath(input.dir, 'core', task.pid));
   const clearTid = leader.core.thread_info!.clear_tid_addr;

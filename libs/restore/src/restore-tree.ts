@@ -5,7 +5,7 @@
 // tree go. Any failure kills every task made so far and the helper:
 // nothing half-restored stays behind.
 import { existsSync } from 'node:fs';
-import { CriuError, type Logger } from '@criu-ts/base';
+import { CriuError, FAULT, faultSetting, interruptionPoint, stagePoint, type Logger } from '@criu-ts/base';
 import { getpgid, getsid } from '@criu-ts/kernel';
 import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector } from '@criu-ts/inject';
@@ -134,6 +134,7 @@ function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request
 async function build(set: TaskSet, tree: TreeImage, helper: number, request: RestoreRequest, made: { ctx?: RestoreContext }): Promise<RestoreResult> {
   const { log } = request;
   const started = process.hrtime.bigint();
+  await stagePoint(FAULT.RESTORE_HELPER);
   const area = prepareArea(helper, tree);
   const plan = planSessions(tree.tasks, { shellJob: request.shellJob, toolSid: getsid(0), toolPgid: getpgid(0) });
   // the context looks injectors up lazily: kinds can act on a session leader as soon as it exists
@@ -150,8 +151,10 @@ async function build(set: TaskSet, tree: TreeImage, helper: number, request: Res
     helperInjector.release();
   }
   const forkingUs = Number((process.hrtime.bigint() - started) / 1000n);
+  await interruptionPoint();
   const pages = restoreLiveTasks(set, tree, area, request, ctx);
   const root = tree.tasks[0]!.pid;
+  await stagePoint(FAULT.POST_RESTORE);
   // post-restore may still abort (the tasks are killed); pre-resume must not fail (criu(8))
   await request.runAction?.('post-restore', { pid: root });
   await request.runAction?.('pre-resume', { pid: root });
@@ -176,6 +179,7 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   if (!existsSync(imagePath(request.imagesDir, 'inventory'))) {
     throw new CriuError(`${imagePath(request.imagesDir, 'inventory')} is missing: is ${request.imagesDir} a dump?`, { code: 'ENOENT' });
   }
+  faultSetting();
   const tree = readTreeImage(request.imagesDir);
   checkPidsFree(tree);
   await request.runAction?.('pre-restore', { pid: tree.tasks[0]!.pid });

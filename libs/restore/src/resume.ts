@@ -3,7 +3,7 @@
 // whole tree is let go at once (PTRACE_DETACH). Tasks that were stopped
 // at dump time, or all with -s/--leave-stopped, get their stop signal
 // queued first, so they stop before running a single instruction.
-import { type Logger } from '@criu-ts/base';
+import { FAULT, faultPoint, type Logger } from '@criu-ts/base';
 import {
   SIG, SYS, kill, ptraceDetach, ptraceGetRegs, ptraceSetRegs, ptraceSetSigmask, writeTaskMemory,
 } from '@criu-ts/kernel';
@@ -52,6 +52,7 @@ export function resumeTree(input: ResumeInput): void {
     if (task.state === TASK_STATE.DEAD) prepareZombie(task, area);
     else for (const thread of task.threads) prepareThread(task, thread, layout);
   }
+  faultPoint(FAULT.RESTORE_RESUME);
   for (const task of tasks) {
     const stop = task.state === TASK_STATE.DEAD ? undefined : stopSignalOf(task, input.leaveStopped);
     if (stop !== undefined) kill(task.pid, stop);

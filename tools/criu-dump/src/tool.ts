@@ -1,7 +1,7 @@
 // criu-dump: `criu dump` and `criu pre-dump` (criu-dump pre-dump ...).
 // --stream: the checkpoint goes out as one tar stream, pages during the dump (stream-output.ts);
 // --page-server: page data goes to `criu page-server` at --address/--port.
-import { CriuError, UsageError } from '@criu-ts/base';
+import { CriuError, UsageError, watchInterrupts } from '@criu-ts/base';
 import { runActionScript, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { rmSync, writeSync } from 'node:fs';
 import { dumpCpuinfo } from '@criu-ts/cpuinfo';
@@ -90,6 +90,8 @@ async function run(ctx: DumpContext): Promise<void> {
   checkOptions(ctx, ctx.args.mode === 'pre-dump');
   const stream = o.stream ? openStreamOutput({ file: o.streamFile, fd: o.streamFd }, ctx.log) : undefined;
   let result: DumpResult;
+  // SIGINT/SIGTERM fail the dump at its next stage: the tree runs on
+  const interrupts = watchInterrupts();
   try {
     result = await dumpInto(ctx, stream?.imagesDir ?? ctx.imagesDir, stream);
   } catch (error) {
@@ -98,6 +100,8 @@ async function run(ctx: DumpContext): Promise<void> {
       throw new CriuError(`the stream's reader went away before the checkpoint was written out; the tree runs on`, { code: 'EPIPE', cause: error });
     }
     throw error;
+  } finally {
+    interrupts.dispose();
   }
   stream?.close(false);
   // stdout may carry the stream: then the stats go to stderr

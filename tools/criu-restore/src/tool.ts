@@ -3,7 +3,7 @@
 // (128 + N if a signal N killed it; either is also logged as an error).
 // --stream: the images come as one stream, extracted in full before any
 // task is made (stream-input.ts).
-import { CriuError, UsageError } from '@criu-ts/base';
+import { CriuError, UsageError, watchInterrupts } from '@criu-ts/base';
 import { restoreOptions, runActionScript, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,10 +24,13 @@ async function run(ctx: RestoreContext): Promise<void> {
   if (!o.stream && (o.streamFile !== undefined || o.streamFd !== undefined)) throw new UsageError('--stream-file and --stream-fd go with --stream');
   const extracted = o.stream ? await extractStream({ file: o.streamFile, fd: o.streamFd }, ctx.log) : undefined;
   let result: RestoreResult;
+  // SIGINT/SIGTERM before the tree runs fail the restore at its next stage: what it made is killed
+  const interrupts = watchInterrupts();
   try {
     if (extracted !== undefined) await waitForPidsFree(extracted.dir, ctx.log);
     result = await restoreFrom(ctx, extracted?.dir ?? ctx.imagesDir);
   } finally {
+    interrupts.dispose();
     extracted?.remove();
   }
   writePidfile(ctx, result.root);

@@ -12,7 +12,7 @@
 // fds — on failure it stays, so the images can be restored again.
 import { existsSync, linkSync, mkdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { CriuError, UnsupportedError, errnoOf } from '@criu-ts/base';
+import { CriuError, FAULT, UnsupportedError, errnoOf, faultPoint } from '@criu-ts/base';
 import { AT, SYS, syscall } from '@criu-ts/kernel';
 import { FdTypes, RemapType, type RemapFilePathEntry } from '@criu-ts/images';
 import type { DumpContext } from '../dump-context.js';
@@ -137,6 +137,7 @@ export function openLinkedRemap(ctx: RestoreContext, path: string, flags: number
   const link = fileEntry(ctx, remap.remap_id, `link remap of ${path}`).reg;
   if (link === undefined) throw new CriuError(`link remap of ${path}: entry ${remap.remap_id} is not a regular file`, { code: 'EIMAGE' });
   const source = checkRestorePath(link.name, `link remap of ${path}`);
+  faultPoint(FAULT.RESTORE_OPEN_LINK_REMAP);
   const done = ctx.shared('files.link-remaps', () => new Set<string>());
   if (!done.has(source)) {
     done.add(source);

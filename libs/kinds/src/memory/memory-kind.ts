@@ -18,7 +18,7 @@
 // See criu(8) "dump", "pre-dump", proc_pid_smaps(5).
 import { createPagemap, imagePath, writeImage, PE_PRESENT } from '@criu-ts/images';
 import { openPagemap, readSmaps } from '@criu-ts/proc';
-import { CriuError } from '@criu-ts/base';
+import { CriuError, FAULT, faultPoint } from '@criu-ts/base';
 import type { DumpContext, DumpTask, PageSink } from '../dump-context.js';
 import type { TaskKind, TaskRecord } from '../kind.js';
 import { dumpSharedAnon, mapFilesLink, memfdFileId, regFileId } from './mapped-files.js';
@@ -78,6 +78,7 @@ function copyPresent(ctx: DumpContext, pid: number, present: readonly DumpRun[],
 /** Writes pagemap-PID.img and pages-N.img (--stream: pages-N.img into the stream); returns the pages written. */
 function dumpPages(ctx: DumpContext, pid: number, runs: readonly SplitRun[]): number {
   const present = runs.filter((run) => run.flags === PE_PRESENT);
+  if (ctx.pageStream !== undefined) faultPoint(FAULT.DUMP_PAGES);
   if (ctx.pageStream !== undefined) return streamPages(ctx, ctx.pageStream, pid, present);
   const writer = createPagemap(ctx.options.imagesDir, pid, ctx.nextId());
   try {
@@ -93,6 +94,7 @@ function dumpPages(ctx: DumpContext, pid: number, runs: readonly SplitRun[]): nu
       next = slot.offset + slot.length;
     }
     if (first === undefined) return 0;
+    faultPoint(FAULT.DUMP_PAGES);
     return copyPresent(ctx, pid, present, { fd: writer.pagesFd, offset: first });
   } finally {
     writer.close();
@@ -103,6 +105,7 @@ function dumpPages(ctx: DumpContext, pid: number, runs: readonly SplitRun[]): nu
 function sendPages(ctx: DumpContext, sink: PageSink, pid: number, runs: readonly DumpRun[]): number {
   sink.open('pagemap', pid);
   if (runs.length === 0) return 0;
+  faultPoint(FAULT.DUMP_PAGES);
   const copied = spliceRuns(ctx, { pid, runs, target: sinkTarget(sink), offset: 0, log: ctx.log });
   ctx.stats.memwriteTime += Number(copied.writeNs / 1000n);
   return copied.bytes / 4096;

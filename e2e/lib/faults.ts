@@ -1,0 +1,84 @@
+// Helpers for the fault-injection tests: run a tool with CRIU_FAULT set (or
+// a signal sent to it mid-way), and snapshot what a tree looks like from
+// outside (state, tracer, mappings, fds) to compare before and after.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { toolPath } from './workspace.js';
+
+export interface ToolExit {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** Run criu-dump / criu-restore with CRIU_FAULT=fault (undefined: none); bounded. */
+export function runWithFault(tool: 'criu-dump' | 'criu-restore', args: readonly string[], fault: string | undefined, timeoutMs = 120_000): ToolExit {
+  const env = { ...process.env };
+  delete env.CRIU_FAULT;
+  if (fault !== undefined) env.CRIU_FAULT = fault;
+  const run = spawnSync(process.execPath, [toolPath(tool), ...args], { env, timeout: timeoutMs, stdio: ['ignore', 'ignore', 'ignore'] });
+  return { status: run.status, signal: run.signal };
+}
+
+/** Start a tool, send it `signal` once `ready()` holds (polled), and wait for it to end; bounded. */
+export async function signalMidway(tool: 'criu-dump' | 'criu-restore', args: readonly string[], signal: NodeJS.Signals, ready: () => boolean, timeoutMs = 60_000): Promise<ToolExit & { sent: boolean }> {
+  const child = spawn(process.execPath, [toolPath(tool), ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const ended = new Promise<ToolExit>((resolve) => child.on('exit', (status, sig) => resolve({ status, signal: sig })));
+  let sent = false;
+  const deadline = Date.now() + timeoutMs;
+  const poll = setInterval(() => {
+    if (!sent && ready()) {
+      sent = child.kill(signal);
+    }
+    if (Date.now() > deadline) child.kill('SIGKILL');
+  }, 2);
+  try {
+    return { ...(await ended), sent };
+  } finally {
+    clearInterval(poll);
+  }
+}
+
+export interface TaskSnapshot {
+  pid: number;
+  state: string;
+  tracerPid: number;
+  maps: string;
+  fds: string[];
+}
+
+function status(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+    throw error;
+  }
+}
+
+/** One task seen from outside, or undefined if it is gone (or a zombie). */
+export function snapshot(pid: number): TaskSnapshot | undefined {
+  const text = status(pid);
+  if (text === undefined) return undefined;
+  const state = /^State:\s*(\S)/m.exec(text)?.[1] ?? '?';
+  if (state === 'Z' || state === 'X') return undefined;
+  const tracerPid = Number(/^TracerPid:\s*(\d+)/m.exec(text)?.[1] ?? 0);
+  const fdDir = `/proc/${pid}/fd`;
+  const fds = readdirSync(fdDir).sort((a, b) => Number(a) - Number(b)).map((fd) => `${fd} ${readlinkSync(join(fdDir, fd))}`);
+  return { pid, state, tracerPid, maps: readFileSync(`/proc/${pid}/maps`, 'utf8'), fds };
+}
+
+/** Pids of live processes running the executable at `exe`. */
+export function processesOf(exe: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readlinkSync(`/proc/${name}/exe`) === exe) found.push(Number(name));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ESRCH' && code !== 'EACCES') throw error;
+    }
+  }
+  return found;
+}
