@@ -6,11 +6,13 @@
 // link-local IPv6 address is scoped to, shutdown. Sockets sock_diag does not
 // list (unbound, or bound but neither listening nor connected) are read
 // with getsockname/getpeername, state CLOSE, as upstream does.
+// TCP connections (established, half-closed, SYN_SENT) with
+// --tcp-established: locked and saved with TCP repair (tcp-dump.ts); with
+// --tcp-close saved to be restored closed; else refused.
 // Not saved, as upstream: the receive queue of a UDP socket (dropped, with a
-// warning; the data stays in the live socket). Refused: established and
-// other connected TCP states (TCP repair comes later), a listener with
-// connections not accepted yet, corked UDP, raw sockets, other protocols.
-// Restore: inet-restore.ts.
+// warning; the data stays in the live socket), a listener's connections not
+// accepted yet with --skip-in-flight (else refused). Refused: corked UDP,
+// raw sockets, other protocols. Restore: inet-restore.ts.
 import { CriuError, UnsupportedError } from '@criu-ts/base';
 import {
   AF, IPPROTO, IPV6_OPT, IP_OPT, SO, SOCK, SOL, TCP_OPT, TCP_STATE, UDP_OPT,
@@ -24,8 +26,10 @@ import { netNsId } from './socket-ns.js';
 import { boundDevice, readSocketOpts, type SocketIdentity } from './socket-opts.js';
 import { socketTable } from './socket-table.js';
 import { openInetSocket } from './inet-restore.js';
+import { dumpTcpConnection, readTcpOpts } from './tcp-dump.js';
+import { REPAIRABLE_STATES } from './tcp-repair.js';
 
-export const ESTABLISHED_TCP = 'established TCP connection (use --tcp-established: not supported yet)';
+export const ESTABLISHED_TCP = 'established TCP connection (use --tcp-established or --tcp-close)';
 
 /** The facts the entry needs, from sock_diag or (not listed there) from the socket itself. */
 type InetFacts = Pick<InetDiagSocket, 'state' | 'srcPort' | 'dstPort' | 'src' | 'dst' | 'rqueue' | 'wqueue' | 'shutdown'>;
@@ -81,10 +85,14 @@ function checkDumpable(env: FdDumpEnv, fd: OpenFd, id: SocketIdentity, facts: In
     return;
   }
   if (facts.state === TCP_STATE.LISTEN) {
-    if (facts.rqueue !== 0) refuse(fd, `TCP listener with ${facts.rqueue} connections not accepted yet`);
+    if (facts.rqueue === 0) return;
+    if (env.ctx.options.skipInFlight !== true) refuse(fd, `TCP listener with ${facts.rqueue} connections not accepted yet`, 'use --skip-in-flight to drop them');
+    env.log.info(`pid ${fd.pid} fd ${fd.fd}: skipping ${facts.rqueue} in-flight connection(s) of the listener (--skip-in-flight)`);
     return;
   }
-  if (facts.state !== TCP_STATE.CLOSE) refuse(fd, ESTABLISHED_TCP);
+  if (facts.state === TCP_STATE.CLOSE) return;
+  if (!REPAIRABLE_STATES.has(facts.state)) refuse(fd, `TCP socket in state ${facts.state}`);
+  if (env.ctx.options.tcpEstablished !== true && env.ctx.options.tcpClose !== true) refuse(fd, ESTABLISHED_TCP);
 }
 
 function ipv6Fields(fd: OpenFd, facts: InetFacts): Pick<InetSkEntry, 'v6only' | 'ifname'> {
@@ -121,6 +129,10 @@ function dumpInetSocket(env: FdDumpEnv, fd: OpenFd, fileId: number): FileEntry {
     ns_id: netNsId(env.ctx, fd.pid),
   };
   if ((facts.shutdown ?? 0) !== 0) isk.shutdown = facts.shutdown as InetSkEntry['shutdown'];
+  if (id.protocol === IPPROTO.TCP) {
+    isk.tcp_opts = readTcpOpts(fd.local);
+    if (facts.dstPort !== 0) dumpTcpConnection(env, fd, isk, { family: id.family, src: facts.src, srcPort: facts.srcPort, dst: facts.dst, dstPort: facts.dstPort });
+  }
   const src = endpointText(id.family, { port: facts.srcPort, address: facts.src });
   env.log.info(`fd ${fd.fd}: inet socket ino ${isk.ino} family ${id.family} proto ${id.protocol} state ${facts.state} ${src}`);
   return { type: FdTypes.INETSK, id: fileId, isk };
