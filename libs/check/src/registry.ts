@@ -4,6 +4,9 @@ import type { Feature } from './feature.js';
 import { canMapVdso, kcmpEpoll, kcmpFiles, mapFiles, memfd, prctlMmMap, vdsoLayout } from './probes/mm.js';
 import { memDirtyTrack, pagemapScan, uffd, uffdNoncoop, uffdWp } from './probes/dirty.js';
 import { netDiagRaw, sockDiag, sockDiagNetlink, sockDiagPacket, tcpRepair } from './probes/net.js';
+import { tcpHalfClosed } from './probes/tcp-half-closed.js';
+import { networkLockNftables } from './probes/network-lock-nftables.js';
+import { hasIptLegacy } from './probes/ipt-legacy.js';
 import { clone3SetTid, nsLastPid, nsPid } from './probes/pids.js';
 import { cgroup2, cgroupFreezer, ioUring, timens } from './probes/system.js';
 import { getRseqConf, pidfdStore, pidfdWait, processVm, ptraceRegsets, ptraceSeize } from './probes/tasks.js';
@@ -31,6 +34,9 @@ export const FEATURES: readonly Feature[] = [
   kcmpEpoll,
   canMapVdso,
   tcpRepair,
+  tcpHalfClosed,
+  networkLockNftables,
+  hasIptLegacy,
   sockDiagNetlink,
   sockDiagPacket,
   netDiagRaw,

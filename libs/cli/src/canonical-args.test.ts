@@ -26,6 +26,8 @@ t.test('verbosity forms', async (t) => {
   t.equal(level(['-v1', '-v']), 2, 'in order: set then raise');
   t.equal(level(['-jv']), 3, 'v at the end of a cluster');
   t.throws(() => parse(['-vx']), /invalid argument for --verbosity/);
+  t.equal(level(['-verbosity=0']), 0, "zdtm's -verbosity=0, as criu's getopt reads it");
+  t.throws(() => parse(['-verbosity=x']), /invalid argument for --verbosity/);
 });
 
 t.test('flags, negation, last one wins', async (t) => {

@@ -15,8 +15,18 @@ function verbosityOption(): OptionSpec<number> {
     argName: 'N',
     bare: '+1',
     initial: DEFAULT_LOG_LEVEL,
-    reduce: (previous, raw) => (raw.startsWith('+') ? previous + parseInteger(raw.slice(1), 0, 1000) : parseInteger(raw, 0, 1000)),
+    reduce: (previous, raw) => (raw.startsWith('+') ? previous + parseInteger(raw.slice(1), 0, 1000) : verbosityValue(raw)),
   };
+}
+
+/**
+ * -vN's N. `-verbosity=N` (one dash) is read as --verbosity=N: criu(8)'s
+ * getopt takes it as -v with the argument "erbosity=N" and atoi() makes it
+ * N, and zdtm runs `criu check -verbosity=0`. Other text is refused.
+ */
+function verbosityValue(raw: string): number {
+  const spelled = /^erbosity=(\d+)$/.exec(raw);
+  return parseInteger(spelled?.[1] ?? raw, 0, 1000);
 }
 
 export const commonOptions = {
