@@ -65,7 +65,7 @@ export const dumpRestoreOptions = {
   'cgroup-root': list('change the root of a cgroup controller: [CONTROLLER:]/NEWROOT', { argName: '[CTL:]/ROOT' }),
   'cgroup-yard': text('use this already mounted cgroup yard instead of mounting cgroups', { argName: 'PATH' }),
   'file-validation': choice(['filesize', 'buildid'], 'how to check that a file is the one dumped', { bare: 'buildid', default: 'buildid' }),
-  'network-lock': choice(['iptables', 'nftables', 'skip'], 'how to lock the network between dump and restore', { bare: 'iptables', default: 'iptables' }),
+  'network-lock': choice(['iptables', 'nftables', 'skip'], 'how to lock the network between dump and restore', { default: 'iptables' }),
   'auto-dedup': flag('punch out pages already present in a parent image (dump), or as soon as restored (restore)'),
   'lazy-pages': flag('post-copy: leave pages to be served on demand by the lazy-pages daemon'),
   'link-remap': flag('allow linking unlinked files back, if possible'),
