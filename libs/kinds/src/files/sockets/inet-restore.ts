@@ -99,6 +99,8 @@ function restoreIpOpts(env: FdRestoreEnv, entry: InetSkEntry, fd: number, what: 
 function setUpConnection(env: FdRestoreEnv, entry: InetSkEntry, fd: number, what: string): void {
   checkConnectionOptions(env.ctx, what);
   if (env.ctx.options.tcpClose === true) {
+    // on a socket never connected this answers ENOTCONN but still marks both directions shut (read 0, EPIPE, POLLHUP)
+    restoreShutdown({ ...entry, shutdown: 3 }, fd, what);
     env.log.info(`${what}: restored closed (--tcp-close)`);
     return;
   }

@@ -117,3 +117,25 @@ t.test('FIN_WAIT2: our FIN is put back as sent and acknowledged', async (t) => {
   t.equal(receive(fd), 'still open', 'the peer can still send');
   t.equal(receive(conn.peer), '', 'the peer reads the end of the stream it got before, and no data');
 });
+
+t.test('--tcp-close: a connection of the images comes back closed, both ways', async (t) => {
+  const entry = inetEntry({
+    id: 1, family: AF.INET, type: SOCK.STREAM, proto: IPPROTO.TCP, state: TCP_STATE.ESTABLISHED,
+    src_port: 40001, dst_port: 40002, src_addr: LOOPBACK4, dst_addr: LOOPBACK4,
+  });
+  const e = socketEnv(t, { inet: [entry], options: { tcpClose: true } });
+  const fd = e.track(openInetSocket(e.env, e.file(1)));
+  finishTcpRestore(e.env.ctx, true);
+  t.equal(state(fd), TCP_STATE.CLOSE);
+  t.equal(receive(fd), '', 'reading gives the end of the stream');
+  t.throws(() => sendto(fd, Buffer.from('x'), MSG.DONTWAIT, null), /EPIPE/, 'writing gives EPIPE');
+});
+
+t.test('a connection without --tcp-established or --tcp-close is refused', async (t) => {
+  const entry = inetEntry({
+    id: 1, family: AF.INET, type: SOCK.STREAM, proto: IPPROTO.TCP, state: TCP_STATE.ESTABLISHED,
+    src_port: 40001, dst_port: 40002, src_addr: LOOPBACK4, dst_addr: LOOPBACK4,
+  });
+  const e = socketEnv(t, { inet: [entry] });
+  t.throws(() => openInetSocket(e.env, e.file(1)), /restore with --tcp-established/);
+});
