@@ -13,15 +13,19 @@
 // warning; the data stays in the live socket), a listener's connections not
 // accepted yet with --skip-in-flight (else refused). Refused: corked UDP,
 // raw sockets, other protocols. Restore: inet-restore.ts.
-import { CriuError, UnsupportedError } from '@criu-ts/base';
+import { CriuError, SyscallError, UnsupportedError } from '@criu-ts/base';
 import {
   AF, IPPROTO, IPV6_OPT, IP_OPT, SO, SOCK, SOL, TCP_OPT, TCP_STATE, UDP_OPT,
-  getpeername, getsockname, getsockoptBytes, getsockoptInt, type InetDiagSocket,
+  SYS, getsockname, getsockoptBytes, getsockoptInt, syscall, type InetDiagSocket,
 } from '@criu-ts/kernel';
 import { FdTypes, type FileEntry, type InetSkEntry } from '@criu-ts/images';
 import type { FdDumpEnv, FdKind } from '../fd-kind.js';
 import { S_IF, fileType, type OpenFd } from '../open-fd.js';
-import { addressWords, endpointText, needsScopeId, parseInetSockaddr } from './inet-addr.js';
+import { addressWords, endpointText, needsScopeId, parseInetSockaddr, type InetEndpoint } from './inet-addr.js';
+
+const POLL = { HUP: 0x10, RDHUP: 0x2000 } as const;
+/** sk_shutdown's READ (sk-opts.proto) */
+const SK_SHUTDOWN_READ = 1;
 import { netNsId } from './socket-ns.js';
 import { boundDevice, readSocketOpts, type SocketIdentity } from './socket-opts.js';
 import { socketTable } from './socket-table.js';
@@ -29,7 +33,7 @@ import { openInetSocket } from './inet-restore.js';
 import { dumpTcpConnection, readTcpOpts } from './tcp-dump.js';
 import { REPAIRABLE_STATES } from './tcp-repair.js';
 
-export const ESTABLISHED_TCP = 'established TCP connection (use --tcp-established or --tcp-close)';
+export const ESTABLISHED_TCP = 'established TCP connection without --tcp-established';
 
 /** The facts the entry needs, from sock_diag or (not listed there) from the socket itself. */
 type InetFacts = Pick<InetDiagSocket, 'state' | 'srcPort' | 'dstPort' | 'src' | 'dst' | 'rqueue' | 'wqueue' | 'shutdown'>;
@@ -56,11 +60,30 @@ function identify(fd: OpenFd): SocketIdentity {
   return id;
 }
 
+/** SO_PEERNAME: the peer's address, which (unlike getpeername) a closed TCP socket still reports; undefined if none. */
+function peerName(fd: number): InetEndpoint | undefined {
+  try {
+    return parseInetSockaddr(getsockoptBytes(fd, SOL.SOCKET, SO.PEERNAME, 128));
+  } catch (error) {
+    if (error instanceof SyscallError && error.code === 'ENOTCONN') return undefined;
+    throw error;
+  }
+}
+
+/** A closed TCP socket's shutdown, seen as upstream sees it: poll(2) says POLLHUP, and POLLRDHUP if reading was shut. */
+function unlistedShutdown(fd: number): number {
+  const pollfd = Buffer.alloc(8);
+  pollfd.writeInt32LE(fd, 0);
+  pollfd.writeInt16LE(POLL.HUP | POLL.RDHUP, 4);
+  syscall(SYS.poll, pollfd, 1, 0);
+  const revents = pollfd.readInt16LE(6);
+  return (revents & POLL.HUP) !== 0 && (revents & POLL.RDHUP) !== 0 ? SK_SHUTDOWN_READ : 0;
+}
+
 /** An unlisted socket, as upstream reads it: its own addresses, state CLOSE. */
 function unlistedFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
   const src = parseInetSockaddr(getsockname(fd.local));
-  const peerRaw = getpeername(fd.local);
-  const dst = peerRaw === null ? undefined : parseInetSockaddr(peerRaw);
+  const dst = peerName(fd.local);
   // upstream keeps tcpi_backoff (TCP_INFO byte 4) as the backlog of an unlisted TCP socket
   const tcpInfo = id.protocol === IPPROTO.TCP ? getsockoptBytes(fd.local, SOL.TCP, TCP_OPT.INFO, 8) : undefined;
   if (tcpInfo !== undefined && tcpInfo.readUInt8(0) !== TCP_STATE.CLOSE) {
@@ -74,7 +97,7 @@ function unlistedFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
     dst: dst?.address ?? Buffer.alloc(16),
     rqueue: 0,
     wqueue: tcpInfo?.readUInt8(4) ?? 0,
-    shutdown: 0,
+    shutdown: tcpInfo === undefined ? 0 : unlistedShutdown(fd.local),
   };
 }
 
@@ -92,7 +115,7 @@ function checkDumpable(env: FdDumpEnv, fd: OpenFd, id: SocketIdentity, facts: In
   }
   if (facts.state === TCP_STATE.CLOSE) return;
   if (!REPAIRABLE_STATES.has(facts.state)) refuse(fd, `TCP socket in state ${facts.state}`);
-  if (env.ctx.options.tcpEstablished !== true && env.ctx.options.tcpClose !== true) refuse(fd, ESTABLISHED_TCP);
+  if (env.ctx.options.tcpEstablished !== true && env.ctx.options.tcpClose !== true) refuse(fd, ESTABLISHED_TCP, 'use --tcp-established to dump it (or --tcp-close to restore it closed)');
 }
 
 function ipv6Fields(fd: OpenFd, facts: InetFacts): Pick<InetSkEntry, 'v6only' | 'ifname'> {
