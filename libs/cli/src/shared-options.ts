@@ -59,6 +59,8 @@ export const dumpRestoreOptions = {
   'file-locks': flag('dump or restore file locks', { short: 'l' }),
   'tcp-established': flag('checkpoint or restore established TCP connections'),
   'tcp-close': flag("don't dump established TCP connections / restore them closed"),
+  // criu(8) takes it on restore too (and ignores it there)
+  'skip-in-flight': flag('skip TCP connections that are not yet completely established (dump)'),
   'ext-unix-sk': extUnixSkOption(),
   'ext-mount-map': list('map a mount point to an external name (KEY:VALUE, or auto)', { short: 'M', argName: 'KEY:VALUE' }),
   'manage-cgroups': choice(['none', 'props', 'soft', 'full', 'strict', 'ignore'], 'dump or restore cgroups', { bare: 'soft' }),

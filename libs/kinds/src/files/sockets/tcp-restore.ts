@@ -13,6 +13,7 @@ import { SOL, TCPI_OPT, TCPOPT, TCP_OPT, TCP_QUEUE, TCP_STATE, sendto, setsockop
 import { imagePath, readImageEntries, type InetSkEntry, type TcpStreamEntry } from '@criu-ts/images';
 import { FIN_RECEIVED, FIN_SENT, inStates, setRepair } from './tcp-repair.js';
 import { TCP_FLAG, sendFin } from './tcp-fin.js';
+import { wireForm } from '../../net-lock/index.js';
 import { prepareForQueue } from './socket-opts-restore.js';
 import { addressBytes, connectSocket, inetSockaddr, setsockoptBuffer, shutdownSocket } from './socket-restore-calls.js';
 
@@ -122,8 +123,10 @@ function queueOurFin(fd: number, acked: boolean, what: string): void {
 
 function restoreFins(input: TcpRestoreInput, s: TcpStreamEntry, seqs: { inq: number; outq: number }, state: number): void {
   const { entry, fd, what } = input;
+  // a v4-mapped connection travels as IPv4
+  const wire = wireForm({ family: entry.family, src: addressBytes(entry.src_addr ?? []), srcPort: entry.src_port, dst: addressBytes(entry.dst_addr ?? []), dstPort: entry.dst_port });
   const peer = (flags: number): void => sendFin({
-    family: entry.family, from: addressBytes(entry.dst_addr ?? []), fromPort: entry.dst_port, to: addressBytes(entry.src_addr ?? []), toPort: entry.src_port,
+    family: wire.family, from: wire.dst, fromPort: wire.dstPort, to: wire.src, toPort: wire.srcPort,
     seq: seqs.inq, ack: seqs.outq - s.outq_len, window: s.rcv_wnd ?? 0, flags,
   });
   const ourAcked = inStates(state, FIN_SENT.acked);
