@@ -170,7 +170,7 @@ t.test('refused sockets name the pid, the fd and what they are', async (t) => {
   const tcp = await startSockets(t, dir, ['tcp-est']);
   const images = join(dir, 'images');
   mkdirSync(images);
-  t.throws(() => dumpFiles(tcp.pid, images), { name: 'UnsupportedError', message: `pid ${tcp.pid} fd 11: established TCP connection (use --tcp-established: not supported yet) is not supported` });
+  t.throws(() => dumpFiles(tcp.pid, images), { name: 'UnsupportedError', message: `pid ${tcp.pid} fd 11: established TCP connection without --tcp-established is not supported` });
   const netlink = await startSockets(t, dir, ['netlink']);
   t.throws(() => dumpFiles(netlink.pid, images), { name: 'UnsupportedError', message: `pid ${netlink.pid} fd 10: AF_NETLINK socket is not supported` });
 });

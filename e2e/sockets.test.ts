@@ -1,7 +1,8 @@
 // Sockets through the real tool: `criu-dump -t PID -D DIR -R` on the
 // sockets fixture writes the socket entries and queues (crit decodes them)
-// and leaves every queue intact; an established TCP connection makes the
-// dump fail naming the fd, with the process left running and no image left.
+// and leaves every queue intact; an established TCP connection without
+// --tcp-established makes the dump fail naming the fd, with the process
+// left running and no image left.
 import t from 'tap';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,7 +46,7 @@ t.test('an established TCP connection is refused, the process left running', asy
   const run = await criuDump(['-t', String(fx.pid), '-D', images, '-v4', '-o', 'dump.log']);
   t.not(run.exitCode, 0, 'the dump fails');
   const logText = readFileSync(join(images, 'dump.log'), 'utf8');
-  t.match(logText, `pid ${fx.pid} fd 11: established TCP connection (use --tcp-established: not supported yet)`, 'the log names the pid, the fd and why');
+  t.match(logText, `pid ${fx.pid} fd 11: established TCP connection without --tcp-established`, 'the log names the pid, the fd and why');
   t.same(readdirSync(images).filter((n) => n.endsWith('.img')), [], 'no image is left behind');
   t.match(taskState(fx.pid), /^[SR]$/, 'the fixture is still running, not stopped');
   t.match(readFileSync(`/proc/${fx.pid}/status`, 'utf8'), /^TracerPid:\s+0$/m, 'and no longer traced');

@@ -3,14 +3,16 @@
 import type { Feature } from './feature.js';
 import { canMapVdso, kcmpEpoll, kcmpFiles, mapFiles, memfd, prctlMmMap, vdsoLayout } from './probes/mm.js';
 import { memDirtyTrack, pagemapScan, uffd, uffdNoncoop, uffdWp } from './probes/dirty.js';
-import { hasIptLegacy, ipv6Freebind, netDiagRaw, sockDiag, sockDiagNetlink, sockDiagPacket, sockoptBufLock, tcpRepair } from './probes/net.js';
+import { ipv6Freebind, netDiagRaw, sockDiag, sockDiagNetlink, sockDiagPacket, sockoptBufLock, tcpRepair } from './probes/net.js';
+import { tcpHalfClosed } from './probes/tcp-half-closed.js';
+import { networkLockNftables } from './probes/network-lock-nftables.js';
+import { hasIptLegacy } from './probes/ipt-legacy.js';
 import { clone3SetTid, nsLastPid, nsPid } from './probes/pids.js';
 import { cgroup2, cgroupFreezer, ioUring } from './probes/system.js';
 import { fdinfoLock, mntId, openat2, timerfd } from './probes/files.js';
 import {
   aioRemap, apparmorStacking, autofs, breakpoints, cgroupns, compatCr, externalNetNs, linkNsid, memfdHugetlb, moveMountSetGroup,
-  networkLockNftables, newifindex, nftables, nsid, overlayfsMaps, pagemapScanGuardPages, skNs, skUnixFile, tcpHalfClosed, timensCr, tun,
-  tunNs, userns,
+  newifindex, nftables, nsid, overlayfsMaps, pagemapScanGuardPages, skNs, skUnixFile, timensCr, tun, tunNs, userns,
 } from './probes/unsupported.js';
 import {
   getRseqConf, loginuid, pidfdStore, pidfdWait, processVm, ptraceRegsets, ptraceSeize, seccompFilters, seccompSuspend, timerCrIds,
@@ -39,6 +41,9 @@ export const FEATURES: readonly Feature[] = [
   kcmpEpoll,
   canMapVdso,
   tcpRepair,
+  tcpHalfClosed,
+  networkLockNftables,
+  hasIptLegacy,
   sockDiagNetlink,
   sockDiagPacket,
   netDiagRaw,
@@ -57,7 +62,6 @@ export const FEATURES: readonly Feature[] = [
   timerCrIds,
   sockoptBufLock,
   ipv6Freebind,
-  hasIptLegacy,
   // upstream's feature names for resources not checkpointed yet (each answers so)
   userns,
   cgroupns,
@@ -80,8 +84,6 @@ export const FEATURES: readonly Feature[] = [
   compatCr,
   breakpoints,
   pagemapScanGuardPages,
-  tcpHalfClosed,
-  networkLockNftables,
   // Category 3: experimental
   ioUring,
 ];

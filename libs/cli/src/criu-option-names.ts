@@ -18,10 +18,10 @@ const required = [
   'address', 'port', 'prev-images-dir', 'libdir', 'ext-mount-map', 'cgroup-root', 'inherit-fd', 'feature', 'skip-mnt',
   'enable-fs', 'freeze-cgroup', 'ghost-limit', 'irmap-scan-path', 'lsm-profile', 'lsm-mount-context', 'timeout',
   'external', 'empty-ns', 'cgroup-props', 'cgroup-props-file', 'cgroup-dump-controller', 'status-fd', 'ps-socket',
-  'config', 'cgroup-yard', 'tls-cacert', 'tls-cacrl', 'tls-cert', 'tls-key', 'pre-dump-mode',
+  'config', 'cgroup-yard', 'tls-cacert', 'tls-cacrl', 'tls-cert', 'tls-key', 'pre-dump-mode', 'network-lock',
 ] as const;
 
-const optional = ['verbosity', 'ext-unix-sk', 'cpu-cap', 'manage-cgroups', 'file-validation', 'network-lock'] as const;
+const optional = ['verbosity', 'ext-unix-sk', 'cpu-cap', 'manage-cgroups', 'file-validation'] as const;
 
 export const criuLongOptions: ReadonlyMap<string, Arity> = new Map<string, Arity>([
   ...flags.map((name): [string, Arity] => [name, 'none']),

@@ -15,7 +15,6 @@ export const dumpOptions = {
   'cgroup-props': text('controllers and properties to save, in criu(8)\'s simplified YAML', { argName: 'SPEC' }),
   'cgroup-props-file': text('same as --cgroup-props, read from FILE', { argName: 'FILE' }),
   'cgroup-dump-controller': list('dump only this cgroup controller', { argName: 'NAME' }),
-  'skip-in-flight': flag('skip TCP connections that are not yet completely established'),
   'force-irmap': flag('force resolving names for inotify and fsnotify watches'),
   'irmap-scan-path': list('where to look for inotify/fanotify watched files', { argName: 'PATH' }),
   'skip-mnt': list('skip this mount point', { argName: 'PATH' }),

@@ -14,6 +14,8 @@ export interface EngineContext extends DumpContext {
   releaseInjectors(): void;
   /** Undo what kinds registered with onAbort, close the shared images and remove every image this dump created (after a failure). */
   discardImages(): void;
+  /** Run what kinds registered with onRunOn, newest first (the tree goes on running). Never throws. */
+  runOn(): void;
 }
 
 /** Where page data goes instead of local pagemap/pages images. */
@@ -22,6 +24,8 @@ export interface PageOutputs {
   pageSink?: PageSink;
   /** --stream: each task's pages image, into the stream while it is dumped */
   pageStream?: PageStream;
+  /** this dump's run id (inventory's dump_criu_run_id) */
+  runId?: string;
 }
 
 export function createEngineContext(options: DumpOptions, log: Logger, tasks: readonly DumpTask[], outputs: PageOutputs = {}): EngineContext {
@@ -30,6 +34,7 @@ export function createEngineContext(options: DumpOptions, log: Logger, tasks: re
   const tables = new Map<string, unknown>();
   const before = new Set(readdirSync(options.imagesDir));
   const undos: (() => void)[] = [];
+  const runOnUndos: (() => void)[] = [];
   let lastId = 0;
 
   const image = (kind: KindName, id?: number | bigint): ImageWriter => {
@@ -62,6 +67,19 @@ export function createEngineContext(options: DumpOptions, log: Logger, tasks: re
     },
     onAbort(undo) {
       undos.push(undo);
+    },
+    runId: outputs.runId,
+    onRunOn(undo) {
+      runOnUndos.push(undo);
+    },
+    runOn() {
+      for (const undo of runOnUndos.splice(0).reverse()) {
+        try {
+          undo();
+        } catch (error) {
+          log.warn(`could not undo a change before the tree runs on: ${String(error)}`);
+        }
+      }
     },
     shared<T>(key: string, create: () => T): T {
       if (!tables.has(key)) tables.set(key, create());

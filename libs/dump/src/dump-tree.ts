@@ -97,6 +97,7 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
   const pageServer = request.pageServer === undefined ? undefined : await connectPageServer(request.pageServer);
   if (pageServer !== undefined) log.info(`connected to ${pageServer.name}`);
   const started = process.hrtime.bigint();
+  const runId = randomUUID();
   let tree: FrozenTree;
   try {
     tree = freezeTree(request.pid, { log: log.child('freeze'), timeoutMs: request.timeoutSeconds * 1000 });
@@ -106,7 +107,7 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
   }
   const frozen = process.hrtime.bigint();
   const pageSink = pageServer === undefined ? undefined : pageSinkOf(pageServer);
-  const ctx = createEngineContext(request, log, tree.tasks, { pageSink, pageStream: request.pageStream });
+  const ctx = createEngineContext(request, log, tree.tasks, { pageSink, pageStream: request.pageStream, runId });
   try {
     faultPoint(FAULT.DUMP_EARLY);
     await stagePoint(FAULT.DUMP_FREEZE);
@@ -114,7 +115,10 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
     await stagePoint(FAULT.DUMP_WRITE);
     if (!request.preDump) writePstree(request.imagesDir, tree.tasks);
     const track = request.preDump || request.trackMem === true;
-    writeInventory(request.imagesDir, request.preDump ? {} : criuIds(ctx), randomUUID(), {
+    writeInventory(request.imagesDir, request.preDump ? {} : criuIds(ctx), {
+      runId,
+      networkLock: request.networkLock ?? 'iptables',
+      tcpClose: request.tcpClose === true,
       dumpUptime: track ? uptimeMicros() : undefined,
       preDumpMode: request.preDump ? (request.preDumpMode === 'read' ? 2 : 1) : undefined,
     });
@@ -131,11 +135,12 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
     // post-dump runs with the tree still frozen; if it fails, the tree goes on running
     await request.runAction?.('post-dump', { pid: request.pid });
     await stagePoint(FAULT.DUMP_KILL);
-    finish(request, tree, log);
+    finish(request, tree, ctx);
     return { tree, stats: ctx.stats, freezingUs: Number((frozen - started) / 1000n), frozenUs };
   } catch (error) {
     log.info('dump failed; the tree is left running as it was');
     ctx.releaseInjectors();
+    ctx.runOn();
     releaseThreads(liveThreads(tree), log);
     pageServer?.close();
     ctx.discardImages();
@@ -191,10 +196,12 @@ function syncDir(dir: string): void {
 }
 
 /** After a successful dump: kill the tree (default), or let it run / stop. */
-function finish(request: DumpRequest, tree: FrozenTree, log: Logger): void {
+function finish(request: DumpRequest, tree: FrozenTree, ctx: EngineContext): void {
+  const { log } = ctx;
   const threads = liveThreads(tree);
   const live = tree.tasks.filter((task: FrozenTask) => !task.zombie);
   if (request.leaveRunning) {
+    ctx.runOn();
     releaseThreads(threads, log);
     log.info('dump done; the tree keeps running (--leave-running)');
     return;

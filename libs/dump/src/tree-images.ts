@@ -2,7 +2,7 @@
 // shape and ids), inventory.img (format version, root task's ids) and
 // stats-dump (timings and page counts), as criu(8) writes them.
 import { imagePath, writeImage, type Messages } from '@criu-ts/images';
-import type { DumpStats } from '@criu-ts/kinds';
+import { NET_LOCK_NUMBER, type DumpStats, type NetLockMethod } from '@criu-ts/kinds';
 import type { FrozenTask } from './task-tree.js';
 
 /** CRTOOLS_IMAGES_V1_1: images with per-id fdinfo and ns files. */
@@ -22,14 +22,31 @@ export function writePstree(dir: string, tasks: readonly FrozenTask[]): void {
   );
 }
 
-export function writeInventory(dir: string, rootIds: Record<string, number>, runId: string): void {
+/** What inventory.img records of how this dump was made. */
+export interface InventoryFacts {
+  /** names the nftables lock table */
+  runId: string;
+  networkLock: NetLockMethod;
+  /** --tcp-close: restore must be given it too */
+  tcpClose: boolean;
+  /** --track-mem / pre-dump: µs since boot when dumped (pid-reuse detection by the next run) */
+  dumpUptime?: bigint;
+  /** pre-dump: PRE_DUMP_SPLICE 1 or PRE_DUMP_READ 2 */
+  preDumpMode?: number;
+}
+
+export function writeInventory(dir: string, rootIds: Record<string, number>, facts: InventoryFacts): void {
   const entry: Messages['inventory_entry'] = {
     img_version: IMAGES_V1_1,
     fdinfo_per_id: true,
     ns_per_id: true,
     lsmtype: 0,
-    dump_criu_run_id: runId,
+    network_lock_method: NET_LOCK_NUMBER[facts.networkLock],
+    dump_criu_run_id: facts.runId,
   };
+  if (facts.tcpClose) entry.tcp_close = true;
+  if (facts.dumpUptime !== undefined) entry.dump_uptime = facts.dumpUptime;
+  if (facts.preDumpMode !== undefined) entry.pre_dump_mode = facts.preDumpMode;
   // the core kind fills the ids; until every required one is there, leave them out
   if (['vm_id', 'files_id', 'fs_id', 'sighand_id'].every((name) => name in rootIds)) {
     entry.root_ids = rootIds as unknown as Messages['task_kobj_ids_entry'];

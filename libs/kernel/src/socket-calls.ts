@@ -22,7 +22,17 @@ export const SO = {
 
 export const IP_OPT = { TOS: 1, TTL: 2, PKTINFO: 8, FREEBIND: 15 } as const;
 export const IPV6_OPT = { V6ONLY: 26, RECVPKTINFO: 49 } as const;
-export const TCP_OPT = { NODELAY: 1, KEEPIDLE: 4, KEEPINTVL: 5, KEEPCNT: 6, INFO: 11 } as const;
+export const TCP_OPT = {
+  NODELAY: 1, MAXSEG: 2, CORK: 3, KEEPIDLE: 4, KEEPINTVL: 5, KEEPCNT: 6, INFO: 11, USER_TIMEOUT: 18,
+  REPAIR: 19, REPAIR_QUEUE: 20, QUEUE_SEQ: 21, REPAIR_OPTIONS: 22, TIMESTAMP: 24, REPAIR_WINDOW: 29,
+} as const;
+/** TCP_REPAIR_QUEUE values (linux/tcp.h) */
+export const TCP_QUEUE = { NO: 0, RECV: 1, SEND: 2 } as const;
+/** TCP_REPAIR_OPTIONS codes (TCPOPT_*) and tcp_info's tcpi_options bits (TCPI_OPT_*) */
+export const TCPOPT = { MAXSEG: 2, WINDOW: 3, SACK_PERM: 4, TIMESTAMP: 8 } as const;
+export const TCPI_OPT = { TIMESTAMPS: 1, SACK: 2, WSCALE: 4, ECN: 8 } as const;
+/** Socket queue ioctls (linux/sockios.h): bytes readable, bytes in the send queue, bytes not sent yet */
+export const SIOC = { INQ: 0x541b, OUTQ: 0x5411, OUTQNSD: 0x894b } as const;
 export const UDP_OPT = { CORK: 1 } as const;
 
 /** The kernel's TCP states, which unix and UDP sockets borrow too (include/net/tcp_states.h) */
@@ -31,7 +41,7 @@ export const TCP_STATE = {
   CLOSE_WAIT: 8, LAST_ACK: 9, LISTEN: 10, CLOSING: 11,
 } as const;
 
-export const MSG = { PEEK: 0x2, CTRUNC: 0x8, TRUNC: 0x20, DONTWAIT: 0x40 } as const;
+export const MSG = { OOB: 0x1, PEEK: 0x2, CTRUNC: 0x8, TRUNC: 0x20, DONTWAIT: 0x40 } as const;
 export const SCM = { RIGHTS: 1, CREDENTIALS: 2, SECURITY: 3, PIDFD: 4 } as const;
 
 function site(fd: number, call: string): { call: string; path: string } {

@@ -5,6 +5,7 @@
 import type { Logger } from '@criu-ts/base';
 import type { ImageWriter, KindName } from '@criu-ts/images';
 import type { Injector } from '@criu-ts/inject';
+import type { NetLockMethod } from './net-lock/net-lock.js';
 
 /** Options of `criu dump` that kinds act on (parsed by the tool, validated). */
 export interface DumpOptions {
@@ -19,6 +20,12 @@ export interface DumpOptions {
   fileLocks: boolean;
   /** --tcp-established */
   tcpEstablished: boolean;
+  /** --tcp-close: connections are saved without their state and restored closed */
+  tcpClose?: boolean;
+  /** --skip-in-flight: a listener's connections not accepted yet are dropped, not refused */
+  skipInFlight?: boolean;
+  /** --network-lock (default iptables) */
+  networkLock?: NetLockMethod;
   /** --ext-unix-sk */
   extUnixSk: boolean;
   /** --file-validation */
@@ -153,4 +160,13 @@ export interface DumpContext {
    * --link-remap hard link): run, newest first, if the dump fails.
    */
   onAbort?(undo: () => void): void;
+  /** This dump's run id (inventory's dump_criu_run_id; names the nftables lock table). */
+  readonly runId?: string;
+  /**
+   * Register an undo for a change that must go when the tree goes on
+   * running — the dump failed, or --leave-running (a connection's network
+   * lock and TCP repair mode): run, newest first, while the tree is still
+   * frozen. After a dump that kills (or -s stops) the tree they do not run.
+   */
+  onRunOn?(undo: () => void): void;
 }

@@ -20,6 +20,8 @@ export interface RestoreOptions {
   fileLocks: boolean;
   /** --tcp-established */
   tcpEstablished: boolean;
+  /** --tcp-close: TCP connections of the images are restored closed */
+  tcpClose?: boolean;
   /** --inherit-fd fd[N]:RESOURCE, as given */
   inheritFds: readonly string[];
   /** --ext-unix-sk: connect unix sockets whose peer was outside the dumped tree to that peer's name */

@@ -50,7 +50,7 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
   return {
     options: {
       imagesDir: options.imagesDir, shellJob: options.shellJob, leaveStopped: options.leaveStopped,
-      fileLocks: options.fileLocks, tcpEstablished: options.tcpEstablished, inheritFds: options.inheritFds,
+      fileLocks: options.fileLocks, tcpEstablished: options.tcpEstablished, tcpClose: options.tcpClose ?? false, inheritFds: options.inheritFds,
       extUnixSk: options.extUnixSk ?? false,
       fileValidation: options.fileValidation ?? 'buildid',
     },

@@ -9,7 +9,7 @@ import { CriuError, FAULT, faultSetting, interruptionPoint, stagePoint, type Log
 import { getpgid, getsid } from '@criu-ts/kernel';
 import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector } from '@criu-ts/inject';
-import { punchRuns, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
+import { finishTcpRestore, punchRuns, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
 import { resolveChain } from './parent-pages.js';
 import { createTree } from './create-tree.js';
 import { readFileTable } from './file-paths.js';
@@ -158,6 +158,8 @@ async function build(set: TaskSet, tree: TreeImage, helper: number, request: Res
   // post-restore may still abort (the tasks are killed); pre-resume must not fail (criu(8))
   await request.runAction?.('post-restore', { pid: root });
   await request.runAction?.('pre-resume', { pid: root });
+  // the network is unlocked and TCP repair turned off at the last moment, as upstream
+  finishTcpRestore(ctx, true);
   resumeTree({ tasks: tree.tasks, area, leaveStopped: request.leaveStopped, log });
   const restoreUs = Number((process.hrtime.bigint() - started) / 1000n);
   return { root, pids: tree.tasks.map((task) => task.pid), pagesRestored: pages, forkingUs, restoreUs };
@@ -196,6 +198,7 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   } catch (error) {
     log.info('restore failed; every task made so far is killed');
     killAll(set, log);
+    if (made.ctx !== undefined) finishTcpRestore(made.ctx, false);
     afterRestore(made.ctx, false);
     throw error;
   } finally {

@@ -53,6 +53,7 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     leaveStopped: o.leaveStopped,
     fileLocks: o.fileLocks,
     tcpEstablished: o.tcpEstablished,
+    tcpClose: o.tcpClose,
     inheritFds: o.inheritFd,
     extUnixSk: o.extUnixSk !== undefined,
     fileValidation: o.fileValidation === 'filesize' ? 'filesize' : 'buildid',

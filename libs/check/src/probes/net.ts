@@ -1,6 +1,5 @@
 // Probes for sockets: the sock_diag netlink families criu(8) dumps sockets
 // through (unix, inet/inet6 tcp+udp, raw, netlink, packet) and TCP repair.
-import { spawnSync } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { SyscallError, errnoName } from '@criu-ts/base';
 import {
@@ -120,22 +119,4 @@ export const ipv6Freebind: Feature = {
   category: 2,
   neededFor: 'dumping and restoring IPv6 sockets bound to non-local addresses (IPV6_FREEBIND)',
   probe: () => sockoptProbe(AF.INET6, SOL_IPV6, IPV6_FREEBIND, 'IPV6_FREEBIND'),
-};
-
-/** Whether `cmd --version` runs and names the legacy (xtables) back end. */
-function isLegacyIptables(cmd: string): boolean {
-  const run = spawnSync(cmd, ['--version'], { encoding: 'utf8', timeout: 5000 });
-  return run.status === 0 && /legacy/.test(run.stdout);
-}
-
-export const hasIptLegacy: Feature = {
-  name: 'has_ipt_legacy',
-  category: 2,
-  neededFor: 'network locking and iptables rules with the legacy iptables back end',
-  probe: () => {
-    const v4 = ['iptables-legacy', 'iptables'].find(isLegacyIptables);
-    if (v4 === undefined) return missing('neither iptables-legacy nor iptables (legacy back end) runs here');
-    const v6 = ['ip6tables-legacy', 'ip6tables'].find(isLegacyIptables);
-    return v6 === undefined ? missing('neither ip6tables-legacy nor ip6tables (legacy back end) runs here') : 'ok';
-  },
 };

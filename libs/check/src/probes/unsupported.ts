@@ -33,7 +33,5 @@ export const memfdHugetlb = notBuilt('memfd_hugetlb', 'hugetlb memory (memfd MFD
 export const compatCr = notBuilt('compat_cr', '32-bit (compat) tasks');
 export const breakpoints = notBuilt('breakpoints', 'hardware breakpoints (x86 debug registers)');
 export const pagemapScanGuardPages = notBuilt('pagemap_scan_guard_pages', 'guard pages (MADV_GUARD_INSTALL)');
-export const tcpHalfClosed = notBuilt('tcp_half_closed', 'half-closed TCP connections (--tcp-established)');
-export const networkLockNftables = notBuilt('network_lock_nftables', 'network locking with nftables (--network-lock nftables)');
 export const skNs = notBuilt('sk_ns', 'sockets of other network namespaces');
 export const skUnixFile = notBuilt('sk_unix_file', 'unix sockets bound in other mount namespaces');

@@ -6,3 +6,4 @@ export { socketTable, type SocketTable } from './socket-table.js';
 export { openUnixSocket, describeUnix, USK } from './unix-restore.js';
 export { openInetSocket, describeInet } from './inet-restore.js';
 export { restoreSocketOpts, restoreFileParams, restoreFown } from './socket-opts-restore.js';
+export { finishTcpRestore } from './tcp-repaired.js';

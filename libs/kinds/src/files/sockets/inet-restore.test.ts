@@ -95,7 +95,7 @@ t.test('sockets sharing a port keep SO_REUSEPORT on until the last one is made',
   t.equal(getsockoptInt(second, SOL.SOCKET, SO.REUSEADDR), 0);
 });
 
-t.test('a TCP connection is refused with a clear message', async (t) => {
+t.test('a TCP connection without --tcp-established is refused with a clear message', async (t) => {
   const e = socketEnv(t, {
     inet: [inetEntry({ id: 1, family: AF.INET, type: SOCK.STREAM, proto: IPPROTO.TCP, state: TCP_STATE.ESTABLISHED, src_port: 1234, dst_port: 80, src_addr: LOOPBACK4, dst_addr: LOOPBACK4 })],
   });

@@ -7,8 +7,10 @@
 // port (a link-local IPv6 address scoped to the saved device), listen with
 // the saved backlog, connect a UDP socket that was connected, then file
 // flags and owner, IP options, socket options, a UDP shutdown. A port in
-// use is an error naming address:port. Refused: TCP connections (no TCP
-// repair yet), raw and other protocols.
+// use is an error naming address:port. TCP connections: with
+// --tcp-established rebuilt with TCP repair (tcp-restore.ts), left in
+// repair mode until the tree is let go (tcp-repaired.ts); with --tcp-close
+// a fresh socket, shut down. Refused: raw and other protocols.
 import { closeSync, readFileSync } from 'node:fs';
 import { CriuError, SyscallError } from '@criu-ts/base';
 import { AF, IPPROTO, IPV6_OPT, IP_OPT, SO, SOCK, SOL, TCP_STATE, socket } from '@criu-ts/kernel';
@@ -16,7 +18,9 @@ import type { FileEntry, InetSkEntry } from '@criu-ts/images';
 import type { FdRestoreEnv } from '../fd-kind.js';
 import { endpointText } from './inet-addr.js';
 import { inetPorts, releasePort } from './inet-ports.js';
-import { restoreFileParams, restoreSocketOpts } from './socket-opts-restore.js';
+import { restoreFileParams, restoreSocketOpts, restoreTcpOpts } from './socket-opts-restore.js';
+import { restoreTcpConnection } from './tcp-restore.js';
+import { checkConnectionOptions, keepRepaired } from './tcp-repaired.js';
 import { addressBytes, bindSocket, connectSocket, inetSockaddr, listenSocket, setsockoptValue, shutdownSocket } from './socket-restore-calls.js';
 
 const PROTOCOL_NAMES: Readonly<Record<number, string>> = { [IPPROTO.TCP]: 'TCP', [IPPROTO.UDP]: 'UDP', [IPPROTO.UDPLITE]: 'UDP-Lite' };
@@ -42,9 +46,10 @@ function checkRestorable(entry: InetSkEntry): void {
   const tcp = entry.type === SOCK.STREAM && entry.proto === IPPROTO.TCP;
   const udp = entry.type === SOCK.DGRAM && (entry.proto === IPPROTO.UDP || entry.proto === IPPROTO.UDPLITE);
   if (!tcp && !udp) throw refuse(entry, `type ${entry.type} protocol ${entry.proto} is not supported`);
-  if (tcp && entry.dst_port !== 0) throw refuse(entry, 'is a TCP connection: restoring connections (TCP repair, --tcp-established) is not supported yet');
-  if (tcp && entry.state !== TCP_STATE.LISTEN && entry.state !== TCP_STATE.CLOSE) throw refuse(entry, `TCP state ${entry.state} is not supported`);
+  if (tcp && entry.dst_port === 0 && entry.state !== TCP_STATE.LISTEN && entry.state !== TCP_STATE.CLOSE) throw refuse(entry, `TCP state ${entry.state} is not supported`);
 }
+
+const isConnection = (e: InetSkEntry): boolean => e.proto === IPPROTO.TCP && e.dst_port !== 0;
 
 /** if_nametoindex for a link-local address's scope, from sysfs. */
 export function interfaceIndex(entry: InetSkEntry, name: string): number {
@@ -90,21 +95,49 @@ function restoreIpOpts(env: FdRestoreEnv, entry: InetSkEntry, fd: number, what: 
   if (ip.ttl !== undefined) setsockoptValue(fd, SOL.IP, IP_OPT.TTL, ip.ttl, what);
 }
 
+/** A TCP connection: repaired (--tcp-established) or, with --tcp-close, a fresh socket. */
+function setUpConnection(env: FdRestoreEnv, entry: InetSkEntry, fd: number, what: string): void {
+  checkConnectionOptions(env.ctx, what);
+  if (env.ctx.options.tcpClose === true) {
+    // on a socket never connected this answers ENOTCONN but still marks both directions shut (read 0, EPIPE, POLLHUP)
+    restoreShutdown({ ...entry, shutdown: 3 }, fd, what);
+    env.log.info(`${what}: restored closed (--tcp-close)`);
+    return;
+  }
+  restoreTcpConnection({ entry, fd, what, imagesDir: env.ctx.options.imagesDir, bind: () => bindInet(entry, fd, what) });
+  keepRepaired(env.ctx, fd, entry, what);
+}
+
+/** shutdown(2) as saved; a socket that is not connected (ENOTCONN) has nothing to shut down. */
+function restoreShutdown(entry: InetSkEntry, fd: number, what: string): void {
+  if (entry.shutdown === undefined || entry.shutdown === 0) return;
+  try {
+    shutdownSocket(fd, entry.shutdown, what);
+  } catch (error) {
+    if (!(error instanceof SyscallError && error.code === 'ENOTCONN')) throw error;
+  }
+}
+
 function setUp(env: FdRestoreEnv, entry: InetSkEntry, fd: number): void {
   const what = describeInet(entry);
   if (entry.family === AF.INET6 && entry.v6only === true) setsockoptValue(fd, SOL.IPV6, IPV6_OPT.V6ONLY, 1, what);
   setsockoptValue(fd, SOL.SOCKET, SO.REUSEADDR, 1, what);
   setsockoptValue(fd, SOL.SOCKET, SO.REUSEPORT, 1, what);
-  if (entry.src_port !== 0) bindInet(entry, fd, what);
-  if (entry.state === TCP_STATE.LISTEN) listenSocket(fd, entry.backlog, what);
-  if (entry.dst_port !== 0) {
-    const dst = endpointText(entry.family, { port: entry.dst_port, address: addressBytes(dstWords(entry)) });
-    connectSocket(fd, inetSockaddr(entry.family, entry.dst_port, dstWords(entry)), `${what} to ${dst}`);
+  if (isConnection(entry)) {
+    setUpConnection(env, entry, fd, what);
+  } else {
+    if (entry.src_port !== 0) bindInet(entry, fd, what);
+    if (entry.state === TCP_STATE.LISTEN) listenSocket(fd, entry.backlog, what);
+    if (entry.dst_port !== 0) {
+      const dst = endpointText(entry.family, { port: entry.dst_port, address: addressBytes(dstWords(entry)) });
+      connectSocket(fd, inetSockaddr(entry.family, entry.dst_port, dstWords(entry)), `${what} to ${dst}`);
+    }
   }
   restoreFileParams(fd, entry.flags, entry.fown, what);
   restoreIpOpts(env, entry, fd, what);
   restoreSocketOpts(fd, entry.opts, what);
-  if (entry.proto !== IPPROTO.TCP && entry.shutdown !== undefined && entry.shutdown !== 0) shutdownSocket(fd, entry.shutdown, what);
+  if (entry.proto === IPPROTO.TCP) restoreTcpOpts(fd, entry.tcp_opts, what);
+  restoreShutdown(entry, fd, what);
 }
 
 /** FdKind.open for inet sockets: our fd for the entry, set up (its reuse flags may follow with the last socket of its port). */

@@ -6,26 +6,34 @@
 // link-local IPv6 address is scoped to, shutdown. Sockets sock_diag does not
 // list (unbound, or bound but neither listening nor connected) are read
 // with getsockname/getpeername, state CLOSE, as upstream does.
+// TCP connections (established, half-closed, SYN_SENT) with
+// --tcp-established: locked and saved with TCP repair (tcp-dump.ts); with
+// --tcp-close saved to be restored closed; else refused.
 // Not saved, as upstream: the receive queue of a UDP socket (dropped, with a
-// warning; the data stays in the live socket). Refused: established and
-// other connected TCP states (TCP repair comes later), a listener with
-// connections not accepted yet, corked UDP, raw sockets, other protocols.
-// Restore: inet-restore.ts.
-import { CriuError, UnsupportedError } from '@criu-ts/base';
+// warning; the data stays in the live socket), a listener's connections not
+// accepted yet with --skip-in-flight (else refused). Refused: corked UDP,
+// raw sockets, other protocols. Restore: inet-restore.ts.
+import { CriuError, SyscallError, UnsupportedError } from '@criu-ts/base';
 import {
   AF, IPPROTO, IPV6_OPT, IP_OPT, SO, SOCK, SOL, TCP_OPT, TCP_STATE, UDP_OPT,
-  getpeername, getsockname, getsockoptBytes, getsockoptInt, type InetDiagSocket,
+  SYS, getsockname, getsockoptBytes, getsockoptInt, syscall, type InetDiagSocket,
 } from '@criu-ts/kernel';
 import { FdTypes, type FileEntry, type InetSkEntry } from '@criu-ts/images';
 import type { FdDumpEnv, FdKind } from '../fd-kind.js';
 import { S_IF, fileType, type OpenFd } from '../open-fd.js';
-import { addressWords, endpointText, needsScopeId, parseInetSockaddr } from './inet-addr.js';
+import { addressWords, endpointText, needsScopeId, parseInetSockaddr, type InetEndpoint } from './inet-addr.js';
+
+const POLL = { HUP: 0x10, RDHUP: 0x2000 } as const;
+/** sk_shutdown's READ (sk-opts.proto) */
+const SK_SHUTDOWN_READ = 1;
 import { netNsId } from './socket-ns.js';
 import { boundDevice, readSocketOpts, type SocketIdentity } from './socket-opts.js';
 import { socketTable } from './socket-table.js';
 import { openInetSocket } from './inet-restore.js';
+import { dumpTcpConnection, readTcpOpts } from './tcp-dump.js';
+import { REPAIRABLE_STATES } from './tcp-repair.js';
 
-export const ESTABLISHED_TCP = 'established TCP connection (use --tcp-established: not supported yet)';
+export const ESTABLISHED_TCP = 'established TCP connection without --tcp-established';
 
 /** The facts the entry needs, from sock_diag or (not listed there) from the socket itself. */
 type InetFacts = Pick<InetDiagSocket, 'state' | 'srcPort' | 'dstPort' | 'src' | 'dst' | 'rqueue' | 'wqueue' | 'shutdown'>;
@@ -52,11 +60,30 @@ function identify(fd: OpenFd): SocketIdentity {
   return id;
 }
 
+/** SO_PEERNAME: the peer's address, which (unlike getpeername) a closed TCP socket still reports; undefined if none. */
+function peerName(fd: number): InetEndpoint | undefined {
+  try {
+    return parseInetSockaddr(getsockoptBytes(fd, SOL.SOCKET, SO.PEERNAME, 128));
+  } catch (error) {
+    if (error instanceof SyscallError && error.code === 'ENOTCONN') return undefined;
+    throw error;
+  }
+}
+
+/** A closed TCP socket's shutdown, seen as upstream sees it: poll(2) says POLLHUP, and POLLRDHUP if reading was shut. */
+function unlistedShutdown(fd: number): number {
+  const pollfd = Buffer.alloc(8);
+  pollfd.writeInt32LE(fd, 0);
+  pollfd.writeInt16LE(POLL.HUP | POLL.RDHUP, 4);
+  syscall(SYS.poll, pollfd, 1, 0);
+  const revents = pollfd.readInt16LE(6);
+  return (revents & POLL.HUP) !== 0 && (revents & POLL.RDHUP) !== 0 ? SK_SHUTDOWN_READ : 0;
+}
+
 /** An unlisted socket, as upstream reads it: its own addresses, state CLOSE. */
 function unlistedFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
   const src = parseInetSockaddr(getsockname(fd.local));
-  const peerRaw = getpeername(fd.local);
-  const dst = peerRaw === null ? undefined : parseInetSockaddr(peerRaw);
+  const dst = peerName(fd.local);
   // upstream keeps tcpi_backoff (TCP_INFO byte 4) as the backlog of an unlisted TCP socket
   const tcpInfo = id.protocol === IPPROTO.TCP ? getsockoptBytes(fd.local, SOL.TCP, TCP_OPT.INFO, 8) : undefined;
   if (tcpInfo !== undefined && tcpInfo.readUInt8(0) !== TCP_STATE.CLOSE) {
@@ -70,7 +97,7 @@ function unlistedFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
     dst: dst?.address ?? Buffer.alloc(16),
     rqueue: 0,
     wqueue: tcpInfo?.readUInt8(4) ?? 0,
-    shutdown: 0,
+    shutdown: tcpInfo === undefined ? 0 : unlistedShutdown(fd.local),
   };
 }
 
@@ -81,10 +108,14 @@ function checkDumpable(env: FdDumpEnv, fd: OpenFd, id: SocketIdentity, facts: In
     return;
   }
   if (facts.state === TCP_STATE.LISTEN) {
-    if (facts.rqueue !== 0) refuse(fd, `TCP listener with ${facts.rqueue} connections not accepted yet`);
+    if (facts.rqueue === 0) return;
+    if (env.ctx.options.skipInFlight !== true) refuse(fd, `TCP listener with ${facts.rqueue} connections not accepted yet`, 'use --skip-in-flight to drop them');
+    env.log.info(`pid ${fd.pid} fd ${fd.fd}: skipping ${facts.rqueue} in-flight connection(s) of the listener (--skip-in-flight)`);
     return;
   }
-  if (facts.state !== TCP_STATE.CLOSE) refuse(fd, ESTABLISHED_TCP);
+  if (facts.state === TCP_STATE.CLOSE) return;
+  if (!REPAIRABLE_STATES.has(facts.state)) refuse(fd, `TCP socket in state ${facts.state}`);
+  if (env.ctx.options.tcpEstablished !== true && env.ctx.options.tcpClose !== true) refuse(fd, ESTABLISHED_TCP, 'use --tcp-established to dump it (or --tcp-close to restore it closed)');
 }
 
 function ipv6Fields(fd: OpenFd, facts: InetFacts): Pick<InetSkEntry, 'v6only' | 'ifname'> {
@@ -121,6 +152,10 @@ function dumpInetSocket(env: FdDumpEnv, fd: OpenFd, fileId: number): FileEntry {
     ns_id: netNsId(env.ctx, fd.pid),
   };
   if ((facts.shutdown ?? 0) !== 0) isk.shutdown = facts.shutdown as InetSkEntry['shutdown'];
+  if (id.protocol === IPPROTO.TCP) {
+    isk.tcp_opts = readTcpOpts(fd.local);
+    if (facts.dstPort !== 0) dumpTcpConnection(env, fd, isk, { family: id.family, src: facts.src, srcPort: facts.srcPort, dst: facts.dst, dstPort: facts.dstPort });
+  }
   const src = endpointText(id.family, { port: facts.srcPort, address: facts.src });
   env.log.info(`fd ${fd.fd}: inet socket ino ${isk.ino} family ${id.family} proto ${id.protocol} state ${facts.state} ${src}`);
   return { type: FdTypes.INETSK, id: fileId, isk };

@@ -9,7 +9,7 @@
 // and the state queued data is written in (largest buffers, O_NONBLOCK).
 import { SyscallError } from '@criu-ts/base';
 import { F, O, SO, SOL, SYS, TCP_OPT, bufferAddress, fcntl, trySyscall } from '@criu-ts/kernel';
-import type { FownEntry, SkOptsEntry } from '@criu-ts/images';
+import type { FownEntry, SkOptsEntry, TcpOptsEntry } from '@criu-ts/images';
 import { SO_SET, setsockoptBuffer, setsockoptValue } from './socket-restore-calls.js';
 
 /** INT_MAX / 2: the kernel doubles what is set */
@@ -77,6 +77,16 @@ export function restoreSocketOpts(fd: number, opts: SkOptsEntry, what: string): 
     setsockoptBuffer(fd, SOL.SOCKET, SO.BINDTODEVICE, Buffer.from(opts.so_bound_dev, 'latin1'), what);
   }
   if (opts.so_filter !== undefined && opts.so_filter.length > 0) attachFilter(fd, opts.so_filter, what);
+}
+
+/** tcp_opts_entry (TCP_NODELAY, TCP_CORK, keepalive tunables): each that the image holds. */
+export function restoreTcpOpts(fd: number, opts: TcpOptsEntry | undefined, what: string): void {
+  if (opts === undefined) return;
+  if (opts.nodelay !== undefined) setsockoptValue(fd, SOL.TCP, TCP_OPT.NODELAY, opts.nodelay ? 1 : 0, what);
+  if (opts.cork !== undefined) setsockoptValue(fd, SOL.TCP, TCP_OPT.CORK, opts.cork ? 1 : 0, what);
+  if (opts.keepcnt !== undefined) setsockoptValue(fd, SOL.TCP, TCP_OPT.KEEPCNT, opts.keepcnt, what);
+  if (opts.keepidle !== undefined) setsockoptValue(fd, SOL.TCP, TCP_OPT.KEEPIDLE, opts.keepidle, what);
+  if (opts.keepintvl !== undefined) setsockoptValue(fd, SOL.TCP, TCP_OPT.KEEPINTVL, opts.keepintvl, what);
 }
 
 /** Before writing queued data through a socket: largest buffers, never block (upstream's restore_prepare_socket). */
