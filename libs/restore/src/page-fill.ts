@@ -3,7 +3,9 @@
 // the pages image that it opens (up to IOV_MAX runs per call, one iovec per
 // run, consecutive runs being consecutive in the file). The page data never
 // passes through the tool. Runs held by a parent image (incremental dumps)
-// or served lazily are refused: neither is supported by this restore yet.
+// or served lazily (PE_LAZY without PE_PRESENT) are refused: neither is
+// supported by this restore yet. PE_LAZY|PE_PRESENT runs (upstream marks
+// private anonymous pages so) are in the pages image and read like others.
 import { join } from 'node:path';
 import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
 import { AT, IOV_MAX, MADV, O, SYS } from '@criu-ts/kernel';
@@ -57,7 +59,10 @@ export function readRuns(dir: string, pid: number): { pagesId: number; runs: Pag
       if ((run.flags & PE_PARENT) !== 0) {
         throw new UnsupportedError({ pid, kind: 'pages in a parent image (incremental dump)', address: run.vaddr });
       }
-      if ((run.flags & PE_LAZY) !== 0) throw new UnsupportedError({ pid, kind: 'lazy pages', address: run.vaddr });
+      // upstream marks every private anonymous page PE_LAZY; with PE_PRESENT its data is in pages-N.img
+      if ((run.flags & PE_LAZY) !== 0 && (run.flags & PE_PRESENT) === 0) {
+        throw new UnsupportedError({ pid, kind: 'lazy pages (not in the pages image)', address: run.vaddr });
+      }
     }
     return { pagesId: pagemap.pagesId, runs: runs.filter((run) => (run.flags & PE_PRESENT) !== 0) };
   } finally {
