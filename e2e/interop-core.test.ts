@@ -3,7 +3,9 @@
 // The rcore-state fixture (credentials per thread, rlimits, nice,
 // personality, oom_score_adj, itimers and a POSIX timer, pending signals in
 // every queue, handlers) reads back the same from /proc and verifies itself
-// from inside (signals delivered with their siginfo, both timers firing);
+// from inside (signals delivered with their siginfo, both timers firing) —
+// without a saved uid of 1000 when upstream dumps and without a personality,
+// which upstream 4.2 cannot save or restore;
 // the seccomp fixture's filters, TSYNC-shared filters and strict mode still
 // apply. Skipped, saying so, when upstream CRIU is absent.
 import t, { type Test } from 'tap';
@@ -47,7 +49,12 @@ for (const way of DIRECTIONS) {
   t.test(`core state, ${way.title}: creds, limits, handlers, timers and pending signals`, { skip }, (t) => {
     const dir = scratchDir(t, 'criu-ts-interop-');
     const out = join(dir, 'out');
-    const pid = startBackground(t, out, compileFixture('rcore-state', dir));
+    // what upstream 4.2 cannot do here: dump a task of another saved uid
+    // (its prlimit needs CAP_SYS_RESOURCE), save the personality (it parses
+    // /proc/PID/personality, which is hex, with atoi: 00040000 becomes
+    // 40000) and restore it (it never does)
+    const options = way.dump === 'upstream' ? ['no-saved-ids', 'no-personality'] : ['no-personality'];
+    const pid = startBackground(t, out, compileFixture('rcore-state', dir), options);
     const worker = Number(waitOutput(out, /ready \d+ (\d+)/)[1]);
     const before = procState(pid, [pid, worker]);
     const images = dumpWith(way.dump, t, dir, pid);

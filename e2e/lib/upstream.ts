@@ -100,3 +100,32 @@ export function signalWhenAsleep(pid: number, signal: number, timeoutMs = 10_000
 export function upstreamErrors(log: string): string[] {
   return log.split('\n').filter((line) => /Error/.test(line) && !/Can't setup RLIMIT_NOFILE for self/.test(line));
 }
+
+/** Where upstream's source tree (and its crit) is: $CRIU_UPSTREAM_SRC, else /opt/criu-upstream. */
+const upstreamSrc = (): string => process.env.CRIU_UPSTREAM_SRC ?? '/opt/criu-upstream';
+
+/** Upstream's crit, run from its source tree with the system python (which has protobuf), or undefined. */
+export function upstreamCrit(): { command: string; args: string[]; env: NodeJS.ProcessEnv } | undefined {
+  const src = upstreamSrc();
+  try {
+    accessSync(join(src, 'crit', 'crit', '__main__.py'), constants.R_OK);
+    accessSync(join(src, 'lib', 'pycriu', 'images'), constants.R_OK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return { command: '/usr/bin/python3', args: ['-m', 'crit'], env: { ...process.env, PYTHONPATH: `${join(src, 'lib')}:${join(src, 'crit')}` } };
+}
+
+export interface CritRun {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `crit decode -i path` with Debian's crit or upstream's. */
+export function critDecode(which: 'debian' | 'upstream', path: string): CritRun {
+  const crit = which === 'debian' ? { command: '/usr/bin/crit', args: [], env: process.env } : upstreamCrit()!;
+  const run = spawnSync(crit.command, [...crit.args, 'decode', '-i', path], { env: crit.env, encoding: 'utf8', timeout: 60_000, maxBuffer: 256 << 20 });
+  return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
+}
