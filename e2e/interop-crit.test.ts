@@ -2,7 +2,9 @@
 // upstream CRIU 4.2's crit, on fixtures that together hold every kind we
 // dump (memory of each kind, threads, a tree with sessions and a zombie,
 // core state and timers, seccomp, every kind of fd, sockets, a pty pair).
-// Both crits must agree on each pagemap run's page count (Debian's knows
+// Each crit's program decodes pstree.img; every image is decoded with the
+// library crit decode calls (pycriu.images.load), all in one python process
+// per crit (e2e/lib/crit-decode.py). Both crits must agree on each pagemap run's page count (Debian's knows
 // only field 2, upstream's reads field 5). Upstream's crit is skipped,
 // saying so, when its source tree is absent.
 import t, { type Test } from 'tap';
@@ -11,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
 import { toolPath } from './lib/workspace.js';
-import { critDecode, logTail, upstreamCrit } from './lib/upstream.js';
+import { critDecode, critDecodeAll, logTail, upstreamCrit } from './lib/upstream.js';
 import { killAndReap, startBackground, waitOutput } from '../libs/restore/test/live.js';
 
 t.setTimeout(600_000);
@@ -56,26 +58,29 @@ function dumpLeavingRunning(t: Test, c: Case): string {
   return images;
 }
 
-/** Page counts of every run of a decoded pagemap (its first entry is the head). */
-function pageCounts(json: string, field: string): unknown[] {
-  return (JSON.parse(json) as { entries: Record<string, unknown>[] }).entries.slice(1).map((e) => e[field]);
-}
-
 for (const c of CASES) {
   t.test(`${c.fixture}: every image decodes with Debian's and upstream's crit`, (t) => {
     const images = dumpLeavingRunning(t, c);
-    const files = readdirSync(images).filter((name) => (name.endsWith('.img') || name.startsWith('stats-')) && !name.startsWith('pages-'));
-    t.ok(files.length > 5, `${files.length} images`);
-    for (const name of files) {
-      const path = join(images, name);
-      const debian = critDecode('debian', path);
-      t.equal(debian.status, 0, `Debian's crit decodes ${name}`, debian.status === 0 ? {} : { stderr: debian.stderr.slice(-1500) });
-      if (!haveUpstreamCrit) continue;
-      const upstream = critDecode('upstream', path);
-      t.equal(upstream.status, 0, `upstream's crit decodes ${name}`, upstream.status === 0 ? {} : { stderr: upstream.stderr.slice(-1500) });
-      if (name.startsWith('pagemap') && debian.status === 0 && upstream.status === 0) {
-        t.same(pageCounts(debian.stdout, 'nr_pages'), pageCounts(upstream.stdout, 'nr_pages'), `${name}: both crits read the same page counts`);
-      }
+    const names = readdirSync(images).filter((name) => (name.endsWith('.img') || name.startsWith('stats-')) && !name.startsWith('pages-'));
+    const paths = names.map((name) => join(images, name));
+    t.ok(names.length > 5, `${names.length} images`);
+    // the crit programs themselves, once each
+    const cli = critDecode('debian', join(images, 'pstree.img'));
+    t.equal(cli.status, 0, "Debian's crit decode -i pstree.img", cli.status === 0 ? {} : { stderr: cli.stderr.slice(-1500) });
+    if (haveUpstreamCrit) {
+      const up = critDecode('upstream', join(images, 'pstree.img'));
+      t.equal(up.status, 0, "upstream's crit decode -i pstree.img", up.status === 0 ? {} : { stderr: up.stderr.slice(-1500) });
+    }
+    // every image, with the decoder crit decode calls
+    const debian = critDecodeAll('debian', paths);
+    const upstream = haveUpstreamCrit ? critDecodeAll('upstream', paths) : undefined;
+    for (const [i, name] of names.entries()) {
+      const d = debian.get(paths[i]!);
+      t.ok(d?.ok, `Debian's crit decodes ${name}`, d?.ok === true ? {} : { error: d?.error });
+      if (upstream === undefined) continue;
+      const u = upstream.get(paths[i]!);
+      t.ok(u?.ok, `upstream's crit decodes ${name}`, u?.ok === true ? {} : { error: u?.error });
+      if (name.startsWith('pagemap') && d?.ok === true && u?.ok === true) t.same(d.nr_pages, u.nr_pages, `${name}: both crits read the same page counts`);
     }
     t.end();
   });

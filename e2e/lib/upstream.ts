@@ -5,7 +5,8 @@
 // task is killed again on teardown.
 import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readEntries } from '@criu-ts/images';
 import { kill } from '@criu-ts/kernel';
 import { alive, killAndReap, runRestore, waitFor, type Teardowns } from '../../libs/restore/test/live.js';
@@ -128,4 +129,26 @@ export function critDecode(which: 'debian' | 'upstream', path: string): CritRun 
   const crit = which === 'debian' ? { command: '/usr/bin/crit', args: [], env: process.env } : upstreamCrit()!;
   const run = spawnSync(crit.command, [...crit.args, 'decode', '-i', path], { env: crit.env, encoding: 'utf8', timeout: 60_000, maxBuffer: 256 << 20 });
   return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
+}
+
+export interface Decoded {
+  ok: boolean;
+  error?: string;
+  /** a pagemap's run page counts */
+  nr_pages?: number[];
+}
+
+/**
+ * Decodes many images in one python process with the library `crit decode`
+ * uses (pycriu.images.load), Debian's or upstream's: file → result. Throws
+ * if the wrong pycriu answered.
+ */
+export function critDecodeAll(which: 'debian' | 'upstream', paths: readonly string[]): Map<string, Decoded> {
+  const env = which === 'debian' ? { ...process.env, PYTHONPATH: '' } : upstreamCrit()!.env;
+  const run = spawnSync('/usr/bin/python3', [join(dirname(fileURLToPath(import.meta.url)), 'crit-decode.py'), ...paths], { env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
+  if (run.status !== 0) throw new Error(`crit-decode.py (${which}) failed (${run.status}): ${run.stderr.slice(-2000)}`);
+  const [head, ...lines] = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Decoded & { file?: string; pycriu?: string });
+  const expected = which === 'debian' ? '/usr/lib/python3/dist-packages/' : upstreamSrc();
+  if (!head?.pycriu?.startsWith(expected)) throw new Error(`crit-decode.py (${which}) loaded ${head?.pycriu}, not pycriu from ${expected}`);
+  return new Map(lines.map((line) => [line.file!, line]));
 }

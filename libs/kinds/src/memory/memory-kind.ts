@@ -1,6 +1,8 @@
 // The memory kind: a task's address space as upstream CRIU 4.x saves it.
 // Saved: mm-PID.img (mm_entry with every VMA), pagemap-PID.img + pages-N.img
-// (private and anonymous page contents, vDSO in full), files.img entries
+// (private and anonymous page contents, vDSO in full; private anonymous
+// runs flagged PE_LAZY|PE_PRESENT as upstream flags them, page-runs.ts),
+// files.img entries
 // for mapped files and the exe, memfd.img + pagemap-shmem-SHMID.img for
 // shared memory (once per object). Not saved: vvar/vsyscall contents, pages
 // mapping the zero page, page-cache pages of private file mappings (the
@@ -13,7 +15,8 @@
 // Restore: the engine (libs/restore) maps every VMA and reads the private
 // pages; shared anonymous and memfd objects come from shmem-restore.ts
 // (sharedMappingFd). See criu(8) "dump", proc_pid_smaps(5).
-import { createPagemap, imagePath, writeImage, PE_PRESENT } from '@criu-ts/images';
+import { createPagemap, imagePath, writeImage } from '@criu-ts/images';
+import { PAGE_SIZE, ptraceGetRegs } from '@criu-ts/kernel';
 import { openPagemap, readSmaps } from '@criu-ts/proc';
 import { CriuError } from '@criu-ts/base';
 import type { DumpContext, DumpTask, PageSink } from '../dump-context.js';
@@ -23,7 +26,7 @@ import { buildMmEntry } from './mm-entry.js';
 import { spliceRuns } from './page-splice.js';
 import { fileTarget, sinkTarget } from './page-targets.js';
 import { streamPages } from './page-tar-target.js';
-import { appendMerged, privateRuns, wholeRun, type DumpRun } from './page-runs.js';
+import { appendMerged, canBeLazy, markLazy, privateRuns, runFlags, wholeRun, type DumpRun } from './page-runs.js';
 import { memoryTables } from './tables.js';
 import { planVmas, type VmaPlan } from './vma-plan.js';
 import { VMA } from './vma-flags.js';
@@ -39,8 +42,13 @@ function resolveBacking(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]
   }
 }
 
+/** The page of each thread's stack pointer: upstream never marks those lazy. */
+function stackPages(task: DumpTask): bigint[] {
+  return task.threads.map((thread) => ptraceGetRegs(thread.tid).rsp & ~BigInt(PAGE_SIZE - 1));
+}
+
 /** Runs of pages to dump for the whole task, merged across VMAs; updates scan stats. */
-function taskRuns(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]): DumpRun[] {
+function taskRuns(ctx: DumpContext, pid: number, plans: readonly VmaPlan[], eager: readonly bigint[]): DumpRun[] {
   const { zeroPfn } = memoryTables(ctx);
   const runs: DumpRun[] = [];
   const pagemap = openPagemap(pid);
@@ -49,7 +57,7 @@ function taskRuns(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]): Dum
       if (pages === 'all') appendMerged(runs, wholeRun(s.start, s.end));
       if (pages !== 'private') continue;
       const found = privateRuns(pagemap.read(s.start, s.end), s.start, { zeroPfn, skipFilePages: (vma.status & VMA.FILE_PRIVATE) !== 0 });
-      appendMerged(runs, found.runs);
+      appendMerged(runs, canBeLazy(vma) ? markLazy(found.runs, eager) : found.runs);
       ctx.stats.pagesScanned += found.counts.scanned;
       ctx.stats.pagesZero += found.counts.zero;
     }
@@ -67,7 +75,7 @@ function dumpPages(ctx: DumpContext, pid: number, runs: readonly DumpRun[]): num
     let first: number | undefined;
     let next = 0;
     for (const run of runs) {
-      const slot = writer.appendRun({ vaddr: run.vaddr, nrPages: run.pages, flags: PE_PRESENT });
+      const slot = writer.appendRun({ vaddr: run.vaddr, nrPages: run.pages, flags: runFlags(run) });
       if (slot === undefined || (first !== undefined && slot.offset !== next)) {
         throw new CriuError(`pagemap-${pid}: page data slots are not contiguous`, { code: 'EINVAL' });
       }
@@ -97,7 +105,7 @@ function dumpMemory(ctx: DumpContext, task: DumpTask, record: TaskRecord): void 
   const pid = task.pid;
   const plans = planVmas(pid, readSmaps(pid));
   resolveBacking(ctx, pid, plans);
-  const runs = taskRuns(ctx, pid, plans);
+  const runs = taskRuns(ctx, pid, plans, stackPages(task));
   const written = ctx.pageSink === undefined ? dumpPages(ctx, pid, runs) : sendPages(ctx, ctx.pageSink, pid, runs);
   ctx.stats.pagesWritten += written;
   const vmas = plans.map((plan) => plan.vma);
