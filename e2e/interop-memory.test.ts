@@ -4,9 +4,9 @@
 // private memory (a checksum), every kind of mapping (mem-layout: anon,
 // zero, shared anonymous, private and shared file, guard, memfd, heap),
 // shared anonymous and memfd memory between a parent and its child,
-// threads counting on under their tids, and a tree with sessions, process
-// groups and a zombie under the same ids. Skipped, saying so, when
-// upstream CRIU is absent.
+// threads counting on under their tids, a tree with sessions, process
+// groups and a zombie under the same ids, and python3 counting on where it
+// was. Skipped, saying so, when upstream CRIU is absent.
 import t, { type Test } from 'tap';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -106,6 +106,22 @@ for (const way of DIRECTIONS) {
     t.equal(zombie[zombie.lastIndexOf(')') + 2], 'Z', 'the zombie is a zombie');
     signalWhenAsleep(pid, SIG.USR1);
     t.equal(waitOutput(out, /verify .*/, 20_000)[0], 'verify ok', 'every task answers with its memory intact');
+    t.end();
+  });
+
+  t.test(`python3, ${way.title}: an unmodified interpreter counts on from where it was`, { skip }, (t) => {
+    const dir = scratchDir(t, 'criu-ts-interop-');
+    const out = join(dir, 'out');
+    const script = 'import sys, time\ni = 0\nwhile True:\n    i += 1\n    print("n", i, flush=True)\n    time.sleep(0.05)\n';
+    const pid = startBackground(t, out, '/usr/bin/python3', ['-c', script]);
+    waitOutput(out, /^n 5$/m);
+    const images = dumpWith(way.dump, t, dir, pid);
+    const counted = (): number[] => readFileSync(out, 'utf8').split('\n').filter((l) => /^n \d+$/.test(l)).map((l) => Number(l.slice(2)));
+    const last = counted().at(-1)!;
+    if (!restored(t, way.restore, out, images)) return t.end();
+    waitFor('the count to go on', () => counted().at(-1)! >= last + 5, 20_000);
+    const all = counted();
+    t.same(all, Array.from({ length: all.length }, (_, i) => i + 1), 'one count, no number lost or repeated');
     t.end();
   });
 }
