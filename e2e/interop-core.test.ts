@@ -8,12 +8,12 @@
 // which upstream 4.2 cannot save or restore;
 // the seccomp fixture's filters, TSYNC-shared filters and strict mode still
 // apply. Skipped, saying so, when upstream CRIU is absent.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SIG } from '@criu-ts/kernel';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
-import { DIRECTIONS, dumpWith, logTail, restoreWith, signalWhenAsleep, skipWithoutUpstream, type Side } from './lib/upstream.js';
+import { DIRECTIONS, dumpWith, restoreChecked, signalWhenAsleep, skipWithoutUpstream } from './lib/upstream.js';
 import { killAndReap, startBackground, waitOutput } from '../libs/restore/test/live.js';
 
 const skip = skipWithoutUpstream();
@@ -21,11 +21,6 @@ if (skip !== false) t.comment(skip);
 // each round trip is a dump and a restore by two different tools; allow for a loaded machine
 t.setTimeout(600_000);
 
-function restored(t: Test, side: Side, out: string, images: string): boolean {
-  const status = restoreWith(side, out, images);
-  t.equal(status, 0, `restore by ${side} exits 0`, status === 0 ? {} : { log: logTail(images, 'restore.log') });
-  return status === 0;
-}
 
 const STATUS_KEYS = ['Uid', 'Gid', 'Groups', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs', 'SigBlk', 'SigIgn', 'SigCgt', 'Seccomp', 'Seccomp_filters'];
 
@@ -58,7 +53,7 @@ for (const way of DIRECTIONS) {
     const worker = Number(waitOutput(out, /ready \d+ (\d+)/)[1]);
     const before = procState(pid, [pid, worker]);
     const images = dumpWith(way.dump, t, dir, pid);
-    if (!restored(t, way.restore, out, images)) return t.end();
+    if (!restoreChecked(t, way.restore, out, images)) return t.end();
     const after = procState(pid, [pid, worker]);
     for (const key of Object.keys(before)) t.equal(after[key], before[key], `/proc: ${key}`);
     signalWhenAsleep(pid, SIG.USR1);
@@ -75,7 +70,7 @@ for (const way of DIRECTIONS) {
     const state = (): Record<string, string> => ({ ...procState(p, [p, w]), ...procState(c, [c, cw]), d: procState(d, [d])[`${d} Seccomp`]! });
     const before = state();
     const images = dumpWith(way.dump, t, dir, pid);
-    if (!restored(t, way.restore, out, images)) return t.end();
+    if (!restoreChecked(t, way.restore, out, images)) return t.end();
     const after = state();
     for (const key of Object.keys(before).filter((k) => /Seccomp|NoNewPrivs|^d$/.test(k))) t.equal(after[key], before[key], `/proc: ${key}`);
     signalWhenAsleep(pid, SIG.USR1);

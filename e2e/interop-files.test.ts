@@ -11,7 +11,7 @@
 // - rtty pair: a pty pair, the slave the child's controlling terminal, with
 //   bytes queued both ways: the terminal state and the bytes come back.
 // Skipped, saying so, when upstream CRIU is absent.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { createSocket } from 'node:dgram';
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { readEntries } from '@criu-ts/images';
 import { SIG, kill } from '@criu-ts/kernel';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
-import { DIRECTIONS, dumpWith, logTail, restoreWith, signalWhenAsleep, skipWithoutUpstream, type Side } from './lib/upstream.js';
+import { DIRECTIONS, dumpWith, restoreChecked, signalWhenAsleep, skipWithoutUpstream } from './lib/upstream.js';
 import { killAndReap, startBackground, waitOutput } from '../libs/restore/test/live.js';
 
 const skip = skipWithoutUpstream();
@@ -27,11 +27,6 @@ if (skip !== false) t.comment(skip);
 // each round trip is a dump and a restore by two different tools; allow for a loaded machine
 t.setTimeout(600_000);
 
-function restored(t: Test, side: Side, out: string, images: string, args: string[] = []): boolean {
-  const status = restoreWith(side, out, images, args);
-  t.equal(status, 0, `restore by ${side} exits 0`, status === 0 ? {} : { log: logTail(images, 'restore.log') });
-  return status === 0;
-}
 
 const O_DIRECTORY = 0o200000;
 
@@ -101,7 +96,7 @@ for (const way of DIRECTIONS) {
     const lax = way.restore === 'upstream';
     const before = { parent: fdTable(pid, lax), child: fdTable(child, lax) };
     const images = dumpWith(way.dump, t, dir, pid, ['-l']);
-    if (!restored(t, way.restore, out, images, ['-l'])) return t.end();
+    if (!restoreChecked(t, way.restore, out, images, ['-l'])) return t.end();
     t.same(fdTable(pid, lax), before.parent, "the parent's fds: numbers, targets, flags, offsets");
     t.same(fdTable(child, lax), before.child, "the child's fds");
     t.equal(readlinkSync(`/proc/${pid}/cwd`), work, 'cwd');
@@ -119,7 +114,7 @@ for (const way of DIRECTIONS) {
     const pid = startBackground(t, out, compileFixture('rsock', dir), [work]);
     const [, tcp4, tcp6, udp] = waitOutput(out, /^ready (\d+) (\d+) (\d+)$/m).map(Number);
     const images = dumpWith(way.dump, t, dir, pid);
-    if (!restored(t, way.restore, out, images)) return;
+    if (!restoreChecked(t, way.restore, out, images)) return;
     signalWhenAsleep(pid, SIG.USR1);
     const verdicts = waitOutput(out, /^(verdict .*\n)+verdicts done$/m)[0].split('\n').filter((l) => l.startsWith('verdict '));
     t.equal(verdicts.length, 10, 'ten checks ran');
@@ -138,7 +133,7 @@ for (const way of DIRECTIONS) {
     t.teardown(() => killAndReap(child));
     const before = waitOutput(out, /child-before (.*)/)[1];
     const images = dumpWith(way.dump, t, dir, parent);
-    if (!restored(t, way.restore, out, images)) return t.end();
+    if (!restoreChecked(t, way.restore, out, images)) return t.end();
     t.ok(readEntries(images, 'tty-info').some((e) => e.exclusive === true), 'the images say the slave was in exclusive mode');
     signalWhenAsleep(child, SIG.USR1);
     // upstream 4.2 saves TIOCEXCL (tty_info.exclusive) but its restore never sets it again

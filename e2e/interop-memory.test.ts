@@ -7,13 +7,13 @@
 // threads counting on under their tids, a tree with sessions, process
 // groups and a zombie under the same ids, and python3 counting on where it
 // was. Skipped, saying so, when upstream CRIU is absent.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SIG, kill } from '@criu-ts/kernel';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
 import { treeOf, type Ids } from './lib/round-trip.js';
-import { DIRECTIONS, dumpWith, logTail, restoreWith, signalWhenAsleep, skipWithoutUpstream, type Side } from './lib/upstream.js';
+import { DIRECTIONS, dumpWith, restoreChecked, signalWhenAsleep, skipWithoutUpstream } from './lib/upstream.js';
 import { killAndReap, startBackground, waitFor, waitOutput } from '../libs/restore/test/live.js';
 
 const skip = skipWithoutUpstream();
@@ -21,11 +21,6 @@ if (skip !== false) t.comment(skip);
 // each round trip is a dump and a restore by two different tools; allow for a loaded machine
 t.setTimeout(600_000);
 
-function restored(t: Test, side: Side, out: string, images: string, args: string[] = []): boolean {
-  const status = restoreWith(side, out, images, args);
-  t.equal(status, 0, `restore by ${side} exits 0`, status === 0 ? {} : { log: logTail(images, 'restore.log') });
-  return status === 0;
-}
 
 const tidsOf = (pid: number): number[] => readdirSync(`/proc/${pid}/task`).map(Number).sort((a, b) => a - b);
 
@@ -36,7 +31,7 @@ for (const way of DIRECTIONS) {
     const pid = startBackground(t, out, compileFixture('memory', dir), ['16']);
     const sum = waitOutput(out, /ready \d+ (\d+)/)[1];
     const images = dumpWith(way.dump, t, dir, pid);
-    if (!restored(t, way.restore, out, images)) return t.end();
+    if (!restoreChecked(t, way.restore, out, images)) return t.end();
     signalWhenAsleep(pid, SIG.USR1);
     t.equal(waitOutput(out, /verify \S+ \d+/)[0], `verify ok ${sum}`, 'checksum after restore');
     t.end();
@@ -50,7 +45,7 @@ for (const way of DIRECTIONS) {
     const pid = startBackground(t, out, compileFixture('mem-layout', dir), [work]);
     waitOutput(out, /ready \d+/);
     const images = dumpWith(way.dump, t, dir, pid);
-    if (!restored(t, way.restore, out, images)) return t.end();
+    if (!restoreChecked(t, way.restore, out, images)) return t.end();
     signalWhenAsleep(pid, SIG.USR1);
     t.equal(waitOutput(out, /verify \S+.*/)[0], 'verify ok', 'every pattern checks');
     t.end();
@@ -63,7 +58,7 @@ for (const way of DIRECTIONS) {
     const child = Number(waitOutput(out, /ready \d+ (\d+)/)[1]);
     t.teardown(() => killAndReap(child));
     const images = dumpWith(way.dump, t, dir, pid);
-    if (!restored(t, way.restore, out, images)) return t.end();
+    if (!restoreChecked(t, way.restore, out, images)) return t.end();
     signalWhenAsleep(pid, SIG.USR1);
     t.equal(waitOutput(out, /verify .*/, 20_000)[0], 'verify ok', 'contents intact; a write by one is seen by the other');
     t.end();
@@ -76,7 +71,7 @@ for (const way of DIRECTIONS) {
     waitOutput(out, /ready \d+ 3/);
     const tids = tidsOf(pid);
     const images = dumpWith(way.dump, t, dir, pid);
-    if (!restored(t, way.restore, out, images)) return t.end();
+    if (!restoreChecked(t, way.restore, out, images)) return t.end();
     t.same(tidsOf(pid), tids, 'the same tids');
     signalWhenAsleep(pid, SIG.USR1);
     const first = waitOutput(out, /counts( \d+){3}\n/)[0].trim().split(' ').slice(1).map(Number);
@@ -98,7 +93,7 @@ for (const way of DIRECTIONS) {
     const before = treeOf(pid);
     t.equal(before.length, 6, 'six tasks, the zombie included');
     const images = dumpWith(way.dump, t, dir, pid);
-    if (!restored(t, way.restore, out, images)) return t.end();
+    if (!restoreChecked(t, way.restore, out, images)) return t.end();
     // the root's parent is whoever restored it; children may come back in another order
     const rootParentless = (list: Ids[]): Ids[] => list.map((task, i) => (i === 0 ? { ...task, ppid: 0 } : task)).sort((a, b) => a.pid - b.pid);
     t.same(rootParentless(treeOf(pid)), rootParentless(before), 'pids, parents, groups and sessions');
@@ -118,7 +113,7 @@ for (const way of DIRECTIONS) {
     const images = dumpWith(way.dump, t, dir, pid);
     const counted = (): number[] => readFileSync(out, 'utf8').split('\n').filter((l) => /^n \d+$/.test(l)).map((l) => Number(l.slice(2)));
     const last = counted().at(-1)!;
-    if (!restored(t, way.restore, out, images)) return t.end();
+    if (!restoreChecked(t, way.restore, out, images)) return t.end();
     waitFor('the count to go on', () => counted().at(-1)! >= last + 5, 20_000);
     const all = counted();
     t.same(all, Array.from({ length: all.length }, (_, i) => i + 1), 'one count, no number lost or repeated');

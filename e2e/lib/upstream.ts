@@ -5,6 +5,7 @@
 // task is killed again on teardown.
 import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import type { Test } from 'tap';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readEntries } from '@criu-ts/images';
@@ -151,4 +152,17 @@ export function critDecodeAll(which: 'debian' | 'upstream', paths: readonly stri
   const expected = which === 'debian' ? '/usr/lib/python3/dist-packages/' : upstreamSrc();
   if (!head?.pycriu?.startsWith(expected)) throw new Error(`crit-decode.py (${which}) loaded ${head?.pycriu}, not pycriu from ${expected}`);
   return new Map(lines.map((line) => [line.file!, line]));
+}
+
+/**
+ * restoreWith, checked: it exits 0 and its log has no line saying Error
+ * (upstream's less the one every restore prints here); false if it failed.
+ */
+export function restoreChecked(t: Test, side: Side, out: string, images: string, args: readonly string[] = []): boolean {
+  const status = restoreWith(side, out, images, args);
+  t.equal(status, 0, `restore by ${side} exits 0`, status === 0 ? {} : { log: logTail(images, 'restore.log') });
+  if (status !== 0) return false;
+  const errors = upstreamErrors(readFileSync(join(images, 'restore.log'), 'utf8'));
+  t.same(errors, [], `the ${side} restore logs no error`);
+  return true;
 }
