@@ -24,7 +24,7 @@ export function dumpAndKill(t: Teardowns, dir: string, pid: number, options: Dum
   const args = [toolPath('criu-dump'), '-t', String(pid), '-D', images, '-v4', '-o', 'dump.log', ...(options.args ?? [])];
   const run = spawnSync(process.execPath, args, { timeout: options.timeoutMs ?? 120_000 });
   if (run.status !== 0) throw new Error(`criu-dump failed (${run.status}): ${readFileSync(join(images, 'dump.log'), 'utf8').slice(-3000)}`);
-  const tids = readEntries(images, 'pstree').flatMap((entry) => entry.threads ?? []);
+  const tids = readEntries(images, 'pstree').flatMap((entry) => (entry.threads ?? []).filter((tid) => tid > 0));
   for (const tid of tids) killAndReap(tid);
   waitFor('the dumped tasks to be gone', () => tids.every((tid) => !alive(tid)), 20_000);
   t.teardown(() => tids.forEach(killAndReap));

@@ -72,6 +72,8 @@ function parseState(line: string): TargetState {
 
 /** Kills pid and reaps it if it became our child; bounded. */
 export function killAndReap(pid: number): void {
+  // kill(0 or -N) would signal a whole process group, the test's own included
+  if (!(pid > 0)) throw new Error(`killAndReap: ${pid} is not a pid`);
   try {
     kill(pid, SIG.KILL);
   } catch (error) {

@@ -7,6 +7,7 @@ import { ttyTreeKind } from './files/tty/tty-tree-kind.js';
 import { fsKind } from './fs/fs-kind.js';
 import { coreKind } from './core/core-kind.js';
 import { coreSnapshotKind } from './core/core-snapshot.js';
+import { timensKind } from './ns/timens-kind.js';
 
 export const taskKinds: readonly TaskKind[] = [
   coreSnapshotKind, // reads what injection would change; writes nothing
@@ -14,5 +15,6 @@ export const taskKinds: readonly TaskKind[] = [
   filesKind,
   ttyTreeKind, // after the last task's fds: tty pairs, sessions, queued bytes
   fsKind,
+  timensKind, // once, after the last task: timens-0.img, the clocks as upstream saves them
   coreKind,
 ];

@@ -4,7 +4,9 @@
 // run, consecutive runs being consecutive in the file). The page data never
 // passes through the tool. Runs held by a parent image (PE_PARENT,
 // incremental dumps) are read from the parent chain's pages images
-// (parent-pages.ts); runs served lazily are refused.
+// (parent-pages.ts); runs served lazily (PE_LAZY without PE_PRESENT) are
+// refused. PE_LAZY|PE_PRESENT runs (upstream marks private anonymous pages
+// so) are in the pages image and read like others.
 import { join } from 'node:path';
 import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
 import { AT, IOV_MAX, MADV, O, SYS } from '@criu-ts/kernel';
@@ -56,7 +58,10 @@ export function readRuns(dir: string, pid: number): { pagesId: number; runs: Pag
   try {
     const runs = [...pagemap];
     for (const run of runs) {
-      if ((run.flags & PE_LAZY) !== 0) throw new UnsupportedError({ pid, kind: 'lazy pages', address: run.vaddr });
+      // upstream marks every private anonymous page PE_LAZY; with PE_PRESENT its data is in pages-N.img
+      if ((run.flags & PE_LAZY) !== 0 && (run.flags & PE_PRESENT) === 0) {
+        throw new UnsupportedError({ pid, kind: 'lazy pages (not in the pages image)', address: run.vaddr });
+      }
     }
     const inParent = runs.some((run) => (run.flags & PE_PARENT) !== 0);
     return { pagesId: pagemap.pagesId, runs: runs.filter((run) => (run.flags & PE_PRESENT) !== 0), inParent };

@@ -96,7 +96,12 @@ t.test('vdso moves pair pieces in order and refuse a different layout', (t) => {
   const moves = planVdsoMoves(1, present, [{ start: 0x70000n, length: 0x4000n }, { start: 0x74000n, length: 0x2000n }]);
   t.same(moves.map((m) => [m.from, m.to]), [[0x10000n, 0x70000n], [0x14000n, 0x74000n]]);
   t.throws(() => planVdsoMoves(1, present, [{ start: 0x70000n, length: 0x2000n }]), /does not match this kernel/);
+  t.throws(() => planVdsoMoves(1, present, [{ start: 0x70000n, length: 0x3000n }, { start: 0x73000n, length: 0x3000n }]), /does not match this kernel/);
   t.same(planVdsoMoves(1, present, []), []);
+  // upstream CRIU dumps [vvar] and [vvar_vclock] as one VVAR area
+  const three = [{ start: 0x10000n, end: 0x14000n, name: '[vvar]' }, { start: 0x14000n, end: 0x16000n, name: '[vvar_vclock]' }, { start: 0x16000n, end: 0x18000n, name: '[vdso]' }];
+  const joined = planVdsoMoves(1, three, [{ start: 0x70000n, length: 0x6000n }, { start: 0x76000n, length: 0x2000n }]);
+  t.same(joined.map((m) => [m.from, m.to, m.length]), [[0x10000n, 0x70000n, 0x4000n], [0x14000n, 0x74000n, 0x2000n], [0x16000n, 0x76000n, 0x2000n]]);
   t.end();
 });
 

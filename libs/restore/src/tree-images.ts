@@ -53,8 +53,15 @@ function readCore(dir: string, tid: number): CoreEntry {
   return core;
 }
 
-function readTask(dir: string, entry: Messages['pstree_entry']): TaskImage {
+/** The entry's thread ids; upstream CRIU lists a zombie's only thread as 0. */
+function threadIds(dir: string, entry: Messages['pstree_entry']): number[] {
   const tids = entry.threads ?? [];
+  if (tids.length === 1 && tids[0] === 0 && readCore(dir, entry.pid).tc?.task_state === TASK_STATE.DEAD) return [entry.pid];
+  return tids;
+}
+
+function readTask(dir: string, entry: Messages['pstree_entry']): TaskImage {
+  const tids = threadIds(dir, entry);
   if (tids.length === 0 || tids[0] !== entry.pid) {
     throw new ImageError(`pstree entry of pid ${entry.pid} does not list it as its first thread`, { image: imagePath(dir, 'pstree'), offset: 0 });
   }

@@ -2,9 +2,11 @@
 // has the kernel's own, at the helper's addresses; the dumped code expects
 // it where it was. Each piece is moved with mremap(2) (the kernel follows
 // a moved [vdso]): first parked in a staging range, out of the way of the
-// dumped mappings, then, once those are made, to its dumped address. The dumped and the
-// present pieces must match one for one in order and size (same kernel);
-// otherwise we refuse, as a vDSO proxy is not written yet.
+// dumped mappings, then, once those are made, to its dumped address. The
+// present pieces must fill the dumped areas in order and size (same
+// kernel; one dumped area may hold several pieces, as upstream's VVAR
+// holds [vvar] and [vvar_vclock]); otherwise we refuse, as a vDSO proxy
+// is not written yet.
 import { readFileSync } from 'node:fs';
 import { CriuError } from '@criu-ts/base';
 import { MREMAP, SYS } from '@criu-ts/kernel';
@@ -42,19 +44,41 @@ export interface VdsoMove {
   name: string;
 }
 
-/** Pairs the present pieces with the dumped ones; throws naming the mismatch. */
+/**
+ * Pairs the present pieces with the dumped ones, in order: each dumped
+ * area takes the next present pieces whose sizes add up to its own, laid
+ * side by side from its start (upstream CRIU dumps [vvar] and
+ * [vvar_vclock] as one VVAR area). Throws naming the mismatch.
+ */
 export function planVdsoMoves(pid: number, present: readonly Mapping[], dumped: readonly { start: bigint; length: bigint }[]): VdsoMove[] {
   if (dumped.length === 0) return [];
-  const sizes = (list: readonly bigint[]): string => list.map((n) => `0x${n.toString(16)}`).join('+');
-  const have = present.map((m) => m.end - m.start);
-  const want = dumped.map((d) => d.length);
-  if (have.length !== want.length || have.some((len, i) => len !== want[i])) {
-    throw new CriuError(`task ${pid}: the dumped vDSO area (${sizes(want)} bytes) does not match this kernel's (${sizes(have)} bytes)`, {
+  const moves: VdsoMove[] = [];
+  let next = 0;
+  for (const area of dumped) {
+    let at = 0n;
+    while (at < area.length && next < present.length) {
+      const m = present[next++]!;
+      moves.push({ from: m.start, to: area.start + at, length: m.end - m.start, name: m.name });
+      at += m.end - m.start;
+    }
+    if (at !== area.length) break;
+  }
+  const placed = moves.reduce((sum, m) => sum + m.length, 0n);
+  const wanted = dumped.reduce((sum, d) => sum + d.length, 0n);
+  if (next !== present.length || placed !== wanted || !fits(moves, dumped)) {
+    const sizes = (list: readonly bigint[]): string => list.map((n) => `0x${n.toString(16)}`).join('+');
+    const have = sizes(present.map((m) => m.end - m.start));
+    throw new CriuError(`task ${pid}: the dumped vDSO area (${sizes(dumped.map((d) => d.length))} bytes) does not match this kernel's (${have} bytes)`, {
       code: 'EVDSO',
       hint: 'restore on the kernel the tree was dumped on (a vDSO proxy is not written yet)',
     });
   }
-  return present.map((m, i) => ({ from: m.start, to: dumped[i]!.start, length: have[i]!, name: m.name }));
+  return moves;
+}
+
+/** Every move lies inside one dumped area. */
+function fits(moves: readonly VdsoMove[], dumped: readonly { start: bigint; length: bigint }[]): boolean {
+  return moves.every((m) => dumped.some((d) => m.to >= d.start && m.to + m.length <= d.start + d.length));
 }
 
 function remap(injector: Injector, from: bigint, to: bigint, length: bigint): void {

@@ -19,7 +19,7 @@ const IN_ONLYDIR = 0x01000000;
 const IN_DONT_FOLLOW = 0x02000000;
 const IN_MASK_CREATE = 0x10000000;
 const IN_MASK_ADD = 0x20000000;
-const ESTALE = 116;
+const ENODEV = 19;
 
 /** s_dev as the images hold it (MINORBITS 20) → a mount point of that filesystem here. */
 function mountOf(sdev: number): string | undefined {
@@ -41,22 +41,30 @@ function fileHandle(fh: FhEntry): Buffer {
   return handle;
 }
 
+/**
+ * open_by_handle_at(2) of a saved handle on a mount of device sdev, O_PATH:
+ * the fd, or the errno (ENODEV when no mount of that device is here).
+ */
+export function openHandle(sdev: number, fh: FhEntry): { fd: number; errno: number } {
+  const mount = mountOf(sdev);
+  if (mount === undefined) return { fd: -1, errno: ENODEV };
+  const mountFd = openPath(mount, O.RDONLY | O.DIRECTORY); // not O_PATH: open_by_handle_at refuses those
+  try {
+    const { value, errno } = trySyscall(SYS.open_by_handle_at, mountFd, fileHandle(fh), O.PATH | O.CLOEXEC);
+    return { fd: errno === 0 ? Number(value) : -1, errno };
+  } finally {
+    closeSync(mountFd);
+  }
+}
+
 /** An O_PATH fd of the watched inode. */
 function openWatched(wd: InotifyWdEntry, what: string): number {
-  const mount = mountOf(wd.s_dev);
-  if (mount !== undefined) {
-    const mountFd = openPath(mount, O.RDONLY | O.DIRECTORY); // not O_PATH: open_by_handle_at refuses those
-    try {
-      const { value, errno } = trySyscall(SYS.open_by_handle_at, mountFd, fileHandle(wd.f_handle), O.PATH | O.CLOEXEC);
-      if (errno === 0) return Number(value);
-      if (errno !== ESTALE || wd.f_handle.path === undefined) {
-        throw new CriuError(`${what}: the watched inode ${wd.i_ino} cannot be opened from its handle (errno ${errno})`, { code: 'ESTALE' });
-      }
-    } finally {
-      closeSync(mountFd);
-    }
+  const { fd, errno } = openHandle(wd.s_dev, wd.f_handle);
+  if (errno === 0) return fd;
+  if (wd.f_handle.path === undefined) {
+    if (errno === ENODEV) throw new CriuError(`${what}: no mount of device ${wd.s_dev >>> 20}:${wd.s_dev & 0xfffff} for the watched inode ${wd.i_ino}`, { code: 'ENOENT' });
+    throw new CriuError(`${what}: the watched inode ${wd.i_ino} cannot be opened from its handle (errno ${errno})`, { code: 'ESTALE' });
   }
-  if (wd.f_handle.path === undefined) throw new CriuError(`${what}: no mount of device ${wd.s_dev >>> 20}:${wd.s_dev & 0xfffff} for the watched inode ${wd.i_ino}`, { code: 'ENOENT' });
   return openPath(wd.f_handle.path, O.PATH);
 }
 

@@ -1,6 +1,8 @@
 // The memory kind: a task's address space as upstream CRIU 4.x saves it.
 // Saved: mm-PID.img (mm_entry with every VMA), pagemap-PID.img + pages-N.img
-// (private and anonymous page contents, vDSO in full), files.img entries
+// (private and anonymous page contents, vDSO in full; private anonymous
+// runs flagged PE_LAZY|PE_PRESENT as upstream flags them, page-runs.ts),
+// files.img entries
 // for mapped files and the exe, memfd.img + pagemap-shmem-SHMID.img for
 // shared memory (once per object). Not saved: vvar/vsyscall contents, pages
 // mapping the zero page, page-cache pages of private file mappings (the
@@ -16,7 +18,8 @@
 // pagemap-PID.img and pages-N.img; with --track-mem and a parent, pages
 // unchanged since the parent run go in as PE_PARENT entries (no data).
 // See criu(8) "dump", "pre-dump", proc_pid_smaps(5).
-import { createPagemap, imagePath, writeImage, PE_PRESENT } from '@criu-ts/images';
+import { createPagemap, imagePath, writeImage, PE_PARENT, PE_PRESENT } from '@criu-ts/images';
+import { PAGE_SIZE, ptraceGetRegs } from '@criu-ts/kernel';
 import { openPagemap, readSmaps } from '@criu-ts/proc';
 import { CriuError, FAULT, faultPoint } from '@criu-ts/base';
 import type { DumpContext, DumpTask, PageSink } from '../dump-context.js';
@@ -26,7 +29,7 @@ import { buildMmEntry } from './mm-entry.js';
 import { spliceRuns } from './page-splice.js';
 import { fileTarget, sinkTarget } from './page-targets.js';
 import { streamPages } from './page-tar-target.js';
-import { appendMerged, privateRuns, wholeRun, type DumpRun } from './page-runs.js';
+import { appendMerged, canBeLazy, markLazy, privateRuns, wholeRun, type DumpRun } from './page-runs.js';
 import { copyRuns } from './page-copy.js';
 import { pagesIn, splitRuns, type SplitRun } from './page-parent.js';
 import { armTrackers, cleanSpans } from './tracking.js';
@@ -45,8 +48,13 @@ function resolveBacking(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]
   }
 }
 
+/** The page of each thread's stack pointer: upstream never marks those lazy. */
+function stackPages(task: DumpTask): bigint[] {
+  return task.threads.map((thread) => ptraceGetRegs(thread.tid).rsp & ~BigInt(PAGE_SIZE - 1));
+}
+
 /** Runs of pages to dump for the whole task, merged across VMAs; updates scan stats. */
-function taskRuns(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]): DumpRun[] {
+function taskRuns(ctx: DumpContext, pid: number, plans: readonly VmaPlan[], eager: readonly bigint[]): DumpRun[] {
   const { zeroPfn } = memoryTables(ctx);
   const runs: DumpRun[] = [];
   const pagemap = openPagemap(pid);
@@ -55,7 +63,7 @@ function taskRuns(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]): Dum
       if (pages === 'all') appendMerged(runs, wholeRun(s.start, s.end));
       if (pages !== 'private') continue;
       const found = privateRuns(pagemap.read(s.start, s.end), s.start, { zeroPfn, skipFilePages: (vma.status & VMA.FILE_PRIVATE) !== 0 });
-      appendMerged(runs, found.runs);
+      appendMerged(runs, canBeLazy(vma) ? markLazy(found.runs, eager) : found.runs);
       ctx.stats.pagesScanned += found.counts.scanned;
       ctx.stats.pagesZero += found.counts.zero;
     }
@@ -77,7 +85,7 @@ function copyPresent(ctx: DumpContext, pid: number, present: readonly DumpRun[],
 
 /** Writes pagemap-PID.img and pages-N.img (--stream: pages-N.img into the stream); returns the pages written. */
 function dumpPages(ctx: DumpContext, pid: number, runs: readonly SplitRun[]): number {
-  const present = runs.filter((run) => run.flags === PE_PRESENT);
+  const present = runs.filter((run) => (run.flags & PE_PRESENT) !== 0);
   if (ctx.pageStream !== undefined) faultPoint(FAULT.DUMP_PAGES);
   if (ctx.pageStream !== undefined) return streamPages(ctx, ctx.pageStream, pid, present);
   const writer = createPagemap(ctx.options.imagesDir, pid, ctx.nextId());
@@ -86,7 +94,7 @@ function dumpPages(ctx: DumpContext, pid: number, runs: readonly SplitRun[]): nu
     let next = 0;
     for (const run of runs) {
       const slot = writer.appendRun({ vaddr: run.vaddr, nrPages: run.pages, flags: run.flags });
-      if (run.flags !== PE_PRESENT) continue;
+      if ((run.flags & PE_PRESENT) === 0) continue;
       if (slot === undefined || (first !== undefined && slot.offset !== next)) {
         throw new CriuError(`pagemap-${pid}: page data slots are not contiguous`, { code: 'EINVAL' });
       }
@@ -117,8 +125,8 @@ function dumpMemory(ctx: DumpContext, task: DumpTask, record: TaskRecord): void 
   const preDump = ctx.options.preDump;
   const plans = planVmas(pid, readSmaps(pid));
   if (!preDump) resolveBacking(ctx, pid, plans);
-  const runs = splitRuns(taskRuns(ctx, pid, plans), cleanSpans(ctx, pid, plans));
-  const inParent = pagesIn(runs.filter((run) => run.flags !== PE_PRESENT));
+  const runs = splitRuns(taskRuns(ctx, pid, plans, stackPages(task)), cleanSpans(ctx, pid, plans));
+  const inParent = pagesIn(runs.filter((run) => (run.flags & PE_PARENT) !== 0));
   if (ctx.pageSink !== undefined && inParent > 0) {
     throw new CriuError(`pid ${pid}: --page-server with pages in a parent image is not supported yet`, { code: 'ENOTSUP' });
   }

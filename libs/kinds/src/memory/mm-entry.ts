@@ -10,10 +10,24 @@ import { readStat } from '@criu-ts/proc';
 import type { DumpContext } from '../dump-context.js';
 import { regFileId } from './mapped-files.js';
 
-/** /proc/PID/auxv as the u64 words upstream stores (type/value pairs, AT_NULL included). */
+/**
+ * The saved auxv as upstream CRIU 4.2 stores it: the u64 words of
+ * /proc/PID/auxv (type/value pairs) up to and including the AT_NULL pair,
+ * at most AT_VECTOR_SIZE (44 on x86_64) of them — upstream reads that
+ * many and refuses more on restore ("Image corrupted").
+ */
+export const AT_VECTOR_SIZE = 44;
+
 export function auxvWords(data: Buffer): bigint[] {
-  const words = new BigUint64Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length - (data.length % 8)));
-  return [...words];
+  const words = [...new BigUint64Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length - (data.length % 16)))];
+  let end = words.length;
+  for (let i = 0; i < words.length; i += 2) {
+    if (words[i] === 0n) {
+      end = i + 2;
+      break;
+    }
+  }
+  return words.slice(0, Math.min(end, AT_VECTOR_SIZE));
 }
 
 interface InjectedMm {

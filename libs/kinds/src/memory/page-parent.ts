@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PAGE_SIZE } from '@criu-ts/kernel';
 import { PE_PARENT, PE_PRESENT, imageFileName, openPagemap } from '@criu-ts/images';
-import type { DumpRun } from './page-runs.js';
+import { runFlags, type DumpRun } from './page-runs.js';
 
 /** An address range [start, end). */
 export interface Span {
@@ -85,11 +85,11 @@ export function splitRuns(runs: readonly DumpRun[], clean: readonly Span[]): Spl
     for (let k = j; k < clean.length && clean[k]!.start < end; k++) {
       const cs = clean[k]!.start > at ? clean[k]!.start : at;
       const ce = clean[k]!.end < end ? clean[k]!.end : end;
-      push(at, cs, PE_PRESENT);
+      push(at, cs, runFlags(run));
       push(cs, ce, PE_PARENT);
       at = ce;
     }
-    push(at, end, PE_PRESENT);
+    push(at, end, runFlags(run));
   }
   return out;
 }

@@ -1,5 +1,7 @@
 import t from 'tap';
-import { appendMerged, countMapped, privateRuns, wholeRun } from './page-runs.js';
+import { PE_LAZY, PE_PRESENT } from '@criu-ts/images';
+import { appendMerged, canBeLazy, countMapped, markLazy, privateRuns, runFlags, wholeRun } from './page-runs.js';
+import { VMA } from './vma-flags.js';
 import { batches } from './page-copy.js';
 
 const PRESENT = 1n << 63n;
@@ -38,4 +40,31 @@ t.test('batches split runs at the buffer size', async (t) => {
     [{ addr: 0x2000n, len: 4096 }, { addr: 0x10000n, len: 4096 }],
     [{ addr: 0x11000n, len: 4096 }],
   ]);
+});
+
+t.test('lazy runs: private anonymous memory but the stack pages, as upstream flags them', async (t) => {
+  const PG = 0x1000n;
+  const runs = [{ vaddr: 0x10000n, pages: 8 }, { vaddr: 0x20000n, pages: 2 }];
+  const marked = markLazy(runs, [0x13000n, 0x13000n, 0x17000n, 0x20000n, 0x90000n]);
+  t.same(marked, [
+    { vaddr: 0x10000n, pages: 3, lazy: true },
+    { vaddr: 0x13000n, pages: 1 },
+    { vaddr: 0x14000n, pages: 3, lazy: true },
+    { vaddr: 0x17000n, pages: 1 },
+    { vaddr: 0x20000n, pages: 1 },
+    { vaddr: 0x20000n + PG, pages: 1, lazy: true },
+  ], 'each stack page is a run of its own, not lazy; pages elsewhere are ignored');
+  t.same(markLazy(runs, []), runs.map((r) => ({ ...r, lazy: true })));
+  const merged: { vaddr: bigint; pages: number; lazy?: boolean }[] = [];
+  appendMerged(merged, [{ vaddr: 0x10000n, pages: 1, lazy: true }, { vaddr: 0x11000n, pages: 1 }, { vaddr: 0x12000n, pages: 1 }, { vaddr: 0x13000n, pages: 2, lazy: true }]);
+  t.same(merged, [{ vaddr: 0x10000n, pages: 1, lazy: true }, { vaddr: 0x11000n, pages: 2 }, { vaddr: 0x13000n, pages: 2, lazy: true }], 'lazy and eager runs are not merged');
+  t.equal(runFlags({ vaddr: 0n, pages: 1, lazy: true }), PE_LAZY | PE_PRESENT);
+  t.equal(runFlags({ vaddr: 0n, pages: 1 }), PE_PRESENT);
+  const anon = { flags: 0x22, status: VMA.AREA_REGULAR | VMA.ANON_PRIVATE };
+  t.ok(canBeLazy(anon), 'MAP_PRIVATE|MAP_ANONYMOUS');
+  t.notOk(canBeLazy({ ...anon, flags: 0x02 }), 'a private file mapping');
+  t.notOk(canBeLazy({ ...anon, flags: 0x21 }), 'shared anonymous');
+  t.notOk(canBeLazy({ ...anon, flags: 0x2022 }), 'MAP_LOCKED');
+  t.notOk(canBeLazy({ ...anon, flags: 0x40022 }), 'MAP_HUGETLB');
+  t.notOk(canBeLazy({ ...anon, status: anon.status | VMA.AREA_VDSO }), 'the vDSO');
 });

@@ -3,14 +3,50 @@
 // present or swapped out, except those mapped to the shared zero page and,
 // in private file mappings, those still backed by the page cache (never
 // written, so the file has them). Adjacent runs are merged, as upstream's
-// page pipe merges contiguous pages into one pagemap entry.
-import { PAGE_SIZE } from '@criu-ts/kernel';
+// page pipe merges contiguous pages into one pagemap entry. Runs of
+// private anonymous memory are marked lazy (PE_LAZY|PE_PRESENT: the data is
+// in the pages image, and upstream's lazy restore may serve it on demand),
+// except the pages holding a thread's stack pointer, as upstream marks them
+// (criu/mem.c, vma_entry_can_be_lazy).
+import { PE_LAZY, PE_PRESENT, type VmaEntry } from '@criu-ts/images';
+import { MAP, PAGE_SIZE } from '@criu-ts/kernel';
 import { presentRuns } from '@criu-ts/proc';
+import { VMA } from './vma-flags.js';
 
 /** A run of pages to dump: pages from vaddr on. */
 export interface DumpRun {
   vaddr: bigint;
   pages: number;
+  /** pages upstream would mark PE_LAZY */
+  lazy?: boolean;
+}
+
+/** The pagemap flags of a dumped run. */
+export function runFlags(run: DumpRun): number {
+  return PE_PRESENT | (run.lazy === true ? PE_LAZY : 0);
+}
+
+/** Private anonymous memory, not locked, not hugetlb, not the vDSO area: what upstream may restore lazily. */
+export function canBeLazy(vma: Pick<VmaEntry, 'flags' | 'status'>): boolean {
+  const special = VMA.AREA_VDSO | VMA.AREA_VVAR | VMA.AREA_VSYSCALL;
+  return (vma.flags & MAP.ANONYMOUS) !== 0 && (vma.flags & MAP.PRIVATE) !== 0 && (vma.flags & (MAP.LOCKED | MAP.HUGETLB)) === 0 && (vma.status & special) === 0;
+}
+
+/** The runs marked lazy, split so that each page in `eager` (page addresses: the threads' stack pages) is a run of its own, not lazy. */
+export function markLazy(runs: readonly DumpRun[], eager: readonly bigint[]): DumpRun[] {
+  const pages = [...new Set(eager)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const out: DumpRun[] = [];
+  for (const run of runs) {
+    const end = run.vaddr + BigInt(run.pages) * PAGE;
+    let at = run.vaddr;
+    for (const page of pages.filter((p) => p >= run.vaddr && p < end)) {
+      if (page > at) out.push({ vaddr: at, pages: Number((page - at) / PAGE), lazy: true });
+      out.push({ vaddr: page, pages: 1 });
+      at = page + PAGE;
+    }
+    if (at < end) out.push({ vaddr: at, pages: Number((end - at) / PAGE), lazy: true });
+  }
+  return out;
 }
 
 export interface RunCounts {
@@ -35,8 +71,9 @@ export function countMapped(entries: BigUint64Array): number {
 export function appendMerged(out: DumpRun[], runs: Iterable<DumpRun>): void {
   for (const run of runs) {
     const last = out[out.length - 1];
-    if (last !== undefined && last.vaddr + BigInt(last.pages) * PAGE === run.vaddr) last.pages += run.pages;
-    else out.push({ vaddr: run.vaddr, pages: run.pages });
+    const sameKind = (last?.lazy === true) === (run.lazy === true);
+    if (last !== undefined && sameKind && last.vaddr + BigInt(last.pages) * PAGE === run.vaddr) last.pages += run.pages;
+    else out.push(run.lazy === true ? { vaddr: run.vaddr, pages: run.pages, lazy: true } : { vaddr: run.vaddr, pages: run.pages });
   }
 }
 

@@ -8,11 +8,11 @@
 // (pagemap-shmem/pages of memfd and shared anonymous objects, shmem.ts).
 // See criu(8) "dump", --stream.
 import { CriuError } from '@criu-ts/base';
-import { PE_PRESENT, imageFileName, imagePath, pagemapEntry, writeImage } from '@criu-ts/images';
+import { imageFileName, imagePath, pagemapEntry, writeImage } from '@criu-ts/images';
 import { PAGE_SIZE } from '@criu-ts/kernel';
 import type { DumpContext, PageSource, PageStream } from '../dump-context.js';
 import { sendRuns } from './page-copy.js';
-import type { DumpRun } from './page-runs.js';
+import { runFlags, type DumpRun } from './page-runs.js';
 import type { PageTarget, PlacedRun } from './page-targets.js';
 import { spliceRuns } from './page-splice.js';
 
@@ -47,7 +47,7 @@ export function streamTarget(stream: PageStream, member: string): PageTarget {
 
 /** pagemap-PID.img for pages that live in pages-<pagesId>.img: a head, then one present entry per run. */
 function writePagemap(ctx: DumpContext, pid: number, pagesId: number, runs: readonly DumpRun[]): void {
-  const entries = runs.map((run) => ({ message: pagemapEntry({ vaddr: run.vaddr, nrPages: run.pages, flags: PE_PRESENT }) }));
+  const entries = runs.map((run) => ({ message: pagemapEntry({ vaddr: run.vaddr, nrPages: run.pages, flags: runFlags(run) }) }));
   writeImage(imagePath(ctx.options.imagesDir, 'pagemap', pid), 'pagemap', [{ message: { pages_id: pagesId } }, ...entries]);
 }
 

@@ -1,0 +1,28 @@
+// timens-0.img: the clocks upstream CRIU saves for a tree without a time
+// namespace of its own, read after every task is dumped.
+import t from 'tap';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readOne } from '@criu-ts/images';
+import { clockNow, timensKind } from './timens-kind.js';
+import type { DumpContext } from '../dump-context.js';
+
+t.test('afterTasks writes timens-0.img with CLOCK_MONOTONIC and CLOCK_BOOTTIME', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'criu-ts-timens-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const before = clockNow(1);
+  const lines: string[] = [];
+  // the kind reads only the images dir and the logger of the context
+  const ctx = { options: { imagesDir: dir }, log: { debug: (line: string) => lines.push(line) } } as unknown as DumpContext;
+  timensKind.afterTasks!(ctx);
+  const after = clockNow(1);
+  const entry = readOne(dir, 'timens', 0);
+  const ns = (ts: { tv_sec: bigint; tv_nsec: bigint }): bigint => ts.tv_sec * 1_000_000_000n + ts.tv_nsec;
+  t.ok(ns(entry.monotonic) >= ns(before) && ns(entry.monotonic) <= ns(after), 'monotonic read during the call');
+  t.ok(ns(entry.boottime) >= ns(entry.monotonic), 'boottime is never behind monotonic');
+  t.ok(entry.monotonic.tv_nsec < 1_000_000_000n && entry.boottime.tv_nsec < 1_000_000_000n, 'normalized timespecs');
+  t.equal(statSync(join(dir, 'timens-0.img')).mode & 0o777, 0o600, 'image file 0600');
+  t.match(lines.join('\n'), /timens: monotonic \d+s/);
+  t.end();
+});
