@@ -80,8 +80,6 @@ export interface DumpStats {
   pagesWritten: number;
   pagesZero: number;
   pagesLazy: number;
-  /** pages of shared memory objects (shmem, memfd) written */
-  shpagesWritten?: number;
   /** microseconds spent dumping memory */
   memdumpTime: number;
   /** microseconds writing page data */
