@@ -99,6 +99,7 @@ for (const way of DIRECTIONS) {
     t.same(rootParentless(treeOf(pid)), rootParentless(before), 'pids, parents, groups and sessions');
     const zombie = readFileSync(`/proc/${pids[5]}/stat`, 'utf8');
     t.equal(zombie[zombie.lastIndexOf(')') + 2], 'Z', 'the zombie is a zombie');
+    t.equal(readFileSync(`/proc/${pids[5]}/comm`, 'utf8'), 'interop-tree\n', 'under its name');
     signalWhenAsleep(pid, SIG.USR1);
     t.equal(waitOutput(out, /verify .*/, 20_000)[0], 'verify ok', 'every task answers with its memory intact');
     t.end();

@@ -3,7 +3,7 @@
 // are free for criu-restore. Every wait is bounded; every task is killed
 // again on teardown.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEntries } from '@criu-ts/images';
 import { alive, killAndReap, waitFor, type Teardowns } from '../../libs/restore/test/live.js';
@@ -23,7 +23,10 @@ export function dumpAndKill(t: Teardowns, dir: string, pid: number, options: Dum
   mkdirSync(images);
   const args = [toolPath('criu-dump'), '-t', String(pid), '-D', images, '-v4', '-o', 'dump.log', ...(options.args ?? [])];
   const run = spawnSync(process.execPath, args, { timeout: options.timeoutMs ?? 120_000 });
-  if (run.status !== 0) throw new Error(`criu-dump failed (${run.status}): ${readFileSync(join(images, 'dump.log'), 'utf8').slice(-3000)}`);
+  if (run.status !== 0) {
+    const log = existsSync(join(images, 'dump.log')) ? readFileSync(join(images, 'dump.log'), 'utf8').slice(-3000) : `(no dump.log) ${String(run.stderr).slice(-3000)}`;
+    throw new Error(`criu-dump failed (${run.status ?? run.signal}): ${log}`);
+  }
   const tids = readEntries(images, 'pstree').flatMap((entry) => (entry.threads ?? []).filter((tid) => tid > 0));
   for (const tid of tids) killAndReap(tid);
   waitFor('the dumped tasks to be gone', () => tids.every((tid) => !alive(tid)), 20_000);

@@ -47,7 +47,7 @@ export function finalSite(pid: number, vmas: readonly Messages['vma_entry'][]): 
 const SS_STATE_BITS = 0x1 | 0x2;
 
 /** The thread's name (prctl PR_SET_NAME: /proc/PID/comm is writable only from inside the process). */
-function setComm(injector: Injector, area: TaskArea, comm: string | undefined): void {
+export function setComm(injector: Injector, area: TaskArea, comm: string | undefined): void {
   if (comm === undefined || comm === '') return;
   const name = Buffer.alloc(16);
   name.write(comm.slice(0, 15), 'utf8');

@@ -15,7 +15,7 @@ import { createTree } from './create-tree.js';
 import { readFileTable } from './file-paths.js';
 import { DEFAULT_HELPER, killAndReap, startHelper } from './helper-process.js';
 import { makeRestoreContext, runTaskKinds } from './restore-context.js';
-import { restoreTask } from './restore-task.js';
+import { restoreTask, setComm } from './restore-task.js';
 import { resumeTree } from './resume.js';
 import { planSessions } from './session-plan.js';
 import { areaAt, chooseAreaBase, mapArea, type TaskArea } from './task-area.js';
@@ -118,6 +118,8 @@ function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request
   for (const task of tree.tasks) {
     const injector = set.injectors.get(task.pid)!;
     if (task.state === TASK_STATE.DEAD) {
+      // a zombie keeps its name (ps shows it), not the helper's
+      setComm(injector, area, task.threads[0]!.core.tc?.comm);
       releaseInjector(set, task.pid, request.log);
       continue;
     }
