@@ -136,7 +136,9 @@ export const OPTS_TABLE: Readonly<Record<string, Row>> = {
   timeout: num('timeout', DUMPS),
   weak_sysctls: bool('weak-sysctls', RESTORE),
   lazy_pages: bool('lazy-pages'),
-  orphan_pts_master: refused('orphan_pts_master', "criu-ts does not restore a tty's master end to hand to the client yet"),
+  // runc always sets it. criu-ts never makes a new pty master for the client: a tree whose tty needs
+  // one fails to restore on that tty, naming it; any other tree restores as with upstream criu
+  orphan_pts_master: { modes: RESTORE, args: () => [] },
   lsm_profile: str('lsm-profile'),
   lsm_mount_context: str('lsm-mount-context', RESTORE),
   tls_cacert: str('tls-cacert', [...DUMPS, 'page-server']),
