@@ -107,7 +107,10 @@ function positionalArgs(specs: readonly PositionalSpec[], words: readonly string
 function rpcConfigTokens(index: ReturnType<typeof indexOptions>, io: ToolIo): { tokens: string[]; notes: string[] } {
   const path = io.env[RPC_CONFIG_ENV];
   if (path === undefined || path === '') return { tokens: [], notes: [] };
-  return configTokens(index, readConfigSources([{ path: resolve(io.cwd, path), kind: 'option' }]).lines);
+  // like criu, a missing RPC config file (runc names /etc/criu/runc.conf whether or not it exists) is skipped with a note
+  const read = readConfigSources([{ path: resolve(io.cwd, path), kind: 'env' }]);
+  const tokens = configTokens(index, read.lines);
+  return { tokens: tokens.tokens, notes: [...read.notes, ...tokens.notes] };
 }
 
 function prepare<T extends OptionTable>(spec: ToolSpec<T>, io: ToolIo): Prepared<T> {

@@ -71,7 +71,7 @@ function swrkOnly(field: string, ctx: ArgContext): void {
 
 /** Fields handled by the request itself (images/work dir, log, pid, page server, notify): not rows. */
 export const HANDLED_ELSEWHERE = new Set([
-  'images_dir_fd', 'images_dir', 'work_dir_fd', 'log_level', 'log_file', 'log_to_stderr', 'config_file', 'pid', 'ps', 'notify_scripts', 'status_fd',
+  'images_dir_fd', 'images_dir', 'work_dir_fd', 'log_level', 'log_file', 'log_to_stderr', 'config_file', 'pid', 'ps', 'notify_scripts',
 ]);
 
 export const OPTS_TABLE: Readonly<Record<string, Row>> = {
@@ -136,7 +136,9 @@ export const OPTS_TABLE: Readonly<Record<string, Row>> = {
   timeout: num('timeout', DUMPS),
   weak_sysctls: bool('weak-sysctls', RESTORE),
   lazy_pages: bool('lazy-pages'),
-  orphan_pts_master: refused('orphan_pts_master', "criu-ts does not restore a tty's master end to hand to the client yet"),
+  // runc always sets it. criu-ts never makes a new pty master for the client: a tree whose tty needs
+  // one fails to restore on that tty, naming it; any other tree restores as with upstream criu
+  orphan_pts_master: { modes: RESTORE, args: () => [] },
   lsm_profile: str('lsm-profile'),
   lsm_mount_context: str('lsm-mount-context', RESTORE),
   tls_cacert: str('tls-cacert', [...DUMPS, 'page-server']),
@@ -152,5 +154,11 @@ export const OPTS_TABLE: Readonly<Record<string, Row>> = {
   mntns_compat_mode: refused('mntns_compat_mode', 'criu-ts does not restore mount namespaces'),
   skip_file_rwx_check: refused('skip_file_rwx_check', 'this criu has no --skip-file-rwx-check'),
   unprivileged: refused('unprivileged', 'criu-ts runs as root only'),
+  status_fd: {
+    modes: ['dump', 'pre-dump', 'restore', 'page-server', 'check', 'cpuinfo'],
+    args: () => {
+      throw new RpcError('criu_opts.status_fd is not supported (criu calls it obsolete); PAGE_SERVER answers once the server listens');
+    },
+  },
   display_stats: bool('display-stats', DUMP_RESTORE),
 };

@@ -30,7 +30,8 @@ t.test('fields of another request are ignored (and reported), unsupported ones r
   t.same(restore.ignored, ['leave_running']);
   t.ok(restore.argv.includes('--restore-sibling') && restore.argv.includes('--shell-job'));
   t.throws(() => requestArgs({ images_dir: '/x', rst_sibling: true }, { mode: 'restore', swrk: false, peerPid: 1 }), /only with criu swrk/);
-  t.throws(() => requestArgs({ images_dir: '/x', orphan_pts_master: true }, { mode: 'restore', swrk: true, peerPid: 1 }), /orphan_pts_master is not supported/);
+  t.throws(() => requestArgs({ images_dir: '/x', unprivileged: true }, { mode: 'restore', swrk: true, peerPid: 1 }), /unprivileged is not supported/);
+  t.throws(() => requestArgs({ images_dir: '/x', status_fd: 4 }, { mode: 'restore', swrk: true, peerPid: 1 }), /status_fd is not supported/);
   t.throws(() => requestArgs({ images_dir: '/x', exec_cmd: ['sh'] }, { mode: 'restore', swrk: true, peerPid: 1 }), /exec_cmd is not supported/);
   t.same(requestArgs({ images_dir: '/x', orphan_pts_master: false }, { mode: 'restore', swrk: true, peerPid: 1 }).argv.slice(5), []);
 });

@@ -82,7 +82,14 @@ function serveChannel(socket: Socket, input: ToolRunInput, outcome: { error?: To
     for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
       const line = pending.slice(0, end);
       pending = pending.slice(end + 1);
-      const record = JSON.parse(line) as { type?: string; action?: string; pid?: number; message?: string; code?: string };
+      let record: { type?: string; action?: string; pid?: number; message?: string; code?: string };
+      try {
+        record = JSON.parse(line) as typeof record;
+      } catch (error) {
+        if (!(error instanceof SyntaxError)) throw error;
+        input.log.warn(`${input.tool}: unreadable service channel record: ${line.slice(0, 200)}`);
+        continue;
+      }
       if (record.type === 'error') outcome.error ??= { message: String(record.message), code: String(record.code) };
       if (record.type === 'notify') {
         const ok = input.notify?.(String(record.action), record.pid) ?? true;
