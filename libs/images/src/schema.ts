@@ -38,8 +38,22 @@ function addDefinition(top: string): void {
   root.addJSON(Object.fromEntries([...wanted].map((name) => [name, defs[name]])) as Record<string, protobuf.AnyNestedObject>);
   for (const name of wanted) {
     const added = root.get(name);
-    if (added instanceof protobuf.Namespace) added.resolveAll();
+    if (added instanceof protobuf.Namespace) {
+      plainConstructors(added);
+      added.resolveAll();
+    }
   }
+}
+
+/**
+ * Give every type a plain constructor before resolving it: resolving a
+ * field puts its default on the type's constructor's prototype, and
+ * protobufjs would otherwise generate that constructor with new Function
+ * per type. We never make message instances (wire.ts works on plain objects).
+ */
+function plainConstructors(ns: protobuf.NamespaceBase): void {
+  if (ns instanceof protobuf.Type) ns.ctor = function Message(): void {} as unknown as protobuf.Constructor<object>;
+  for (const nested of ns.nestedArray) if (nested instanceof protobuf.Namespace || nested instanceof protobuf.Type) plainConstructors(nested);
 }
 
 function lookup(name: string): protobuf.ReflectionObject | null {
