@@ -206,3 +206,18 @@ t.test('--auto-dedup on dump and restore', (t) => {
   t.equal(ask(pid, out, SIG.USR1, /verify \S+ \d+/, 0)[0], `verify ok ${sum}`, 'every page in place');
   t.end();
 });
+
+t.test('a plain dump -R after a pre-dump: the tracker is not a file of the task, and is taken away', (t) => {
+  const dir = scratchDir(t);
+  const out = join(dir, 'out');
+  const pid = startBackground(t, out, compileFixture('mem-dirty', dir), ['8', '1']);
+  const sum = waitOutput(out, /ready \d+ (\d+)/)[1];
+  t.equal(criuDump(dir, '1', ['pre-dump', '-t', String(pid)]).status, 0, 'pre-dump');
+  const ufds = (): number => readdirSync(`/proc/${pid}/fd`).filter((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:[userfaultfd]').length;
+  t.equal(ufds(), 1, 'pre-dump leaves one tracker in the task');
+  const run = criuDump(dir, '2', ['-t', String(pid), '-R']);
+  t.equal(run.status, 0, 'dump -R without a parent', { log: run.status === 0 ? '' : run.log });
+  t.equal(ufds(), 0, 'no tracker left in the task');
+  t.equal(ask(pid, out, SIG.USR1, /verify \S+ \d+/, 0)[0], `verify ok ${sum}`, 'the task runs on intact');
+  t.end();
+});

@@ -215,3 +215,16 @@ function finish(request: DumpRequest, tree: FrozenTree, ctx: EngineContext): voi
   killTasks(live.map((task) => task.pid), threads, log);
   log.info('dump done; the tree was killed');
 }
+
+/**
+ * `criu pre-dump` (also RPC PRE_DUMP): the tree's memory into
+ * request.imagesDir (pagemap-PID.img, pages-N.img, inventory.img with
+ * dump_uptime and pre_dump_mode, stats-dump), pages unchanged since
+ * request.prevImagesDir's run left to it as PE_PARENT, dirty tracking armed
+ * for the next run; the tree is frozen while its pages are copied, then
+ * runs on. On failure nothing is left in the images dir, the tree runs on
+ * as before, and the next run dumps every page.
+ */
+export function preDumpTree(request: Omit<DumpRequest, 'preDump' | 'leaveRunning' | 'leaveStopped' | 'trackMem'>): Promise<DumpResult> {
+  return dumpTree({ ...request, preDump: true, leaveRunning: true, leaveStopped: false, trackMem: true });
+}

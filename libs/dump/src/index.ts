@@ -1,4 +1,4 @@
-export { dumpTree, checkImagesDir, type DumpRequest, type DumpResult } from './dump-tree.js';
+export { dumpTree, preDumpTree, checkImagesDir, type DumpRequest, type DumpResult } from './dump-tree.js';
 export { freezeTree, type FreezeOptions } from './freeze.js';
 export { releaseThreads, killTasks, waitForStop } from './thread-stop.js';
 export type { FrozenTask, FrozenThread, FrozenTree } from './task-tree.js';

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImageError } from '@criu-ts/base';
 import { PAGE_SIZE, PE_PARENT, PE_PRESENT, imageFileName, openPagemap, type PageRun } from '@criu-ts/images';
-import { intersect, normalize, subtract, type Span } from '@criu-ts/kinds';
+import { intersect, normalize, piecesInside, subtract, type Span } from '@criu-ts/kinds';
 
 /** The runs to read from one images directory of the chain. */
 export interface ChainLevel {
@@ -28,15 +28,10 @@ const spanOf = (run: PageRun): Span => ({ start: run.vaddr, end: run.vaddr + Big
 
 /** The parts of the present runs that lie inside `wanted` (normalized), with their data offsets. */
 export function clipRuns(runs: readonly PageRun[], wanted: readonly Span[]): PageRun[] {
-  const out: PageRun[] = [];
-  for (const run of runs) {
-    if (run.pagesOffset === undefined) continue;
-    for (const part of intersect([spanOf(run)], wanted)) {
-      const skip = Number((part.start - run.vaddr) / PAGE);
-      out.push({ vaddr: part.start, nrPages: Number((part.end - part.start) / PAGE), flags: PE_PRESENT, pagesOffset: run.pagesOffset + skip * PAGE_SIZE });
-    }
-  }
-  return out;
+  return piecesInside(
+    runs.filter((run) => run.pagesOffset !== undefined),
+    wanted,
+  ).map((p) => ({ vaddr: p.start, nrPages: Number((p.end - p.start) / PAGE), flags: PE_PRESENT, pagesOffset: p.run.pagesOffset! + p.skip * PAGE_SIZE }));
 }
 
 function readLevel(dir: string, pid: number): { pagesId: number; runs: PageRun[] } {

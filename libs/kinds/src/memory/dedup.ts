@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { SyscallError, type Logger } from '@criu-ts/base';
 import { SYS, trySyscall } from '@criu-ts/kernel';
 import { PAGE_SIZE, PE_PARENT, PE_PRESENT, imageFileName, openPagemap, type PageRun } from '@criu-ts/images';
-import { intersect, normalize, type Span } from './page-parent.js';
+import { intersect, normalize, piecesInside, type Span } from './page-parent.js';
 
 const FALLOC_FL_KEEP_SIZE = 0x01;
 const FALLOC_FL_PUNCH_HOLE = 0x02;
@@ -62,13 +62,8 @@ function dedupOne(dir: string, kind: PagemapKind, id: number, log: Logger): numb
     const parent = join(at, 'parent');
     if (!existsSync(join(parent, imageFileName(kind, id)))) break;
     const level = readRuns(parent, kind, id);
-    const ranges: { offset: number; length: number }[] = [];
-    for (const run of level.runs) {
-      if (run.pagesOffset === undefined) continue;
-      for (const part of intersect([spanOf(run)], wanted)) {
-        ranges.push({ offset: run.pagesOffset + Number((part.start - run.vaddr) / PAGE) * PAGE_SIZE, length: Number(part.end - part.start) });
-      }
-    }
+    const present = level.runs.filter((run) => run.pagesOffset !== undefined);
+    const ranges = piecesInside(present, wanted).map((p) => ({ offset: p.run.pagesOffset! + p.skip * PAGE_SIZE, length: Number(p.end - p.start) }));
     const punched = punch(join(parent, imageFileName('pages', level.pagesId)), ranges);
     if (punched > 0) log.debug(`${imageFileName(kind, id)}: ${punched} bytes punched out of ${parent}`);
     bytes += punched;

@@ -89,6 +89,25 @@ export function findTracker(pid: number, taskFd: number): Tracker | undefined {
   return { pid, taskFd, local: copyFd(pid, taskFd) };
 }
 
+/** The features our trackers have: WP_ASYNC (the kernel adds WP_UNPOPULATED), nothing else. */
+const TRACKER_FEATURES = UFFD_FEATURE.WP_ASYNC | UFFD_FEATURE.WP_UNPOPULATED;
+const UFFD_FEATURE_INITIALIZED = 1n << 31n;
+
+/**
+ * Does fd look like a tracker of ours with no record naming it (a dump run
+ * without --prev-images-dir after a pre-dump)? A userfaultfd with
+ * FD_CLOEXEC in the tracker's fd window whose features (fdinfo "API:") are
+ * exactly our tracker's.
+ */
+export function looksLikeTracker(pid: number, fd: number): boolean {
+  if (fd < softNofile(pid) - FD_WINDOW) return false;
+  const info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+  const flags = /^flags:\s+([0-7]+)/m.exec(info);
+  const api = /^API:\s+([0-9a-f]+):([0-9a-f]+):/m.exec(info);
+  if (flags === null || api === null || (Number.parseInt(flags[1]!, 8) & O.CLOEXEC) === 0) return false;
+  return (BigInt(`0x${api[2]}`) & ~UFFD_FEATURE_INITIALIZED) === TRACKER_FEATURES;
+}
+
 /** Same open file? (kcmp KCMP_FILE) */
 export function sameFile(a: { pid: number; fd: number }, b: { pid: number; fd: number }): boolean {
   return kcmp(a.pid, b.pid, KCMP.FILE, BigInt(a.fd), BigInt(b.fd)) === 0;

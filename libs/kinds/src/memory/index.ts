@@ -1,7 +1,7 @@
 export { memoryKind } from './memory-kind.js';
 export { uptimeMicros, hiddenFds } from './tracking.js';
 export { dedupImages, punchRuns, type DedupResult } from './dedup.js';
-export { normalize, intersect, subtract, splitRuns, type Span } from './page-parent.js';
+export { normalize, intersect, subtract, splitRuns, piecesInside, type Span, type Piece } from './page-parent.js';
 export { TRACK_RECORD, readTrackRecord } from './track-record.js';
 export { VMA, protOf, mapFlagsOf, madvOf, fdflagsOf, describeStatus } from './vma-flags.js';
 export { planVmas, classifyVma, pagesOf, type VmaPlan, type VmaBacking, type VmaPages } from './vma-plan.js';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { PE_PARENT, PE_PRESENT } from '@criu-ts/images';
-import { intersect, normalize, splitRuns, subtract } from './page-parent.js';
+import { intersect, normalize, piecesInside, splitRuns, subtract } from './page-parent.js';
 
 const P = 0x1000n;
 const span = (a: number, b: number): { start: bigint; end: bigint } => ({ start: BigInt(a) * P, end: BigInt(b) * P });
@@ -26,4 +26,12 @@ t.test('splitRuns: PE_PARENT inside the clean spans, PE_PRESENT elsewhere, in or
   ]);
   t.strictSame(splitRuns(runs, []), runs.map((r) => ({ ...r, flags: PE_PRESENT })), 'nothing clean: all present');
   t.strictSame(splitRuns([{ vaddr: 0n, pages: 3 }], [span(0, 100)]), [{ vaddr: 0n, pages: 3, flags: PE_PARENT }], 'all clean');
+});
+
+t.test('piecesInside: one walk, pieces with their offset into the run', async (t) => {
+  const runs = [{ vaddr: 0n, nrPages: 4 }, { vaddr: 6n * P, nrPages: 4 }];
+  const got = piecesInside(runs, [span(1, 2), span(3, 7), span(9, 20)]).map((p) => [Number(p.start / P), Number(p.end / P), p.skip]);
+  t.strictSame(got, [[1, 2, 1], [3, 4, 3], [6, 7, 0], [9, 10, 3]]);
+  const many = Array.from({ length: 50_000 }, (_, i) => ({ vaddr: BigInt(i * 2) * P, nrPages: 1 }));
+  t.equal(piecesInside(many, many.map((r) => ({ start: r.vaddr, end: r.vaddr + P }))).length, 50_000, '50k runs against 50k spans');
 });

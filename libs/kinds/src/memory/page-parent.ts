@@ -94,6 +94,37 @@ export function splitRuns(runs: readonly DumpRun[], clean: readonly Span[]): Spl
   return out;
 }
 
+/** A piece of a run that lies inside a span, with how many pages into the run it starts. */
+export interface Piece<R> {
+  run: R;
+  start: bigint;
+  end: bigint;
+  /** pages from the run's start to the piece's */
+  skip: number;
+}
+
+/**
+ * The pieces of the runs (sorted by address, as pagemaps are) inside
+ * `spans` (normalized), in one merge walk: linear, however many runs.
+ */
+export function piecesInside<R extends { vaddr: bigint; nrPages: number }>(runs: readonly R[], spans: readonly Span[]): Piece<R>[] {
+  const out: Piece<R>[] = [];
+  let j = 0;
+  let last = -1n;
+  for (const run of runs) {
+    if (run.vaddr < last) j = 0; // out of order: start the walk again
+    last = run.vaddr;
+    const end = run.vaddr + BigInt(run.nrPages) * PAGE;
+    while (j < spans.length && spans[j]!.end <= run.vaddr) j++;
+    for (let k = j; k < spans.length && spans[k]!.start < end; k++) {
+      const start = spans[k]!.start > run.vaddr ? spans[k]!.start : run.vaddr;
+      const stop = spans[k]!.end < end ? spans[k]!.end : end;
+      if (start < stop) out.push({ run, start, end: stop, skip: Number((start - run.vaddr) / PAGE) });
+    }
+  }
+  return out;
+}
+
 /** What the parent images hold for a task: every page its pagemap names (data or PE_PARENT). */
 export function parentCoverage(parentDir: string, pid: number): Span[] {
   if (!existsSync(join(parentDir, imageFileName('pagemap', pid)))) return [];

@@ -13,7 +13,7 @@ import { SYS } from '@criu-ts/kernel';
 import { imagePath, readOne } from '@criu-ts/images';
 import { readStat } from '@criu-ts/proc';
 import type { DumpContext } from '../dump-context.js';
-import { armTracker, findTracker, poisonTracker, privateSpans, sameFile, scanWritten, userfaultfds, type ArmResult, type Tracker } from './dirty-track.js';
+import { armTracker, findTracker, looksLikeTracker, poisonTracker, privateSpans, sameFile, scanWritten, userfaultfds, type ArmResult, type Tracker } from './dirty-track.js';
 import { intersect, normalize, parentCoverage, subtract, type Span } from './page-parent.js';
 import { TRACK_RECORD, readTrackRecord, writeTrackRecord } from './track-record.js';
 import type { VmaPlan } from './vma-plan.js';
@@ -59,7 +59,7 @@ function startedAfterParent(pid: number, parentUptime: bigint | undefined): bool
 /** Our tracker copies among the task's userfaultfds (its own by the record, or ones that share a known tracker's file). */
 function findHidden(ctx: DumpContext, s: TrackingState, pid: number): void {
   const ufds = userfaultfds(pid);
-  if (ufds.length === 0 || s.record.size === 0) return;
+  if (ufds.length === 0) return;
   const own = s.record.get(pid);
   const hidden = new Set<number>();
   if (own !== undefined && ufds.includes(own) && !startedAfterParent(pid, s.parentUptime)) {
@@ -80,6 +80,8 @@ function findHidden(ctx: DumpContext, s: TrackingState, pid: number): void {
       }
     }
   }
+  // trackers no record names (this run has no parent): ours by their look
+  for (const fd of ufds) if (!hidden.has(fd) && looksLikeTracker(pid, fd)) hidden.add(fd);
   if (hidden.size > 0) s.hidden.set(pid, hidden);
   ctx.log.debug(`pid ${pid}: memory tracker fds ${[...hidden].join(' ') || 'none'}`);
 }
