@@ -16,7 +16,7 @@ import { processesOf, runWithFault, signalMidway, snapshot } from './lib/faults.
 import { dumpAndKill } from './lib/round-trip.js';
 import { killAndReap, startBackground, waitFor, waitOutput } from '../libs/restore/test/live.js';
 
-t.setTimeout(600_000);
+t.setTimeout(1_200_000);
 
 const logHas = (path: string, pattern: RegExp) => (): boolean => existsSync(path) && pattern.test(readFileSync(path, 'utf8'));
 
