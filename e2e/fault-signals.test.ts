@@ -121,7 +121,7 @@ const STANDIN = `
 import ctypes, os, subprocess, sys, time
 ctypes.CDLL(None).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
 r, w = os.pipe()
-subprocess.run([sys.argv[1]], pass_fds=(w,), stdin=subprocess.DEVNULL, preexec_fn=lambda: os.dup2(w, 3))
+subprocess.run(['sh', '-c', 'exec "$0" 3>&' + str(w) + ' </dev/null >/dev/null 2>&1', sys.argv[1]], pass_fds=(w,))
 os.close(w)
 print(os.read(r, 64).decode().strip(), flush=True)
 time.sleep(600)
