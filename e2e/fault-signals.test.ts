@@ -7,7 +7,7 @@
 // before it is seized (PR_SET_PDEATHSIG).
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SIG, kill } from '@criu-ts/kernel';
 import { DEFAULT_HELPER } from '@criu-ts/restore';
@@ -86,6 +86,7 @@ t.test('signals to criu-restore mid-way leave nothing behind', async (t) => {
   ];
   for (const c of cases) {
     t.test(`${c.signal} after ${c.when.source}`, async (t) => {
+      rmSync(log, { force: true });
       const run = await signalMidway('criu-restore', ['-D', images, '-d', '-v4', '-o', 'restore.log'], c.signal, logHas(log, c.when));
       t.ok(run.sent, `${c.signal} sent`);
       t.not(run.status, 0, `criu-restore did not succeed (status ${run.status}, signal ${run.signal})`);
