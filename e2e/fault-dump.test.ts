@@ -13,7 +13,7 @@ import { runWithFault, snapshot, type TaskSnapshot } from './lib/faults.js';
 import { startBackground, waitOutput } from '../libs/restore/test/live.js';
 import { SIG, kill } from '@criu-ts/kernel';
 
-t.setTimeout(600_000);
+t.setTimeout(1_200_000);
 
 const points = [
   String(FAULT.DUMP_EARLY.id),

@@ -14,7 +14,7 @@ import { processesOf, runWithFault, snapshot } from './lib/faults.js';
 import { dumpAndKill } from './lib/round-trip.js';
 import { killAndReap, startBackground, waitFor, waitOutput } from '../libs/restore/test/live.js';
 
-t.setTimeout(600_000);
+t.setTimeout(1_200_000);
 
 /** What a restore may add to the images directory: its log and stats. */
 const imageFiles = (dir: string): string[] => readdirSync(dir).filter((name) => name !== 'restore.log' && name !== 'stats-restore').sort();

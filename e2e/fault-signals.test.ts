@@ -7,7 +7,7 @@
 // before it is seized (PR_SET_PDEATHSIG).
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SIG, kill } from '@criu-ts/kernel';
 import { DEFAULT_HELPER } from '@criu-ts/restore';
@@ -16,7 +16,7 @@ import { processesOf, runWithFault, signalMidway, snapshot } from './lib/faults.
 import { dumpAndKill } from './lib/round-trip.js';
 import { killAndReap, startBackground, waitFor, waitOutput } from '../libs/restore/test/live.js';
 
-t.setTimeout(600_000);
+t.setTimeout(1_200_000);
 
 const logHas = (path: string, pattern: RegExp) => (): boolean => existsSync(path) && pattern.test(readFileSync(path, 'utf8'));
 
@@ -86,6 +86,7 @@ t.test('signals to criu-restore mid-way leave nothing behind', async (t) => {
   ];
   for (const c of cases) {
     t.test(`${c.signal} after ${c.when.source}`, async (t) => {
+      rmSync(log, { force: true });
       const run = await signalMidway('criu-restore', ['-D', images, '-d', '-v4', '-o', 'restore.log'], c.signal, logHas(log, c.when));
       t.ok(run.sent, `${c.signal} sent`);
       t.not(run.status, 0, `criu-restore did not succeed (status ${run.status}, signal ${run.signal})`);
@@ -121,7 +122,7 @@ const STANDIN = `
 import ctypes, os, subprocess, sys, time
 ctypes.CDLL(None).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
 r, w = os.pipe()
-subprocess.run([sys.argv[1]], pass_fds=(w,), stdin=subprocess.DEVNULL, preexec_fn=lambda: os.dup2(w, 3))
+subprocess.run(['sh', '-c', 'exec "$0" 3>&' + str(w) + ' </dev/null >/dev/null 2>&1', sys.argv[1]], pass_fds=(w,))
 os.close(w)
 print(os.read(r, 64).decode().strip(), flush=True)
 time.sleep(600)

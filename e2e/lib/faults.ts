@@ -21,7 +21,7 @@ export function runWithFault(tool: 'criu-dump' | 'criu-restore', args: readonly 
 }
 
 /** Start a tool, send it `signal` once `ready()` holds (polled), and wait for it to end; bounded. */
-export async function signalMidway(tool: 'criu-dump' | 'criu-restore', args: readonly string[], signal: NodeJS.Signals, ready: () => boolean, timeoutMs = 60_000): Promise<ToolExit & { sent: boolean }> {
+export async function signalMidway(tool: 'criu-dump' | 'criu-restore', args: readonly string[], signal: NodeJS.Signals, ready: () => boolean, timeoutMs = 600_000): Promise<ToolExit & { sent: boolean }> {
   const child = spawn(process.execPath, [toolPath(tool), ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
   const ended = new Promise<ToolExit>((resolve) => child.on('exit', (status, sig) => resolve({ status, signal: sig })));
   let sent = false;

@@ -32,6 +32,12 @@ export class ReceivedImages {
     this.nextPagesId = pagesIdBase;
   }
 
+  /** Whether this session already opened that image (a peer may not send it twice). */
+  has(kind: PagemapKind, id: bigint): boolean {
+    const name = imageFileName(kind, id);
+    return this.pending.includes(name) || this.committed.includes(name);
+  }
+
   get openDstId(): bigint | undefined {
     return this.current?.dstId;
   }

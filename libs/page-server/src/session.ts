@@ -63,6 +63,7 @@ function int32(value: number): Buffer {
 async function open(s: Session, iov: PageServerIov, answer: boolean): Promise<void> {
   const target = decodeDstId(iov.dstId);
   if (target === undefined) throw peerError(s, `${commandName(iov.command)} names an unknown image type ${iov.dstId & 0xffn} (dst_id 0x${iov.dstId.toString(16)})`);
+  if (s.images.has(target.kind, target.id)) throw peerError(s, `${commandName(iov.command)} opens ${target.kind} ${target.id} a second time in one session`);
   s.options.log.info(`page-server: opening ${target.kind} ${target.id}`);
   s.images.open(target.kind, target.id, iov.dstId);
   // no parent images on this side: incremental dumps through a page server are not supported
