@@ -26,7 +26,7 @@ import { addressWords, endpointText, needsScopeId, parseInetSockaddr, type InetE
 const POLL = { HUP: 0x10, RDHUP: 0x2000 } as const;
 /** sk_shutdown's READ (sk-opts.proto) */
 const SK_SHUTDOWN_READ = 1;
-import { netNsId } from './socket-ns.js';
+import { inOtherNetNs, netNsId } from './socket-ns.js';
 import { boundDevice, readSocketOpts, type SocketIdentity } from './socket-opts.js';
 import { socketTable } from './socket-table.js';
 import { openInetSocket } from './inet-restore.js';
@@ -87,6 +87,7 @@ function unlistedFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
   // upstream keeps tcpi_backoff (TCP_INFO byte 4) as the backlog of an unlisted TCP socket
   const tcpInfo = id.protocol === IPPROTO.TCP ? getsockoptBytes(fd.local, SOL.TCP, TCP_OPT.INFO, 8) : undefined;
   if (tcpInfo !== undefined && tcpInfo.readUInt8(0) !== TCP_STATE.CLOSE) {
+    if (inOtherNetNs(fd.local)) refuse(fd, "TCP socket of a network namespace other than criu's (namespaces are not dumped yet)");
     throw new CriuError(`pid ${fd.pid} fd ${fd.fd}: TCP socket not listed by sock_diag is in state ${tcpInfo.readUInt8(0)}, not closed`, { code: 'EINVAL' });
   }
   return {
