@@ -60,10 +60,14 @@ function identify(fd: OpenFd): SocketIdentity {
   return id;
 }
 
-/** SO_PEERNAME: the peer's address, which (unlike getpeername) a closed TCP socket still reports; undefined if none. */
-function peerName(fd: number): InetEndpoint | undefined {
+/**
+ * SO_PEERNAME: the peer's address, which (unlike getpeername) a closed TCP
+ * socket still reports; undefined if none. The buffer must be exactly the
+ * family's sockaddr (longer: EINVAL).
+ */
+function peerName(fd: number, family: number): InetEndpoint | undefined {
   try {
-    return parseInetSockaddr(getsockoptBytes(fd, SOL.SOCKET, SO.PEERNAME, 128));
+    return parseInetSockaddr(getsockoptBytes(fd, SOL.SOCKET, SO.PEERNAME, family === AF.INET6 ? 28 : 16));
   } catch (error) {
     if (error instanceof SyscallError && error.code === 'ENOTCONN') return undefined;
     throw error;
@@ -83,7 +87,7 @@ function unlistedShutdown(fd: number): number {
 /** An unlisted socket, as upstream reads it: its own addresses, state CLOSE. */
 function unlistedFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
   const src = parseInetSockaddr(getsockname(fd.local));
-  const dst = peerName(fd.local);
+  const dst = peerName(fd.local, id.family);
   // upstream keeps tcpi_backoff (TCP_INFO byte 4) as the backlog of an unlisted TCP socket
   const tcpInfo = id.protocol === IPPROTO.TCP ? getsockoptBytes(fd.local, SOL.TCP, TCP_OPT.INFO, 8) : undefined;
   if (tcpInfo !== undefined && tcpInfo.readUInt8(0) !== TCP_STATE.CLOSE) {
