@@ -11,7 +11,9 @@ import { AF } from '@criu-ts/kernel';
 import { addressText, connectionText, wireForm, type Connection } from './connection.js';
 import { mustRun, runCommand } from './firewall-command.js';
 
-export const SOCCR_MARK = '0xC114';
+/** The mark of packets the lock lets through (upstream's SOCCR_MARK) */
+export const SOCCR_MARK = 0xc114;
+const MARK_TEXT = `0x${SOCCR_MARK.toString(16).toUpperCase()}`;
 
 type Direction = 'INPUT' | 'OUTPUT';
 
@@ -24,7 +26,7 @@ export function iptablesRule(conn: Connection, direction: Direction, action: '-I
     ? [wire.dst, wire.dstPort, wire.src, wire.srcPort]
     : [wire.src, wire.srcPort, wire.dst, wire.dstPort];
   return [
-    command, '-w', action, direction, '-t', 'filter', '--protocol', 'tcp', '-m', 'mark', '!', '--mark', SOCCR_MARK,
+    command, '-w', action, direction, '-t', 'filter', '--protocol', 'tcp', '-m', 'mark', '!', '--mark', MARK_TEXT,
     '--source', addressText(wire.family, from), '--sport', String(fromPort),
     '--destination', addressText(wire.family, to), '--dport', String(toPort), '-j', 'DROP',
   ];

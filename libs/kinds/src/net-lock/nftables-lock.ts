@@ -23,7 +23,7 @@ export function nftLockScript(table: string): string {
   const lines = [`create table ${table}`];
   for (const hook of ['output', 'input']) {
     lines.push(`add chain ${table} ${hook} { type filter hook ${hook} priority 0; }`);
-    lines.push(`add rule ${table} ${hook} meta mark ${SOCCR_MARK} accept`);
+    lines.push(`add rule ${table} ${hook} meta mark 0x${SOCCR_MARK.toString(16).toUpperCase()} accept`);
   }
   for (const [set, ip, type] of [['conns4', 'ip', 'ipv4_addr'], ['conns6', 'ip6', 'ipv6_addr']]) {
     lines.push(`add set ${table} ${set} { type ${type} . inet_service . ${type} . inet_service; }`);

@@ -4,8 +4,9 @@
 // bound and connected addresses and ports, a listener's backlog, file flags
 // and owner, socket options, IPV6_V6ONLY, IP_FREEBIND, the device a
 // link-local IPv6 address is scoped to, shutdown. Sockets sock_diag does not
-// list (unbound, or bound but neither listening nor connected) are read
-// with getsockname/getpeername, state CLOSE, as upstream does.
+// list (unbound, bound but neither listening nor connected, or a closed
+// connection) are read with getsockname and SO_PEERNAME, state CLOSE, and
+// a TCP socket's shutdown with poll, as upstream does.
 // TCP connections (established, half-closed, SYN_SENT) with
 // --tcp-established: locked and saved with TCP repair (tcp-dump.ts); with
 // --tcp-close saved to be restored closed; else refused.
@@ -22,16 +23,16 @@ import { FdTypes, type FileEntry, type InetSkEntry } from '@criu-ts/images';
 import type { FdDumpEnv, FdKind } from '../fd-kind.js';
 import { S_IF, fileType, type OpenFd } from '../open-fd.js';
 import { addressWords, endpointText, needsScopeId, parseInetSockaddr, type InetEndpoint } from './inet-addr.js';
-
-const POLL = { HUP: 0x10, RDHUP: 0x2000 } as const;
-/** sk_shutdown's READ (sk-opts.proto) */
-const SK_SHUTDOWN_READ = 1;
-import { netNsId } from './socket-ns.js';
+import { inOtherNetNs, netNsId } from './socket-ns.js';
 import { boundDevice, readSocketOpts, type SocketIdentity } from './socket-opts.js';
 import { socketTable } from './socket-table.js';
 import { openInetSocket } from './inet-restore.js';
 import { dumpTcpConnection, readTcpOpts } from './tcp-dump.js';
 import { REPAIRABLE_STATES } from './tcp-repair.js';
+
+const POLL = { HUP: 0x10, RDHUP: 0x2000 } as const;
+/** sk_shutdown's READ (sk-opts.proto) */
+const SK_SHUTDOWN_READ = 1;
 
 export const ESTABLISHED_TCP = 'established TCP connection without --tcp-established';
 
@@ -60,10 +61,14 @@ function identify(fd: OpenFd): SocketIdentity {
   return id;
 }
 
-/** SO_PEERNAME: the peer's address, which (unlike getpeername) a closed TCP socket still reports; undefined if none. */
-function peerName(fd: number): InetEndpoint | undefined {
+/**
+ * SO_PEERNAME: the peer's address, which (unlike getpeername) a closed TCP
+ * socket still reports; undefined if none. The buffer must be exactly the
+ * family's sockaddr (longer: EINVAL).
+ */
+function peerName(fd: number, family: number): InetEndpoint | undefined {
   try {
-    return parseInetSockaddr(getsockoptBytes(fd, SOL.SOCKET, SO.PEERNAME, 128));
+    return parseInetSockaddr(getsockoptBytes(fd, SOL.SOCKET, SO.PEERNAME, family === AF.INET6 ? 28 : 16));
   } catch (error) {
     if (error instanceof SyscallError && error.code === 'ENOTCONN') return undefined;
     throw error;
@@ -83,10 +88,11 @@ function unlistedShutdown(fd: number): number {
 /** An unlisted socket, as upstream reads it: its own addresses, state CLOSE. */
 function unlistedFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
   const src = parseInetSockaddr(getsockname(fd.local));
-  const dst = peerName(fd.local);
+  const dst = peerName(fd.local, id.family);
   // upstream keeps tcpi_backoff (TCP_INFO byte 4) as the backlog of an unlisted TCP socket
   const tcpInfo = id.protocol === IPPROTO.TCP ? getsockoptBytes(fd.local, SOL.TCP, TCP_OPT.INFO, 8) : undefined;
   if (tcpInfo !== undefined && tcpInfo.readUInt8(0) !== TCP_STATE.CLOSE) {
+    if (inOtherNetNs(fd.local)) refuse(fd, "TCP socket of a network namespace other than criu's (namespaces are not dumped yet)");
     throw new CriuError(`pid ${fd.pid} fd ${fd.fd}: TCP socket not listed by sock_diag is in state ${tcpInfo.readUInt8(0)}, not closed`, { code: 'EINVAL' });
   }
   return {

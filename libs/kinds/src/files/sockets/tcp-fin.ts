@@ -7,9 +7,9 @@
 // IPv4-mapped connections send IPv4.
 import { closeSync } from 'node:fs';
 import { AF, IPPROTO, SO, SOCK, SOL, sendto, setsockoptInt, socket } from '@criu-ts/kernel';
+import { SOCCR_MARK } from '../../net-lock/index.js';
 
 export const TCP_FLAG = { FIN: 0x01, ACK: 0x10 } as const;
-const SOCCR_MARK = 0xc114;
 
 export interface FinPacket {
   family: number;

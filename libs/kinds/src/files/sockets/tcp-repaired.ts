@@ -53,7 +53,8 @@ export function keepRepaired(ctx: RestoreContext, fd: number, entry: InetSkEntry
   repairedOf(ctx).push({ fd: fcntl(fd, F.DUPFD_CLOEXEC, 0), entry, what });
 }
 
-function connectionOf(entry: InetSkEntry): Connection {
+/** The connection of an inet_sk_entry, as the network lock names it. */
+export function connectionOf(entry: InetSkEntry): Connection {
   return { family: entry.family, src: addressBytes(entry.src_addr ?? []), srcPort: entry.src_port, dst: addressBytes(entry.dst_addr ?? []), dstPort: entry.dst_port };
 }
 

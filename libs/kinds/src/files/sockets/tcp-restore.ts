@@ -14,8 +14,9 @@ import { imagePath, readImageEntries, type InetSkEntry, type TcpStreamEntry } fr
 import { FIN_RECEIVED, FIN_SENT, inStates, setRepair } from './tcp-repair.js';
 import { TCP_FLAG, sendFin } from './tcp-fin.js';
 import { wireForm } from '../../net-lock/index.js';
+import { connectionOf } from './tcp-repaired.js';
 import { prepareForQueue } from './socket-opts-restore.js';
-import { addressBytes, connectSocket, inetSockaddr, setsockoptBuffer, shutdownSocket } from './socket-restore-calls.js';
+import { connectSocket, inetSockaddr, setsockoptBuffer, shutdownSocket } from './socket-restore-calls.js';
 
 export interface TcpRestoreInput {
   entry: InetSkEntry;
@@ -124,7 +125,7 @@ function queueOurFin(fd: number, acked: boolean, what: string): void {
 function restoreFins(input: TcpRestoreInput, s: TcpStreamEntry, seqs: { inq: number; outq: number }, state: number): void {
   const { entry, fd, what } = input;
   // a v4-mapped connection travels as IPv4
-  const wire = wireForm({ family: entry.family, src: addressBytes(entry.src_addr ?? []), srcPort: entry.src_port, dst: addressBytes(entry.dst_addr ?? []), dstPort: entry.dst_port });
+  const wire = wireForm(connectionOf(entry));
   const peer = (flags: number): void => sendFin({
     family: wire.family, from: wire.dst, fromPort: wire.dstPort, to: wire.src, toPort: wire.srcPort,
     seq: seqs.inq, ack: seqs.outq - s.outq_len, window: s.rcv_wnd ?? 0, flags,
