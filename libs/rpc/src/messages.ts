@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { CriuError } from '@criu-ts/base';
 
-const PROTO = new URL('../proto/rpc.proto', import.meta.url);
+// three levels up: from libs/rpc/{src,dist} and from a tool's bundle (tools/NAME/dist) alike
+const PROTO = new URL('../../../libs/rpc/proto/rpc.proto', import.meta.url);
 const root = protobuf.parse(readFileSync(PROTO, 'utf8'), { keepCase: true }).root.resolveAll();
 const reqType = root.lookupType('criu_req');
 const respType = root.lookupType('criu_resp');
