@@ -18,12 +18,16 @@ function seeds(): Buffer[] {
   return requests.map((request) => encodeRequest(request));
 }
 
-/** Bytes held by a decoded message's strings, bytes and repeated fields. */
-function heldBytes(value: unknown): number {
+/** Fields of rpc.proto whose type is an enum: decoded as their names, which the input does not carry. */
+const ENUM_FIELDS = new Set(['type', 'manage_cgroups_mode', 'pre_dump_mode', 'network_lock']);
+
+/** Bytes held by a decoded message's strings, bytes and repeated fields (enum names not counted). */
+function heldBytes(value: unknown, key = ''): number {
+  if (ENUM_FIELDS.has(key)) return 1;
   if (typeof value === 'string') return Buffer.byteLength(value);
   if (Buffer.isBuffer(value)) return value.length;
   if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + Math.max(1, heldBytes(item)), 0);
-  if (typeof value === 'object' && value !== null) return Object.values(value).reduce((sum: number, item) => sum + heldBytes(item), 0);
+  if (typeof value === 'object' && value !== null) return Object.entries(value).reduce((sum: number, [k, item]) => sum + heldBytes(item, k), 0);
   return 0;
 }
 
