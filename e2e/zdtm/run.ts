@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { toolPath } from '../lib/workspace.js';
+import { workspaceRoot } from '../lib/workspace.js';
 import { parseTapReport, readList, summarize, type Summary } from './report.js';
 
 /** zdtm runs tests as root with Debian's python3 and tools, as the upstream build script says */
@@ -36,7 +36,7 @@ function options() {
     options: {
       flavor: { type: 'string', default: 'h' },
       parallel: { type: 'string', default: '2' },
-      criu: { type: 'string', default: toolPath('criu') },
+      criu: { type: 'string', default: join(workspaceRoot, 'tools', 'criu', 'bin', 'criu') },
       zdtm: { type: 'string', default: process.env['ZDTM_DIR'] ?? '/opt/criu-upstream/test' },
       report: { type: 'string' },
     },
