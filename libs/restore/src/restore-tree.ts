@@ -4,9 +4,9 @@
 // kinds' parts, threads), then set every thread's registers and let the
 // tree go. Any failure kills every task made so far and the helper:
 // nothing half-restored stays behind.
-import { existsSync } from 'node:fs';
-import { CriuError, FAULT, faultSetting, interruptionPoint, stagePoint, type Logger } from '@criu-ts/base';
-import { getpgid, getsid } from '@criu-ts/kernel';
+import { existsSync, readFileSync } from 'node:fs';
+import { CriuError, FAULT, errnoOf, faultSetting, interruptionPoint, stagePoint, type Logger } from '@criu-ts/base';
+import { getpgid, getsid, sleepSync } from '@criu-ts/kernel';
 import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector } from '@criu-ts/inject';
 import { finishTcpRestore, punchRuns, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
@@ -81,9 +81,31 @@ function writeRestoreStats(dir: string, result: RestoreResult, log: Logger): voi
   }
 }
 
-/** Refuses early, with a clear message, a pid that is already taken (clone3 would say EEXIST). */
+/** A zombie: exited, waiting for its parent (often init, after its own parent died) to reap it. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT' || errnoOf(error) === 'ESRCH') return false;
+    throw error;
+  }
+}
+
+/** How long a pid held only by a zombie may take to be reaped (a dump's killed tree, reparented to init) */
+const ZOMBIE_REAP_MS = 3000;
+
+/**
+ * Refuses early, with a clear message, a pid that is already taken (clone3
+ * would say EEXIST). Pids held only by zombies — the tasks of a tree just
+ * dumped and killed, reparented to a reaper that takes its time — are
+ * waited for, boundedly, before they count as taken.
+ */
 function checkPidsFree(tree: TreeImage): void {
-  const taken = treeIds(tree).filter((pid) => existsSync(`/proc/${pid}`));
+  const live = (pid: number): boolean => existsSync(`/proc/${pid}`);
+  const deadline = Date.now() + ZOMBIE_REAP_MS;
+  while (Date.now() < deadline && treeIds(tree).some((pid) => live(pid) && isZombie(pid))) sleepSync(10);
+  const taken = treeIds(tree).filter(live);
   if (taken.length > 0) {
     throw new CriuError(`pid${taken.length > 1 ? 's' : ''} ${taken.join(', ')} already in use on this system: cannot restore`, { code: 'EEXIST' });
   }
