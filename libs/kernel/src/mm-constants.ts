@@ -14,6 +14,8 @@ export const MAP = {
   SHARED: 0x01,
   PRIVATE: 0x02,
   SHARED_VALIDATE: 0x03,
+  /** a private mapping whose pages the kernel may drop (zeroed) under pressure (6.11+) */
+  DROPPABLE: 0x08,
   FIXED: 0x10,
   ANONYMOUS: 0x20,
   GROWSDOWN: 0x0100,

@@ -52,7 +52,7 @@ function unmapLeftovers(injector: Injector, area: TaskArea): void {
 
 function fileFd(injector: Injector, input: AddressSpaceInput, action: MapAction, fds: Map<string, bigint>): bigint {
   const path = input.files.path(action.fileId!, `mapping at 0x${action.start.toString(16)} of pid ${injector.pid}`);
-  const flags = action.shared && (action.prot & PROT.WRITE) !== 0 ? O.RDWR : O.RDONLY;
+  const flags = action.openFlags ?? (action.shared && (action.prot & PROT.WRITE) !== 0 ? O.RDWR : O.RDONLY);
   const key = `${flags}:${path}`;
   let fd = fds.get(key);
   if (fd === undefined) {

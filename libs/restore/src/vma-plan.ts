@@ -5,7 +5,7 @@
 // the object the memory kind makes once (shmem). Pure: decisions only, no
 // kernel calls.
 import { UnsupportedError } from '@criu-ts/base';
-import { MAP, PROT } from '@criu-ts/kernel';
+import { MAP, O, PROT } from '@criu-ts/kernel';
 import type { Messages } from '@criu-ts/images';
 import { VMA } from '@criu-ts/kinds';
 
@@ -15,12 +15,14 @@ type VmaEntry = Messages['vma_entry'];
 export { VMA };
 
 /** The mmap flags we pass on from the image; everything else is decided here. */
-const KEPT_FLAGS = MAP.SHARED | MAP.PRIVATE | MAP.ANONYMOUS | MAP.GROWSDOWN | MAP.NORESERVE | MAP.LOCKED;
+const KEPT_FLAGS = MAP.SHARED | MAP.PRIVATE | MAP.DROPPABLE | MAP.ANONYMOUS | MAP.GROWSDOWN | MAP.NORESERVE | MAP.LOCKED;
 
 export type VmaAction =
   /** made by an mmap in the task */
   | {
       kind: 'map'; start: bigint; length: bigint; prot: number; fillProt: number; flags: number; fileId?: number; pgoff: bigint; shared: boolean;
+      /** open(2) flags for the mapped file: the image's fdflags (a read-only view of a file opened O_RDWR may be mprotect'ed writable later) */
+      openFlags?: number;
       /** a shared memory object (shared anonymous, memfd) made once by the memory kind: the entry to ask it for */
       shmem?: VmaEntry;
     }
@@ -70,8 +72,17 @@ export function planVma(pid: number, vma: VmaEntry): VmaAction {
     shared,
   };
   if (shmem) action.shmem = vma;
-  else if (fileBacked) action.fileId = Number(vma.shmid);
+  else if (fileBacked) {
+    action.fileId = Number(vma.shmid);
+    action.openFlags = fileOpenFlags(vma, shared);
+  }
   return action;
+}
+
+/** How a mapped file is opened again: the dump's fdflags (access mode only), else by sharing and prot. */
+export function fileOpenFlags(vma: VmaEntry, shared: boolean): number {
+  if (vma.fdflags !== undefined) return (vma.fdflags & O.ACCMODE) === O.RDWR ? O.RDWR : O.RDONLY;
+  return shared && (vma.prot & PROT.WRITE) !== 0 ? O.RDWR : O.RDONLY;
 }
 
 /** The madvise(2) advice numbers set in vma_entry.madv (bit n = advice n). */

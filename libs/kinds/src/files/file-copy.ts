@@ -14,16 +14,15 @@ function offsetBox(value: number): Buffer {
   return box;
 }
 
-/** Copy `slot.length` bytes from `src` at srcOffset into the slot; `what` names the source. */
+/**
+ * Copy `slot.length` bytes from `src` at srcOffset into the slot; `what`
+ * names the source. Across filesystems copy_file_range says EXDEV (a shared
+ * anonymous mapping's file on the kernel's internal shm mount, say: zdtm
+ * shmemfd) and copyRange goes on with sendfile; the image writer writes by
+ * position, so the slot fd's file position is free to move.
+ */
 export function copyIntoSlot(src: number, srcOffset: number, slot: PayloadSlot, what: string): void {
-  const inOff = offsetBox(srcOffset);
-  const outOff = offsetBox(slot.offset);
-  let left = slot.length;
-  while (left > 0) {
-    const n = Number(syscall(SYS.copy_file_range, src, inOff, slot.fd, outOff, left, 0));
-    if (n === 0) throw new CriuError(`${what}: ended ${left} bytes early while copying it into the image`, { code: 'EIO' });
-    left -= n;
-  }
+  copyRange(src, srcOffset, slot.fd, slot.offset, slot.length, `${what} (into the image)`);
 }
 
 export interface DataRun {

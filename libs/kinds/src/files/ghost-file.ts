@@ -3,7 +3,8 @@
 // ghost_chunk_entry runs when the file is 12 KiB or more, holes left out) —
 // and remap-fpath.img points the file's id at it (remap_type GHOST). One
 // ghost per inode, however many descriptions use it. Files over
-// --ghost-limit are refused (criu(8) --ghost-limit). Restore makes the
+// --ghost-limit by the space their blocks take (st_blocks, as upstream:
+// a sparse file's holes cost nothing) are refused (criu(8) --ghost-limit). Restore makes the
 // file again as NAME.cr.ID.ghost beside its old name (a directory: at the
 // name), with its owner, mode and times, opens it under the old name, and
 // removes it once every description is open. A deleted directory that is a
@@ -77,11 +78,18 @@ function writeGhostImage(ctx: DumpContext, fd: OpenFd, ghostId: number, path: st
   }
 }
 
+/** What a ghost costs against --ghost-limit: the bytes the file's blocks take (st_blocks × 512). */
+export function ghostSpace(stat: { blocks: bigint }): bigint {
+  return stat.blocks * 512n;
+}
+
 /** Carry the deleted file behind fd (description `id`) in a ghost image. */
 export function dumpGhost(ctx: DumpContext, fd: OpenFd, id: number, path: string): void {
+  // counted as upstream does: the space the file takes (st_blocks), not its size, so a sparse file's holes are free
   const limit = BigInt(ctx.options.ghostLimit);
-  if (fileType(fd.stat) === S_IF.REG && fd.stat.size > limit) {
-    throw new CriuError(`pid ${fd.pid} fd ${fd.fd}: deleted file ${path} is ${fd.stat.size} bytes, over the ghost limit of ${limit}`, {
+  const used = ghostSpace(fd.stat);
+  if (used > limit) {
+    throw new CriuError(`pid ${fd.pid} fd ${fd.fd}: deleted file ${path} takes ${used} bytes on disk, over the ghost limit of ${limit}`, {
       code: 'EFBIG',
       hint: 'raise --ghost-limit to carry it inside the images',
     });

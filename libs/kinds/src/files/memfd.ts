@@ -1,15 +1,16 @@
 // memfd_create(2) files: memfd_file_entry {id, flags, pos, fown, inode_id}
 // in files.img, type MEMFD; once per inode a memfd_inode_entry {name, uid,
-// gid, size, shmid = inode number, seals, inode_id} in memfd.img, and its
+// gid, size, shmid = inode number, seals, inode_id, mode} in memfd.img, and its
 // contents as shared memory in pagemap-shmem-SHMID.img + pages-N.img (holes
 // left out). Inode ids and written shmids are the tables the memory kind
 // keeps, so a memfd both mapped and open is saved once. Not supported:
 // hugetlb memfds. Restore: each inode is made once in the tool by the
-// memory kind's shmem-restore.ts (shared with memfd mappings), and each
-// description is a new open of it through /proc/self/fd. See
-// memfd_create(2).
+// memory kind's shmem-restore.ts (shared with memfd mappings) with its
+// mode; the first read-write description is the memfd_create(2) file itself
+// (execveat of it keeps working), others are new opens of it through
+// /proc/self/fd. See memfd_create(2).
 import { closeSync, openSync } from 'node:fs';
-import { F, SEEK, SYS, fcntl, syscall } from '@criu-ts/kernel';
+import { F, O, SEEK, SYS, fcntl, syscall } from '@criu-ts/kernel';
 import { FdTypes, type MemfdFileEntry } from '@criu-ts/images';
 import type { DumpContext } from '../dump-context.js';
 import type { RestoreContext } from '../restore-context.js';
@@ -41,17 +42,35 @@ function inodeId(ctx: DumpContext, fd: OpenFd, name: string): number {
   const shmid = Number(fd.stat.ino & 0xffffffffn);
   dumpContents(ctx, fd, shmid);
   const seals = fcntl(fd.local, F.GET_SEALS);
-  const message = { name, uid: Number(fd.stat.uid), gid: Number(fd.stat.gid), size: fd.stat.size, shmid, seals, inode_id: BigInt(id) };
+  const message = { name, uid: Number(fd.stat.uid), gid: Number(fd.stat.gid), size: fd.stat.size, shmid, seals, inode_id: BigInt(id), mode: Number(fd.stat.mode) };
   writeShared(ctx, 'memfd', { message });
   return id;
 }
 
 // ---- restore ----
 
-/** A memfd description: a new open of the (shared) inode with its flags, position and owner. */
+/** Inode ids whose memfd_create(2) file already went to a read-write description. */
+const MEMFD_RW_CLAIMED_KEY = 'memfd-rw-claimed';
+
+/**
+ * The first read-write description of an inode is the memfd_create(2) file
+ * itself (a dup of ours, its status flags set): only that file may be
+ * execveat(AT_EMPTY_PATH)'d while open for writing, as the task could before.
+ */
+function originalOpen(ctx: RestoreContext, inode: number, entry: MemfdFileEntry): number | undefined {
+  if ((entry.flags & O.ACCMODE) !== O.RDWR) return undefined;
+  const claimed = ctx.shared(MEMFD_RW_CLAIMED_KEY, () => new Set<number>());
+  if (claimed.has(entry.inode_id)) return undefined;
+  claimed.add(entry.inode_id);
+  const fd = fcntl(inode, F.DUPFD_CLOEXEC, 0);
+  return closingOnError(fd, (dup) => fcntl(dup, F.SETFL, entry.flags & ~O.ACCMODE));
+}
+
+/** A memfd description: the original file or a new open of the (shared) inode, with its flags, position and owner. */
 function openMemfd(ctx: RestoreContext, entry: MemfdFileEntry): number {
   const inode = memfdInodeFd(ctx, entry.inode_id);
-  return closingOnError(openPath(`/proc/self/fd/${inode}`, entry.flags), (fd) => {
+  const opened = originalOpen(ctx, inode, entry) ?? openPath(`/proc/self/fd/${inode}`, entry.flags);
+  return closingOnError(opened, (fd) => {
     syscall(SYS.lseek, fd, entry.pos, SEEK.SET);
     restoreFown(fd, entry.fown);
   });

@@ -89,7 +89,7 @@ function memfdInodeId(ctx: DumpContext, file: MappedFile, fd: number, st: Stats)
   ctx.image('memfd').write({
     message: {
       name: memfdName(file.link), uid: st.uid, gid: st.gid, size: BigInt(st.size),
-      shmid: st.ino, seals: fcntl(fd, F.GET_SEALS), inode_id: BigInt(inodeId),
+      shmid: st.ino, seals: fcntl(fd, F.GET_SEALS), inode_id: BigInt(inodeId), mode: st.mode,
     },
   });
   return inodeId;

@@ -14,7 +14,7 @@
 // descriptors (one table), and stay open in the tool until the files are
 // restored. Not restored: SysV shm, hugetlb memfds. See memfd_create(2),
 // mmap(2), proc_pid_map_files(5), pidfd_getfd(2).
-import { closeSync, existsSync, fchownSync, ftruncateSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fchownSync, ftruncateSync, openSync } from 'node:fs';
 import { CriuError, UnsupportedError } from '@criu-ts/base';
 import { PE_PRESENT, imagePath, openPagemap, openPagesImage, readEntries, readOne, type Messages, type VmaEntry } from '@criu-ts/images';
 import { F, MAP, MFD, PAGE_SIZE, PROT, SYS, fcntl, memfdCreate, syscall } from '@criu-ts/kernel';
@@ -117,6 +117,7 @@ export function memfdInodeFd(ctx: RestoreContext, inodeId: number): number {
   fillShmem(ctx, fd, inode.shmid, `memfd "${inode.name}"`);
   ftruncateSync(fd, Number(inode.size));
   fchownSync(fd, inode.uid, inode.gid);
+  if (inode.mode !== undefined) fchmodSync(fd, inode.mode & 0o7777);
   if (inode.seals !== 0) fcntl(fd, F.ADD_SEALS, inode.seals);
   return fd;
 }

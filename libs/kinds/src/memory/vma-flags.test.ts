@@ -13,13 +13,15 @@ t.test('MAP_* flags from sharing and VmFlags', async (t) => {
   t.equal(mapFlagsOf(false, flags('rd wr mr mw me gd ac')), MAP.PRIVATE | MAP.GROWSDOWN);
   t.equal(mapFlagsOf(true, flags('rd sh mr mw ms lo nr')), MAP.SHARED | MAP.LOCKED | MAP.NORESERVE);
   t.equal(mapFlagsOf(false, flags('rd ht')), MAP.PRIVATE | MAP.HUGETLB);
+  t.equal(mapFlagsOf(false, flags('rd wr mr mw me dp')), MAP.DROPPABLE, 'droppable replaces MAP_PRIVATE');
 });
 
 t.test('madv bits as upstream: 1 << MADV_x', async (t) => {
   t.equal(madvOf(flags('rd mr')), 0n);
   t.equal(madvOf(flags('rd dd')), 1n << 16n, 'dd → MADV_DONTDUMP (16)');
   t.equal(madvOf(flags('sr rr dc mg hg nh')), (1n << 2n) | (1n << 1n) | (1n << 10n) | (1n << 12n) | (1n << 14n) | (1n << 15n));
-  t.equal(madvOf(flags('wf sd um')), 0n, 'flags upstream does not record');
+  t.equal(madvOf(flags('rd wf')), 1n << 18n, 'wf → MADV_WIPEONFORK (18)');
+  t.equal(madvOf(flags('sd um')), 0n, 'flags upstream does not record');
 });
 
 t.test('fdflags: O_RDWR only for shared may-write', async (t) => {

@@ -35,6 +35,7 @@ const MAP_BY_VMFLAG: Readonly<Record<string, number>> = {
   lo: MAP.LOCKED,
   nr: MAP.NORESERVE,
   ht: MAP.HUGETLB,
+  dp: MAP.DROPPABLE,
 };
 
 /** VmFlags mnemonics that record madvise advice, by the MADV_* value. */
@@ -46,6 +47,7 @@ const MADV_BY_VMFLAG: Readonly<Record<string, number>> = {
   mg: MADV.MERGEABLE,
   hg: MADV.HUGEPAGE,
   nh: MADV.NOHUGEPAGE,
+  wf: MADV.WIPEONFORK,
 };
 
 /** PROT_* from the permission flags of a maps line. */
@@ -53,10 +55,15 @@ export function protOf(vma: { read: boolean; write: boolean; exec: boolean }): n
   return (vma.read ? PROT.READ : 0) | (vma.write ? PROT.WRITE : 0) | (vma.exec ? PROT.EXEC : 0);
 }
 
-/** MAP_SHARED or MAP_PRIVATE, plus the MAP_* flags the VmFlags show. */
+/**
+ * MAP_SHARED or MAP_PRIVATE, plus the MAP_* flags the VmFlags show. A
+ * droppable mapping is private by nature but mmap takes MAP_DROPPABLE as its
+ * type instead of MAP_PRIVATE, so it replaces it (as upstream records it).
+ */
 export function mapFlagsOf(shared: boolean, vmFlags: ReadonlySet<string>): number {
   let flags = shared ? MAP.SHARED : MAP.PRIVATE;
   for (const flag of vmFlags) flags |= MAP_BY_VMFLAG[flag] ?? 0;
+  if (!shared && (flags & MAP.DROPPABLE) !== 0) flags &= ~MAP.PRIVATE;
   return flags;
 }
 

@@ -124,6 +124,7 @@ export function planVmas(pid: number, smaps: readonly SmapsEntry[]): VmaPlan[] {
       fdflags: fdflagsOf(s.VmFlags),
       ...(madv !== 0n ? { madv } : {}),
     };
-    return { vma, smaps: s, backing, pages: pagesOf(status) };
+    // droppable pages may be zero at any time: upstream dumps none of them
+    return { vma, smaps: s, backing, pages: (flags & MAP.DROPPABLE) !== 0 ? 'none' : pagesOf(status) };
   });
 }
