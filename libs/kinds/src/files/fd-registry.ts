@@ -6,6 +6,7 @@ import { eventfdKind } from './eventfd.js';
 import { fifoKind } from './fifo.js';
 import { inotifyKind } from './inotify.js';
 import { memfdKind } from './memfd.js';
+import { pidfdKind } from './pidfd.js';
 import { pipeKind } from './pipe.js';
 import { regFileKind } from './reg-file.js';
 import { signalfdKind } from './signalfd.js';
@@ -25,6 +26,7 @@ export const fdKinds: readonly FdKind[] = [
   signalfdKind,
   timerfdKind,
   inotifyKind,
+  pidfdKind,
   unixSocketKind,
   inetSocketKind,
   otherSocketKind,
