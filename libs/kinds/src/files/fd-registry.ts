@@ -3,6 +3,7 @@
 import type { FdKind } from './fd-kind.js';
 import { epollKind } from './epoll.js';
 import { eventfdKind } from './eventfd.js';
+import { fanotifyKind } from './fanotify.js';
 import { fifoKind } from './fifo.js';
 import { inotifyKind } from './inotify.js';
 import { memfdKind } from './memfd.js';
@@ -26,6 +27,7 @@ export const fdKinds: readonly FdKind[] = [
   signalfdKind,
   timerfdKind,
   inotifyKind,
+  fanotifyKind,
   pidfdKind,
   unixSocketKind,
   inetSocketKind,

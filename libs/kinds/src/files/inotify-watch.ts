@@ -41,8 +41,15 @@ function fileHandle(fh: FhEntry): Buffer {
   return handle;
 }
 
+/** What identifies a watched inode in an image (an inotify wd, a fanotify inode mark). */
+export interface WatchedInode {
+  s_dev: number;
+  i_ino: bigint;
+  f_handle: FhEntry;
+}
+
 /** An O_PATH fd of the watched inode. */
-function openWatched(wd: InotifyWdEntry, what: string): number {
+export function openWatched(wd: WatchedInode, what: string): number {
   const mount = mountOf(wd.s_dev);
   if (mount !== undefined) {
     const mountFd = openPath(mount, O.RDONLY | O.DIRECTORY); // not O_PATH: open_by_handle_at refuses those
