@@ -57,7 +57,9 @@ t.test('a group with an inode mark and a mount mark comes back with the same mar
   const entry = fanotifyKind.dump({ log } as FdDumpEnv, fd, 7);
   t.equal(entry.ffy?.mark?.length, 2, 'two marks saved');
   t.match(entry.ffy?.mark?.find((m) => m.type === 2), { me: { path: '' }, ignored_mask: FAN_ACCESS, mflags: FAN_MARK_IGNORED_SURV_MODIFY }, 'the mount mark names its mount point');
-  const again = fanotifyKind.open!({ log } as FdRestoreEnv, entry);
+  const shared = new Map<string, unknown>();
+  const ctx = { shared: <T>(key: string, make: () => T): T => (shared.has(key) ? (shared.get(key) as T) : (shared.set(key, make()).get(key) as T)) };
+  const again = fanotifyKind.open!({ log, ctx } as unknown as FdRestoreEnv, entry);
   if (typeof again !== 'number') throw new Error('open retried');
   made.push(again);
   t.same(shown(again), shown(group), 'the same flags, event flags and marks in fdinfo');

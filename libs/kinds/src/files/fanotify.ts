@@ -14,7 +14,7 @@ import { CriuError, UnsupportedError } from '@criu-ts/base';
 import { F, FD_CLOEXEC, O, SYS, fcntl, syscall } from '@criu-ts/kernel';
 import { FdTypes, MarkType, type FanotifyMarkEntry } from '@criu-ts/images';
 import { readMountinfo, type FanotifyMark } from '@criu-ts/proc';
-import type { FdKind } from './fd-kind.js';
+import type { FdKind, FdRestoreEnv } from './fd-kind.js';
 import { anonMismatch } from './anon-inode.js';
 import { fhEntry } from './inotify.js';
 import { openWatched } from './inotify-watch.js';
@@ -45,11 +45,12 @@ function fanotifyMark(fd: number, flags: number, mask: number, target: number): 
 }
 
 /** Put one mark back on fanotify group fd: its mask, then its ignored mask. */
-function restoreMark(fd: number, mark: FanotifyMarkEntry, what: string): void {
+function restoreMark(env: FdRestoreEnv, fd: number, mark: FanotifyMarkEntry): void {
+  const what = `fanotify mark of id ${mark.id}`;
   let flags = FAN_MARK_ADD | mark.mflags;
   let target: number;
   if (mark.type === MarkType.INODE && mark.ie !== undefined) {
-    target = openWatched({ s_dev: mark.s_dev, i_ino: mark.ie.i_ino, f_handle: mark.ie.f_handle }, what);
+    target = openWatched(env.ctx, { s_dev: mark.s_dev, i_ino: mark.ie.i_ino, f_handle: mark.ie.f_handle }, what);
   } else if (mark.type === MarkType.MOUNT && mark.me?.path !== undefined) {
     target = openPath(checkRestorePath(`/${mark.me.path}`, what), O.PATH);
     flags |= FAN_MARK_MOUNT;
@@ -84,7 +85,7 @@ export const fanotifyKind: FdKind = {
     return closingOnError(Number(syscall(SYS.fanotify_init, flags, ffy.evflags)), (fd) => {
       fcntl(fd, F.SETFD, FD_CLOEXEC);
       // fdinfo lists the newest mark first: added oldest first, they list as they did
-      for (const mark of [...(ffy.mark ?? [])].reverse()) restoreMark(fd, mark, `fanotify id ${entry.id}`);
+      for (const mark of [...(ffy.mark ?? [])].reverse()) restoreMark(env, fd, mark);
       env.log.debug(`fanotify id ${entry.id}: ${ffy.mark?.length ?? 0} mark(s) back`);
       restoreFown(fd, ffy.fown);
     });
