@@ -1,10 +1,12 @@
-// pidfds, file leases and an epoll watch on a closed fd, end to end: the
-// rfd-more fixture sets them up, criu-dump -l and criu-restore -l run as
-// users run them, and the restored fixture checks from inside that its
-// pidfds point at itself, its child and nobody (two of one dead task
+// pidfds, file leases, an epoll watch on a closed fd, an inotify watch on
+// a deleted file, a task's own /proc fdinfo file and a fanotify mark, end to
+// end: the rfd-more fixture sets them up, criu-dump -l and criu-restore -l
+// run as users run them, and the restored fixture checks from inside that
+// its pidfds point at itself, its child and nobody (two of one dead task
 // sharing an inode), its leases are held where they were (and nowhere
-// else), and the watch fires with its data. Without -l a lease is refused
-// by name and the tree left running.
+// else), the epoll watch fires with its data, the inotify watch is on the
+// restored deleted file, the fdinfo file reads and the fanotify mark
+// reports. Without -l a lease is refused by name and the tree left running.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -27,7 +29,7 @@ function startFixture(t: Teardowns, dir: string): { pid: number; child: number; 
 
 const logTail = (images: string, name: string): string => readFileSync(join(images, name), 'utf8').split('\n').slice(-15).join('\n');
 
-t.test('pidfds, leases and a moved epoll watch survive a dump and restore', (t) => {
+t.test('pidfds, leases, moved and deleted-file watches, an own /proc file and fanotify survive a dump and restore', (t) => {
   const dir = scratchDir(t);
   const fx = startFixture(t, dir);
   const images = dumpAndKill(t, dir, fx.pid, { args: ['-l'] });
