@@ -11,6 +11,8 @@ export const dumpOptions = {
   'leave-stopped': flag('leave tasks stopped after checkpoint instead of killing them', { short: 's' }),
   timeout: int('time limit in seconds for collecting tasks', { argName: 'SECONDS', default: 10 }),
   'ghost-limit': size('largest deleted file carried inside the images', { default: 1 << 20 }),
+  // the images are the same either way: ghost data runs are found with SEEK_DATA/SEEK_HOLE, one call per run
+  'ghost-fiemap': flag('find the data of sparse ghost files in few calls (on by default; SEEK_DATA/SEEK_HOLE runs here either way)', { initial: true }),
   'freeze-cgroup': text('use this cgroup freezer to collect processes', { argName: 'CGROUP' }),
   'cgroup-props': text('controllers and properties to save, in criu(8)\'s simplified YAML', { argName: 'SPEC' }),
   'cgroup-props-file': text('same as --cgroup-props, read from FILE', { argName: 'FILE' }),

@@ -16,6 +16,8 @@ export const restoreOptions = {
       if (!/^fd\[\d+\]:.+/.test(raw)) throw new Error(`'${raw}' is not of the form fd[N]:RESOURCE`);
     },
   }),
+  'force-irmap': flag('a dump option (as with criu, accepted here): watches come back from the handles or paths in the images either way'),
+  'irmap-scan-path': list('a dump option (as with criu, accepted here): where the dump looked for watched files', { argName: 'PATH' }),
   root: text('change the root file system to PATH (in a mount namespace)', { short: 'r', argName: 'PATH' }),
   'join-ns': list('restore inside an existing namespace: NS:{PID|NS_FILE}[,EXTRA]', { short: 'J', argName: 'NS:TARGET' }),
   'veth-pair': list('outside name of a veth device: IN=OUT', { argName: 'IN=OUT' }),

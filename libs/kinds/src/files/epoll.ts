@@ -1,19 +1,19 @@
 // epoll(7) instances: eventpoll_file_entry {id, flags, fown, tfd[]} in
 // files.img, type EVENTPOLL; each watched fd from fdinfo "tfd:" lines as
 // eventpoll_tfd_entry {id = the epoll's id, tfd, events, data, dev, inode,
-// pos}. A watched file whose fd number was closed or reused since it was
-// added cannot be put back by number: refused. Restore: epoll_create1 in
+// pos}. A watch whose fd was closed or reused since it was added is saved
+// on the fd its file is open at now (epoll-targets.ts, kcmp). Restore: epoll_create1 in
 // the tool; the watches need the task's own fd numbers, so they are added
 // by epoll_ctl(EPOLL_CTL_ADD) injected into the first task that gets the
 // instance, once its fds are all in place (one batch). See epoll_ctl(2).
 import { statSync } from 'node:fs';
-import { CriuError, UnsupportedError, errnoOf, errnoName } from '@criu-ts/base';
+import { CriuError, errnoOf, errnoName } from '@criu-ts/base';
 import { O, SYS, signed64, syscall } from '@criu-ts/kernel';
 import { FdTypes, type EventpollTfdEntry } from '@criu-ts/images';
 import type { EpollTarget } from '@criu-ts/proc';
 import type { FdKind, FdRestoreEnv } from './fd-kind.js';
 import { anonMismatch } from './anon-inode.js';
-import type { OpenFd } from './open-fd.js';
+import { watchedFds } from './epoll-targets.js';
 import { closingOnError, restoreFown, setStatusFlags } from './open-path.js';
 
 const EPOLL_CTL_ADD = 1;
@@ -29,11 +29,8 @@ function inodeOfFd(pid: number, fd: number): bigint | undefined {
   }
 }
 
-function targetEntry(fd: OpenFd, id: number, t: EpollTarget): EventpollTfdEntry {
-  if (inodeOfFd(fd.pid, t.tfd) !== BigInt(t.ino)) {
-    throw new UnsupportedError({ pid: fd.pid, fd: fd.fd, kind: `epoll watching a file whose fd ${t.tfd} was closed or reused` });
-  }
-  return { id, tfd: t.tfd, events: t.events, data: t.data, dev: t.sdev, inode: BigInt(t.ino), pos: t.pos };
+function targetEntry(id: number, t: EpollTarget, tfd: number): EventpollTfdEntry {
+  return { id, tfd, events: t.events, data: t.data, dev: t.sdev, inode: BigInt(t.ino), pos: t.pos };
 }
 
 /** The watched fds must be open in the task (their inodes are new: pipes, eventfds, ... are made again). */
@@ -67,10 +64,14 @@ export const epollKind: FdKind = {
   name: 'epoll',
   type: FdTypes.EVENTPOLL,
   matches: (fd) => fd.target.kind === 'anon_inode' && fd.target.anon === 'epoll',
-  dump(_env, fd, id) {
+  dump(env, fd, id) {
     const { info } = fd;
     if (info.kind !== 'epoll') throw anonMismatch(fd, 'epoll');
-    const tfd = info.targets.map((t) => targetEntry(fd, id, t));
+    const now = watchedFds(fd, info.targets);
+    const tfd = info.targets.map((t, i) => targetEntry(id, t, now[i]!));
+    info.targets.forEach((t, i) => {
+      if (now[i] !== t.tfd) env.log.info(`pid ${fd.pid} epoll fd ${fd.fd}: the watch added as fd ${t.tfd} (since closed or reused) is saved on fd ${now[i]}`);
+    });
     return { type: FdTypes.EVENTPOLL, id, epfd: { id, flags: fd.flags, fown: fd.fown, tfd } };
   },
   open(_env, entry) {

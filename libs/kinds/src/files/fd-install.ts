@@ -35,15 +35,22 @@ function step(nr: number, args: (number | bigint)[], expect: number, what: strin
   return { nr, args, expect: BigInt(expect), what };
 }
 
-/** The calls that install `fds` into a task that may hold any fds now, closing those. */
-export function planInstall(toolPid: number, fds: readonly InstallFd[]): InstallStep[] {
+/**
+ * The calls that install `fds` into a task. With `kept` empty the task may
+ * hold any fds now, and they are closed; otherwise it holds exactly `kept`
+ * (installed before), which stay.
+ */
+export function planInstall(toolPid: number, fds: readonly InstallFd[], kept: ReadonlySet<number> = new Set()): InstallStep[] {
   const sorted = [...fds].sort((a, b) => a.target - b.target);
   const targets = new Set(sorted.map((f) => f.target));
   if (targets.size !== sorted.length) throw new CriuError('an fd number is listed twice in one fd table', { code: 'EIMAGE' });
-  const pidfd = lowestFree(targets);
-  const steps = [step(SYS.close_range, [0, ALL_FDS, 0], 0, 'close_range'), step(SYS.pidfd_open, [toolPid, 0], 0, 'pidfd_open(criu)')];
-  if (pidfd !== 0) steps.push(step(SYS.dup3, [0, pidfd, O.CLOEXEC], pidfd, 'dup3(pidfd)'), step(SYS.close, [0], 0, 'close'));
-  const open = new Set([pidfd]);
+  if (sorted.some((f) => kept.has(f.target))) throw new CriuError('an fd number is installed twice', { code: 'EIMAGE' });
+  const arrives = lowestFree(kept);
+  const pidfd = lowestFree(new Set([...targets, ...kept]));
+  const steps = kept.size === 0 ? [step(SYS.close_range, [0, ALL_FDS, 0], 0, 'close_range')] : [];
+  steps.push(step(SYS.pidfd_open, [toolPid, 0], arrives, 'pidfd_open(criu)'));
+  if (pidfd !== arrives) steps.push(step(SYS.dup3, [arrives, pidfd, O.CLOEXEC], pidfd, 'dup3(pidfd)'), step(SYS.close, [arrives], 0, 'close'));
+  const open = new Set([...kept, pidfd]);
   for (const fd of sorted) {
     const landed = lowestFree(open);
     steps.push(step(SYS.pidfd_getfd, [pidfd, fd.ours, 0], landed, `pidfd_getfd for fd ${fd.target}`));
@@ -75,10 +82,13 @@ function allowFd(pid: number, highest: number): void {
   syscall(SYS.prlimit64, pid, RLIMIT.NOFILE, wanted, 0);
 }
 
-/** Install `fds` in task pid (its leader's injector), replacing whatever fds it has. */
-export function installFds(ctx: RestoreContext, pid: number, fds: readonly InstallFd[]): void {
-  allowFd(pid, Math.max(0, ...fds.map((fd) => fd.target)) + 1);
-  const steps = planInstall(process.pid, fds);
+/**
+ * Install `fds` in task pid (its leader's injector), replacing whatever fds
+ * it has — or, with `kept`, beside exactly those fds installed before.
+ */
+export function installFds(ctx: RestoreContext, pid: number, fds: readonly InstallFd[], kept?: ReadonlySet<number>): void {
+  allowFd(pid, Math.max(0, ...fds.map((fd) => fd.target), ...(kept ?? [])) + 1);
+  const steps = planInstall(process.pid, fds, kept);
   const results = ctx.injector(pid).batch(steps.map(({ nr, args }) => ({ nr, args })));
   steps.forEach((s, i) => {
     const got = signed64(results[i]!);

@@ -3,9 +3,11 @@
 import type { FdKind } from './fd-kind.js';
 import { epollKind } from './epoll.js';
 import { eventfdKind } from './eventfd.js';
+import { fanotifyKind } from './fanotify.js';
 import { fifoKind } from './fifo.js';
 import { inotifyKind } from './inotify.js';
 import { memfdKind } from './memfd.js';
+import { pidfdKind } from './pidfd.js';
 import { pipeKind } from './pipe.js';
 import { regFileKind } from './reg-file.js';
 import { signalfdKind } from './signalfd.js';
@@ -25,6 +27,8 @@ export const fdKinds: readonly FdKind[] = [
   signalfdKind,
   timerfdKind,
   inotifyKind,
+  fanotifyKind,
+  pidfdKind,
   unixSocketKind,
   inetSocketKind,
   otherSocketKind,

@@ -1,10 +1,15 @@
 // -l/--file-locks: the flock(2), POSIX (fcntl F_SETLK) and OFD locks an open
 // file description holds, from the "lock:" lines of its fdinfo, as
 // file_lock_entry {flag, type, pid, fd, start, len} in filelocks.img; len 0
-// means "to the end of the file". Leases and delegations are refused. Only
-// safe when no task outside the tree holds locks on the same files (criu(8)).
-// Restore takes each lock again inside the task that held it, on its fd
-// number, in one injected batch (flock, F_SETLK, F_OFD_SETLK; never waits).
+// means "to the end of the file". Leases (fcntl(2) F_SETLEASE, kind LEASE,
+// type F_RDLCK/F_WRLCK, start and len 0) are saved as CRIU does; a lease
+// being broken and delegations are refused. Only safe when no task outside
+// the tree holds locks on the same files (criu(8)). Restore takes each lock
+// again inside the task that held it, on its fd number, in one injected
+// batch (flock, F_SETLK, F_OFD_SETLK, F_SETLEASE; never waits). A lease
+// must be set by the task itself: F_SETLEASE makes the caller the file's
+// owner (F_SETOWN) and records the caller's fd number for lease-break
+// SIGIO, so setting it from the tool would send the break to us.
 import { existsSync } from 'node:fs';
 import { CriuError, UnsupportedError, errnoName } from '@criu-ts/base';
 import { F, SEEK, SYS, signed64 } from '@criu-ts/kernel';
@@ -15,7 +20,7 @@ import type { FileLock } from '@criu-ts/proc';
 import type { OpenFd } from './open-fd.js';
 
 /** CRIU's lock kinds (file-lock.h) */
-const FLAG: Readonly<Record<string, number>> = { POSIX: 1, FLOCK: 2, OFDLCK: 4 };
+const FLAG: Readonly<Record<string, number>> = { POSIX: 1, FLOCK: 2, OFDLCK: 4, LEASE: 8 };
 /** F_RDLCK, F_WRLCK, F_UNLCK */
 const ACCESS: Readonly<Record<string, number>> = { READ: 0, WRITE: 1, UNLCK: 2 };
 /** LOCK_MAND: old Samba "mandatory" flock locks */
@@ -26,6 +31,10 @@ export function fileLockEntry(fd: OpenFd, lock: FileLock): FileLockEntry {
   const access = ACCESS[lock.access];
   if (flag === undefined || access === undefined) {
     throw new UnsupportedError({ pid: fd.pid, fd: fd.fd, kind: `${lock.type} ${lock.access} lock` });
+  }
+  if (flag === FLAG.LEASE) {
+    if (lock.mode !== 'ACTIVE') throw new UnsupportedError({ pid: fd.pid, fd: fd.fd, kind: `lease being broken (${lock.mode} ${lock.access})` });
+    return { flag, type: access, pid: fd.pid, fd: fd.fd, start: 0n, len: 0n };
   }
   const type = lock.mode === 'MSNFS' ? access | LOCK_MAND : access;
   const len = lock.end === undefined ? 0n : lock.end + 1n - lock.start;
@@ -69,6 +78,7 @@ function lockCall(ctx: RestoreContext, pid: number, lock: FileLockEntry, slot: n
     if ((lock.type & LOCK_MAND) !== 0) throw new UnsupportedError({ pid, fd: lock.fd, kind: 'mandatory (LOCK_MAND) flock lock' });
     return { nr: SYS.flock, args: [lock.fd, (lock.type === ACCESS.WRITE ? LOCK_EX : LOCK_SH) | LOCK_NB] };
   }
+  if (lock.flag === FLAG.LEASE) return { nr: SYS.fcntl, args: [lock.fd, F.SETLEASE, lock.type] };
   if (lock.flag !== FLAG.POSIX && lock.flag !== FLAG.OFDLCK) throw new UnsupportedError({ pid, fd: lock.fd, kind: `file lock kind ${lock.flag}` });
   const addr = ctx.scratch(pid).write(flockStruct(lock), slot * FLOCK_SIZE);
   return { nr: SYS.fcntl, args: [lock.fd, lock.flag === FLAG.POSIX ? F.SETLK : F.OFD_SETLK, addr] };

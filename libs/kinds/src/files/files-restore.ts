@@ -5,7 +5,9 @@
 // table from fdinfo-FILES_ID.img in one injected batch (fd-install.ts),
 // which also closes whatever fds it had (the helper's); its file locks
 // (-l) are taken again and the kinds' installed() hooks run (epoll
-// watches, ...). When the last task has its fds, the tool's fds are closed
+// watches, ...). A file of the task's own /proc/PID/ (an fdinfo file it
+// reads, say) can only be opened once its fds are in: it is opened then and
+// installed in a second batch. When the last task has its fds, the tool's fds are closed
 // and link-remap files removed. Tasks sharing one fd table (CLONE_FILES)
 // are refused: the tree is created without it.
 import { existsSync } from 'node:fs';
@@ -15,7 +17,7 @@ import { FdTypes, imagePath, readEntries, readOne, type FdinfoEntry, type FileEn
 import type { RestoreContext, RestoreTask } from '../restore-context.js';
 import type { FdKind, FdRestoreEnv } from './fd-kind.js';
 import { fdKindForType } from './fd-registry.js';
-import { installFds } from './fd-install.js';
+import { installFds, type InstallFd } from './fd-install.js';
 import { restoreLocks } from './file-locks.js';
 import { inheritedFd, parseInheritFds, type InheritFd } from './inherit-fd.js';
 import { closeOwnFds, fileEntry, finishFiles, keepOwnFd, restoreFiles, type RestoreFiles } from './restore-table.js';
@@ -72,6 +74,11 @@ function kindFor(entry: FileEntry, pid: number, fd: number): FdKind {
   return kind;
 }
 
+/** A file under the task's own /proc/PID/ (its fd/ or fdinfo/ entries need its fds in place first). */
+function ownProcFile(entry: FileEntry, pid: number): boolean {
+  return entry.type === FdTypes.REG && entry.reg?.name.startsWith(`/proc/${pid}/`) === true;
+}
+
 /** A description and the first task fd that has it (named in errors). */
 interface FdUser {
   pid: number;
@@ -112,25 +119,37 @@ function openEverything(ctx: RestoreContext, table: RestoreFiles, tasks: Map<num
   const firstUser = new Map<number, FdUser>();
   for (const [pid, files] of tasks) for (const fd of files.fds) if (!firstUser.has(fd.id)) firstUser.set(fd.id, { pid, fd });
   const users = [...firstUser.values()];
-  const last = (user: FdUser): boolean => kindFor(fileEntry(ctx, user.fd.id, `pid ${user.pid} fd ${user.fd.fd}`), user.pid, user.fd.fd).openLast === true;
+  const entryOf = (user: FdUser): FileEntry => fileEntry(ctx, user.fd.id, `pid ${user.pid} fd ${user.fd.fd}`);
+  const last = (user: FdUser): boolean => kindFor(entryOf(user), user.pid, user.fd.fd).openLast === true;
+  const now = users.filter((user) => !ownProcFile(entryOf(user), user.pid));
   try {
-    openUntilDone(env, table, users.filter((user) => !last(user)), inherits);
+    openUntilDone(env, table, now.filter((user) => !last(user)), inherits);
   } finally {
     for (const action of table.afterOpen.splice(0)) action();
   }
-  openUntilDone(env, table, users.filter(last), inherits);
+  openUntilDone(env, table, now.filter(last), inherits);
   for (const unused of inherits.filter((i) => !i.used)) env.log.warn(`--inherit-fd fd[${unused.fd}]:${unused.resource} matches no dumped file`);
 }
 
-/** Install the task's fds, take its locks again, and list its installed() hooks. */
+function toInstall(table: RestoreFiles, pid: number, fd: FdinfoEntry): InstallFd {
+  const ours = table.opened.get(fd.id);
+  if (ours === undefined) throw new CriuError(`pid ${pid} fd ${fd.fd}: file id ${fd.id} was not opened`);
+  return { target: fd.fd, ours, cloexec: (fd.flags & FD_CLOEXEC) !== 0 };
+}
+
+/** Install the task's fds (its own /proc files after the rest), take its locks again, and list its installed() hooks. */
 function installTask(ctx: RestoreContext, table: RestoreFiles, pid: number, files: TaskFiles): Hook[] {
-  const fds = files.fds.map((fd) => {
-    const ours = table.opened.get(fd.id);
-    if (ours === undefined) throw new CriuError(`pid ${pid} fd ${fd.fd}: file id ${fd.id} was not opened`);
-    return { target: fd.fd, ours, cloexec: (fd.flags & FD_CLOEXEC) !== 0 };
-  });
-  installFds(ctx, pid, fds);
-  ctx.log.child('files').info(`pid ${pid}: ${fds.length} fd(s) installed`);
+  const late = files.fds.filter((fd) => !table.opened.has(fd.id) && ownProcFile(fileEntry(ctx, fd.id, `pid ${pid} fd ${fd.fd}`), pid));
+  const early = files.fds.filter((fd) => !late.includes(fd));
+  installFds(ctx, pid, early.map((fd) => toInstall(table, pid, fd)));
+  if (late.length > 0) {
+    const env = fdEnv(ctx, table);
+    for (const fd of late) {
+      if (!table.opened.has(fd.id) && openOne(env, table, { pid, fd }, []) === 'retry') throw new CriuError(`pid ${pid} fd ${fd.fd}: file id ${fd.id} cannot be opened`);
+    }
+    installFds(ctx, pid, late.map((fd) => toInstall(table, pid, fd)), new Set(early.map((fd) => fd.fd)));
+  }
+  ctx.log.child('files').info(`pid ${pid}: ${files.fds.length} fd(s) installed${late.length > 0 ? `, ${late.length} of its own /proc files after the others` : ''}`);
   restoreLocks(ctx, pid);
   return files.fds.flatMap((fd) => {
     const entry = fileEntry(ctx, fd.id, `pid ${pid} fd ${fd.fd}`);

@@ -189,11 +189,32 @@ function createGhost(ctx: RestoreContext, name: string, remapId: number): { path
   const remove = (): void => (isDir ? rmdirSync(path) : unlinkSync(path));
   applyGhostMetadata(path, ghost.head);
   if (isDir) ghostDirs(ctx).set(remapId, openPath(path, O.PATH | O.DIRECTORY));
+  if (ghost.head.dev !== undefined && ghost.head.ino !== undefined) ghostInodes(ctx).set(`${ghost.head.dev}:${ghost.head.ino}`, remapId);
   // once every description is open the ghost goes; made later than that (a deleted cwd only), at once
   if (restoreFiles(ctx).allOpen) remove();
   else restoreFiles(ctx).afterOpen.push(remove);
   ctx.log.info(`ghost ${remapId.toString(16)} of ${name} made as ${path}`);
   return { path, isDir };
+}
+
+/** The ghosts made, by the dumped inode they stand for ("dev:ino", dev as the kernel encodes it). */
+function ghostInodes(ctx: RestoreContext): Map<string, number> {
+  return ctx.shared('files.ghost-inodes', () => new Map<string, number>());
+}
+
+/**
+ * Our fd of a description opened on the ghost that stands for dumped inode
+ * dev:ino (an inotify watch or fanotify mark on a deleted file), if any.
+ */
+export function openedGhostOf(ctx: RestoreContext, dev: number, ino: bigint): number | undefined {
+  const remapId = ghostInodes(ctx).get(`${dev}:${ino}`);
+  if (remapId === undefined) return undefined;
+  const table = restoreFiles(ctx);
+  for (const [origId, remap] of table.remaps) {
+    const ours = table.opened.get(origId);
+    if (remap.remap_id === remapId && remap.remap_type === RemapType.GHOST && ours !== undefined) return ours;
+  }
+  return undefined;
 }
 
 /** Our O_PATH fds of the ghost directories made, by remap id: a deleted cwd or root is entered through them. */

@@ -60,5 +60,9 @@ t.test('file handles and locks', async (t) => {
   const lock = { id: 1, type: 'POSIX', mode: 'ADVISORY', access: 'WRITE', pid: 7, major: 0, minor: 0, inode: 1, start: 10n, end: 19n };
   t.same(fileLockEntry(fd, lock), { flag: 1, type: 1, pid: 7, fd: 3, start: 10n, len: 10n });
   t.equal(fileLockEntry(fd, { ...lock, end: undefined }).len, 0n, 'to EOF is len 0');
-  t.throws(() => fileLockEntry(fd, { ...lock, type: 'LEASE' }), { name: 'UnsupportedError' });
+  const lease = { ...lock, type: 'LEASE', mode: 'ACTIVE', access: 'READ', start: 0n, end: undefined };
+  t.same(fileLockEntry(fd, lease), { flag: 8, type: 0, pid: 7, fd: 3, start: 0n, len: 0n }, 'a read lease: F_RDLCK');
+  t.equal(fileLockEntry(fd, { ...lease, access: 'WRITE' }).type, 1, 'a write lease: F_WRLCK');
+  t.throws(() => fileLockEntry(fd, { ...lease, mode: 'BREAKING' }), { name: 'UnsupportedError' }, 'a lease being broken is refused');
+  t.throws(() => fileLockEntry(fd, { ...lock, type: 'DELEG' }), { name: 'UnsupportedError' });
 });

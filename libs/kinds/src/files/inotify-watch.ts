@@ -1,13 +1,18 @@
 // Restore of inotify watches: each watched inode is reopened from its file
 // handle (open_by_handle_at(2) on a mount of the saved device, O_PATH) —
 // or, when fh_entry carries one, its saved path — and watched again
-// through /proc/self/fd/N. The kernel hands out wds in increasing order
+// through /proc/self/fd/N. A watched inode that was deleted but open at
+// dump time is the ghost file restored for it (same dumped dev:ino), watched
+// through our fd of it. The kernel hands out wds in increasing order
 // (a cyclic counter), so watches are added in wd order, adding and
 // removing placeholder watches until the counter reaches the saved wd.
 import { closeSync } from 'node:fs';
-import { CriuError, type Logger } from '@criu-ts/base';
+import { CriuError } from '@criu-ts/base';
 import { O, SYS, syscall, trySyscall } from '@criu-ts/kernel';
-import type { FhEntry, InotifyWdEntry } from '@criu-ts/images';
+import type { FhEntry, FileEntry, InotifyWdEntry } from '@criu-ts/images';
+import type { RestoreContext } from '../restore-context.js';
+import type { FdRestoreEnv } from './fd-kind.js';
+import { openedGhostOf } from './ghost-file.js';
 import { readMountinfo } from '@criu-ts/proc';
 import { openPath } from './open-path.js';
 
@@ -57,8 +62,17 @@ export function openHandle(sdev: number, fh: FhEntry): { fd: number; errno: numb
   }
 }
 
-/** An O_PATH fd of the watched inode. */
-function openWatched(wd: InotifyWdEntry, what: string): number {
+/** What identifies a watched inode in an image (an inotify wd, a fanotify inode mark). */
+export interface WatchedInode {
+  s_dev: number;
+  i_ino: bigint;
+  f_handle: FhEntry;
+}
+
+/** An O_PATH fd of the watched inode: a ghost restored for it, else its handle, else its saved path. */
+export function openWatched(ctx: RestoreContext, wd: WatchedInode, what: string): number {
+  const ghost = openedGhostOf(ctx, wd.s_dev, wd.i_ino);
+  if (ghost !== undefined) return openPath(`/proc/self/fd/${ghost}`, O.PATH);
   const { fd, errno } = openHandle(wd.s_dev, wd.f_handle);
   if (errno === 0) return fd;
   if (wd.f_handle.path === undefined) {
@@ -74,9 +88,10 @@ function addWatch(fd: number, target: number, mask: number): number {
 }
 
 /** Watch wd's inode on inotify fd `fd` under its saved wd number. */
-function restoreWatch(fd: number, wd: InotifyWdEntry, what: string): void {
+function restoreWatch(ctx: RestoreContext, fd: number, wd: InotifyWdEntry): void {
+  const what = `inotify id ${wd.id} wd ${wd.wd}`;
   const mask = wd.mask & ~(IN_ONLYDIR | IN_DONT_FOLLOW | IN_MASK_CREATE | IN_MASK_ADD);
-  const target = openWatched(wd, what);
+  const target = openWatched(ctx, wd, what);
   try {
     for (;;) {
       const got = addWatch(fd, target, mask);
@@ -89,9 +104,9 @@ function restoreWatch(fd: number, wd: InotifyWdEntry, what: string): void {
   }
 }
 
-/** Add the saved watches of inotify instance `id` (open as fd) in wd order. */
-export function addWatches(log: Logger, fd: number, id: number, watches: readonly InotifyWdEntry[]): void {
-  const sorted = [...watches].sort((a, b) => a.wd - b.wd);
-  for (const wd of sorted) restoreWatch(fd, wd, `inotify id ${id} wd ${wd.wd}`);
-  log.debug(`inotify id ${id}: ${sorted.length} watch(es) back`);
+/** Add the saved watches of inotify entry `entry` (open as fd) in wd order. */
+export function addWatches(env: FdRestoreEnv, fd: number, entry: FileEntry): void {
+  const sorted = [...(entry.ify?.wd ?? [])].sort((a, b) => a.wd - b.wd);
+  for (const wd of sorted) restoreWatch(env.ctx, fd, wd);
+  env.log.debug(`inotify id ${entry.id}: ${sorted.length} watch(es) back`);
 }

@@ -71,7 +71,7 @@ export const inotifyKind: FdKind = {
   open(env, entry) {
     const ify = entry.ify!;
     return closingOnError(Number(syscall(SYS.inotify_init1, O.CLOEXEC | (ify.flags & O.NONBLOCK))), (fd) => {
-      addWatches(env.log, fd, entry.id, ify.wd ?? []);
+      addWatches(env, fd, entry);
       restoreFown(fd, ify.fown);
     });
   },

@@ -47,6 +47,18 @@ t.test('planInstall puts every description at its number with its FD_CLOEXEC, an
   t.end();
 });
 
+t.test('planInstall beside fds installed before keeps them and adds the rest', (t) => {
+  const kept = [0, 1, 2, 5];
+  const fds: InstallFd[] = [{ target: 3, ours: 70, cloexec: false }, { target: 4, ours: 71, cloexec: true }, { target: 9, ours: 72, cloexec: false }];
+  const steps = planInstall(4242, fds, new Set(kept));
+  t.notOk(steps.some((s) => s.nr === SYS.close_range), 'nothing is closed');
+  const table = simulate(steps, kept);
+  const want = new Map([...kept.map((fd): [number, { ours: number; cloexec: boolean }] => [fd, { ours: -1, cloexec: false }]), ...fds.map((fd): [number, { ours: number; cloexec: boolean }] => [fd.target, { ours: fd.ours, cloexec: fd.cloexec }])]);
+  t.same(new Map([...table].sort(([a], [b]) => a - b)), new Map([...want].sort(([a], [b]) => a - b)), 'the kept fds and the new ones, no pidfd left');
+  t.throws(() => planInstall(1, [{ target: 5, ours: 1, cloexec: false }], new Set(kept)), /installed twice/);
+  t.end();
+});
+
 t.test('--inherit-fd arguments', (t) => {
   t.same(parseInheritFds(['fd[7]:tmp/log', 'fd[12]:pipe:[4242]']), [
     { fd: 7, resource: 'tmp/log', used: false },

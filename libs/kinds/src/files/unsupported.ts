@@ -1,8 +1,8 @@
 // Fds this dump cannot save yet, each refused with an UnsupportedError that
 // names the pid, the fd and what it is, so the engine releases the tree
 // untouched: sockets the socket kinds (sockets/) do not take, namespace files, and
-// anon-inode files other than eventfd/epoll/signalfd/timerfd/inotify
-// (fanotify, io_uring, userfaultfd, pidfd, perf, bpf, ...), other devices.
+// anon-inode files other than eventfd/epoll/signalfd/timerfd/inotify/
+// fanotify/pidfd (io_uring, userfaultfd, perf, bpf, ...), other devices.
 import { UnsupportedError } from '@criu-ts/base';
 import type { FdKind } from './fd-kind.js';
 import { S_IF, devMajor, devMinor, fileType, type OpenFd } from './open-fd.js';
