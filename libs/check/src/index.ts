@@ -4,6 +4,6 @@ export * from './verdict.js';
 export * from './victim.js';
 export * from './registry.js';
 export * from './run-check.js';
-export { UFFD_FEATURE, userfaultfdFeatures, probeSoftDirty, probePagemapScan } from './probes/dirty.js';
+export { userfaultfdFeatures, probeSoftDirty, probePagemapScan } from './probes/dirty.js';
 export { probeDiag } from './probes/net.js';
 export { cgroup2Mount } from './probes/system.js';

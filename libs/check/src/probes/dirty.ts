@@ -3,30 +3,14 @@
 // non-cooperative events, write-protect).
 import { closeSync, openSync, readSync } from 'node:fs';
 import { errnoName } from '@criu-ts/base';
-import { PAGE_SIZE, SYS, bufferAddress, ioctl, trySyscall } from '@criu-ts/kernel';
+import { PAGEMAP_SCAN, PAGE_IS, PAGE_SIZE, SYS, UFFDIO, UFFD_API, UFFD_FEATURE, bufferAddress, ioctl, trySyscall } from '@criu-ts/kernel';
 import { missing, type Feature, type ProbeResult } from '../feature.js';
 
 const PM_PRESENT = 1n << 63n;
 const PM_SOFT_DIRTY = 1n << 55n;
-/** _IOWR('f', 16, struct pm_scan_arg) */
-const PAGEMAP_SCAN = 0xc0606610;
 const PM_SCAN_ARG_SIZE = 96;
-const PAGE_IS_PRESENT = 1n << 3n;
-/** _IOWR(0xAA, 0x3F, struct uffdio_api) */
-const UFFDIO_API = 0xc018aa3f;
-const UFFD_API = 0xaan;
 const O_CLOEXEC = 0o2000000;
 const O_NONBLOCK = 0o4000;
-
-export const UFFD_FEATURE = {
-  PAGEFAULT_FLAG_WP: 1n << 0n,
-  EVENT_FORK: 1n << 1n,
-  EVENT_REMAP: 1n << 2n,
-  EVENT_REMOVE: 1n << 3n,
-  EVENT_UNMAP: 1n << 6n,
-  WP_UNPOPULATED: 1n << 13n,
-  WP_ASYNC: 1n << 15n,
-} as const;
 
 /** A written page of our own memory and its address. */
 function touchedPage(): { page: Buffer; addr: bigint } {
@@ -61,7 +45,7 @@ export function probePagemapScan(): ProbeResult {
   const { page, addr } = touchedPage();
   const regions = Buffer.alloc(4 * 24);
   const arg = Buffer.alloc(PM_SCAN_ARG_SIZE);
-  [BigInt(PM_SCAN_ARG_SIZE), 0n, addr, addr + BigInt(PAGE_SIZE), 0n, bufferAddress(regions), 4n, 0n, 0n, PAGE_IS_PRESENT, 0n, PAGE_IS_PRESENT]
+  [BigInt(PM_SCAN_ARG_SIZE), 0n, addr, addr + BigInt(PAGE_SIZE), 0n, bufferAddress(regions), 4n, 0n, 0n, PAGE_IS.PRESENT, 0n, PAGE_IS.PRESENT]
     .forEach((value, i) => arg.writeBigUInt64LE(value, i * 8));
   const found = withPagemap((fd) => trySyscall(SYS.ioctl, fd, PAGEMAP_SCAN, arg));
   page.fill(0);
@@ -85,7 +69,7 @@ export function userfaultfdFeatures(): bigint | { missing: string } {
   try {
     const api = Buffer.alloc(24);
     api.writeBigUInt64LE(UFFD_API, 0);
-    ioctl(fd, UFFDIO_API, api);
+    ioctl(fd, UFFDIO.API, api);
     return api.readBigUInt64LE(8);
   } finally {
     closeSync(fd);
