@@ -9,10 +9,10 @@
 // the seccomp fixture's filters, TSYNC-shared filters and strict mode still
 // apply. Skipped, saying so, when upstream CRIU is absent.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SIG } from '@criu-ts/kernel';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
+import { coreStateOf } from './lib/task-state.js';
 import { DIRECTIONS, dumpWith, restoreChecked, signalWhenAsleep, skipWithoutUpstream } from './lib/upstream.js';
 import { killAndReap, startBackground, waitOutput } from '../libs/restore/test/live.js';
 
@@ -25,20 +25,7 @@ t.setTimeout(600_000);
 const STATUS_KEYS = ['Uid', 'Gid', 'Groups', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs', 'SigBlk', 'SigIgn', 'SigCgt', 'Seccomp', 'Seccomp_filters'];
 
 /** What /proc shows of the state the core kind restores, per thread. */
-function procState(pid: number, tids: number[]): Record<string, string> {
-  const state: Record<string, string> = {};
-  for (const tid of tids) {
-    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-    for (const key of STATUS_KEYS) state[`${tid} ${key}`] = new RegExp(`^${key}:(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    state[`${tid} nice`] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]!;
-  }
-  state.limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
-  state.oom = readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8');
-  state.personality = readFileSync(`/proc/${pid}/personality`, 'utf8');
-  state.timers = readFileSync(`/proc/${pid}/timers`, 'utf8').split('\n').filter((l) => /^(ID|signal|notify|ClockID):/.test(l)).join('\n');
-  return state;
-}
+const procState = (pid: number, tids: number[]): Record<string, string> => coreStateOf(pid, tids, STATUS_KEYS);
 
 for (const way of DIRECTIONS) {
   t.test(`core state, ${way.title}: creds, limits, handlers, timers and pending signals`, { skip }, (t) => {

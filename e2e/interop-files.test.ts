@@ -13,12 +13,11 @@
 // Skipped, saying so, when upstream CRIU is absent.
 import t from 'tap';
 import { mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { connect } from 'node:net';
-import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { readEntries } from '@criu-ts/images';
 import { SIG, kill } from '@criu-ts/kernel';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
+import { ask, askUdp } from './lib/socket-clients.js';
 import { DIRECTIONS, dumpWith, restoreChecked, signalWhenAsleep, skipWithoutUpstream } from './lib/upstream.js';
 import { killAndReap, startBackground, waitOutput } from '../libs/restore/test/live.js';
 
@@ -50,34 +49,7 @@ function fdTable(pid: number, withoutDirectoryFlag = false): [number, string][] 
     });
 }
 
-function ask(options: { path: string } | { host: string; port: number }, message: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(options, () => {
-      if (message !== '') sock.end(message);
-    });
-    let data = '';
-    sock.setTimeout(5000, () => sock.destroy(new Error(`no answer from ${JSON.stringify(options)}`)));
-    sock.on('data', (chunk) => (data += chunk.toString()));
-    sock.on('close', () => resolve(data));
-    sock.on('error', reject);
-  });
-}
 
-function askUdp(port: number, message: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = createSocket('udp4');
-    const timer = setTimeout(() => {
-      sock.close();
-      reject(new Error(`no UDP answer from port ${port}`));
-    }, 5000);
-    sock.on('message', (msg) => {
-      clearTimeout(timer);
-      sock.close();
-      resolve(msg.toString());
-    });
-    sock.send(message, port, '127.0.0.1');
-  });
-}
 
 /** tty_info id of the pty master (the one in packet mode). */
 function masterInfoId(images: string): number | undefined {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { readOne } from '@criu-ts/images';
 import { SIG, kill } from '@criu-ts/kernel';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
+import { coreStateOf } from './lib/task-state.js';
 import { dumpAndKill } from './lib/round-trip.js';
 import { killAndReap, runRestore, startBackground, waitOutput } from '../libs/restore/test/live.js';
 
@@ -23,21 +24,8 @@ function restore(t: Test, out: string, images: string): void {
 
 const CRED_KEYS = ['Uid', 'Gid', 'Groups', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs'];
 
-/** What /proc shows of the state the core kind restores. */
-function procState(pid: number, tids: number[]): Record<string, string> {
-  const state: Record<string, string> = {};
-  for (const tid of tids) {
-    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-    for (const key of CRED_KEYS) state[`${tid} ${key}`] = new RegExp(`^${key}:(.*)$`, 'm').exec(status)?.[1]?.trim() ?? '';
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    state[`${tid} nice`] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]!;
-  }
-  state.limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
-  state.oom = readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8');
-  state.personality = readFileSync(`/proc/${pid}/personality`, 'utf8');
-  state.timers = readFileSync(`/proc/${pid}/timers`, 'utf8').split('\n').filter((l) => /^(ID|signal|notify|ClockID):/.test(l)).join('\n');
-  return state;
-}
+/** What /proc shows of the state the core kind restores, per thread. */
+const procState = (pid: number, tids: number[]): Record<string, string> => coreStateOf(pid, tids, CRED_KEYS);
 
 t.test('core state: credentials, limits, scheduling, timers and pending signals come back', (t) => {
   const dir = scratchDir(t, 'criu-ts-rcore-');

@@ -9,14 +9,13 @@
 //    verdicts) and it answers a unix, two TCP and a UDP client.
 import t, { type Test } from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { closeSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { readEntries, readOne } from '@criu-ts/images';
 import { AF, MSG, SIG, SO, SOCK, SOL, IPV6_OPT, getsockname, getsockoptInt, kill, recvmsg, sendto, socket } from '@criu-ts/kernel';
 import { fdKinds, filesKind } from '@criu-ts/kinds';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
+import { ask, askUdp } from './lib/socket-clients.js';
 import { toolPath } from './lib/workspace.js';
 import { alive, killAndReap, runRestore, startBackground, waitFor, waitOutput, type Teardowns } from '../libs/restore/test/live.js';
 import { imagesEnv } from '../libs/kinds/src/files/sockets/restore-env.fixture.js';
@@ -120,35 +119,7 @@ t.test('the dump of the fixture: images crit decodes, every socket made again in
   t.end();
 });
 
-/** One reply from a TCP or unix stream server (bounded); an empty message sends nothing. */
-function ask(options: { path: string } | { host: string; port: number }, message: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(options, () => {
-      if (message !== '') sock.end(message);
-    });
-    let data = '';
-    sock.setTimeout(5000, () => sock.destroy(new Error(`no answer from ${JSON.stringify(options)}`)));
-    sock.on('data', (chunk) => (data += chunk.toString()));
-    sock.on('close', () => resolve(data));
-    sock.on('error', reject);
-  });
-}
 
-function askUdp(port: number, message: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = createSocket('udp4');
-    const timer = setTimeout(() => {
-      sock.close();
-      reject(new Error(`no UDP answer from port ${port}`));
-    }, 5000);
-    sock.on('message', (msg) => {
-      clearTimeout(timer);
-      sock.close();
-      resolve(msg.toString());
-    });
-    sock.send(message, port, '127.0.0.1');
-  });
-}
 
 t.test('criu-restore brings the fixture back: its checks pass, it answers clients', { skip: filesKind.restore === undefined ? 'the files kind has no restore half yet' : false }, async (t) => {
   const dir = scratchDir(t, 'criu-ts-rsock-');
