@@ -6,7 +6,6 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { CriuError } from '@criu-ts/base';
-import { LAUNCHER_PID_ENV } from './launcher-fd.js';
 
 const READY_FD = 3;
 
@@ -23,8 +22,6 @@ export async function daemonize(argv: readonly string[], options: DaemonOptions)
   const timeoutMs = options.timeoutMs ?? 30_000;
   const args = [...process.execArgv, process.argv[1] ?? '', ...argv, '--status-fd', String(READY_FD)];
   const env: NodeJS.ProcessEnv = { ...process.env, [options.childEnv]: '1' };
-  // the copy's fds are its own, not the `criu` umbrella's (see launcher-fd.ts)
-  delete env[LAUNCHER_PID_ENV];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'], env });
   const ready = child.stdio[READY_FD] as Readable;
   try {

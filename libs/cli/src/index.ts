@@ -16,4 +16,3 @@ export * from './dump-options.js';
 export * from './restore-options.js';
 export * from './service-channel.js';
 export * from './daemonize.js';
-export * from './launcher-fd.js';

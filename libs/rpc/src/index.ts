@@ -7,4 +7,3 @@ export { requestArgs, DEFAULT_LOG_FILE, type RequestArgs } from './request-args.
 export { OPTS_TABLE, cpuCapWords, type Mode } from './opts-table.js';
 export { serveSession, type SessionInput } from './session.js';
 export { serveSocket, SERVICE_CONNECTION_ENV, type ServiceInput } from './service.js';
-export { launcherFd } from './launcher-fds.js';

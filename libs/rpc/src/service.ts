@@ -10,7 +10,6 @@ import { closeSync, lstatSync, unlinkSync } from 'node:fs';
 import { CriuError, errnoOf, type Logger } from '@criu-ts/base';
 import { SOCK, AF, accept4, bindUnix, listen, peerCred, pollIn, socket } from '@criu-ts/kernel';
 import { EBADRQC, encodeResponse } from './messages.js';
-import { LAUNCHER_PID_ENV } from '@criu-ts/cli';
 import { sendPacket } from './packet.js';
 
 /** Set in a connection worker's environment: the session is a service connection, not swrk. */
@@ -63,9 +62,7 @@ function listenAt(address: string): number {
 function startWorker(input: ServiceInput, connection: number): void {
   const [file = process.execPath, ...args] = input.worker;
   const stdio: ('ignore' | number)[] = ['ignore', input.logFd, input.logFd, connection];
-  // the connection is the worker's own fd 3, not one of an umbrella's
   const env: NodeJS.ProcessEnv = { ...process.env, [SERVICE_CONNECTION_ENV]: '1' };
-  delete env[LAUNCHER_PID_ENV];
   const child = spawn(file, [...args, ...input.workerArgs, 'swrk', '3'], { stdio, env });
   child.once('error', (error) => input.log.error(`cannot start a worker: ${error.message}`));
   child.once('exit', (code, signal) => input.log.info(`Worker(pid ${child.pid}) ${signal === null ? `exited with ${code}` : `was killed by ${signal}`}`));

@@ -3,8 +3,7 @@
 // the tool's command line from criu_opts (request-args.ts), runs it
 // (tool-run.ts) with notify relayed to the client when notify_scripts is
 // set, and answers as upstream criu does.
-import { closeSync, readFileSync } from 'node:fs';
-import { launcherFd } from './launcher-fds.js';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasField, RpcError, type CriuOpts, type CriuReq, type CriuResp, type ReqType } from './messages.js';
 import { relayNotify } from './notify.js';
@@ -54,22 +53,14 @@ const PLANS: Readonly<Partial<Record<ReqType, Plan>>> = {
  * fds the tool gets: inherit_fd's and ps.fd, at the numbers the request
  * names. They are the client's fds passed to criu at exec (as upstream
  * takes them from its own fd table), or — when the request carried fds
- * (SCM_RIGHTS) — those, in inherit_fd's order. `owned` are ours to close.
+ * (SCM_RIGHTS) — those, in inherit_fd's order.
  */
-function passedFds(opts: CriuOpts, fds: readonly number[]): { pass: PassedFd[]; owned: number[] } {
+function passedFds(opts: CriuOpts, fds: readonly number[]): PassedFd[] {
   const inherit = hasField(opts, 'inherit_fd') ? (opts.inherit_fd as { fd: number }[]) : [];
   if (fds.length > 0 && fds.length !== inherit.length) throw new RpcError(`the request carried ${fds.length} fds for ${inherit.length} inherit_fd entries`);
   const ps = hasField(opts, 'ps') ? (opts.ps as { fd?: number }).fd : undefined;
   const wanted = [...inherit.map((entry) => entry.fd), ...(ps === undefined ? [] : [ps])];
-  const owned: number[] = [];
-  const pass = wanted.map((at, i) => {
-    const sent = fds[i];
-    if (sent !== undefined) return { at, fd: sent };
-    const fd = launcherFd(at);
-    if (fd !== at) owned.push(fd);
-    return { at, fd };
-  });
-  return { pass, owned };
+  return wanted.map((at, i) => ({ at, fd: fds[i] ?? at }));
 }
 
 function outcomeFailure(type: ReqType, plan: Plan, outcome: ToolOutcome): CriuResp {
@@ -90,13 +81,7 @@ async function runPlan(ctx: SessionContext, req: CriuReq, plan: Plan, args: Requ
   for (const field of args.ignored) ctx.log.info(`criu_opts.${field} does not apply to ${req.type}; ignored`);
   const argv = [...plan.head(ctx, opts, scratch), ...args.argv, ...pageServerArgs(opts, plan.mode)];
   const notify = opts.notify_scripts === true ? (action: string, pid: number | undefined) => relayNotify(ctx, action, pid) : undefined;
-  const { pass, owned } = passedFds(opts, fds);
-  let outcome: ToolOutcome;
-  try {
-    outcome = await runToolChild({ tool: plan.tool, args: argv, log: ctx.log, configFile: args.configFile, notify, passFds: pass, scratch });
-  } finally {
-    owned.forEach((fd) => closeSync(fd));
-  }
+  const outcome = await runToolChild({ tool: plan.tool, args: argv, log: ctx.log, configFile: args.configFile, notify, passFds: passedFds(opts, fds), scratch });
   if (outcome.code !== 0) return outcomeFailure(req.type, plan, outcome);
   if (req.type === 'PAGE_SERVER') return pageServerStarted(opts, scratch);
   return successFor(req.type, scratch);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@criu-ts/base';
-import { LAUNCHER_PID_ENV, RPC_CONFIG_ENV, SERVICE_FD_ENV, SERVICE_NOTIFY_ENV } from '@criu-ts/cli';
+import { RPC_CONFIG_ENV, SERVICE_FD_ENV, SERVICE_NOTIFY_ENV } from '@criu-ts/cli';
 import { SOCK, socketpair } from '@criu-ts/kernel';
 
 export interface ToolRunInput {
@@ -108,8 +108,6 @@ export async function runToolChild(input: ToolRunInput): Promise<ToolOutcome> {
   const channelAt = Math.max(2, ...(input.passFds ?? []).map((pass) => pass.at)) + 1;
   const command = toolCommand(input.tool);
   const env: NodeJS.ProcessEnv = { ...process.env, [SERVICE_FD_ENV]: String(channelAt) };
-  // the tool's fds come from us, not from the umbrella that started us
-  delete env[LAUNCHER_PID_ENV];
   if (input.notify !== undefined) env[SERVICE_NOTIFY_ENV] = '1';
   if (input.configFile !== undefined) env[RPC_CONFIG_ENV] = input.configFile;
   input.log.info(`running ${input.tool} ${input.args.join(' ')}`);

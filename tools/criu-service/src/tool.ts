@@ -6,7 +6,7 @@ import { closeSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CriuError, UsageError } from '@criu-ts/base';
 import { daemonize, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
-import { SERVICE_CONNECTION_ENV, launcherFd, serveSession, serveSocket } from '@criu-ts/rpc';
+import { SERVICE_CONNECTION_ENV, serveSession, serveSocket } from '@criu-ts/rpc';
 import { serviceOptions } from './service-options.js';
 
 type Context = ToolContext<typeof serviceOptions>;
@@ -18,14 +18,14 @@ const DEFAULT_ADDRESS = 'criu_service.socket';
 
 async function swrk(ctx: Context, fd: string | undefined): Promise<void> {
   if (fd === undefined || !/^\d+$/.test(fd)) throw new UsageError('Usage: criu swrk <fd>');
-  const status = await serveSession({ fd: launcherFd(Number(fd)), swrk: ctx.env[SERVICE_CONNECTION_ENV] !== '1', log: ctx.log.child('rpc') });
+  const status = await serveSession({ fd: Number(fd), swrk: ctx.env[SERVICE_CONNECTION_ENV] !== '1', log: ctx.log.child('rpc') });
   if (status !== 0) throw new CriuError('the RPC request failed (the client has the response)', { exitCode: status });
 }
 
 function announceReady(ctx: Context): void {
   writePidfile(ctx, process.pid);
   if (ctx.options.statusFd === undefined) return;
-  const fd = launcherFd(ctx.options.statusFd);
+  const fd = ctx.options.statusFd;
   try {
     writeSync(fd, Buffer.from([0]));
   } finally {
