@@ -6,7 +6,9 @@ import t from 'tap';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { SIG, kill } from '@criu-ts/kernel';
+import { DEFAULT_HELPER } from '@criu-ts/restore';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
+import { processesOf } from './lib/faults.js';
 import { dumpAndKill, idsOf, treeOf, type Ids } from './lib/round-trip.js';
 import { alive, runRestore, startBackground, waitFor, waitOutput } from '../libs/restore/test/live.js';
 
@@ -83,17 +85,7 @@ t.test('a shell loop counts on; criu-restore waits and exits with its status', (
 
 /** Processes running the restore helper binary: none may outlive a restore. */
 function helpersLeft(): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        return readFileSync(`/proc/${name}/comm`, 'utf8').trim() === 'criu-restore-he';
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-        throw error;
-      }
-    })
-    .map(Number);
+  return processesOf(DEFAULT_HELPER);
 }
 
 t.test('-s leaves the tree stopped, --pidfile names the root, no helper is left', (t) => {

@@ -6,6 +6,21 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { toolPath } from './workspace.js';
 
+/**
+ * Every tool this test file starts carries this mark in its environment (set
+ * here in the test process's own, so any spawn inherits it), and so does every
+ * helper those tools start: tests running side by side (tap runs files in
+ * parallel) then count only their own leftovers.
+ */
+const RUN_MARK_NAME = 'CRIU_TS_TEST_RUN';
+const RUN_MARK_VALUE = `${process.pid}-${Date.now()}`;
+const RUN_MARK = `${RUN_MARK_NAME}=${RUN_MARK_VALUE}`;
+process.env[RUN_MARK_NAME] = RUN_MARK_VALUE;
+
+function markedEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, [RUN_MARK_NAME]: RUN_MARK_VALUE };
+}
+
 export interface ToolExit {
   status: number | null;
   signal: NodeJS.Signals | null;
@@ -13,7 +28,7 @@ export interface ToolExit {
 
 /** Run criu-dump / criu-restore with CRIU_FAULT=fault (undefined: none); bounded. */
 export function runWithFault(tool: 'criu-dump' | 'criu-restore', args: readonly string[], fault: string | undefined, timeoutMs = 120_000): ToolExit {
-  const env = { ...process.env };
+  const env = markedEnv();
   delete env.CRIU_FAULT;
   if (fault !== undefined) env.CRIU_FAULT = fault;
   const run = spawnSync(process.execPath, [toolPath(tool), ...args], { env, timeout: timeoutMs, stdio: ['ignore', 'ignore', 'ignore'] });
@@ -22,7 +37,7 @@ export function runWithFault(tool: 'criu-dump' | 'criu-restore', args: readonly 
 
 /** Start a tool, send it `signal` once `ready()` holds (polled), and wait for it to end; bounded. */
 export async function signalMidway(tool: 'criu-dump' | 'criu-restore', args: readonly string[], signal: NodeJS.Signals, ready: () => boolean, timeoutMs = 600_000): Promise<ToolExit & { sent: boolean }> {
-  const child = spawn(process.execPath, [toolPath(tool), ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const child = spawn(process.execPath, [toolPath(tool), ...args], { env: markedEnv(), stdio: ['ignore', 'ignore', 'ignore'] });
   const ended = new Promise<ToolExit>((resolve) => child.on('exit', (status, sig) => resolve({ status, signal: sig })));
   let sent = false;
   const deadline = Date.now() + timeoutMs;
@@ -68,13 +83,14 @@ export function snapshot(pid: number): TaskSnapshot | undefined {
   return { pid, state, tracerPid, maps: readFileSync(`/proc/${pid}/maps`, 'utf8'), fds };
 }
 
-/** Pids of live processes running the executable at `exe`. */
+/** Pids of live processes running the executable at `exe` that this test file's tools started. */
 export function processesOf(exe: string): number[] {
   const found: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (readlinkSync(`/proc/${name}/exe`) === exe) found.push(Number(name));
+      if (readlinkSync(`/proc/${name}/exe`) !== exe) continue;
+      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(RUN_MARK)) found.push(Number(name));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ESRCH' && code !== 'EACCES') throw error;
