@@ -83,11 +83,6 @@ t.test('a shell loop counts on; criu-restore waits and exits with its status', (
   t.end();
 });
 
-/** Processes running the restore helper binary: none may outlive a restore. */
-function helpersLeft(): number[] {
-  return processesOf(DEFAULT_HELPER);
-}
-
 t.test('-s leaves the tree stopped, --pidfile names the root, no helper is left', (t) => {
   const dir = scratchDir(t);
   const out = join(dir, 'out');
@@ -98,7 +93,7 @@ t.test('-s leaves the tree stopped, --pidfile names the root, no helper is left'
   t.equal(readFileSync(join(images, 'root.pid'), 'utf8'), String(pid), 'pidfile (relative to the work dir) holds the root pid');
   waitFor('the task to be stopped', () => idsOf(pid) !== undefined && /^State:\s+T/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')));
   t.pass('stopped');
-  t.same(helpersLeft(), [], 'no restore helper process remains');
+  t.same(processesOf(DEFAULT_HELPER), [], 'no restore helper process remains');
   kill(pid, SIG.CONT);
   // The restored task resumes by re-executing the pause() it was stopped in
   // (as upstream CRIU restores an ERESTARTNOHAND syscall). A signal that

@@ -17,10 +17,6 @@ const RUN_MARK_VALUE = `${process.pid}-${Date.now()}`;
 const RUN_MARK = `${RUN_MARK_NAME}=${RUN_MARK_VALUE}`;
 process.env[RUN_MARK_NAME] = RUN_MARK_VALUE;
 
-function markedEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, [RUN_MARK_NAME]: RUN_MARK_VALUE };
-}
-
 export interface ToolExit {
   status: number | null;
   signal: NodeJS.Signals | null;
@@ -28,7 +24,7 @@ export interface ToolExit {
 
 /** Run criu-dump / criu-restore with CRIU_FAULT=fault (undefined: none); bounded. */
 export function runWithFault(tool: 'criu-dump' | 'criu-restore', args: readonly string[], fault: string | undefined, timeoutMs = 120_000): ToolExit {
-  const env = markedEnv();
+  const env = { ...process.env };
   delete env.CRIU_FAULT;
   if (fault !== undefined) env.CRIU_FAULT = fault;
   const run = spawnSync(process.execPath, [toolPath(tool), ...args], { env, timeout: timeoutMs, stdio: ['ignore', 'ignore', 'ignore'] });
@@ -37,7 +33,7 @@ export function runWithFault(tool: 'criu-dump' | 'criu-restore', args: readonly 
 
 /** Start a tool, send it `signal` once `ready()` holds (polled), and wait for it to end; bounded. */
 export async function signalMidway(tool: 'criu-dump' | 'criu-restore', args: readonly string[], signal: NodeJS.Signals, ready: () => boolean, timeoutMs = 600_000): Promise<ToolExit & { sent: boolean }> {
-  const child = spawn(process.execPath, [toolPath(tool), ...args], { env: markedEnv(), stdio: ['ignore', 'ignore', 'ignore'] });
+  const child = spawn(process.execPath, [toolPath(tool), ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
   const ended = new Promise<ToolExit>((resolve) => child.on('exit', (status, sig) => resolve({ status, signal: sig })));
   let sent = false;
   const deadline = Date.now() + timeoutMs;
