@@ -8,7 +8,7 @@ export const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..',
 
 /** The built entry point of tools/NAME, e.g. toolPath('criu-dump'). */
 export function toolPath(name: string): string {
-  return join(workspaceRoot, 'tools', name, 'dist', 'main.js');
+  return join(workspaceRoot, 'tools', name, 'dist', 'main.cjs');
 }
 
 export const fixturesDir = join(workspaceRoot, 'e2e', 'fixtures');

@@ -81,13 +81,18 @@ function freezeTask(state: FreezeState, pid: number, ppid: number): FrozenTask |
   return task;
 }
 
-/** Seize every thread of a task, scanning until no new thread appears. */
+/**
+ * Seize every thread of a task, scanning until no new thread appears. Each
+ * scan seizes and interrupts all the threads it found before waiting for
+ * any of them, so they stop side by side instead of one after another.
+ */
 function freezeThreads(state: FreezeState, task: FrozenTask): void {
   for (let changed = true; changed; ) {
     changed = false;
-    for (const tid of listThreads(task.pid)) {
-      if (task.threads.some((thread) => thread.tid === tid)) continue;
-      const thread = freezeThread(state, tid);
+    const known = new Set(task.threads.map((thread) => thread.tid));
+    const seized = listThreads(task.pid).filter((tid) => !known.has(tid)).filter((tid) => seizeThread(state, tid));
+    for (const tid of seized) {
+      const thread = awaitThreadStop(state, tid);
       if (thread === undefined) continue;
       task.threads.push(thread);
       changed = true;
@@ -96,17 +101,27 @@ function freezeThreads(state: FreezeState, task: FrozenTask): void {
   task.threads.sort((a, b) => (a.tid === task.pid ? -1 : b.tid === task.pid ? 1 : a.tid - b.tid));
 }
 
-function freezeThread(state: FreezeState, tid: number): FrozenThread | undefined {
+/** PTRACE_SEIZE and PTRACE_INTERRUPT; false if the thread is gone. */
+function seizeThread(state: FreezeState, tid: number): boolean {
   if (Date.now() > state.deadline) throw new CriuError(`timed out freezing thread ${tid} (--timeout)`, { code: 'ETIMEDOUT' });
   try {
     seize(tid);
   } catch (error) {
-    if (error instanceof SyscallError && error.code === 'ESRCH') return undefined;
+    if (error instanceof SyscallError && error.code === 'ESRCH') return false;
     throw explainSeizeFailure(tid, error);
   }
-  const thread: FrozenThread = { tid, pendingStopSignal: 0 };
-  state.seized.set(tid, thread);
-  ptraceInterrupt(tid);
+  state.seized.set(tid, { tid, pendingStopSignal: 0 });
+  try {
+    ptraceInterrupt(tid);
+  } catch (error) {
+    if (!(error instanceof SyscallError && error.code === 'ESRCH')) throw error;
+  }
+  return true;
+}
+
+/** The seized thread once stopped; undefined if it exited first. */
+function awaitThreadStop(state: FreezeState, tid: number): FrozenThread | undefined {
+  const thread = state.seized.get(tid)!;
   const stop = waitForStop(tid, state.deadline);
   if (stop === 'gone') {
     state.seized.delete(tid);

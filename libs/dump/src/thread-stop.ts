@@ -2,7 +2,7 @@
 // waitpid runs with WNOHANG and a bounded poll so a thread that never
 // stops cannot hang the dump. See ptrace(2) "Stopped states".
 import { CriuError, SyscallError, type Logger } from '@criu-ts/base';
-import { PTRACE_EVENT, SIG, WAIT, kill, ptraceDetach, ptraceEventOf, waitpid, wifstopped, wstopsig } from '@criu-ts/kernel';
+import { PTRACE_EVENT, SIG, WAIT, kill, ptraceDetach, ptraceEventOf, pollPause, waitpid, wifstopped, wstopsig } from '@criu-ts/kernel';
 import type { FrozenThread } from './task-tree.js';
 
 export interface ThreadStop {
@@ -12,16 +12,9 @@ export interface ThreadStop {
   groupStop: boolean;
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-/** Sleep the (synchronous) tracer thread for a moment. */
-export function pause(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
-}
-
 /** Wait until tid reports a ptrace-stop; 'gone' if it exited first. */
 export function waitForStop(tid: number, deadline: number): ThreadStop | 'gone' {
-  for (let delay = 0; ; delay = Math.min(delay + 1, 10)) {
+  for (let round = 0; ; round++) {
     const result = waitpid(tid, WAIT.__WALL | WAIT.WNOHANG);
     if (result !== null) {
       if (!wifstopped(result.status)) return 'gone';
@@ -32,7 +25,7 @@ export function waitForStop(tid: number, deadline: number): ThreadStop | 'gone' 
       return { deliverySignal: signal, groupStop: false };
     }
     if (Date.now() > deadline) throw new CriuError(`timed out waiting for thread ${tid} to stop (--timeout)`, { code: 'ETIMEDOUT' });
-    pause(delay);
+    pollPause(round);
   }
 }
 
@@ -67,14 +60,14 @@ export function killTasks(pids: number[], threads: FrozenThread[], log: Logger):
   // non-leaders first, so a leader's report is usually ready by its turn
   let pending = [...threads.filter((t) => !leaders.has(t.tid)), ...threads.filter((t) => leaders.has(t.tid))].map((t) => t.tid);
   const deadline = Date.now() + 5000;
-  for (let delay = 0; pending.length > 0; delay = Math.min(delay + 1, 10)) {
+  for (let round = 0; pending.length > 0; round++) {
     pending = pending.filter((tid) => !reapedExit(tid));
     if (pending.length === 0) break;
     if (Date.now() > deadline) {
       log.warn(`threads ${pending.join(', ')} did not report their exit within 5 s`);
       break;
     }
-    pause(delay);
+    pollPause(round);
   }
 }
 

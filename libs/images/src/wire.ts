@@ -46,7 +46,19 @@ function longToBigint(value: unknown, type: string): bigint {
   return type.startsWith('u') || type === 'fixed64' ? raw : BigInt.asIntN(64, raw);
 }
 
-function bigintToLong(value: unknown, field: protobuf.Field): LongLike {
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+const SAFE_MIN = -SAFE_MAX;
+
+/**
+ * A 64-bit field's value as protobufjs' Writer takes it: a plain number when
+ * it is exact as one (addresses, sizes, ids: nearly every value; the Writer
+ * splits it with float-free integer arithmetic), else a {low, high} pair.
+ */
+function bigintToLong(value: unknown, field: protobuf.Field): LongLike | number {
+  if (typeof value === 'bigint' && value <= SAFE_MAX && value >= SAFE_MIN) {
+    const range = limits[field.type];
+    if (range !== undefined && value >= range[0]) return Number(value);
+  }
   const big = typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : value;
   const range = limits[field.type];
   if (typeof big !== 'bigint' || range === undefined || big < range[0] || big > range[1]) {
@@ -76,7 +88,7 @@ function invalid(type: protobuf.Type, field: protobuf.Field, what: string): Criu
 function writeScalar(w: protobuf.Writer, type: protobuf.Type, field: protobuf.Field, value: unknown): void {
   const t = field.resolvedType instanceof protobuf.Enum ? 'enum' : field.type;
   if (longTypes.has(t)) {
-    (w[t as 'uint64'] as (v: LongLike) => protobuf.Writer).call(w, bigintToLong(value, field));
+    (w[t as 'uint64'] as (v: LongLike | number) => protobuf.Writer).call(w, bigintToLong(value, field));
   } else if (t === 'bool') {
     if (typeof value !== 'boolean') throw invalid(type, field, 'boolean');
     w.bool(value);

@@ -52,6 +52,12 @@ export interface InjectorOptions {
   site?: bigint;
   /** bound on each injected call, in ms (default 10 s) */
   timeoutMs?: number;
+  /**
+   * An open injector on another thread of the same process, used one at a
+   * time with this one: its batch area (same address space) runs this
+   * injector's batches too, so this one maps nothing of its own.
+   */
+  sharesMemoryWith?: Injector;
 }
 
 export type SyscallArg = bigint | number;
@@ -131,6 +137,8 @@ interface InjectorState {
   scratches: Scratch[];
   /** the batch code and results areas, grown on demand */
   batch: BatchArea | undefined;
+  /** the injector whose batch area this one uses (sharesMemoryWith) */
+  lender: InjectorState | undefined;
   open: boolean;
   /** trips into the task so far (one per injected call or batch), logged at release (-v4) */
   trips: number;
@@ -163,7 +171,11 @@ function prepare(tid: number, options: InjectorOptions): InjectorState {
   }
   log.debug(`task ${tid}: trampoline at 0x${saved.site.toString(16)}`);
   const ctx: TrapContext = { tid, site: saved.site, timeoutMs: options.timeoutMs ?? 10_000, log, deferred: [], events: [] };
-  return { saved, regs, mem, ctx, log, scratches: [], batch: undefined, open: true, trips: 0 };
+  const lender = options.sharesMemoryWith === undefined ? undefined : states.get(options.sharesMemoryWith);
+  if (lender !== undefined && lender.saved.pid !== saved.pid) {
+    throw new CriuError(`thread ${tid} (process ${saved.pid}) cannot share the memory of process ${lender.saved.pid}'s injector`, { code: 'EINVAL' });
+  }
+  return { saved, regs, mem, ctx, log, scratches: [], batch: undefined, lender, open: true, trips: 0 };
 }
 
 function injectSyscall(state: InjectorState, nr: number, args: readonly SyscallArg[]): bigint {
@@ -184,6 +196,10 @@ function injectCall(state: InjectorState, name: string, nr: number, args: readon
 
 /** A batch area for at least `calls` calls (code + results), mapped or grown on demand. */
 function batchArea(state: InjectorState, calls: number): BatchArea {
+  if (state.lender !== undefined) {
+    if (!state.lender.open) throw new CriuError(`task ${state.saved.tid}: the injector it shares memory with is released`, { code: 'ERELEASED' });
+    return batchArea(state.lender, calls);
+  }
   const call = (name: string, nr: number, args?: SyscallArg[]): bigint => injectCall(state, name, nr, args);
   const current = state.batch;
   const fits = (area: BatchArea): boolean => area.results.size >= calls * 8 && area.code.size >= calls * CALL_CODE_BYTES + 1;
@@ -228,11 +244,13 @@ function releaseInjector(state: InjectorState): void {
   }
 }
 
+const states = new WeakMap<Injector, InjectorState>();
+
 /** Prepares a seized, stopped thread for injected syscalls (see the file comment). */
 export function openInjector(tid: number, options: InjectorOptions = {}): Injector {
   const state = prepare(tid, options);
   const call = (name: string, nr: number, args?: SyscallArg[]): bigint => injectCall(state, name, nr, args);
-  return {
+  const injector: Injector = {
     tid,
     pid: state.saved.pid,
     site: state.saved.site,
@@ -248,4 +266,6 @@ export function openInjector(tid: number, options: InjectorOptions = {}): Inject
     },
     release: () => releaseInjector(state),
   };
+  states.set(injector, state);
+  return injector;
 }

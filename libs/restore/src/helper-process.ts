@@ -11,7 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CriuError, SyscallError, type Logger } from '@criu-ts/base';
 import {
-  PR, PTRACE_O, SIG, WAIT, kill, prctl, ptraceInterrupt, ptraceSeize, sleepSync, waitpid, waitpidWithin, wifstopped,
+  PR, PTRACE_O, SIG, WAIT, kill, prctl, ptraceInterrupt, ptraceSeize, pollPause, waitpid, waitpidWithin, wifstopped,
 } from '@criu-ts/kernel';
 
 /** errno ECHILD: Node's error map (libuv's codes) has no name for it, so compare numbers. */
@@ -34,7 +34,7 @@ function parentOf(pid: number): number {
 
 /** Waits (bounded) until pid is our child, i.e. its first parent has exited. */
 function waitAdopted(pid: number, timeoutMs: number): void {
-  for (const end = performance.now() + timeoutMs; parentOf(pid) !== process.pid; sleepSync(1)) {
+  for (let round = 0, end = performance.now() + timeoutMs; parentOf(pid) !== process.pid; pollPause(round++)) {
     if (performance.now() > end) throw new CriuError(`restore helper ${pid} was not re-parented to criu within ${timeoutMs} ms`);
   }
 }
@@ -60,7 +60,7 @@ export function killAndReap(pid: number, timeoutMs = 5000): void {
     if (!(error instanceof SyscallError && error.code === 'ESRCH')) throw error;
   }
   try {
-    for (const end = performance.now() + timeoutMs; performance.now() < end; sleepSync(1)) {
+    for (let round = 0, end = performance.now() + timeoutMs; performance.now() < end; pollPause(round++)) {
       const got = waitpid(pid, WAIT.__WALL | WAIT.WNOHANG);
       if (got !== null && !wifstopped(got.status)) return;
     }

@@ -2,7 +2,7 @@
 // fails: every one is killed and reaped (as tracer, then as the subreaper
 // that inherits the orphans), so nothing half-restored is left behind.
 import { SyscallError, type Logger } from '@criu-ts/base';
-import { SIG, WAIT, kill, sleepSync, waitpid, wifstopped } from '@criu-ts/kernel';
+import { SIG, WAIT, kill, pollPause, waitpid, wifstopped } from '@criu-ts/kernel';
 import type { Injector } from '@criu-ts/inject';
 
 /** errno ECHILD: Node's error map (libuv's codes) has no name for it, so compare numbers. */
@@ -43,7 +43,7 @@ function killQuietly(pid: number): void {
 /** Reaps pid until it is gone (ECHILD), for at most timeoutMs; true if gone. */
 function reap(pid: number, timeoutMs: number): boolean {
   const end = performance.now() + timeoutMs;
-  for (;;) {
+  for (let round = 0; ; round++) {
     let got;
     try {
       got = waitpid(pid, WAIT.__WALL | WAIT.WNOHANG);
@@ -53,7 +53,7 @@ function reap(pid: number, timeoutMs: number): boolean {
     }
     if (got !== null && wifstopped(got.status)) continue;
     if (performance.now() > end) return false;
-    if (got === null) sleepSync(1);
+    if (got === null) pollPause(round);
   }
 }
 

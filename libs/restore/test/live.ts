@@ -11,7 +11,7 @@ import { PR, kill, prctl, sleepSync } from '@criu-ts/kernel';
 import { killAndReap } from '../../kernel/test/target.js';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const restoreTool = join(root, 'tools/criu-restore/dist/main.js');
+export const restoreTool = join(root, 'tools/criu-restore/dist/main.cjs');
 
 export interface Teardowns {
   teardown(fn: () => void | Promise<void>): void;

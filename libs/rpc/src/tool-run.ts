@@ -54,7 +54,7 @@ export function toolCommand(tool: string, env: NodeJS.ProcessEnv = process.env):
   const dir = env.CRIU_TS_TOOLS_DIR;
   if (dir !== undefined && dir !== '') return { file: join(dir, tool), args: [] };
   const here = dirname(fileURLToPath(import.meta.url));
-  return { file: process.execPath, args: [resolve(here, `../../../tools/${tool}/dist/main.js`)] };
+  return { file: process.execPath, args: [resolve(here, `../../../tools/${tool}/dist/main.cjs`)] };
 }
 
 /** A private (0700) directory for one request's files; remove it with rmSync(recursive). */

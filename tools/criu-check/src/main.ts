@@ -2,4 +2,6 @@
 import { runTool } from '@criu-ts/cli';
 import { checkTool } from './tool.js';
 
-process.exitCode = await runTool(checkTool);
+void runTool(checkTool).then((code) => {
+  process.exitCode = code;
+});

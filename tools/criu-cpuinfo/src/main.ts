@@ -2,4 +2,6 @@
 import { runTool } from '@criu-ts/cli';
 import { cpuinfoTool } from './tool.js';
 
-process.exitCode = await runTool(cpuinfoTool);
+void runTool(cpuinfoTool).then((code) => {
+  process.exitCode = code;
+});

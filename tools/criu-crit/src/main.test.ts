@@ -9,7 +9,7 @@ import { createPagemap, kindHasSchema, PE_PRESENT, sampleEntries, writeImage, im
 import { TarWriter } from '@criu-ts/stream';
 
 const run = promisify(execFile);
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'criu-crit-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 

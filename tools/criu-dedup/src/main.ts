@@ -2,4 +2,6 @@
 import { runTool } from '@criu-ts/cli';
 import { dedupTool } from './tool.js';
 
-process.exitCode = await runTool(dedupTool);
+void runTool(dedupTool).then((code) => {
+  process.exitCode = code;
+});

@@ -2,4 +2,6 @@
 import { runTool } from '@criu-ts/cli';
 import { dumpTool } from './tool.js';
 
-process.exitCode = await runTool(dumpTool);
+void runTool(dumpTool).then((code) => {
+  process.exitCode = code;
+});

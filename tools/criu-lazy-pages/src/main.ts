@@ -2,4 +2,6 @@
 import { runTool } from '@criu-ts/cli';
 import { lazyPagesTool } from './tool.js';
 
-process.exitCode = await runTool(lazyPagesTool);
+void runTool(lazyPagesTool).then((code) => {
+  process.exitCode = code;
+});

@@ -2,4 +2,6 @@
 import { runTool } from '@criu-ts/cli';
 import { pageServerTool } from './tool.js';
 
-process.exitCode = await runTool(pageServerTool);
+void runTool(pageServerTool).then((code) => {
+  process.exitCode = code;
+});

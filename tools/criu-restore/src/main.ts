@@ -2,4 +2,6 @@
 import { runTool } from '@criu-ts/cli';
 import { restoreTool } from './tool.js';
 
-process.exitCode = await runTool(restoreTool);
+void runTool(restoreTool).then((code) => {
+  process.exitCode = code;
+});

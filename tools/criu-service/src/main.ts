@@ -2,4 +2,6 @@
 import { runTool } from '@criu-ts/cli';
 import { serviceTool } from './tool.js';
 
-process.exitCode = await runTool(serviceTool);
+void runTool(serviceTool).then((code) => {
+  process.exitCode = code;
+});

@@ -53,7 +53,7 @@ async function service(ctx: Context): Promise<void> {
   await serveSocket({
     address,
     log: ctx.log.child('service'),
-    worker: [process.execPath, ...process.execArgv, fileURLToPath(new URL('./main.js', import.meta.url))],
+    worker: [process.execPath, ...process.execArgv, fileURLToPath(new URL('./main.cjs', import.meta.url))],
     workerArgs: [`--verbosity=${o.verbosity}`, '--no-default-config'],
     logFd: ctx.log.sink.fd,
     onReady: () => announceReady(ctx),

@@ -13,7 +13,7 @@ const tools = ['criu-dump', 'criu-restore', 'criu-check', 'criu-page-server', 'c
 function run(tool: string, args: string[], cwd?: string) {
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: '/nonexistent', CRIU_CONFIG_FILE: '' };
   delete env.CRIU_TS_TOOLS_DIR;
-  return spawnSync(process.execPath, [join(toolsRoot, tool, 'dist', 'main.js'), ...args], { encoding: 'utf8', timeout: 20_000, cwd, env });
+  return spawnSync(process.execPath, [join(toolsRoot, tool, 'dist', 'main.cjs'), ...args], { encoding: 'utf8', timeout: 20_000, cwd, env });
 }
 
 for (const tool of tools) {

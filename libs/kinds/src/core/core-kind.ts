@@ -16,7 +16,7 @@ import { sighandId, taskNamespaceIds, type TaskKobjIds } from './kobj-ids.js';
 import { threadSnapshots, takeSnapshot } from './core-snapshot.js';
 import type { RseqState } from './rseq.js';
 import { peekQueue } from './signals.js';
-import { prefetchedTaskCalls, taskCalls, type TaskCalls } from './task-calls.js';
+import { prefetchedTaskCalls, type TaskCalls } from './task-calls.js';
 import { TASK_STATE, taskCore } from './task-core.js';
 import { threadCore, threadInfo, type ThreadBefore } from './thread-core.js';
 import { dumpTaskSeccomp, writeSeccompImage } from './seccomp.js';
@@ -69,12 +69,13 @@ function threadEntryWith(ctx: DumpContext, pid: number, before: Before, via: { i
  * A non-leader thread gets a short-lived injector of its own, beside the
  * leader's trampoline; its answers land in the leader's scratch page (a
  * thread shares its leader's memory, and threads are asked one at a time),
- * which saves mapping and unmapping a page in every thread.
+ * which saves mapping and unmapping a page in every thread. Its questions
+ * are one batch, run from the leader's batch area: one trip into the thread.
  */
 function otherThreadEntry(ctx: DumpContext, pid: number, before: Before, leader: { injector: Injector; scratch: Scratch }): CoreEntry {
-  const injector = openInjector(before.tid, { site: leader.injector.site + THREAD_SITE_OFFSET, log: ctx.log.child('inject') });
+  const injector = openInjector(before.tid, { site: leader.injector.site + THREAD_SITE_OFFSET, log: ctx.log.child('inject'), sharesMemoryWith: leader.injector });
   try {
-    return threadEntryWith(ctx, pid, before, { injector, calls: taskCalls(injector, leader.scratch) });
+    return threadEntryWith(ctx, pid, before, { injector, calls: prefetchedTaskCalls(injector, leader.scratch, 'thread') });
   } finally {
     injector.release();
   }

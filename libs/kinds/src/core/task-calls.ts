@@ -101,12 +101,18 @@ export function taskCalls(injector: Injector, scratch: Scratch): TaskCalls {
 const AT = { tidAddress: 0, pdeath: 8, subreaper: 16, sigaltstack: 32, itimers: 64, sigactions: 256 } as const;
 const PREFETCH_BYTES = AT.sigactions + ACTION_SIGNALS.length * KSIGACTION_SIZE;
 
+/** The prefetch batch's first calls are the questions of one thread; the rest are task-wide. */
+const THREAD_QUESTIONS = 4;
+
 /**
  * taskCalls whose questions (all but the POSIX timers', which depend on the
  * timer ids) are asked in one batch — one trip into the task instead of
  * eight. Each answer is checked when it is used, so a failure names its call.
+ * For a thread other than the leader (`scope` 'thread') only its own
+ * questions are asked (clear_child_tid, sigaltstack, parent-death signal,
+ * securebits): the task-wide ones are the leader's.
  */
-export function prefetchedTaskCalls(injector: Injector, scratch: Scratch): TaskCalls {
+export function prefetchedTaskCalls(injector: Injector, scratch: Scratch, scope: 'task' | 'thread' = 'task'): TaskCalls {
   const at = (offset: number): bigint => scratch.addr + BigInt(offset);
   const named: { name: string; nr: number; args: (bigint | number)[] }[] = [
     { name: 'prctl(PR_GET_TID_ADDRESS)', nr: SYS.prctl, args: [PR.GET_TID_ADDRESS, at(AT.tidAddress)] },
@@ -118,9 +124,11 @@ export function prefetchedTaskCalls(injector: Injector, scratch: Scratch): TaskC
     ...[ITIMER.REAL, ITIMER.VIRTUAL, ITIMER.PROF].map((which, i) => ({ name: `getitimer(${which})`, nr: SYS.getitimer, args: [which, at(AT.itimers + i * ITIMERVAL_SIZE)] })),
     ...ACTION_SIGNALS.map((sig, i) => ({ name: `rt_sigaction(${sig})`, nr: SYS.rt_sigaction, args: [sig, 0, at(AT.sigactions + i * KSIGACTION_SIZE), 8] })),
   ];
-  const results = injector.batch(named.map(({ nr, args }) => ({ nr, args })));
-  const answers = scratch.read(PREFETCH_BYTES);
+  const asked = scope === 'task' ? named : named.slice(0, THREAD_QUESTIONS);
+  const results = injector.batch(asked.map(({ nr, args }) => ({ nr, args })));
+  const answers = scratch.read(scope === 'task' ? PREFETCH_BYTES : AT.sigaltstack + STACK_T_SIZE);
   const checked = (first: number, count = 1): bigint => {
+    if (first + count > asked.length) throw new Error(`task-wide question ${named[first]!.name} asked of thread ${injector.tid}`);
     for (let i = first; i < first + count; i++) {
       const result = results[i]!;
       if (result < 0n && result >= -4095n) throw new SyscallError({ syscall: named[i]!.name, errno: Number(-result), pid: injector.tid });
