@@ -28,10 +28,12 @@ export interface PageOutputs {
   runId?: string;
 }
 
-export function createEngineContext(options: DumpOptions, log: Logger, tasks: readonly DumpTask[], outputs: PageOutputs = {}): EngineContext {
+export function createEngineContext(
+  options: DumpOptions, log: Logger, tasks: readonly DumpTask[], outputs: PageOutputs = {}, prepared: Record<string, unknown> = {},
+): EngineContext {
   const writers = new Map<string, ImageWriter>();
   const injectors = new Map<number, Injector>();
-  const tables = new Map<string, unknown>();
+  const tables = new Map<string, unknown>(Object.entries(prepared));
   const before = new Set(readdirSync(options.imagesDir));
   const undos: (() => void)[] = [];
   const runOnUndos: (() => void)[] = [];

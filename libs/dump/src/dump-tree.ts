@@ -96,10 +96,14 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
   await request.runAction?.('pre-dump', { pid: request.pid });
   const pageServer = request.pageServer === undefined ? undefined : await connectPageServer(request.pageServer);
   if (pageServer !== undefined) log.info(`connected to ${pageServer.name}`);
-  const started = process.hrtime.bigint();
+  const kinds = request.preDump ? [memoryKind] : taskKinds;
   const runId = randomUUID();
   let tree: FrozenTree;
+  let prepared: Record<string, unknown>;
+  let started: bigint;
   try {
+    prepared = Object.assign({}, ...kinds.map((kind) => kind.prepareDump?.() ?? {}));
+    started = process.hrtime.bigint();
     tree = freezeTree(request.pid, { log: log.child('freeze'), timeoutMs: request.timeoutSeconds * 1000 });
   } catch (error) {
     pageServer?.close();
@@ -107,11 +111,11 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
   }
   const frozen = process.hrtime.bigint();
   const pageSink = pageServer === undefined ? undefined : pageSinkOf(pageServer);
-  const ctx = createEngineContext(request, log, tree.tasks, { pageSink, pageStream: request.pageStream, runId });
+  const ctx = createEngineContext(request, log, tree.tasks, { pageSink, pageStream: request.pageStream, runId }, prepared);
   try {
     faultPoint(FAULT.DUMP_EARLY);
     await stagePoint(FAULT.DUMP_FREEZE);
-    dumpTasks(ctx, tree, request.preDump ? [memoryKind] : taskKinds);
+    dumpTasks(ctx, tree, kinds);
     await stagePoint(FAULT.DUMP_WRITE);
     if (!request.preDump) writePstree(request.imagesDir, tree.tasks);
     const track = request.preDump || request.trackMem === true;

@@ -1,5 +1,5 @@
 // @criu-ts/inject: run system calls inside a seized, stopped thread and put
 // it back (our compel). See injector.ts.
-export { openInjector, type Injector, type InjectorOptions, type Scratch, type SyscallArg, type BatchCall } from './injector.js';
+export { callsChecked, openInjector, type FixedBatchArea, type Injector, type InjectorOptions, type NamedCall, type Scratch, type SyscallArg, type BatchCall } from './injector.js';
 export { chooseTrampolineSite, findTrampolineSite, type TrampolineSite } from './trampoline-site.js';
 export { TRAMPOLINE } from './run-to-trap.js';

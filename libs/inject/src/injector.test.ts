@@ -7,7 +7,7 @@ import {
 } from '@criu-ts/kernel';
 import { LogLevel, SyscallError, createLogger } from '@criu-ts/base';
 import { seizeAndStop, startTarget, tempDir, type Target } from '../test/target.js';
-import { TRAMPOLINE, findTrampolineSite, openInjector } from './index.js';
+import { TRAMPOLINE, callsChecked, findTrampolineSite, openInjector } from './index.js';
 
 function statusMask(pid: number, field: string): bigint {
   const m = new RegExp(`^${field}:\\s*([0-9a-f]+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -89,6 +89,23 @@ t.test('scratch memory: injected mmap, write, read back, unmapped on release', a
   injector.release();
   t.notMatch(readFileSync(`/proc/${target.pid}/maps`, 'utf8'), new RegExp(`^${hex}-`, 'm'), 'gone after release');
   t.throws(() => injector.syscall(SYS.getpid), { code: 'ERELEASED' });
+});
+
+t.test('batches in a fixed area run in trips that fit it, map nothing, and a checked batch names the call that failed', async (t) => {
+  const target = stopped(t);
+  const owner = openInjector(target.pid);
+  // a read-write-execute area of the task's own, as the restore area is
+  const area = owner.call('mmap', SYS.mmap, [0, 3 * 4096, 7, 0x22, -1, 0]);
+  owner.release();
+  const mapsBefore = readFileSync(`/proc/${target.pid}/maps`, 'utf8');
+  const fixed = openInjector(target.pid, { batchArea: { code: area, codeSize: 4096, results: area + 8192n, resultsSize: 4096 } });
+  const calls = Array.from({ length: 130 }, () => ({ nr: SYS.getpid }));
+  t.same(fixed.batch(calls), calls.map(() => BigInt(target.pid)), '130 calls through a one-page code area (49 a trip) all ran');
+  t.equal(readFileSync(`/proc/${target.pid}/maps`, 'utf8'), mapsBefore, 'nothing mapped for them');
+  const [fd] = callsChecked(fixed, [{ name: 'dup(0)', nr: SYS.dup, args: [0] }]);
+  t.throws(() => callsChecked(fixed, [{ name: 'close(fd)', nr: SYS.close, args: [fd!] }, { name: 'close(-1)', nr: SYS.close, args: [-1] }]), { code: 'EBADF', message: /close\(-1\)/ });
+  fixed.release();
+  t.equal(readFileSync(`/proc/${target.pid}/maps`, 'utf8'), mapsBefore, 'the area is the caller\'s: not unmapped on release');
 });
 
 t.test('rt_sigaction queried inside the task agrees with SigCgt and SigIgn', async (t) => {

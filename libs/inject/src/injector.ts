@@ -37,7 +37,7 @@ import {
   type TaskMemory, type X86Regs,
 } from '@criu-ts/kernel';
 import { TRAMPOLINE, runToTrap, type TrapContext } from './run-to-trap.js';
-import { mapScratch, type Scratch } from './scratch.js';
+import { mapScratch, scratchAt, type Scratch } from './scratch.js';
 import { requeueDeferred, restoreTask, type Saved } from './restore.js';
 import { syscallStopOf } from './syscall-stop.js';
 import { CALL_CODE_BYTES, assembleBatch, mapBatchCode, writeBatchCode, type BatchArea, type BatchCall } from './syscall-batch.js';
@@ -58,6 +58,21 @@ export interface InjectorOptions {
    * injector's batches too, so this one maps nothing of its own.
    */
   sharesMemoryWith?: Injector;
+  /**
+   * Read-write-execute memory of the task's that batches use instead of
+   * mappings of their own (the restore area, while the task's address
+   * space is torn down and rebuilt around it): nothing is mapped or
+   * unmapped, and a batch larger than it runs in several trips.
+   */
+  batchArea?: FixedBatchArea;
+}
+
+/** Where batches run: code (executable) and results (writable), both already mapped. */
+export interface FixedBatchArea {
+  code: bigint;
+  codeSize: number;
+  results: bigint;
+  resultsSize: number;
 }
 
 export type SyscallArg = bigint | number;
@@ -139,6 +154,8 @@ interface InjectorState {
   batch: BatchArea | undefined;
   /** the injector whose batch area this one uses (sharesMemoryWith) */
   lender: InjectorState | undefined;
+  /** the batch area is the caller's (InjectorOptions.batchArea): never grown nor unmapped */
+  fixedBatch: boolean;
   open: boolean;
   /** trips into the task so far (one per injected call or batch), logged at release (-v4) */
   trips: number;
@@ -175,7 +192,9 @@ function prepare(tid: number, options: InjectorOptions): InjectorState {
   if (lender !== undefined && lender.saved.pid !== saved.pid) {
     throw new CriuError(`thread ${tid} (process ${saved.pid}) cannot share the memory of process ${lender.saved.pid}'s injector`, { code: 'EINVAL' });
   }
-  return { saved, regs, mem, ctx, log, scratches: [], batch: undefined, lender, open: true, trips: 0 };
+  const fixed = options.batchArea;
+  const batch = fixed === undefined ? undefined : { code: { addr: fixed.code, size: fixed.codeSize }, results: scratchAt(fixed.results, fixed.resultsSize, mem) };
+  return { saved, regs, mem, ctx, log, scratches: [], batch, lender, fixedBatch: fixed !== undefined, open: true, trips: 0 };
 }
 
 function injectSyscall(state: InjectorState, nr: number, args: readonly SyscallArg[]): bigint {
@@ -212,11 +231,26 @@ function batchArea(state: InjectorState, calls: number): BatchArea {
   return state.batch;
 }
 
+/** How many calls one trip through a fixed batch area can run. */
+function fixedCapacity(area: BatchArea): number {
+  return Math.min(Math.floor(area.results.size / 8), Math.floor((area.code.size - 1) / CALL_CODE_BYTES));
+}
+
 function injectBatch(state: InjectorState, calls: readonly BatchCall[]): bigint[] {
-  const { saved, log } = state;
+  const { saved } = state;
   if (!state.open) throw new CriuError(`task ${saved.tid}: injector already released`, { code: 'ERELEASED' });
   if (calls.length === 0) return [];
-  const area = batchArea(state, calls.length);
+  const owner = state.lender ?? state;
+  if (!owner.fixedBatch) return injectBatchTrip(state, calls, batchArea(state, calls.length));
+  const area = owner.batch!;
+  const capacity = fixedCapacity(area);
+  const results: bigint[] = [];
+  for (let first = 0; first < calls.length; first += capacity) results.push(...injectBatchTrip(state, calls.slice(first, first + capacity), area));
+  return results;
+}
+
+function injectBatchTrip(state: InjectorState, calls: readonly BatchCall[], area: BatchArea): bigint[] {
+  const { saved, log } = state;
   const code = assembleBatch(calls, area.results.addr);
   writeBatchCode(state.mem, area, code);
   ptraceSetRegs(saved.tid, { ...state.regs, rip: area.code.addr, orig_rax: BigInt.asUintN(64, -1n) });
@@ -236,7 +270,7 @@ function releaseInjector(state: InjectorState): void {
   try {
     requeueDeferred(state.ctx, state.saved, (size) => mapScratch(size, call, state.mem), call);
     for (const scratch of state.scratches) call('munmap', SYS.munmap, [scratch.addr, scratch.size]);
-    if (state.batch !== undefined) call('munmap', SYS.munmap, [state.batch.code.addr, state.batch.code.size]);
+    if (state.batch !== undefined && !state.fixedBatch) call('munmap', SYS.munmap, [state.batch.code.addr, state.batch.code.size]);
   } finally {
     state.open = false;
     restoreTask(state.saved, state.mem);
@@ -268,4 +302,31 @@ export function openInjector(tid: number, options: InjectorOptions = {}): Inject
   };
   states.set(injector, state);
   return injector;
+}
+
+/** A call of a checked batch: its name for the error, its number and arguments. */
+export interface NamedCall extends BatchCall {
+  name: string;
+}
+
+/** Calls per trip of callsChecked: bounds the batch area (code and results) mapped in the task. */
+const CHECKED_BATCH_CALLS = 256;
+
+/**
+ * Runs `calls` in as few trips into the task as the batch area allows and
+ * throws SyscallError naming the first that failed (the calls after it in
+ * its trip have run too: use it for calls whose failure fails the whole
+ * operation). Returns the results in order.
+ */
+export function callsChecked(injector: Injector, calls: readonly NamedCall[]): bigint[] {
+  const results: bigint[] = [];
+  for (let first = 0; first < calls.length; first += CHECKED_BATCH_CALLS) {
+    const chunk = calls.slice(first, first + CHECKED_BATCH_CALLS);
+    const got = chunk.length === 1 ? [injector.syscall(chunk[0]!.nr, ...(chunk[0]!.args ?? []))] : injector.batch(chunk);
+    got.forEach((result, i) => {
+      if (result < 0n && result >= -4095n) throw new SyscallError({ syscall: chunk[i]!.name, errno: Number(-result), pid: injector.tid });
+    });
+    results.push(...got);
+  }
+  return results;
 }

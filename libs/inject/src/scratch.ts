@@ -24,9 +24,14 @@ function checkRange(scratch: Scratch, offset: number, len: number): void {
 export function mapScratch(size: number, call: Call, mem: TaskMemory): Scratch {
   const mapped = Math.max(PAGE_SIZE, Math.ceil(size / PAGE_SIZE) * PAGE_SIZE);
   const addr = call('mmap', SYS.mmap, [0, mapped, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS, -1, 0]);
+  return scratchAt(addr, mapped, mem);
+}
+
+/** Scratch on memory the task already has mapped read-write (`size` bytes at `addr`). */
+export function scratchAt(addr: bigint, size: number, mem: TaskMemory): Scratch {
   const scratch: Scratch = {
     addr,
-    size: mapped,
+    size,
     write(buf, offset = 0) {
       checkRange(scratch, offset, buf.length);
       if (mem.write(addr + BigInt(offset), buf) !== buf.length) {

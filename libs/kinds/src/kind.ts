@@ -20,6 +20,12 @@ export interface TaskKind {
   readonly name: string;
   /** the images it writes */
   readonly images: readonly KindName[];
+  /**
+   * Before the tree is frozen: what the kind can learn without it (a probe
+   * of this machine), so that it does not lengthen the frozen time. The
+   * entries become the dump's shared tables (DumpContext.shared).
+   */
+  prepareDump?(): Record<string, unknown>;
   /** Dump this part of one live (non-zombie) task, which is frozen and seized. */
   dump(ctx: DumpContext, task: DumpTask, record: TaskRecord): void;
   /** Once every task is dumped: checks and images that need the whole tree (pty pairs, ...). */

@@ -9,7 +9,7 @@
 import { CriuError, type Logger } from '@criu-ts/base';
 import { O, PROT, SYS } from '@criu-ts/kernel';
 import type { Messages } from '@criu-ts/images';
-import type { Injector } from '@criu-ts/inject';
+import { callsChecked, type Injector, type NamedCall } from '@criu-ts/inject';
 import type { FileTable } from './file-paths.js';
 import { fillPages, openInTask, type FillOptions } from './page-fill.js';
 import { unregisterRseq } from './rseq.js';
@@ -45,9 +45,8 @@ export function helperLeftovers(present: readonly Mapping[], area: TaskArea): { 
 }
 
 function unmapLeftovers(injector: Injector, area: TaskArea): void {
-  for (const range of helperLeftovers(taskMappings(injector.pid), area)) {
-    injector.call('munmap', SYS.munmap, [range.start, range.end - range.start]);
-  }
+  const ranges = helperLeftovers(taskMappings(injector.pid), area);
+  callsChecked(injector, ranges.map((range) => ({ name: `munmap(0x${range.start.toString(16)})`, nr: SYS.munmap, args: [range.start, range.end - range.start] })));
 }
 
 function fileFd(injector: Injector, input: AddressSpaceInput, action: MapAction, fds: Map<string, bigint>): bigint {
@@ -73,30 +72,38 @@ function shmemFd(injector: Injector, input: AddressSpaceInput, vma: VmaEntry, fd
   return fd;
 }
 
-function mapOne(injector: Injector, input: AddressSpaceInput, action: MapAction, fds: Map<string, bigint>): void {
+/** The mmap of one mapping, its file (or shared memory object) opened in the task first. */
+function mmapCall(injector: Injector, input: AddressSpaceInput, action: MapAction, fds: Map<string, bigint>): NamedCall {
   const fileFdOf = (): bigint => (action.fileId === undefined ? -1n : fileFd(injector, input, action, fds));
   const fd = action.shmem !== undefined ? shmemFd(injector, input, action.shmem, fds) : fileFdOf();
-  const got = injector.call('mmap', SYS.mmap, [action.start, action.length, action.fillProt, action.flags, fd, action.pgoff]);
-  if (got !== action.start) throw new CriuError(`task ${injector.pid}: mapping 0x${action.start.toString(16)} landed at 0x${got.toString(16)}`);
+  return { name: `mmap(0x${action.start.toString(16)})`, nr: SYS.mmap, args: [action.start, action.length, action.fillProt, action.flags, fd, action.pgoff] };
 }
 
+/** Every mapping at its address: the files opened one by one, then the mmaps in batches (one trip per batch). */
 function mapAll(injector: Injector, input: AddressSpaceInput, actions: readonly MapAction[]): void {
   const fds = new Map<string, bigint>();
   try {
-    for (const action of actions) mapOne(injector, input, action, fds);
+    const calls = actions.map((action) => mmapCall(injector, input, action, fds));
+    callsChecked(injector, calls).forEach((got, i) => {
+      const { start } = actions[i]!;
+      if (got !== start) throw new CriuError(`task ${injector.pid}: mapping 0x${start.toString(16)} landed at 0x${got.toString(16)}`);
+    });
   } finally {
-    for (const fd of fds.values()) injector.call('close', SYS.close, [fd]);
+    callsChecked(injector, [...fds.values()].map((fd) => ({ name: `close(${fd})`, nr: SYS.close, args: [fd] })));
   }
 }
 
+/** Final protections and advice, in batches. */
 function finishMappings(injector: Injector, input: AddressSpaceInput, actions: readonly MapAction[]): void {
+  const calls: NamedCall[] = [];
   for (const action of actions) {
-    if (action.fillProt !== action.prot) injector.call('mprotect', SYS.mprotect, [action.start, action.length, action.prot]);
+    if (action.fillProt !== action.prot) calls.push({ name: `mprotect(0x${action.start.toString(16)})`, nr: SYS.mprotect, args: [action.start, action.length, action.prot] });
   }
   const mapped = new Set(actions.map((action) => action.start));
   for (const vma of input.vmas.filter((v) => mapped.has(v.start))) {
-    for (const advice of madviceOf(vma)) injector.call('madvise', SYS.madvise, [vma.start, vma.end - vma.start, advice]);
+    for (const advice of madviceOf(vma)) calls.push({ name: `madvise(0x${vma.start.toString(16)}, ${advice})`, nr: SYS.madvise, args: [vma.start, vma.end - vma.start, advice] });
   }
+  callsChecked(injector, calls);
 }
 
 /** Rebuilds the address space of the task behind `injector`; returns the pages read. */

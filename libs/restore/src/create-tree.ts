@@ -30,7 +30,7 @@ export interface CreateInput {
 
 function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
   clearInheritedTrampoline(pid, input.area);
-  const injector = openInjector(pid, { site: input.area.site, log: input.log.child(`inject ${pid}`) });
+  const injector = openInjector(pid, { site: input.area.site, batchArea: input.area.batch, log: input.log.child(`inject ${pid}`) });
   set.injectors.set(pid, injector);
   return injector;
 }
@@ -57,7 +57,7 @@ function standInLeader(set: TaskSet, input: CreateInput, pgid: number, member: n
   set.processes.push(pgid);
   cloneTask(set.injectors.get(member)!, input.area, { pid: pgid, flags: 0n, exitSignal: 0 }, input.timeoutMs);
   clearInheritedTrampoline(pgid, input.area);
-  const injector = openInjector(pgid, { site: input.area.site, log: input.log.child(`inject ${pgid}`) });
+  const injector = openInjector(pgid, { site: input.area.site, batchArea: input.area.batch, log: input.log.child(`inject ${pgid}`) });
   try {
     injector.call('setpgid', SYS.setpgid, [0, 0]);
   } finally {

@@ -18,7 +18,7 @@ interface ContextInput extends RestoreOptions {
 const THREAD_SITE_OFFSET = 16n;
 
 function withThreadOf<T>(tid: number, area: TaskArea, log: Logger, fn: (injector: Injector) => T): T {
-  const injector = openInjector(tid, { site: area.site + THREAD_SITE_OFFSET, log });
+  const injector = openInjector(tid, { site: area.site + THREAD_SITE_OFFSET, batchArea: area.batch, log });
   try {
     return fn(injector);
   } finally {

@@ -86,7 +86,7 @@ function makeThreads(injector: Injector, task: TaskImage, input: TaskRestoreInpu
 /** Per-thread calls in each new thread, one injector at a time (they share the trampoline). */
 function setupThreads(task: TaskImage, input: TaskRestoreInput): void {
   for (const thread of task.threads.slice(1)) {
-    const injector = openInjector(thread.tid, { site: input.area.site, log: input.log });
+    const injector = openInjector(thread.tid, { site: input.area.site, batchArea: input.area.batch, log: input.log });
     try {
       setThreadAddresses(injector, input.area, task, thread);
     } finally {

@@ -168,7 +168,7 @@ async function build(set: TaskSet, tree: TreeImage, helper: number, request: Res
     const task = ctx.tasks.find((t) => t.pid === pid);
     if (task !== undefined) for (const kind of taskKinds) kind.sessionCreated?.(ctx, task);
   };
-  const helperInjector = openInjector(helper, { site: area.site, log });
+  const helperInjector = openInjector(helper, { site: area.site, batchArea: area.batch, log });
   try {
     createTree(set, { helper: helperInjector, area, tasks: tree.tasks, plan, rootAsSibling: request.restoreSibling, log, timeoutMs: request.timeoutMs ?? 10_000, onSession });
   } finally {

@@ -3,12 +3,14 @@
 // cloned from it (so every task inherits it at the same address). Its first
 // page holds the injection trampoline while the task's own memory is torn
 // down and rebuilt; the pages after it are scratch for structs and iovecs
-// passed to injected calls; above it lies an unmapped staging range where
+// passed to injected calls, then the code and results of injected batches
+// (every injector of a restored task runs its batches there: nothing else
+// is mapped in a task whose own mappings are being put back); above it lies an unmapped staging range where
 // the vDSO is parked while it moves. It is unmapped last, from a trampoline
 // in the restored code.
 import { CriuError } from '@criu-ts/base';
 import { MAP, PAGE_SIZE, PROT, SYS, writeTaskMemory } from '@criu-ts/kernel';
-import type { Injector } from '@criu-ts/inject';
+import type { FixedBatchArea, Injector } from '@criu-ts/inject';
 
 export interface TaskArea {
   base: bigint;
@@ -19,12 +21,17 @@ export interface TaskArea {
   /** scratch start and size */
   scratch: bigint;
   scratchSize: number;
+  /** where injected batches run (InjectorOptions.batchArea) */
+  batch: FixedBatchArea;
   /** an unmapped range above the area, for parking the vDSO */
   staging: bigint;
   stagingSize: number;
 }
 
 const SCRATCH_PAGES = 15;
+/** batch code pages (~400 calls a trip) and one page of results (512) */
+const BATCH_CODE_PAGES = 8;
+const BATCH_RESULT_PAGES = 1;
 const STAGING_SIZE = 4 * 1024 * 1024;
 const CANDIDATE_STEP = 0x100000000n;
 const FIRST_CANDIDATE = 0x100000000n;
@@ -37,13 +44,17 @@ export interface Range {
 
 /** The area's layout at base. */
 export function areaAt(base: bigint): TaskArea {
-  const size = (1 + SCRATCH_PAGES) * PAGE_SIZE;
+  const page = (n: number): bigint => base + BigInt(n * PAGE_SIZE);
+  const batchCode = 1 + SCRATCH_PAGES;
+  const batchResults = batchCode + BATCH_CODE_PAGES;
+  const size = (batchResults + BATCH_RESULT_PAGES) * PAGE_SIZE;
   return {
     base,
     size,
     site: base,
-    scratch: base + BigInt(PAGE_SIZE),
+    scratch: page(1),
     scratchSize: SCRATCH_PAGES * PAGE_SIZE,
+    batch: { code: page(batchCode), codeSize: BATCH_CODE_PAGES * PAGE_SIZE, results: page(batchResults), resultsSize: BATCH_RESULT_PAGES * PAGE_SIZE },
     staging: base + BigInt(size) + BigInt(PAGE_SIZE),
     stagingSize: STAGING_SIZE,
   };

@@ -49,8 +49,11 @@ function threadBefore(ctx: DumpContext, thread: DumpThread): Before {
   return { tid, sigmask: snapshot.sigmask, pending, rseq: snapshot.rseq };
 }
 
+const XSAVE_LAYOUT = 'core.xsave-layout';
+
+/** The CPU's XSAVE layout: probed before the tree is frozen (prepareDump), or now. */
 function layoutOf(ctx: DumpContext): XsaveLayout {
-  return ctx.shared('core.xsave-layout', () => probeXsaveLayout());
+  return ctx.shared(XSAVE_LAYOUT, () => probeXsaveLayout());
 }
 
 function threadEntryWith(ctx: DumpContext, pid: number, before: Before, via: { injector: Injector; calls: TaskCalls }): CoreEntry {
@@ -124,6 +127,7 @@ function dumpZombie(ctx: DumpContext, task: DumpTask): void {
 export const coreKind: TaskKind = {
   name: 'core',
   images: ['core', 'ids', 'seccomp'],
+  prepareDump: () => ({ [XSAVE_LAYOUT]: probeXsaveLayout() }),
   dump: dumpLive,
   dumpZombie,
   afterTasks: writeSeccompImage,
