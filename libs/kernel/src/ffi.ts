@@ -6,7 +6,38 @@
 // Arguments are bigint/number (passed as a 64-bit integer register) or a
 // Buffer (passed as a pointer to the Buffer's own memory, so the kernel can
 // fill it: an output argument). Measured cost: ~3 µs per call with errno.
-import { DataType, load, open } from 'ffi-rs';
+//
+// The calls go straight to ffi-rs' native binding for this platform (a
+// package ffi-rs depends on): ffi-rs' own entry first asks
+// process.report.getReport() whether libc is musl (5-12 ms at every start
+// of every tool) and then re-maps each call's parameter types; we pass the
+// array descriptors it would build ourselves. Elsewhere (musl), ffi-rs'
+// entry is used.
+import { createRequire } from 'node:module';
+import type { DataType as DataTypeEnum, load as loadFn, open as openFn } from 'ffi-rs';
+
+interface Binding {
+  DataType: typeof DataTypeEnum;
+  /** the binding's tags (ffi-rs' typings list only some): Array marks a buffer parameter */
+  FFITypeTag: { Array: number };
+  load: typeof loadFn;
+  open: typeof openFn;
+}
+
+function loadBinding(): Binding {
+  const require = createRequire(import.meta.url);
+  const fromFfiRs = createRequire(require.resolve('ffi-rs'));
+  if (process.platform === 'linux' && process.arch === 'x64') {
+    try {
+      return fromFfiRs('@yuuang/ffi-rs-linux-x64-gnu') as Binding;
+    } catch {
+      // not a glibc build of ffi-rs: its entry chooses
+    }
+  }
+  return require('ffi-rs') as Binding;
+}
+
+const { DataType, FFITypeTag, load, open } = loadBinding();
 
 const LIBC = 'libc';
 
@@ -23,8 +54,10 @@ export interface RawResult {
 // import; ffi-rs keeps it under the key for every later load().
 open({ library: LIBC, path: '' });
 
-function typeOf(arg: RawArg): DataType {
-  return Buffer.isBuffer(arg) ? DataType.U8Array : DataType.BigInt;
+type ParamType = DataTypeEnum | { ffiTypeTag: number; type: DataTypeEnum; length: number };
+
+function typeOf(arg: RawArg): ParamType {
+  return Buffer.isBuffer(arg) ? { ffiTypeTag: FFITypeTag.Array, type: DataType.U8Array, length: arg.length } : DataType.BigInt;
 }
 
 function valueOf(arg: RawArg): bigint | Buffer {
@@ -34,13 +67,14 @@ function valueOf(arg: RawArg): bigint | Buffer {
 
 /** Calls a libc function taking integers/pointers and returning a long. */
 export function callLibc(funcName: string, args: readonly RawArg[]): RawResult {
-  const result = load<DataType.BigInt, true>({
+  const result = load<DataTypeEnum.BigInt, true>({
     library: LIBC,
     funcName,
     retType: DataType.BigInt,
-    paramsType: args.map(typeOf),
+    paramsType: args.map(typeOf) as DataTypeEnum[],
     paramsValue: args.map(valueOf),
     errno: true,
+    freeResultMemory: false,
   });
   return { value: BigInt(result.value as bigint), errno: result.errnoCode };
 }
