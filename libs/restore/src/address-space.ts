@@ -11,7 +11,7 @@ import { O, PROT, SYS } from '@criu-ts/kernel';
 import type { Messages } from '@criu-ts/images';
 import { callsChecked, type Injector, type NamedCall } from '@criu-ts/inject';
 import type { FileTable } from './file-paths.js';
-import { fillPages, openInTask, type FillOptions } from './page-fill.js';
+import { fillPages, openAllInTask, type FillOptions } from './page-fill.js';
 import { unregisterRseq } from './rseq.js';
 import type { TaskArea } from './task-area.js';
 import { isVdsoPiece, parkVdso, placeVdso, taskMappings, type Mapping } from './vdso-move.js';
@@ -49,16 +49,25 @@ function unmapLeftovers(injector: Injector, area: TaskArea): void {
   callsChecked(injector, ranges.map((range) => ({ name: `munmap(0x${range.start.toString(16)})`, nr: SYS.munmap, args: [range.start, range.end - range.start] })));
 }
 
-function fileFd(injector: Injector, input: AddressSpaceInput, action: MapAction, fds: Map<string, bigint>): bigint {
+/** The path and open flags of a file mapping. */
+function fileOf(injector: Injector, input: AddressSpaceInput, action: MapAction): { path: string; flags: number } {
   const path = input.files.path(action.fileId!, `mapping at 0x${action.start.toString(16)} of pid ${injector.pid}`);
   const flags = action.openFlags ?? (action.shared && (action.prot & PROT.WRITE) !== 0 ? O.RDWR : O.RDONLY);
-  const key = `${flags}:${path}`;
-  let fd = fds.get(key);
-  if (fd === undefined) {
-    fd = openInTask(injector, input.area, path, flags);
-    fds.set(key, fd);
+  return { path, flags };
+}
+
+const fileKey = (file: { path: string; flags: number }): string => `${file.flags}:${file.path}`;
+
+/** Opens, in one batch, every distinct file the mappings map; their task fds by fileKey, added to `fds`. */
+function openMappedFiles(injector: Injector, input: AddressSpaceInput, actions: readonly MapAction[], fds: Map<string, bigint>): void {
+  const wanted = new Map<string, { path: string; flags: number }>();
+  for (const action of actions) {
+    if (action.shmem !== undefined || action.fileId === undefined) continue;
+    const file = fileOf(injector, input, action);
+    wanted.set(fileKey(file), file);
   }
-  return fd;
+  const files = [...wanted.values()];
+  openAllInTask(injector, input.area, files).forEach((fd, i) => fds.set(fileKey(files[i]!), fd));
 }
 
 function shmemFd(injector: Injector, input: AddressSpaceInput, vma: VmaEntry, fds: Map<string, bigint>): bigint {
@@ -74,15 +83,16 @@ function shmemFd(injector: Injector, input: AddressSpaceInput, vma: VmaEntry, fd
 
 /** The mmap of one mapping, its file (or shared memory object) opened in the task first. */
 function mmapCall(injector: Injector, input: AddressSpaceInput, action: MapAction, fds: Map<string, bigint>): NamedCall {
-  const fileFdOf = (): bigint => (action.fileId === undefined ? -1n : fileFd(injector, input, action, fds));
+  const fileFdOf = (): bigint => (action.fileId === undefined ? -1n : fds.get(fileKey(fileOf(injector, input, action)))!);
   const fd = action.shmem !== undefined ? shmemFd(injector, input, action.shmem, fds) : fileFdOf();
   return { name: `mmap(0x${action.start.toString(16)})`, nr: SYS.mmap, args: [action.start, action.length, action.fillProt, action.flags, fd, action.pgoff] };
 }
 
-/** Every mapping at its address: the files opened one by one, then the mmaps in batches (one trip per batch). */
+/** Every mapping at its address: the files opened, then the mmaps, in batches (one trip per batch). */
 function mapAll(injector: Injector, input: AddressSpaceInput, actions: readonly MapAction[]): void {
   const fds = new Map<string, bigint>();
   try {
+    openMappedFiles(injector, input, actions, fds);
     const calls = actions.map((action) => mmapCall(injector, input, action, fds));
     callsChecked(injector, calls).forEach((got, i) => {
       const { start } = actions[i]!;

@@ -80,6 +80,41 @@ export function openInTask(injector: Injector, area: TaskArea, path: string, fla
   }
 }
 
+/**
+ * Opens many files in the task (O_CLOEXEC added), in as few trips as the
+ * scratch holds their paths: their fds in order. A failure names the file;
+ * the files opened before it are closed.
+ */
+export function openAllInTask(injector: Injector, area: TaskArea, files: readonly { path: string; flags: number }[]): bigint[] {
+  const fds: bigint[] = [];
+  try {
+    for (let first = 0; first < files.length; ) {
+      const calls: { nr: number; args: bigint[] }[] = [];
+      let offset = 0;
+      for (let i = first; i < files.length; i++) {
+        const bytes = Buffer.byteLength(files[i]!.path) + 1;
+        if (calls.length > 0 && offset + bytes > area.scratchSize) break;
+        calls.push({ nr: SYS.openat, args: [BigInt(AT.FDCWD), putPath(injector.pid, area, files[i]!.path, offset), BigInt(files[i]!.flags | O.CLOEXEC), 0n] });
+        offset += bytes;
+      }
+      const results = injector.batch(calls);
+      results.forEach((fd) => {
+        if (fd >= 0n) fds.push(fd);
+      });
+      const failed = results.findIndex((fd) => fd < 0n);
+      if (failed >= 0) {
+        const error = new SyscallError({ syscall: 'openat', errno: Number(-results[failed]!), pid: injector.pid });
+        throw new CriuError(`task ${injector.pid}: cannot open ${files[first + failed]!.path}: ${error.message}`, { code: error.code, cause: error });
+      }
+      first += calls.length;
+    }
+    return fds;
+  } catch (error) {
+    if (fds.length > 0) injector.batch(fds.map((fd) => ({ nr: SYS.close, args: [fd] })));
+    throw error;
+  }
+}
+
 function iovecBuffer(batch: ReadBatch): Buffer {
   const buf = Buffer.alloc(batch.iovecs.length * 16);
   batch.iovecs.forEach((iov, i) => {

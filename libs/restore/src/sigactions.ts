@@ -1,12 +1,13 @@
 // Signal dispositions (sigaction(2)) from core-PID.img's task_core_entry:
 // one sa_entry per signal 1..64 except SIGKILL and SIGSTOP, in that order,
 // as criu(8) writes them. A new task has every disposition at its default,
-// so only the others are set, with injected rt_sigaction calls. The
+// so only the others are set, with injected rt_sigaction calls (one batch,
+// each k_sigaction at its own place in the scratch). The
 // extended mask (compat, > 64 signals) does not exist on x86_64.
 import { ImageError } from '@criu-ts/base';
 import { SIG, SYS } from '@criu-ts/kernel';
 import type { Messages } from '@criu-ts/images';
-import type { Injector } from '@criu-ts/inject';
+import { callsChecked, type Injector, type NamedCall } from '@criu-ts/inject';
 import { putScratch, type TaskArea } from './task-area.js';
 
 type SaEntry = Messages['sa_entry'];
@@ -39,12 +40,16 @@ export function restoreSigactions(injector: Injector, area: TaskArea, entries: r
   if (entries.length > signals.length) {
     throw new ImageError(`task_core_entry has ${entries.length} sigactions, more than the ${signals.length} signals that have one`, { image, offset: 0 });
   }
-  let set = 0;
+  const calls: NamedCall[] = [];
+  const actions: Buffer[] = [];
   entries.forEach((sa, i) => {
     if (isDefault(sa)) return;
-    const act = putScratch(injector.pid, area, kernelSigaction(sa));
-    injector.call('rt_sigaction', SYS.rt_sigaction, [signals[i]!, act, 0, 8]);
-    set += 1;
+    const act = area.scratch + BigInt(actions.length * KSIGACTION_SIZE);
+    actions.push(kernelSigaction(sa));
+    calls.push({ name: `rt_sigaction(${signals[i]!})`, nr: SYS.rt_sigaction, args: [signals[i]!, act, 0, 8] });
   });
-  return set;
+  if (calls.length === 0) return 0;
+  putScratch(injector.pid, area, Buffer.concat(actions));
+  callsChecked(injector, calls);
+  return calls.length;
 }

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { CriuError } from '@criu-ts/base';
 import { MREMAP, SYS } from '@criu-ts/kernel';
-import type { Injector } from '@criu-ts/inject';
+import { callsChecked, type Injector } from '@criu-ts/inject';
 import type { TaskArea } from './task-area.js';
 
 export interface Mapping {
@@ -81,10 +81,20 @@ function fits(moves: readonly VdsoMove[], dumped: readonly { start: bigint; leng
   return moves.every((m) => dumped.some((d) => m.to >= d.start && m.to + m.length <= d.start + d.length));
 }
 
-function remap(injector: Injector, from: bigint, to: bigint, length: bigint): void {
+interface Move {
+  from: bigint;
+  to: bigint;
+  length: bigint;
+}
+
+/** The moves in order, in one trip; each must land where it was sent. */
+function remapAll(injector: Injector, moves: readonly Move[]): void {
   const flags = MREMAP.MAYMOVE | MREMAP.FIXED;
-  const got = injector.call('mremap', SYS.mremap, [from, length, length, flags, to]);
-  if (got !== to) throw new CriuError(`task ${injector.pid}: mremap moved 0x${from.toString(16)} to 0x${got.toString(16)}, not 0x${to.toString(16)}`);
+  const calls = moves.map((m) => ({ name: `mremap(0x${m.from.toString(16)})`, nr: SYS.mremap, args: [m.from, m.length, m.length, flags, m.to] }));
+  callsChecked(injector, calls).forEach((got, i) => {
+    const { from, to } = moves[i]!;
+    if (got !== to) throw new CriuError(`task ${injector.pid}: mremap moved 0x${from.toString(16)} to 0x${got.toString(16)}, not 0x${to.toString(16)}`);
+  });
 }
 
 /**
@@ -96,20 +106,23 @@ export function parkVdso(injector: Injector, area: TaskArea): Mapping[] {
   const span = present.reduce((sum, m) => sum + (m.end - m.start), 0n);
   if (span > BigInt(area.stagingSize)) throw new CriuError(`task ${injector.pid}: the vDSO area (${span} bytes) exceeds the staging range`);
   let parked = area.staging;
-  return present.map((m) => {
+  const moves: Move[] = [];
+  const result = present.map((m) => {
     const length = m.end - m.start;
-    if (m.start !== parked) remap(injector, m.start, parked, length);
+    if (m.start !== parked) moves.push({ from: m.start, to: parked, length });
     const moved = { start: parked, end: parked + length, name: m.name };
     parked += length;
     return moved;
   });
+  remapAll(injector, moves);
+  return result;
 }
 
 /** Moves the parked pieces onto the dumped addresses, or unmaps them if none were dumped. */
 export function placeVdso(injector: Injector, parked: readonly Mapping[], dumped: readonly { start: bigint; length: bigint }[]): void {
   if (dumped.length === 0) {
-    for (const m of parked) injector.call('munmap', SYS.munmap, [m.start, m.end - m.start]);
+    callsChecked(injector, parked.map((m) => ({ name: `munmap(0x${m.start.toString(16)})`, nr: SYS.munmap, args: [m.start, m.end - m.start] })));
     return;
   }
-  for (const move of planVdsoMoves(injector.pid, parked, dumped)) remap(injector, move.from, move.to, move.length);
+  remapAll(injector, planVdsoMoves(injector.pid, parked, dumped));
 }
