@@ -2,7 +2,7 @@ import t from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import {
-  ERESTART, SIG, SYS, WAIT, processVmReadv, ptraceDetach, ptraceGetRegs, ptraceGetSigmask, ptracePeekSiginfo, ptraceSetSigmask, ptraceSyscall,
+  ERESTART, SIG, SYS, WAIT, kill, processVmReadv, ptraceDetach, ptraceGetRegs, ptraceGetSigmask, ptracePeekSiginfo, ptraceSetSigmask, ptraceSyscall,
   readTaskMemory, signed64, sleepSync, waitpidWithin, wstopsig,
 } from '@criu-ts/kernel';
 import { LogLevel, SyscallError, createLogger } from '@criu-ts/base';
@@ -176,6 +176,27 @@ t.test('an overdue call is taken back; signals arriving meanwhile stay pending',
   t.same(ptraceGetRegs(target.pid), before);
   waitPending(target.pid, SIG.HUP);
   t.ok(pendingMask(target.pid) & (1n << BigInt(SIG.HUP - 1)), 'SIGHUP is pending, not lost');
+});
+
+t.test("a task's own SIGTRAP handler survives injected calls (their trap does not reset it)", async (t) => {
+  const target = stopped(t);
+  const trapBit = 1n << BigInt(SIG.TRAP - 1);
+  t.ok(statusMask(target.pid, 'SigCgt') & trapBit, 'the fixture catches SIGTRAP');
+  const injector = openInjector(target.pid);
+  for (let i = 0; i < 3; i++) injector.syscall(SYS.getpid);
+  injector.batch([{ nr: SYS.getpid }, { nr: SYS.gettid }]);
+  injector.release();
+  t.ok(statusMask(target.pid, 'SigCgt') & trapBit, 'still caught after injected calls and a batch');
+});
+
+t.test('a thread with a SIGTRAP pending is refused before anything is changed, and keeps it', async (t) => {
+  const target = stopped(t);
+  const before = ptraceGetRegs(target.pid);
+  kill(target.pid, SIG.TRAP);
+  waitPending(target.pid, SIG.TRAP);
+  t.throws(() => openInjector(target.pid), { code: 'EBUSY', message: /SIGTRAP pending/ });
+  t.ok(pendingMask(target.pid) & (1n << BigInt(SIG.TRAP - 1)), 'SIGTRAP is still pending');
+  t.same(ptraceGetRegs(target.pid), before, 'registers untouched');
 });
 
 t.test('a SIGSTOP during an injected call is deferred, then sent', async (t) => {

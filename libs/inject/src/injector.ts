@@ -2,19 +2,19 @@
 // back exactly as it was.
 //
 // openInjector saves the thread's registers and signal mask, blocks every
-// blockable signal (so nothing is delivered, and nothing lost, while we
-// work), and writes `syscall; int3` at the trampoline site (see
-// trampoline-site.ts), saving the bytes it covers. Each injected call sets
-// rip to the trampoline, rax and the argument registers, and orig_rax to -1
-// ("not in a syscall"): the kernel's restart logic, which runs when a
-// stopped thread resumes and rewinds rip/rewrites rax if orig_rax names a
-// syscall and rax holds -ERESTART*, leaves our registers alone; and at a
-// syscall-entry stop the kernel skips the pending syscall instead of running
-// it with our arguments (a test shows that case). release() puts back,
-// in `finally`, the code bytes, the mask and the original registers —
-// including orig_rax and the -ERESTART* rax — so the thread's own syscall
-// restarts correctly when it resumes. Signals that arrived meanwhile are
-// queued again before that (see run-to-trap.ts).
+// blockable signal but SIGTRAP (so nothing is delivered, and nothing lost,
+// while we work; ALL_SIGNALS says why not SIGTRAP), and writes `syscall;
+// int3` at the trampoline site (see trampoline-site.ts), saving the bytes it
+// covers. Each injected call sets rip to the trampoline, rax and the
+// argument registers, and orig_rax to -1 ("not in a syscall"): the kernel's
+// restart logic, which runs when a stopped thread resumes and rewinds
+// rip/rewrites rax if orig_rax names a syscall and rax holds -ERESTART*,
+// leaves our registers alone; and at a syscall-entry stop the kernel skips
+// the pending syscall instead of running it with our arguments (a test shows
+// that case). release() puts back, in `finally`, the code bytes, the mask
+// and the original registers — including orig_rax and the -ERESTART* rax —
+// so the thread's own syscall restarts correctly when it resumes. Signals
+// that arrived meanwhile are queued again before that (see run-to-trap.ts).
 //
 // After release the thread is in a ptrace stop (the trap's), still seized:
 // the caller continues or detaches it as it would have. One injector per
@@ -101,12 +101,31 @@ export interface Injector {
   release(): void;
 }
 
-/** Blocks all signals; the kernel ignores the SIGKILL and SIGSTOP bits. */
-const ALL_SIGNALS = 0xffffffffffffffffn;
+const SIGTRAP_BIT = 1n << 4n;
 
+/**
+ * The mask while calls are injected: every signal but SIGTRAP (the kernel
+ * ignores the SIGKILL and SIGSTOP bits). SIGTRAP stays open because the
+ * int3 that ends each call raises it by force, and a forced signal that
+ * is blocked has its handler reset to SIG_DFL: blocking it would take a
+ * task's own SIGTRAP handler away. Our trap's delivery stops at the
+ * tracer and is never delivered.
+ */
+const ALL_SIGNALS = 0xffffffffffffffffn & ~SIGTRAP_BIT;
+
+/**
+ * The thread's process, read from /proc/TID/status; refuses a thread with
+ * a SIGTRAP pending (private or shared): our trap's SIGTRAP would merge
+ * with it, and the task's own would be taken for ours and lost.
+ */
 function tgidOf(tid: number): number {
-  const m = /^Tgid:\s*(\d+)/m.exec(readFileSync(`/proc/${tid}/status`, 'utf8'));
+  const status = readFileSync(`/proc/${tid}/status`, 'utf8');
+  const m = /^Tgid:\s*(\d+)/m.exec(status);
   if (m === null) throw new CriuError(`/proc/${tid}/status has no Tgid line`, { code: 'EPROC' });
+  const pending = ['SigPnd', 'ShdPnd'].map((key) => new RegExp(`^${key}:\\s*([0-9a-f]+)`, 'm').exec(status)?.[1] ?? '0');
+  if (pending.some((hex) => (BigInt(`0x${hex}`) & SIGTRAP_BIT) !== 0n)) {
+    throw new CriuError(`thread ${tid} has a SIGTRAP pending: calls cannot be injected into it (the trap that ends each one would swallow it)`, { code: 'EBUSY' });
+  }
   return Number(m[1]);
 }
 
