@@ -69,6 +69,7 @@ t.test('a pty pair: controlling terminal, state, queued bytes, and a live line',
   const slavePath = readlinkSync(`/proc/${child}/fd/${slaveFd}`);
   t.match(slavePath, /^\/dev\/pts\/\d+$/, 'the child holds a pty slave');
   t.equal(slavePath, `/dev/pts/${index}`, 'with the dumped index (it was free again)');
+  t.strictSame([statSync(slavePath).uid, statSync(slavePath).gid], [13333, 44444], 'its /dev/pts node keeps the owner the fixture gave it');
   t.strictSame(cttyOf(child!), { ttyNr: encodeDev(statSync(slavePath).rdev), tpgid: child }, 'it is the child\'s controlling terminal, its group in the foreground');
   t.equal(readlinkSync(`/proc/${parent}/fd/${masterFd}`), '/dev/ptmx', 'the parent holds the master');
 

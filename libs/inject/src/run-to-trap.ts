@@ -1,6 +1,6 @@
 // Running a task from the trampoline to its int3, and sorting out every
-// other stop that may come first. The injector blocks all blockable signals
-// while it works, so normally the int3 is the only stop. Otherwise:
+// other stop that may come first. The injector blocks all blockable signals but
+// SIGTRAP while it works, so normally the int3 is the only stop. Otherwise:
 //  - a signal-delivery stop (SIGSTOP, or any signal if blocking was
 //    defeated) is not delivered now: its siginfo is kept and the injector
 //    queues it again on release, so the task still gets it;

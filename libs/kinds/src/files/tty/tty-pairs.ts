@@ -10,7 +10,7 @@
 // each slave entry is its own description (an open of /dev/pts/N). A slave
 // whose pty was hung up gets a master of its own that is closed at once.
 // See pty(7), ioctl_tty(2).
-import { closeSync } from 'node:fs';
+import { closeSync, fchownSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CriuError, type Logger } from '@criu-ts/base';
 import { F, O, fcntl } from '@criu-ts/kernel';
@@ -49,7 +49,11 @@ function fillSlaveSide(ctx: RestoreContext, images: TtyImages, pair: PtyPair): v
   if ((info === undefined || isHungUp(info)) && toMaster === undefined) return;
   const slave = openTtyPath(pair.slavePath, O.RDWR);
   try {
-    if (info !== undefined) setTtyParams(slave, info);
+    if (info !== undefined) {
+      setTtyParams(slave, info);
+      // the /dev/pts node's owner (grantpt(3) gives it the opener's uid; a program may fchown it)
+      if (info.uid !== undefined && info.gid !== undefined) fchownSync(slave, info.uid, info.gid);
+    }
     if (toMaster !== undefined) reportQueued(ctx, `master of pty ${pair.restored}`, toMaster, queueBytes(slave, toMaster));
     if (info !== undefined) setExclusive(slave, info);
   } finally {
