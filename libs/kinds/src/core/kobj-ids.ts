@@ -73,6 +73,17 @@ export function criuNamespaceIds(ctx: DumpContext): NamespaceIds {
   return { ...kobjTable(ctx).criu };
 }
 
+/**
+ * The id of the namespace of `kind` with `inode` (a namespace file's
+ * target) if it is one of criu's own — the only namespaces a dumped tree
+ * may live in today; undefined for any other.
+ */
+export function knownNamespaceId(ctx: DumpContext, kind: string, inode: number): number | undefined {
+  const table = kobjTable(ctx);
+  if (table.criuInodes[kind] !== inode) return undefined;
+  return table.namespaces.get(`${kind}:${inode}`);
+}
+
 /** The namespace ids of a task; UnsupportedError if it lives in a namespace other than ours. */
 export function taskNamespaceIds(ctx: DumpContext, pid: number): NamespaceIds {
   const table = kobjTable(ctx);

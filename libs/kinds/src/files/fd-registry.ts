@@ -7,6 +7,7 @@ import { fanotifyKind } from './fanotify.js';
 import { fifoKind } from './fifo.js';
 import { inotifyKind } from './inotify.js';
 import { memfdKind } from './memfd.js';
+import { nsFileKind } from './ns-file.js';
 import { pidfdKind } from './pidfd.js';
 import { pipeKind } from './pipe.js';
 import { regFileKind } from './reg-file.js';
@@ -33,6 +34,7 @@ export const fdKinds: readonly FdKind[] = [
   inetSocketKind,
   otherSocketKind,
   ttyKind,
+  nsFileKind,
   unsupportedKind,
 ];
 

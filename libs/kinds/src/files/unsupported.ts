@@ -1,6 +1,6 @@
 // Fds this dump cannot save yet, each refused with an UnsupportedError that
 // names the pid, the fd and what it is, so the engine releases the tree
-// untouched: sockets the socket kinds (sockets/) do not take, namespace files, and
+// untouched: sockets the socket kinds (sockets/) do not take, and
 // anon-inode files other than eventfd/epoll/signalfd/timerfd/inotify/
 // fanotify/pidfd (io_uring, userfaultfd, perf, bpf, ...), other devices.
 import { UnsupportedError } from '@criu-ts/base';
