@@ -9,7 +9,7 @@ import { SYS } from './sys-numbers.js';
 
 export const AF = { UNSPEC: 0, UNIX: 1, INET: 2, INET6: 10, NETLINK: 16, PACKET: 17 } as const;
 export const SOCK = { STREAM: 1, DGRAM: 2, RAW: 3, RDM: 4, SEQPACKET: 5, PACKET: 10, NONBLOCK: 0o4000, CLOEXEC: 0o2000000 } as const;
-export const SOL = { IP: 0, SOCKET: 1, TCP: 6, UDP: 17, IPV6: 41, NETLINK: 270 } as const;
+export const SOL = { IP: 0, SOCKET: 1, TCP: 6, UDP: 17, IPV6: 41, ICMPV6: 58, RAW: 255, NETLINK: 270 } as const;
 export const IPPROTO = { IP: 0, ICMP: 1, TCP: 6, UDP: 17, IPV6: 41, ICMPV6: 58, UDPLITE: 136, RAW: 255 } as const;
 
 /** SOL_SOCKET option names (asm-generic/socket.h, as on x86_64) */
@@ -20,8 +20,10 @@ export const SO = {
   PASSSEC: 34, MARK: 36, PROTOCOL: 38, DOMAIN: 39, PEEK_OFF: 42, BUF_LOCK: 72,
 } as const;
 
-export const IP_OPT = { TOS: 1, TTL: 2, PKTINFO: 8, FREEBIND: 15 } as const;
-export const IPV6_OPT = { V6ONLY: 26, RECVPKTINFO: 49 } as const;
+export const IP_OPT = { TOS: 1, TTL: 2, HDRINCL: 3, PKTINFO: 8, FREEBIND: 15, NODEFRAG: 22 } as const;
+/** ICMP_FILTER (SOL_RAW, IPv4 ICMP raw sockets) and ICMPV6_FILTER (SOL_ICMPV6) */
+export const ICMP_FILTER = 1;
+export const IPV6_OPT = { V6ONLY: 26, HDRINCL: 36, RECVPKTINFO: 49, FREEBIND: 78 } as const;
 export const TCP_OPT = {
   NODELAY: 1, MAXSEG: 2, CORK: 3, KEEPIDLE: 4, KEEPINTVL: 5, KEEPCNT: 6, INFO: 11, USER_TIMEOUT: 18,
   REPAIR: 19, REPAIR_QUEUE: 20, QUEUE_SEQ: 21, REPAIR_OPTIONS: 22, TIMESTAMP: 24, REPAIR_WINDOW: 29,

@@ -10,10 +10,12 @@
 // use is an error naming address:port. TCP connections: with
 // --tcp-established rebuilt with TCP repair (tcp-restore.ts), left in
 // repair mode until the tree is let go (tcp-repaired.ts); with --tcp-close
-// a fresh socket, shut down. Refused: raw and other protocols.
+// a fresh socket, shut down. Raw sockets: bound to their address,
+// connected if they were, their ICMP filter, nodefrag and hdrincl set.
+// Refused: other protocols.
 import { closeSync, readFileSync } from 'node:fs';
 import { CriuError, SyscallError } from '@criu-ts/base';
-import { AF, IPPROTO, IPV6_OPT, IP_OPT, SO, SOCK, SOL, TCP_STATE, socket } from '@criu-ts/kernel';
+import { AF, ICMP_FILTER, IPPROTO, IPV6_OPT, IP_OPT, SO, SOCK, SOL, TCP_STATE, socket } from '@criu-ts/kernel';
 import type { FileEntry, InetSkEntry } from '@criu-ts/images';
 import type { FdRestoreEnv } from '../fd-kind.js';
 import { endpointText } from './inet-addr.js';
@@ -21,7 +23,7 @@ import { inetPorts, releasePort } from './inet-ports.js';
 import { restoreFileParams, restoreSocketOpts, restoreTcpOpts } from './socket-opts-restore.js';
 import { restoreTcpConnection } from './tcp-restore.js';
 import { checkConnectionOptions, keepRepaired } from './tcp-repaired.js';
-import { addressBytes, bindSocket, connectSocket, inetSockaddr, listenSocket, setsockoptValue, shutdownSocket } from './socket-restore-calls.js';
+import { addressBytes, bindSocket, connectSocket, inetSockaddr, listenSocket, setsockoptBuffer, setsockoptValue, shutdownSocket } from './socket-restore-calls.js';
 
 const PROTOCOL_NAMES: Readonly<Record<number, string>> = { [IPPROTO.TCP]: 'TCP', [IPPROTO.UDP]: 'UDP', [IPPROTO.UDPLITE]: 'UDP-Lite' };
 
@@ -31,7 +33,8 @@ const dstWords = (e: InetSkEntry): number[] => e.dst_addr ?? [];
 /** "TCP socket 127.0.0.1:8080 (id 7 ino 1234)" */
 export function describeInet(e: InetSkEntry): string {
   const src = endpointText(e.family, { port: e.src_port, address: addressBytes(srcWords(e)) });
-  return `${PROTOCOL_NAMES[e.proto] ?? `protocol ${e.proto}`} socket ${src} (id ${e.id} ino ${e.ino})`;
+  const kind = e.type === SOCK.RAW ? `raw (protocol ${e.proto})` : PROTOCOL_NAMES[e.proto] ?? `protocol ${e.proto}`;
+  return `${kind} socket ${src} (id ${e.id} ino ${e.ino})`;
 }
 
 function refuse(entry: InetSkEntry, why: string, code = 'EUNSUPPORTED'): CriuError {
@@ -45,11 +48,18 @@ function checkRestorable(entry: InetSkEntry): void {
   if (!sizesOk) throw refuse(entry, `address of ${srcWords(entry).length}/${dstWords(entry).length} words, expected ${words}`, 'EINVAL');
   const tcp = entry.type === SOCK.STREAM && entry.proto === IPPROTO.TCP;
   const udp = entry.type === SOCK.DGRAM && (entry.proto === IPPROTO.UDP || entry.proto === IPPROTO.UDPLITE);
-  if (!tcp && !udp) throw refuse(entry, `type ${entry.type} protocol ${entry.proto} is not supported`);
+  if (!tcp && !udp && entry.type !== SOCK.RAW) throw refuse(entry, `type ${entry.type} protocol ${entry.proto} is not supported`);
   if (tcp && entry.dst_port === 0 && entry.state !== TCP_STATE.LISTEN && entry.state !== TCP_STATE.CLOSE) throw refuse(entry, `TCP state ${entry.state} is not supported`);
 }
 
-const isConnection = (e: InetSkEntry): boolean => e.proto === IPPROTO.TCP && e.dst_port !== 0;
+const isTcp = (e: InetSkEntry): boolean => e.type === SOCK.STREAM && e.proto === IPPROTO.TCP;
+const isConnection = (e: InetSkEntry): boolean => isTcp(e) && e.dst_port !== 0;
+
+/** IP_FREEBIND, or on an IPv6 socket IPV6_FREEBIND (the same flag; a raw IPv6 socket knows only that name). */
+function setFreebind(entry: InetSkEntry, fd: number, on: boolean, what: string): void {
+  if (entry.family === AF.INET6) setsockoptValue(fd, SOL.IPV6, IPV6_OPT.FREEBIND, on ? 1 : 0, what);
+  else setsockoptValue(fd, SOL.IP, IP_OPT.FREEBIND, on ? 1 : 0, what);
+}
 
 /** if_nametoindex for a link-local address's scope, from sysfs. */
 export function interfaceIndex(entry: InetSkEntry, name: string): number {
@@ -65,7 +75,7 @@ export function interfaceIndex(entry: InetSkEntry, name: string): number {
 function bindInet(entry: InetSkEntry, fd: number, what: string): void {
   const scope = entry.family === AF.INET6 && entry.ifname !== undefined ? interfaceIndex(entry, entry.ifname) : 0;
   const v6 = entry.family === AF.INET6;
-  if (v6) setsockoptValue(fd, SOL.IP, IP_OPT.FREEBIND, 1, what);
+  if (v6) setFreebind(entry, fd, true, what);
   try {
     bindSocket(fd, inetSockaddr(entry.family, entry.src_port, srcWords(entry), scope), what);
   } catch (error) {
@@ -75,14 +85,14 @@ function bindInet(entry: InetSkEntry, fd: number, what: string): void {
     }
     throw error;
   }
-  if (v6 && entry.ip_opts?.freebind !== true) setsockoptValue(fd, SOL.IP, IP_OPT.FREEBIND, 0, what);
+  if (v6 && entry.ip_opts?.freebind !== true) setFreebind(entry, fd, false, what);
 }
 
 /** IP-level options of ip_opts_entry (freebind; CRIU 4.x's pktinfo, tos, ttl). */
 function restoreIpOpts(env: FdRestoreEnv, entry: InetSkEntry, fd: number, what: string): void {
   const ip = entry.ip_opts;
   if (ip === undefined) return;
-  if (ip.freebind === true) setsockoptValue(fd, SOL.IP, IP_OPT.FREEBIND, 1, what);
+  if (ip.freebind === true) setFreebind(entry, fd, true, what);
   if (ip.pktinfo === true) {
     if (entry.family === AF.INET) setsockoptValue(fd, SOL.IP, IP_OPT.PKTINFO, 1, what);
     else setsockoptValue(fd, SOL.IPV6, IPV6_OPT.RECVPKTINFO, 1, what);
@@ -93,6 +103,21 @@ function restoreIpOpts(env: FdRestoreEnv, entry: InetSkEntry, fd: number, what: 
   }
   if (ip.tos !== undefined) setsockoptValue(fd, SOL.IP, IP_OPT.TOS, ip.tos, what);
   if (ip.ttl !== undefined) setsockoptValue(fd, SOL.IP, IP_OPT.TTL, ip.ttl, what);
+}
+
+/** A raw socket's options (ip_opts_raw_entry): ICMP filter, nodefrag, hdrincl, as upstream sets them. */
+function restoreRawOpts(entry: InetSkEntry, fd: number, what: string): void {
+  const raw = entry.ip_opts?.raw;
+  if (raw === undefined || entry.type !== SOCK.RAW) return;
+  const v6 = entry.family === AF.INET6;
+  const filter = raw.icmpv_filter ?? [];
+  if (filter.length > 0 && (entry.proto === IPPROTO.ICMP || entry.proto === IPPROTO.ICMPV6)) {
+    const words = Buffer.alloc(filter.length * 4);
+    filter.forEach((word, i) => words.writeUInt32LE(word >>> 0, i * 4));
+    setsockoptBuffer(fd, v6 ? SOL.ICMPV6 : SOL.RAW, ICMP_FILTER, words, what);
+  }
+  if (raw.nodefrag === true) setsockoptValue(fd, SOL.IP, IP_OPT.NODEFRAG, 1, what);
+  if (raw.hdrincl === true) setsockoptValue(fd, v6 ? SOL.IPV6 : SOL.IP, v6 ? IPV6_OPT.HDRINCL : IP_OPT.HDRINCL, 1, what);
 }
 
 /** A TCP connection: repaired (--tcp-established) or, with --tcp-close, a fresh socket. */
@@ -125,6 +150,10 @@ function setUp(env: FdRestoreEnv, entry: InetSkEntry, fd: number): void {
   setsockoptValue(fd, SOL.SOCKET, SO.REUSEPORT, 1, what);
   if (isConnection(entry)) {
     setUpConnection(env, entry, fd, what);
+  } else if (entry.type === SOCK.RAW) {
+    // a raw socket's "port" is its protocol: bound to its address (any, if none), connected if it was
+    bindInet(entry, fd, what);
+    if (entry.state === TCP_STATE.ESTABLISHED) connectSocket(fd, inetSockaddr(entry.family, 0, dstWords(entry)), `${what} to ${endpointText(entry.family, { port: 0, address: addressBytes(dstWords(entry)) })}`);
   } else {
     if (entry.src_port !== 0) bindInet(entry, fd, what);
     if (entry.state === TCP_STATE.LISTEN) listenSocket(fd, entry.backlog, what);
@@ -135,8 +164,9 @@ function setUp(env: FdRestoreEnv, entry: InetSkEntry, fd: number): void {
   }
   restoreFileParams(fd, entry.flags, entry.fown, what);
   restoreIpOpts(env, entry, fd, what);
+  restoreRawOpts(entry, fd, what);
   restoreSocketOpts(fd, entry.opts, what);
-  if (entry.proto === IPPROTO.TCP) restoreTcpOpts(fd, entry.tcp_opts, what);
+  if (isTcp(entry)) restoreTcpOpts(fd, entry.tcp_opts, what);
   restoreShutdown(entry, fd, what);
 }
 

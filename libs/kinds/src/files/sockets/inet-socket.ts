@@ -1,4 +1,4 @@
-// AF_INET / AF_INET6 TCP and UDP sockets → files.img file_entry {type
+// AF_INET / AF_INET6 TCP, UDP and raw sockets → files.img file_entry {type
 // INETSK, isk: inet_sk_entry}, as upstream CRIU 4.x writes them (criu(8),
 // ip(7), ipv6(7), tcp(7), udp(7)). Saved: family, type, protocol, state,
 // bound and connected addresses and ports, a listener's backlog, file flags
@@ -12,11 +12,12 @@
 // --tcp-close saved to be restored closed; else refused.
 // Not saved, as upstream: the receive queue of a UDP socket (dropped, with a
 // warning; the data stays in the live socket), a listener's connections not
-// accepted yet with --skip-in-flight (else refused). Refused: corked UDP,
-// raw sockets, other protocols. Restore: inet-restore.ts.
+// accepted yet with --skip-in-flight (else refused). Raw sockets are read
+// from themselves (rawFacts) with their raw options (rawOpts). Refused:
+// corked UDP, other protocols. Restore: inet-restore.ts.
 import { CriuError, SyscallError, UnsupportedError } from '@criu-ts/base';
 import {
-  AF, IPPROTO, IPV6_OPT, IP_OPT, SO, SOCK, SOL, TCP_OPT, TCP_STATE, UDP_OPT,
+  AF, ICMP_FILTER, IPPROTO, IPV6_OPT, IP_OPT, SO, SOCK, SOL, TCP_OPT, TCP_STATE, UDP_OPT,
   SYS, getsockname, getsockoptBytes, getsockoptInt, syscall, type InetDiagSocket,
 } from '@criu-ts/kernel';
 import { FdTypes, type FileEntry, type InetSkEntry } from '@criu-ts/images';
@@ -55,8 +56,7 @@ function identify(fd: OpenFd): SocketIdentity {
     type: getsockoptInt(fd.local, SOL.SOCKET, SO.TYPE),
     protocol: getsockoptInt(fd.local, SOL.SOCKET, SO.PROTOCOL),
   };
-  if (id.type === SOCK.RAW) refuse(fd, 'raw inet socket');
-  const supported = (id.type === SOCK.STREAM && id.protocol === IPPROTO.TCP) || (id.type === SOCK.DGRAM && (id.protocol === IPPROTO.UDP || id.protocol === IPPROTO.UDPLITE));
+  const supported = id.type === SOCK.RAW || (id.type === SOCK.STREAM && id.protocol === IPPROTO.TCP) || (id.type === SOCK.DGRAM && (id.protocol === IPPROTO.UDP || id.protocol === IPPROTO.UDPLITE));
   if (!supported) refuse(fd, `inet socket of type ${id.type}, protocol ${id.protocol}`);
   return id;
 }
@@ -85,12 +85,32 @@ function unlistedShutdown(fd: number): number {
   return (revents & POLL.HUP) !== 0 && (revents & POLL.RDHUP) !== 0 ? SK_SHUTDOWN_READ : 0;
 }
 
+/**
+ * A raw socket, from itself: its addresses (the port is its protocol, as
+ * the kernel reports it) and, if it was connected, ESTABLISHED, as
+ * sock_diag's raw listing would say.
+ */
+function rawFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
+  const src = parseInetSockaddr(getsockname(fd.local));
+  const dst = peerName(fd.local, id.family);
+  return {
+    state: dst === undefined ? TCP_STATE.CLOSE : TCP_STATE.ESTABLISHED,
+    srcPort: src?.port ?? 0,
+    dstPort: dst?.port ?? 0,
+    src: src?.address ?? Buffer.alloc(16),
+    dst: dst?.address ?? Buffer.alloc(16),
+    rqueue: 0,
+    wqueue: 0,
+    shutdown: 0,
+  };
+}
+
 /** An unlisted socket, as upstream reads it: its own addresses, state CLOSE. */
 function unlistedFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
   const src = parseInetSockaddr(getsockname(fd.local));
   const dst = peerName(fd.local, id.family);
   // upstream keeps tcpi_backoff (TCP_INFO byte 4) as the backlog of an unlisted TCP socket
-  const tcpInfo = id.protocol === IPPROTO.TCP ? getsockoptBytes(fd.local, SOL.TCP, TCP_OPT.INFO, 8) : undefined;
+  const tcpInfo = id.type === SOCK.STREAM && id.protocol === IPPROTO.TCP ? getsockoptBytes(fd.local, SOL.TCP, TCP_OPT.INFO, 8) : undefined;
   if (tcpInfo !== undefined && tcpInfo.readUInt8(0) !== TCP_STATE.CLOSE) {
     if (inOtherNetNs(fd.local)) refuse(fd, "TCP socket of a network namespace other than criu's (namespaces are not dumped yet)");
     throw new CriuError(`pid ${fd.pid} fd ${fd.fd}: TCP socket not listed by sock_diag is in state ${tcpInfo.readUInt8(0)}, not closed`, { code: 'EINVAL' });
@@ -108,6 +128,7 @@ function unlistedFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
 }
 
 function checkDumpable(env: FdDumpEnv, fd: OpenFd, id: SocketIdentity, facts: InetFacts): void {
+  if (id.type === SOCK.RAW) return;
   if (id.type === SOCK.DGRAM) {
     if (getsockoptInt(fd.local, SOL.UDP, UDP_OPT.CORK) !== 0 || facts.wqueue !== 0) refuse(fd, 'corked UDP socket');
     if (facts.rqueue !== 0) env.log.warn(`pid ${fd.pid} fd ${fd.fd}: the read queue of the UDP socket (${facts.rqueue} bytes) is not saved (as upstream CRIU)`);
@@ -132,12 +153,61 @@ function ipv6Fields(fd: OpenFd, facts: InetFacts): Pick<InetSkEntry, 'v6only' | 
   return { v6only, ifname };
 }
 
+/**
+ * ip_opts_raw_entry of a raw socket, as upstream fills it: hdrincl (and,
+ * IPv4, nodefrag) when set, the ICMP filter of an ICMP (IPv4: 1 word) or
+ * ICMPv6 (8 words) socket.
+ */
+function rawOpts(fd: OpenFd, id: SocketIdentity): NonNullable<NonNullable<InetSkEntry['ip_opts']>['raw']> {
+  const v6 = id.family === AF.INET6;
+  const raw: NonNullable<NonNullable<InetSkEntry['ip_opts']>['raw']> = {};
+  if (getsockoptInt(fd.local, v6 ? SOL.IPV6 : SOL.IP, v6 ? IPV6_OPT.HDRINCL : IP_OPT.HDRINCL) !== 0) raw.hdrincl = true;
+  if (!v6 && getsockoptInt(fd.local, SOL.IP, IP_OPT.NODEFRAG) !== 0) raw.nodefrag = true;
+  const filterWords = !v6 && id.protocol === IPPROTO.ICMP ? 1 : v6 && id.protocol === IPPROTO.ICMPV6 ? 8 : 0;
+  if (filterWords > 0) {
+    const filter = getsockoptBytes(fd.local, v6 ? SOL.ICMPV6 : SOL.RAW, ICMP_FILTER, filterWords * 4);
+    raw.icmpv_filter = Array.from({ length: filterWords }, (_, i) => filter.readUInt32LE(i * 4));
+  }
+  return raw;
+}
+
+/**
+ * ip_opts_entry as upstream 4.x fills it: freebind, and pktinfo
+ * (IP_PKTINFO / IPV6_RECVPKTINFO); for IPv4 also tos and ttl; each only
+ * when set (non-zero). An IPv6 socket's freebind is IPV6_FREEBIND where the
+ * kernel has it (5.x), else IP_FREEBIND, the same flag.
+ */
+function ipOpts(fd: OpenFd, id: SocketIdentity): NonNullable<InetSkEntry['ip_opts']> {
+  const get = (level: number, name: number): number => getsockoptInt(fd.local, level, name);
+  const v6 = id.family === AF.INET6;
+  let freebind: number;
+  if (!v6) freebind = get(SOL.IP, IP_OPT.FREEBIND);
+  else {
+    try {
+      freebind = get(SOL.IPV6, IPV6_OPT.FREEBIND);
+    } catch (error) {
+      if (!(error instanceof SyscallError && error.code === 'ENOPROTOOPT')) throw error;
+      freebind = get(SOL.IP, IP_OPT.FREEBIND);
+    }
+  }
+  const opts: NonNullable<InetSkEntry['ip_opts']> = {};
+  if (id.type === SOCK.RAW) opts.raw = rawOpts(fd, id);
+  if (freebind !== 0) opts.freebind = true;
+  if ((v6 ? get(SOL.IPV6, IPV6_OPT.RECVPKTINFO) : get(SOL.IP, IP_OPT.PKTINFO)) !== 0) opts.pktinfo = true;
+  if (!v6) {
+    const tos = get(SOL.IP, IP_OPT.TOS);
+    const ttl = get(SOL.IP, IP_OPT.TTL);
+    if (tos !== 0) opts.tos = tos;
+    if (ttl !== 0) opts.ttl = ttl;
+  }
+  return opts;
+}
+
 function dumpInetSocket(env: FdDumpEnv, fd: OpenFd, fileId: number): FileEntry {
   const id = identify(fd);
-  const listed = socketTable(env.ctx).inet(id.family, id.protocol).get(Number(fd.stat.ino));
-  const facts: InetFacts = listed ?? unlistedFacts(fd, id);
+  const listed = id.type === SOCK.RAW ? undefined : socketTable(env.ctx).inet(id.family, id.protocol).get(Number(fd.stat.ino));
+  const facts: InetFacts = id.type === SOCK.RAW ? rawFacts(fd, id) : listed ?? unlistedFacts(fd, id);
   checkDumpable(env, fd, id, facts);
-  const freebind = getsockoptInt(fd.local, SOL.IP, IP_OPT.FREEBIND) !== 0;
   const isk: InetSkEntry = {
     id: fileId,
     ino: Number(fd.stat.ino),
@@ -154,11 +224,11 @@ function dumpInetSocket(env: FdDumpEnv, fd: OpenFd, fileId: number): FileEntry {
     fown: fd.fown,
     opts: readSocketOpts(fd.local, id),
     ...(id.family === AF.INET6 ? ipv6Fields(fd, facts) : {}),
-    ip_opts: freebind ? { freebind } : {},
+    ip_opts: ipOpts(fd, id),
     ns_id: netNsId(env.ctx, fd.pid),
   };
   if ((facts.shutdown ?? 0) !== 0) isk.shutdown = facts.shutdown as InetSkEntry['shutdown'];
-  if (id.protocol === IPPROTO.TCP) {
+  if (id.type === SOCK.STREAM && id.protocol === IPPROTO.TCP) {
     isk.tcp_opts = readTcpOpts(fd.local);
     if (facts.dstPort !== 0) dumpTcpConnection(env, fd, isk, { family: id.family, src: facts.src, srcPort: facts.srcPort, dst: facts.dst, dstPort: facts.dstPort });
   }

@@ -7,7 +7,7 @@
 // netlink sockets only. Not saved: eBPF programs (SO_ATTACH_BPF,
 // which getsockopt cannot show), SO_PEEK_OFF, SO_TIMESTAMP* options.
 import { SyscallError } from '@criu-ts/base';
-import { AF, IPPROTO, SO, SOL, TCP_OPT, getsockoptBytes, getsockoptInt, getsockoptRaw, getsockoptTimeval } from '@criu-ts/kernel';
+import { AF, IPPROTO, SO, SOCK, SOL, TCP_OPT, getsockoptBytes, getsockoptInt, getsockoptRaw, getsockoptTimeval } from '@criu-ts/kernel';
 import type { SkOptsEntry } from '@criu-ts/images';
 
 /** What kind of socket the options are read from. */
@@ -60,7 +60,7 @@ function bufLock(fd: number): number | undefined {
 }
 
 function keepaliveTunables(fd: number, id: SocketIdentity, keepalive: boolean): Partial<SkOptsEntry> {
-  if (!keepalive || id.protocol !== IPPROTO.TCP) return {};
+  if (!keepalive || id.type !== SOCK.STREAM || id.protocol !== IPPROTO.TCP) return {};
   return {
     tcp_keepcnt: getsockoptInt(fd, SOL.TCP, TCP_OPT.KEEPCNT),
     tcp_keepidle: getsockoptInt(fd, SOL.TCP, TCP_OPT.KEEPIDLE),
