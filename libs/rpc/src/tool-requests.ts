@@ -81,7 +81,10 @@ async function runPlan(ctx: SessionContext, req: CriuReq, plan: Plan, args: Requ
   for (const field of args.ignored) ctx.log.info(`criu_opts.${field} does not apply to ${req.type}; ignored`);
   const argv = [...plan.head(ctx, opts, scratch), ...args.argv, ...pageServerArgs(opts, plan.mode)];
   const notify = opts.notify_scripts === true ? (action: string, pid: number | undefined) => relayNotify(ctx, action, pid) : undefined;
-  const outcome = await runToolChild({ tool: plan.tool, args: argv, log: ctx.log, configFile: args.configFile, notify, passFds: passedFds(opts, fds), scratch });
+  const outcome = await runToolChild({
+    tool: plan.tool, args: argv, log: ctx.log, configFile: args.configFile, notify, passFds: passedFds(opts, fds), scratch,
+    siblingChannel: plan.mode === 'restore' ? ctx.siblingChannel : undefined,
+  });
   if (outcome.code !== 0) return outcomeFailure(req.type, plan, outcome);
   if (req.type === 'PAGE_SERVER') return pageServerStarted(opts, scratch);
   return successFor(req.type, scratch);

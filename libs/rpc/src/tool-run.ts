@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@criu-ts/base';
-import { RPC_CONFIG_ENV, SERVICE_FD_ENV, SERVICE_NOTIFY_ENV } from '@criu-ts/cli';
+import { RPC_CONFIG_ENV, SERVICE_FD_ENV, SERVICE_NOTIFY_ENV, SIBLING_FD_ENV } from '@criu-ts/cli';
 import { SOCK, socketpair } from '@criu-ts/kernel';
 
 export interface ToolRunInput {
@@ -29,6 +29,8 @@ export interface ToolRunInput {
   passFds?: readonly PassedFd[];
   /** a private directory for the tool's files (see scratchDir) */
   scratch: string;
+  /** criu-launcher's channel, for a criu-restore asked for rst_sibling (libs/cli launcher-channel.ts) */
+  siblingChannel?: number;
 }
 
 export interface PassedFd {
@@ -106,8 +108,14 @@ export async function runToolChild(input: ToolRunInput): Promise<ToolOutcome> {
   const outFd = openSync(outPath, 'w', 0o600);
   const [ours, theirs] = socketpair(SOCK.STREAM | SOCK.CLOEXEC);
   const channelAt = Math.max(2, ...(input.passFds ?? []).map((pass) => pass.at)) + 1;
+  const passFds = [...(input.passFds ?? [])];
   const command = toolCommand(input.tool);
   const env: NodeJS.ProcessEnv = { ...process.env, [SERVICE_FD_ENV]: String(channelAt) };
+  delete env[SIBLING_FD_ENV];
+  if (input.siblingChannel !== undefined) {
+    passFds.push({ at: channelAt + 1, fd: input.siblingChannel });
+    env[SIBLING_FD_ENV] = String(channelAt + 1);
+  }
   if (input.notify !== undefined) env[SERVICE_NOTIFY_ENV] = '1';
   if (input.configFile !== undefined) env[RPC_CONFIG_ENV] = input.configFile;
   input.log.info(`running ${input.tool} ${input.args.join(' ')}`);
@@ -117,7 +125,7 @@ export async function runToolChild(input: ToolRunInput): Promise<ToolOutcome> {
   const ended = new Promise<void>((done) => socket.once('close', () => done()));
   let child;
   try {
-    child = spawn(command.file, [...command.args, ...input.args], { stdio: stdioFor(outFd, channelAt, theirs, input.passFds ?? []), env, argv0: input.tool });
+    child = spawn(command.file, [...command.args, ...input.args], { stdio: stdioFor(outFd, channelAt, theirs, passFds), env, argv0: input.tool });
   } finally {
     closeSync(theirs);
     closeSync(outFd);

@@ -4,7 +4,7 @@
 // --stream: the images come as one stream, extracted in full before any
 // task is made (stream-input.ts).
 import { CriuError, UsageError, watchInterrupts } from '@criu-ts/base';
-import { restoreOptions, runActionScript, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
+import { launcherChannel, restoreOptions, runActionScript, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateCpuinfo } from '@criu-ts/cpuinfo';
@@ -17,6 +17,11 @@ type RestoreContext = ToolContext<typeof restoreToolOptions>;
 async function run(ctx: RestoreContext): Promise<void> {
   const o = ctx.options;
   if (o.restoreSibling && !o.restoreDetached) throw new UsageError('--restore-sibling only makes sense with --restore-detached');
+  if (o.restoreSibling && launcherChannel(ctx.env) === undefined) {
+    throw new UsageError('--restore-sibling: the root can become a child of criu\'s parent only when criu runs under criu-launcher', {
+      hint: 'give -S on the command line of `criu restore` (the umbrella then starts criu-launcher), or use criu swrk',
+    });
+  }
   if (o.tree !== undefined) ctx.log.warn('Using -t with criu restore is obsoleted');
   if (o.root !== undefined) {
     throw new CriuError(`-r/--root ${o.root}: restoring into another root needs the tree's mount namespace, which criu-ts does not restore yet`, { code: 'ENOSYS' });
@@ -57,7 +62,7 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     inheritFds: o.inheritFd,
     extUnixSk: o.extUnixSk !== undefined,
     fileValidation: o.fileValidation === 'filesize' ? 'filesize' : 'buildid',
-    restoreSibling: o.restoreSibling,
+    siblingChannel: o.restoreSibling ? launcherChannel(ctx.env) : undefined,
     autoDedup: o.autoDedup,
     runAction: (action, env) => runActionScript({ ...ctx, imagesDir }, action, { initPid: env.pid }),
   });
