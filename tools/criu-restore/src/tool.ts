@@ -4,7 +4,9 @@
 // --stream: the images come as one stream, extracted in full before any
 // task is made (stream-input.ts).
 import { CriuError, UsageError, watchInterrupts } from '@criu-ts/base';
-import { launcherChannel, restoreOptions, runActionScript, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
+import {
+  launcherChannel, notifyService, restoreOptions, runActionScript, serviceNotifies, serviceOrphanPtsMaster, writePidfile, type ToolContext, type ToolSpec,
+} from '@criu-ts/cli';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateCpuinfo } from '@criu-ts/cpuinfo';
@@ -63,9 +65,23 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     extUnixSk: o.extUnixSk !== undefined,
     fileValidation: o.fileValidation === 'filesize' ? 'filesize' : 'buildid',
     siblingChannel: o.restoreSibling ? launcherChannel(ctx.env) : undefined,
+    orphanPtsMaster: orphanPtsMaster(ctx),
     autoDedup: o.autoDedup,
     runAction: (action, env) => runActionScript({ ...ctx, imagesDir }, action, { initPid: env.pid }),
   });
+}
+
+/** RPC orphan_pts_master: a new pty's master goes to the client as the orphan-pts-master notification, fd attached. */
+function orphanPtsMaster(ctx: RestoreContext): ((master: number) => void) | undefined {
+  if (!serviceOrphanPtsMaster(ctx.env)) return undefined;
+  if (!serviceNotifies(ctx.env)) {
+    return () => {
+      throw new CriuError('orphan_pts_master: the new pty master is handed to the RPC client as a notification, and the request has no notify_scripts', {
+        code: 'ENOTIFY',
+      });
+    };
+  }
+  return (master) => notifyService(ctx.env, 'orphan-pts-master', undefined, master);
 }
 
 /**
