@@ -3,14 +3,14 @@
 // was not dumped — is restored onto a new pty instead of criu's terminal.
 // Its master is opened from the slave's devpts (the ptmx beside the dumped
 // slave path; the dumped index if free, as upstream tries, else the lowest
-// free one, logged), unlocked, and the dumped termios, locked termios and
-// window size are set through the slave; then the master is handed to the
+// free one, logged), unlocked, and the dumped termios, locked termios,
+// window size and node owner are set through the slave; then the master is handed to the
 // RPC client (the orphan-pts-master notification with the fd attached,
 // which runc passes on to its console socket). Each fd of the terminal is
 // an open of the new slave with its entry's flags. Our master is kept until
 // every task has its fds, then closed: the client holds it. A client that
 // cannot take it, or refuses it, fails the restore. See pty(7).
-import { closeSync } from 'node:fs';
+import { closeSync, fchownSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { O } from '@criu-ts/kernel';
 import type { RestoreContext } from '../../restore-context.js';
@@ -32,6 +32,8 @@ function createOrphanPty(ctx: RestoreContext, file: TtyFile, send: (master: numb
   const slave = openTtyPath(path, O.RDWR);
   try {
     setTtyParams(slave, file.info);
+    // the /dev/pts node's owner, as for a pair's slave (tty-pairs.ts)
+    if (file.info.uid !== undefined && file.info.gid !== undefined) fchownSync(slave, file.info.uid, file.info.gid);
   } finally {
     closeSync(slave);
   }
