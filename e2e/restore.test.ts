@@ -1,14 +1,17 @@
 // criu-dump then criu-restore, both as users run them, on the C fixtures:
 // the restored tree has the same pids, tree shape, groups and sessions,
 // and carries on (memory intact, threads counting, a shell loop counting
-// to its end, with criu-restore exiting with its status).
+// to its end, with criu-restore exiting with its status); with -S through
+// the umbrella the root is a child of criu's parent.
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { SIG, kill } from '@criu-ts/kernel';
 import { DEFAULT_HELPER } from '@criu-ts/restore';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
 import { processesOf } from './lib/faults.js';
+import { criuBin } from './lib/rpc-client.js';
 import { dumpAndKill, idsOf, treeOf, type Ids } from './lib/round-trip.js';
 import { alive, runRestore, startBackground, waitFor, waitOutput } from '../libs/restore/test/live.js';
 
@@ -167,5 +170,23 @@ t.test('a zombie comes back as a zombie with its exit status', (t) => {
   t.equal(idsOf(zombie).ppid, pid, 'a zombie child of the restored parent');
   kill(pid, SIG.USR1);
   t.match(waitOutput(out, /reaped -?\d+/)[0], 'reaped 5', 'its parent reaps it with status 5');
+  t.end();
+});
+
+t.test('restore -d -S through the umbrella: the root is a child of criu\'s parent (the shell) and runs on', (t) => {
+  const dir = scratchDir(t);
+  const out = join(dir, 'out');
+  const pid = startBackground(t, out, compileFixture('memory', dir), ['16']);
+  const sum = waitOutput(out, /ready \d+ (\d+)/)[1];
+  const images = dumpAndKill(t, dir, pid);
+  // the shell reports its own pid and the root's parent while it still runs (criu-restore -d -S has exited by then)
+  const script = '"$0" restore -d -S -D "$1" -v4 -o restore.log </dev/null >>"$3" 2>&1; echo "status $? shell $$ $(grep PPid /proc/$2/status)"';
+  const shell = spawnSync('sh', ['-c', script, criuBin, images, String(pid), out], { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
+  const got = /^status (\d+) shell (\d+) PPid:\s+(\d+)/.exec(shell.stdout);
+  t.ok(got, `the shell reported: ${shell.stdout}`, { log: got?.[1] === '0' ? '' : restoreLog(images) });
+  t.equal(got?.[1], '0', 'criu restore -d -S exits 0');
+  t.equal(got?.[3], got?.[2], 'the restored root\'s parent was the shell that ran criu');
+  kill(pid, SIG.USR1);
+  t.equal(waitOutput(out, /verify \S+ \d+/)[0], `verify ok ${sum}`, 'checksum after restore');
   t.end();
 });

@@ -2,8 +2,13 @@
 // unmodified), the library runc, podman and CRI-O tools build on: a small
 // client (e2e/fixtures/rpc/go-criu-client.go) compiled now, in GOPATH mode
 // against Debian's /usr/share/gocode (no module downloads): VERSION, CHECK,
-// FEATURE_CHECK, DUMP and RESTORE with state and notifications, PRE_DUMP, a
-// notify the client fails, a DUMP of a pid that does not exist.
+// FEATURE_CHECK, DUMP and RESTORE with state and notifications, RESTORE with
+// rst_sibling (the root is the client's child), a shell on a pty whose master
+// the client holds, dumped and restored as runc does (orphan_pts_master: the
+// new pty's master comes to the client with the notification; refused, the
+// restore fails and leaves nothing; with go-criu's own Restore, which has no
+// handler, the shell loses its terminal), PRE_DUMP, a notify the client
+// fails, a DUMP of a pid that does not exist.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, symlinkSync } from 'node:fs';
@@ -51,6 +56,21 @@ t.test('go-criu drives criu swrk', async (t) => {
   t.ok(dumped > 0, `the loop had counted to ${dumped} when dumped`);
   t.match(step('restore'), { success: true, alive: true, scripts: ['pre-restore', 'post-restore', 'post-resume'] }, 'Restore with notifications');
   t.ok(Number(step('restore').count) > dumped, 'the restored loop counts on from where it was dumped');
+  t.not(step('restore').ppid, step('restore').me, 'without rst_sibling the restored root is not the client\'s child');
+  const sibling = step('sibling');
+  t.match(sibling, { success: true, alive: true }, 'Restore with RstSibling');
+  t.equal(sibling.ppid, sibling.me, 'rst_sibling: the restored root\'s PPid is the go-criu client');
+  t.ok(Number(sibling.count) > Number(sibling.dumped), 'rst_sibling: the restored loop counts on');
+  t.match(step('sibling-reaped'), { reaped: true }, 'the client reaps its restored child');
+  t.match(step('orphan-pts-dump'), { success: true, talked: true }, 'a shell on a pty slave whose master the client holds is dumped (orphan_pts_master, no shell_job)');
+  const orphan = step('orphan-pts');
+  t.match(orphan, { success: true, got_fd: true, talked: true }, 'orphan_pts_master: the new master fd arrives with the notification; a line written into it is read and answered by the restored shell');
+  t.match(String(orphan.output), /got 2 two/, 'the restored shell counts on: its second line (state kept)');
+  t.match(orphan.scripts, ['pre-restore', 'orphan-pts-master', 'post-restore', 'pre-resume', 'post-resume'], 'orphan-pts-master comes while the tree is restored');
+  t.equal(orphan.ppid, orphan.me, 'restored with rst_sibling, as runc does: the shell is the client\'s child');
+  t.match(step('orphan-pts-refused'), { success: false, error: /orphan-pts-master/, reaped_killed: true, gone: true },
+    'a client that fails orphan-pts-master fails the restore; the root, its child, was killed');
+  t.match(step('orphan-pts-go-criu'), { success: true, ended: true }, 'go-criu\'s own Restore (no handler) succeeds, but the fd is dropped and the shell loses its terminal');
   t.match(step('notify'), { success: true, scripts: ['pre-dump', 'post-dump'], alive: true }, 'Dump with notifications, --leave-running');
   t.match(step('notify-fail'), { success: false, scripts: ['pre-dump'], alive: true }, 'a failing PreDump notification fails the dump; the tree runs on');
   t.match(step('bad-pid'), { success: false, error: /err:3\)/ }, 'Dump of a missing pid fails with ESRCH');

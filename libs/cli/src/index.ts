@@ -15,4 +15,5 @@ export * from './run-tool.js';
 export * from './dump-options.js';
 export * from './restore-options.js';
 export * from './service-channel.js';
+export * from './launcher-channel.js';
 export * from './daemonize.js';

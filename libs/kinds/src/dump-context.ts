@@ -12,6 +12,8 @@ export interface DumpOptions {
   imagesDir: string;
   /** -j/--shell-job: the controlling terminal and session are external */
   shellJob: boolean;
+  /** RPC orphan_pts_master: one pty slave whose master is outside the tree is allowed without -j (restore gives it a new pty) */
+  orphanPtsMaster?: boolean;
   /** --ghost-limit in bytes: deleted-but-open files up to this size go into the image */
   ghostLimit: number;
   /** --link-remap: re-link deleted files instead of carrying them */

@@ -28,6 +28,12 @@ export interface RestoreOptions {
   extUnixSk?: boolean;
   /** --file-validation: how open files are checked to be the dumped ones (default 'buildid', as in criu(8)) */
   fileValidation?: 'filesize' | 'buildid';
+  /**
+   * RPC orphan_pts_master: hands the master of a new pty to the RPC client
+   * (throws if it cannot or the client refuses); a pty slave whose master
+   * was not dumped is then restored on that pty's slave (tty-external.ts)
+   */
+  orphanPtsMaster?: (master: number) => void;
 }
 
 /** A task being restored, as pstree.img and its core image describe it. */

@@ -1,7 +1,8 @@
 // Creating every task of the tree with its pid, parent, session and group
 // (clone3 with set_tid, setsid, setpgid), all still copies of the helper:
 // the root is cloned out of the helper with CLONE_PARENT, so its parent is
-// criu; every other task out of its own parent. Sessions are set as each
+// criu — or, with -S, it exists already (made by criu-launcher as a child
+// of criu's parent, sibling-root.ts); every other task out of its own parent. Sessions are set as each
 // task is made (children inherit them); groups once all exist, leaders
 // first; an orphaned group gets a short-lived stand-in leader with the
 // group's pid, created by a member, that the members join before it is
@@ -16,12 +17,11 @@ import type { TaskSet } from './task-set.js';
 import type { TaskImage } from './tree-images.js';
 
 export interface CreateInput {
-  helper: Injector;
+  /** the helper the root is cloned from; undefined: the root exists, seized and stopped, in the task set (-S) */
+  helper: Injector | undefined;
   area: TaskArea;
   tasks: readonly TaskImage[];
   plan: SessionPlan;
-  /** -S: the root is the helper's child instead of criu's */
-  rootAsSibling: boolean;
   log: Logger;
   timeoutMs: number;
   /** called right after a session leader's setsid, before its children exist (a ctty they inherit) */
@@ -35,13 +35,18 @@ function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
   return injector;
 }
 
-function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: boolean): void {
-  const parent = isRoot ? input.helper : set.injectors.get(task.ppid)!;
-  const flags = isRoot && !input.rootAsSibling ? CLONE.PARENT : 0n;
+function cloneOne(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: boolean): void {
+  const parent = isRoot ? input.helper! : set.injectors.get(task.ppid)!;
+  const flags = isRoot ? CLONE.PARENT : 0n;
   // with CLONE_PARENT the child takes the helper's exit signal (SIGCHLD); clone3 wants 0 there
-  const exitSignal = flags === CLONE.PARENT ? 0 : SIG.CHLD;
+  const exitSignal = isRoot ? 0 : SIG.CHLD;
   set.processes.push(task.pid);
   cloneTask(parent, input.area, { pid: task.pid, flags, exitSignal }, input.timeoutMs);
+}
+
+function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: boolean): void {
+  const made = isRoot && input.helper === undefined;
+  if (!made) cloneOne(set, input, task, isRoot);
   if (isRoot && faultInjected(FAULT.RESTORE_ROOT_ONLY)) kill(task.pid, SIG.KILL);
   faultPoint(FAULT.RESTORE_CLONE, String(task.pid));
   const injector = openNew(set, input, task.pid);
@@ -49,7 +54,7 @@ function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: b
     injector.call('setsid', SYS.setsid);
     input.onSession?.(task.pid);
   }
-  input.log.debug(`created pid ${task.pid} (parent ${isRoot ? 'criu' : task.ppid})`);
+  input.log.debug(`created pid ${task.pid} (parent ${isRoot ? (made ? "criu's parent" : 'criu') : task.ppid})`);
 }
 
 /** A stand-in leader for an orphaned group: created by `member`, made a group leader. */

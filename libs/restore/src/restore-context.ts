@@ -53,6 +53,7 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
       fileLocks: options.fileLocks, tcpEstablished: options.tcpEstablished, tcpClose: options.tcpClose ?? false, inheritFds: options.inheritFds,
       extUnixSk: options.extUnixSk ?? false,
       fileValidation: options.fileValidation ?? 'buildid',
+      orphanPtsMaster: options.orphanPtsMaster,
     },
     log,
     tasks,

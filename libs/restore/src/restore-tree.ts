@@ -1,12 +1,13 @@
 // The restore driver (criu(8) "restore"): read and check the images,
-// start the helper, create every task with its pid, session and group,
-// restore each live task (memory, mm fields, signal dispositions, the
+// start the helper (with -S: have criu-launcher make the root, a child of
+// criu's parent, sibling-root.ts), create every task with its pid,
+// session and group, restore each live task (memory, mm fields, signal dispositions, the
 // kinds' parts, threads), then set every thread's registers and let the
 // tree go. Any failure kills every task made so far and the helper:
 // nothing half-restored stays behind.
 import { existsSync, readFileSync } from 'node:fs';
 import { CriuError, FAULT, errnoOf, faultSetting, interruptionPoint, stagePoint, type Logger } from '@criu-ts/base';
-import { getpgid, getsid, sleepSync } from '@criu-ts/kernel';
+import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kernel';
 import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector } from '@criu-ts/inject';
 import { finishTcpRestore, punchRuns, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
@@ -19,14 +20,19 @@ import { restoreTask, setComm } from './restore-task.js';
 import { resumeTree } from './resume.js';
 import { planSessions } from './session-plan.js';
 import { areaAt, chooseAreaBase, mapArea, type TaskArea } from './task-area.js';
+import { makeSiblingRoot } from './sibling-root.js';
 import { killAll, newTaskSet, releaseInjector, type TaskSet } from './task-set.js';
 import { TASK_STATE, readTreeImage, treeIds, type TreeImage } from './tree-images.js';
 import { taskMappings } from './vdso-move.js';
 
 export interface RestoreRequest extends RestoreOptions {
   log: Logger;
-  /** -S/--restore-sibling: the root is not made criu's child */
-  restoreSibling: boolean;
+  /**
+   * -S/--restore-sibling (RPC rst_sibling): the fd of criu-launcher's
+   * channel, through which the root is made a child of criu's parent
+   * (sibling-root.ts); undefined: the root is criu's child
+   */
+  siblingChannel?: number;
   /** the helper binary (default: native/build/criu-restore-helper) */
   helperPath?: string;
   /** MADV_POPULATE_WRITE before reading pages (default false: measured no gain, ~0.45 s/GiB either way) */
@@ -122,10 +128,11 @@ function startFreeHelper(request: RestoreRequest, ids: ReadonlySet<number>): num
   throw new CriuError('could not start the restore helper with a pid the tree does not use');
 }
 
-function prepareArea(helper: number, tree: TreeImage): TaskArea {
+/** The restore area, mapped in the task every other is cloned from (the helper, or the root with -S). */
+function prepareArea(origin: number, tree: TreeImage): TaskArea {
   const dumped = tree.tasks.flatMap((task) => (task.mm?.vmas ?? []).map((vma) => ({ start: vma.start, end: vma.end })));
-  const area = areaAt(chooseAreaBase([...dumped, ...taskMappings(helper)]));
-  const injector = openInjector(helper);
+  const area = areaAt(chooseAreaBase([...dumped, ...taskMappings(origin)]));
+  const injector = openInjector(origin);
   try {
     mapArea(injector, area);
   } finally {
@@ -155,11 +162,17 @@ function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request
   return pages;
 }
 
-async function build(set: TaskSet, tree: TreeImage, helper: number, request: RestoreRequest, made: { ctx?: RestoreContext }): Promise<RestoreResult> {
+/** Where the tree starts from: the helper, or (-S) the root itself, made by criu-launcher. */
+interface Origin {
+  pid: number;
+  isRoot: boolean;
+}
+
+async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: RestoreRequest, made: { ctx?: RestoreContext }): Promise<RestoreResult> {
   const { log } = request;
   const started = process.hrtime.bigint();
   await stagePoint(FAULT.RESTORE_HELPER);
-  const area = prepareArea(helper, tree);
+  const area = prepareArea(origin.pid, tree);
   const plan = planSessions(tree.tasks, { shellJob: request.shellJob, toolSid: getsid(0), toolPgid: getpgid(0) });
   // the context looks injectors up lazily: kinds can act on a session leader as soon as it exists
   const ctx = makeRestoreContext(request, tree, set, area);
@@ -168,11 +181,11 @@ async function build(set: TaskSet, tree: TreeImage, helper: number, request: Res
     const task = ctx.tasks.find((t) => t.pid === pid);
     if (task !== undefined) for (const kind of taskKinds) kind.sessionCreated?.(ctx, task);
   };
-  const helperInjector = openInjector(helper, { site: area.site, batchArea: area.batch, log });
+  const helper = origin.isRoot ? undefined : openInjector(origin.pid, { site: area.site, batchArea: area.batch, log });
   try {
-    createTree(set, { helper: helperInjector, area, tasks: tree.tasks, plan, rootAsSibling: request.restoreSibling, log, timeoutMs: request.timeoutMs ?? 10_000, onSession });
+    createTree(set, { helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession });
   } finally {
-    helperInjector.release();
+    helper?.release();
   }
   const forkingUs = Number((process.hrtime.bigint() - started) / 1000n);
   await interruptionPoint();
@@ -206,15 +219,20 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
     throw new CriuError(`${imagePath(request.imagesDir, 'inventory')} is missing: is ${request.imagesDir} a dump?`, { code: 'ENOENT' });
   }
   faultSetting();
+  // the launcher's channel is for us alone, not for action scripts
+  if (request.siblingChannel !== undefined) fcntl(request.siblingChannel, F.SETFD, FD_CLOEXEC);
   const tree = readTreeImage(request.imagesDir);
   checkPidsFree(tree);
-  await request.runAction?.('pre-restore', { pid: tree.tasks[0]!.pid });
-  const helper = startFreeHelper(request, new Set(treeIds(tree)));
+  const rootPid = tree.tasks[0]!.pid;
+  await request.runAction?.('pre-restore', { pid: rootPid });
   const set = newTaskSet();
+  const sibling = request.siblingChannel;
+  const helper = sibling === undefined ? startFreeHelper(request, new Set(treeIds(tree))) : undefined;
   let result: RestoreResult;
   const made: { ctx?: RestoreContext } = {};
   try {
-    result = await build(set, tree, helper, request, made);
+    if (sibling !== undefined) makeSiblingRoot(sibling, rootPid, (pid) => set.processes.push(pid), log, request.timeoutMs ?? 10_000);
+    result = await build(set, tree, helper === undefined ? { pid: rootPid, isRoot: true } : { pid: helper, isRoot: false }, request, made);
     log.info(`restored ${result.pids.length} task(s), root ${result.root}, ${result.pagesRestored} pages`);
     writeRestoreStats(request.imagesDir, result, log);
     if (request.autoDedup === true) punchRestored(tree, log);
@@ -226,7 +244,7 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
     afterRestore(made.ctx, false);
     throw error;
   } finally {
-    killAndReap(helper);
+    if (helper !== undefined) killAndReap(helper);
   }
   // the tree runs now: a failing post-resume script is reported, it cannot undo the restore
   await request.runAction?.('post-resume', { pid: result.root });

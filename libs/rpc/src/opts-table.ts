@@ -72,6 +72,8 @@ function swrkOnly(field: string, ctx: ArgContext): void {
 /** Fields handled by the request itself (images/work dir, log, pid, page server, notify): not rows. */
 export const HANDLED_ELSEWHERE = new Set([
   'images_dir_fd', 'images_dir', 'work_dir_fd', 'log_level', 'log_file', 'log_to_stderr', 'config_file', 'pid', 'ps', 'notify_scripts',
+  // runc always sets it: no criu(8) option, the service tells the tool (tool-requests.ts, libs/cli service-channel.ts)
+  'orphan_pts_master',
 ]);
 
 export const OPTS_TABLE: Readonly<Record<string, Row>> = {
@@ -136,9 +138,6 @@ export const OPTS_TABLE: Readonly<Record<string, Row>> = {
   timeout: num('timeout', DUMPS),
   weak_sysctls: bool('weak-sysctls', RESTORE),
   lazy_pages: bool('lazy-pages'),
-  // runc always sets it. criu-ts never makes a new pty master for the client: a tree whose tty needs
-  // one fails to restore on that tty, naming it; any other tree restores as with upstream criu
-  orphan_pts_master: { modes: RESTORE, args: () => [] },
   lsm_profile: str('lsm-profile'),
   lsm_mount_context: str('lsm-mount-context', RESTORE),
   tls_cacert: str('tls-cacert', [...DUMPS, 'page-server']),

@@ -18,6 +18,8 @@ import { toolHandler } from './tool-requests.js';
 export interface SessionInput {
   fd: number;
   swrk: boolean;
+  /** criu-launcher's channel, when criu swrk runs under it */
+  siblingChannel?: number;
   log: Logger;
 }
 
@@ -76,7 +78,11 @@ async function serveOne(ctx: SessionContext, req: CriuReq, fds: number[]): Promi
 export async function serveSession(input: SessionInput): Promise<number> {
   // the client's socket must not leak into the tools we run or the trees they restore
   fcntl(input.fd, F.SETFD, FD_CLOEXEC);
-  const ctx: SessionContext = { fd: input.fd, peer: peerCred(input.fd), swrk: input.swrk, log: input.log, children: new Map() };
+  // nor the launcher's channel: only criu-restore gets it, on purpose (tool-run.ts)
+  if (input.siblingChannel !== undefined) fcntl(input.siblingChannel, F.SETFD, FD_CLOEXEC);
+  const ctx: SessionContext = {
+    fd: input.fd, peer: peerCred(input.fd), swrk: input.swrk, siblingChannel: input.siblingChannel, log: input.log, children: new Map(),
+  };
   input.log.info(`RPC session with pid ${ctx.peer.pid} (uid ${ctx.peer.uid})`);
   let preDumping = false;
   for (;;) {

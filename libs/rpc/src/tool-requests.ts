@@ -38,6 +38,9 @@ function pageServerArgs(opts: CriuOpts, mode: Mode): string[] {
   return [...(mode === 'page-server' ? [] : ['--page-server']), ...address, ...port, ...socket];
 }
 
+/** orphan_pts_master acts on dump (an unpaired pty slave is allowed) and restore (it gets a new pty, whose master goes to the client) */
+const ORPHAN_PTS_MODES: ReadonlySet<Mode> = new Set(['dump', 'pre-dump', 'restore']);
+
 const PLANS: Readonly<Partial<Record<ReqType, Plan>>> = {
   DUMP: { tool: 'criu-dump', mode: 'dump', head: (ctx, opts) => ['-t', String(dumpPid(ctx, opts))] },
   PRE_DUMP: { tool: 'criu-dump', mode: 'pre-dump', head: (ctx, opts) => ['pre-dump', '-t', String(dumpPid(ctx, opts))] },
@@ -80,8 +83,12 @@ async function runPlan(ctx: SessionContext, req: CriuReq, plan: Plan, args: Requ
   const opts = req.opts ?? {};
   for (const field of args.ignored) ctx.log.info(`criu_opts.${field} does not apply to ${req.type}; ignored`);
   const argv = [...plan.head(ctx, opts, scratch), ...args.argv, ...pageServerArgs(opts, plan.mode)];
-  const notify = opts.notify_scripts === true ? (action: string, pid: number | undefined) => relayNotify(ctx, action, pid) : undefined;
-  const outcome = await runToolChild({ tool: plan.tool, args: argv, log: ctx.log, configFile: args.configFile, notify, passFds: passedFds(opts, fds), scratch });
+  const notify = opts.notify_scripts === true ? (action: string, pid: number | undefined, sent: readonly number[]) => relayNotify(ctx, action, pid, sent) : undefined;
+  const outcome = await runToolChild({
+    tool: plan.tool, args: argv, log: ctx.log, configFile: args.configFile, notify, passFds: passedFds(opts, fds), scratch,
+    siblingChannel: plan.mode === 'restore' ? ctx.siblingChannel : undefined,
+    orphanPtsMaster: opts.orphan_pts_master === true && ORPHAN_PTS_MODES.has(plan.mode),
+  });
   if (outcome.code !== 0) return outcomeFailure(req.type, plan, outcome);
   if (req.type === 'PAGE_SERVER') return pageServerStarted(opts, scratch);
   return successFor(req.type, scratch);

@@ -3,8 +3,9 @@
 // the very parser, config files and checks of the CLI, and runs the same
 // library code. Between them runs the service channel (libs/cli
 // service-channel.ts): the tool's notify records are relayed to the RPC
-// client and its answer sent back; its error record becomes cr_errmsg and
-// cr_errno. The tool's stdout and stderr go to a private file, copied to
+// client and its answer sent back (an fd a record names is taken from the
+// tool with pidfd_getfd and sent along); its error record becomes
+// cr_errmsg and cr_errno. The tool's stdout and stderr go to a private file, copied to
 // our stderr once it ends (the client's socket is never the tool's stdio).
 import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -13,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@criu-ts/base';
-import { RPC_CONFIG_ENV, SERVICE_FD_ENV, SERVICE_NOTIFY_ENV } from '@criu-ts/cli';
-import { SOCK, socketpair } from '@criu-ts/kernel';
+import { RPC_CONFIG_ENV, SERVICE_FD_ENV, SERVICE_NOTIFY_ENV, SERVICE_ORPHAN_PTS_MASTER_ENV, SIBLING_FD_ENV } from '@criu-ts/cli';
+import { SOCK, pidfdGetfd, pidfdOpen, socketpair } from '@criu-ts/kernel';
 
 export interface ToolRunInput {
   /** e.g. 'criu-dump' */
@@ -23,12 +24,16 @@ export interface ToolRunInput {
   log: Logger;
   /** criu_opts.config_file */
   configFile?: string;
-  /** notify_scripts: relay the tool's action-script stages to the client */
-  notify?: (action: string, pid: number | undefined) => boolean;
+  /** notify_scripts: relay the tool's action-script stages to the client, with our copies of the fds it sent along */
+  notify?: (action: string, pid: number | undefined, fds: readonly number[]) => boolean;
+  /** orphan_pts_master: the tool hands a new pty master to the client (through notify) */
+  orphanPtsMaster?: boolean;
   /** fds the tool gets: our `fd` as its fd `at` (inherit_fd, ps.fd) */
   passFds?: readonly PassedFd[];
   /** a private directory for the tool's files (see scratchDir) */
   scratch: string;
+  /** criu-launcher's channel, for a criu-restore asked for rst_sibling (libs/cli launcher-channel.ts) */
+  siblingChannel?: number;
 }
 
 export interface PassedFd {
@@ -75,14 +80,47 @@ function stdioFor(outFd: number, channelAt: number, channel: number, passFds: re
   return stdio;
 }
 
-function serveChannel(socket: Socket, input: ToolRunInput, outcome: { error?: ToolOutcome['error'] }): void {
+type ChannelRecord = { type?: string; action?: string; pid?: number; fd?: number; message?: string; code?: string };
+
+/** Our copy of the tool's fd `fd` (pidfd_getfd; the tool waits for the answer meanwhile). */
+function takeToolFd(toolPid: number, fd: number): number {
+  const pidfd = pidfdOpen(toolPid);
+  try {
+    return pidfdGetfd(pidfd, fd);
+  } finally {
+    closeSync(pidfd);
+  }
+}
+
+/** Relays one notify record; whether the client's handler succeeded. */
+function relayRecord(record: ChannelRecord, input: ToolRunInput, toolPid: number | undefined): boolean {
+  if (input.notify === undefined) return true;
+  const action = String(record.action);
+  if (record.fd === undefined) return input.notify(action, record.pid, []);
+  let fd: number;
+  try {
+    if (toolPid === undefined || !Number.isInteger(record.fd)) throw new Error(`no tool to take fd ${String(record.fd)} from`);
+    fd = takeToolFd(toolPid, record.fd);
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    input.log.error(`${input.tool}: cannot take its fd ${String(record.fd)} for the ${action} notification: ${error.message}`);
+    return false;
+  }
+  try {
+    return input.notify(action, record.pid, [fd]);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function serveChannel(socket: Socket, input: ToolRunInput, outcome: { error?: ToolOutcome['error'] }, tool: { readonly pid?: number }): void {
   let pending = '';
   socket.on('data', (chunk: Buffer) => {
     pending += chunk.toString('utf8');
     for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
       const line = pending.slice(0, end);
       pending = pending.slice(end + 1);
-      let record: { type?: string; action?: string; pid?: number; message?: string; code?: string };
+      let record: ChannelRecord;
       try {
         record = JSON.parse(line) as typeof record;
       } catch (error) {
@@ -91,10 +129,7 @@ function serveChannel(socket: Socket, input: ToolRunInput, outcome: { error?: To
         continue;
       }
       if (record.type === 'error') outcome.error ??= { message: String(record.message), code: String(record.code) };
-      if (record.type === 'notify') {
-        const ok = input.notify?.(String(record.action), record.pid) ?? true;
-        socket.write(`${JSON.stringify({ ok })}\n`);
-      }
+      if (record.type === 'notify') socket.write(`${JSON.stringify({ ok: relayRecord(record, input, tool.pid) })}\n`);
     }
   });
   socket.on('error', (error) => input.log.warn(`${input.tool}: service channel: ${error.message}`));
@@ -106,18 +141,27 @@ export async function runToolChild(input: ToolRunInput): Promise<ToolOutcome> {
   const outFd = openSync(outPath, 'w', 0o600);
   const [ours, theirs] = socketpair(SOCK.STREAM | SOCK.CLOEXEC);
   const channelAt = Math.max(2, ...(input.passFds ?? []).map((pass) => pass.at)) + 1;
+  const passFds = [...(input.passFds ?? [])];
   const command = toolCommand(input.tool);
   const env: NodeJS.ProcessEnv = { ...process.env, [SERVICE_FD_ENV]: String(channelAt) };
+  delete env[SIBLING_FD_ENV];
+  if (input.siblingChannel !== undefined) {
+    passFds.push({ at: channelAt + 1, fd: input.siblingChannel });
+    env[SIBLING_FD_ENV] = String(channelAt + 1);
+  }
   if (input.notify !== undefined) env[SERVICE_NOTIFY_ENV] = '1';
+  if (input.orphanPtsMaster === true) env[SERVICE_ORPHAN_PTS_MASTER_ENV] = '1';
   if (input.configFile !== undefined) env[RPC_CONFIG_ENV] = input.configFile;
   input.log.info(`running ${input.tool} ${input.args.join(' ')}`);
   const socket = new Socket({ fd: ours, readable: true, writable: true });
   const outcome: { error?: ToolOutcome['error'] } = {};
-  serveChannel(socket, input, outcome);
+  const running: { pid?: number } = {};
+  serveChannel(socket, input, outcome, running);
   const ended = new Promise<void>((done) => socket.once('close', () => done()));
   let child;
   try {
-    child = spawn(command.file, [...command.args, ...input.args], { stdio: stdioFor(outFd, channelAt, theirs, input.passFds ?? []), env, argv0: input.tool });
+    child = spawn(command.file, [...command.args, ...input.args], { stdio: stdioFor(outFd, channelAt, theirs, passFds), env, argv0: input.tool });
+    running.pid = child.pid;
   } finally {
     closeSync(theirs);
     closeSync(outFd);

@@ -2,7 +2,7 @@
 // --stream: the checkpoint goes out as one tar stream, pages during the dump (stream-output.ts);
 // --page-server: page data goes to `criu page-server` at --address/--port.
 import { CriuError, UsageError, watchInterrupts } from '@criu-ts/base';
-import { runActionScript, type ToolContext, type ToolSpec } from '@criu-ts/cli';
+import { runActionScript, serviceOrphanPtsMaster, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { rmSync, writeSync } from 'node:fs';
 import { dumpCpuinfo } from '@criu-ts/cpuinfo';
 import { dumpTree, type DumpResult } from '@criu-ts/dump';
@@ -64,6 +64,7 @@ async function dumpInto(ctx: DumpContext, imagesDir: string, stream: StreamOutpu
     timeoutSeconds: o.timeout,
     log: ctx.log,
     shellJob: o.shellJob,
+    orphanPtsMaster: serviceOrphanPtsMaster(ctx.env),
     ghostLimit: o.ghostLimit,
     linkRemap: o.linkRemap,
     fileLocks: o.fileLocks,

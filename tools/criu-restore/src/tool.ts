@@ -4,7 +4,9 @@
 // --stream: the images come as one stream, extracted in full before any
 // task is made (stream-input.ts).
 import { CriuError, UsageError, watchInterrupts } from '@criu-ts/base';
-import { restoreOptions, runActionScript, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
+import {
+  launcherChannel, notifyService, restoreOptions, runActionScript, serviceNotifies, serviceOrphanPtsMaster, writePidfile, type ToolContext, type ToolSpec,
+} from '@criu-ts/cli';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateCpuinfo } from '@criu-ts/cpuinfo';
@@ -17,6 +19,11 @@ type RestoreContext = ToolContext<typeof restoreToolOptions>;
 async function run(ctx: RestoreContext): Promise<void> {
   const o = ctx.options;
   if (o.restoreSibling && !o.restoreDetached) throw new UsageError('--restore-sibling only makes sense with --restore-detached');
+  if (o.restoreSibling && launcherChannel(ctx.env) === undefined) {
+    throw new UsageError('--restore-sibling: the root can become a child of criu\'s parent only when criu runs under criu-launcher', {
+      hint: 'give -S on the command line of `criu restore` (the umbrella then starts criu-launcher), or use criu swrk',
+    });
+  }
   if (o.tree !== undefined) ctx.log.warn('Using -t with criu restore is obsoleted');
   if (o.root !== undefined) {
     throw new CriuError(`-r/--root ${o.root}: restoring into another root needs the tree's mount namespace, which criu-ts does not restore yet`, { code: 'ENOSYS' });
@@ -57,10 +64,24 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     inheritFds: o.inheritFd,
     extUnixSk: o.extUnixSk !== undefined,
     fileValidation: o.fileValidation === 'filesize' ? 'filesize' : 'buildid',
-    restoreSibling: o.restoreSibling,
+    siblingChannel: o.restoreSibling ? launcherChannel(ctx.env) : undefined,
+    orphanPtsMaster: orphanPtsMaster(ctx),
     autoDedup: o.autoDedup,
     runAction: (action, env) => runActionScript({ ...ctx, imagesDir }, action, { initPid: env.pid }),
   });
+}
+
+/** RPC orphan_pts_master: a new pty's master goes to the client as the orphan-pts-master notification, fd attached. */
+function orphanPtsMaster(ctx: RestoreContext): ((master: number) => void) | undefined {
+  if (!serviceOrphanPtsMaster(ctx.env)) return undefined;
+  if (!serviceNotifies(ctx.env)) {
+    return () => {
+      throw new CriuError('orphan_pts_master: the new pty master is handed to the RPC client as a notification, and the request has no notify_scripts', {
+        code: 'ENOTIFY',
+      });
+    };
+  }
+  return (master) => notifyService(ctx.env, 'orphan-pts-master', undefined, master);
 }
 
 /**

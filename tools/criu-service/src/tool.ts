@@ -5,7 +5,7 @@
 import { closeSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CriuError, UsageError } from '@criu-ts/base';
-import { daemonize, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
+import { daemonize, launcherChannel, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { SERVICE_CONNECTION_ENV, serveSession, serveSocket } from '@criu-ts/rpc';
 import { serviceOptions } from './service-options.js';
 
@@ -18,7 +18,9 @@ const DEFAULT_ADDRESS = 'criu_service.socket';
 
 async function swrk(ctx: Context, fd: string | undefined): Promise<void> {
   if (fd === undefined || !/^\d+$/.test(fd)) throw new UsageError('Usage: criu swrk <fd>');
-  const status = await serveSession({ fd: Number(fd), swrk: ctx.env[SERVICE_CONNECTION_ENV] !== '1', log: ctx.log.child('rpc') });
+  const swrkMode = ctx.env[SERVICE_CONNECTION_ENV] !== '1';
+  const siblingChannel = swrkMode ? launcherChannel(ctx.env) : undefined;
+  const status = await serveSession({ fd: Number(fd), swrk: swrkMode, siblingChannel, log: ctx.log.child('rpc') });
   if (status !== 0) throw new CriuError('the RPC request failed (the client has the response)', { exitCode: status });
 }
 

@@ -46,6 +46,7 @@ t.test('the tools parse, then say they are not implemented yet (exit 1), in the 
   t.match(run('criu-cpuinfo', ['frob']).stderr, /'frob' is not a valid action/);
   t.match(run('criu-service', ['swrk']).stderr, /Usage: criu swrk <fd>/);
   t.match(run('criu-restore', ['-S']).stderr, /--restore-sibling only makes sense with --restore-detached/);
+  t.match(run('criu-restore', ['-d', '-S']).stderr, /--restore-sibling: the root can become a child of criu's parent only when criu runs under criu-launcher/);
 });
 
 t.test('the umbrella runs the real tools next to it', async (t) => {

@@ -2,7 +2,7 @@
 // (CRIU_TS_TOOLS_DIR), so what reaches the tool can be seen exactly.
 import t from 'tap';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ function toolsDir(t: { teardown(fn: () => void): void }): string {
   // prints each argument on its own line, between brackets, then exits with $FAKE_EXIT
   const echo = `echo "$(basename "$0")"; for a in "$@"; do echo "[$a]"; done; exit \${FAKE_EXIT:-0}`;
   for (const tool of ['criu-dump', 'criu-restore', 'criu-cpuinfo', 'criu-service', 'criu-check']) fake(tool, echo);
+  // says whether it runs under criu-launcher (its parent, which named its channel)
+  fake('criu-launched', `[ -n "\${CRIU_TS_SIBLING_FD-}" ] && echo "launched $(cat /proc/$PPID/comm) $CRIU_TS_SIBLING_FD" || echo direct; exit \${FAKE_EXIT:-0}`);
   fake('criu-page-server', 'cat');
   fake('criu-lazy-pages', `kill -\${FAKE_SIGNAL} $$`);
   fake('criu-dedup', `trap 'echo got TERM; exit 42' TERM; echo ready; i=0; while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; exit 5`);
@@ -90,6 +92,20 @@ t.test('SIGTERM to the umbrella reaches the running tool', async (t) => {
   const end = await Promise.race([ended, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no exit')), 20_000))]);
   t.same(end, { code: 42, signal: null }, 'the tool handled TERM and its exit status came back');
   t.match(out, /got TERM/);
+});
+
+t.test('swrk and restore -S run under criu-launcher; the rest are exec\'d', async (t) => {
+  const dir = toolsDir(t);
+  for (const tool of ['criu-service', 'criu-restore', 'criu-dump']) writeFileSync(join(dir, tool), readFileSync(join(dir, 'criu-launched')));
+  const launched = /^launched criu-launcher \d+\n$/;
+  t.match(criu(dir, ['swrk', '3']).stdout, launched, 'swrk');
+  for (const args of [['-S'], ['-d', '-S'], ['-dS'], ['-jdS', '-D', 'x'], ['--restore-sibling', '-d'], ['-v4', 'restore', '-dS']]) {
+    t.match(criu(dir, args[0] === '-v4' ? args : ['restore', ...args]).stdout, launched, `restore ${args.join(' ')}`);
+  }
+  for (const args of [['-d'], ['-oS'], ['-DS'], ['--', '-S'], ['-v4S']]) t.equal(criu(dir, ['restore', ...args]).stdout, 'direct\n', `restore ${args.join(' ')}`);
+  t.equal(criu(dir, ['dump', '-S']).stdout, 'direct\n', 'not for other commands');
+  const failed = criu(dir, ['swrk', '3'], { env: { FAKE_EXIT: '9' } });
+  t.equal(failed.status, 9, 'the exit status comes back through the launcher');
 });
 
 t.test('help, version, deprecated and unknown commands', async (t) => {

@@ -18,7 +18,7 @@ import { SyscallError, type Logger } from '@criu-ts/base';
 import { AT, O, SYS, pidfdGetfd, pidfdOpen } from '@criu-ts/kernel';
 import { TtyType, type TtyInfoEntry } from '@criu-ts/images';
 import type { RestoreContext, RestoreTask } from '../../restore-context.js';
-import { isExternal, openExternal } from './tty-external.js';
+import { isExternal, onOrphanPty, openExternal } from './tty-external.js';
 import { TTY_IOCTL } from './tty-ioctls.js';
 import { isHungUp, ttyImages, type TtyFile } from './tty-images.js';
 import { inPair, ptyPair } from './tty-pairs.js';
@@ -41,12 +41,13 @@ function terminalPath(ctx: RestoreContext, file: TtyFile): string {
 
 /**
  * Our fd on the session's terminal, opened for the TIOCSCTTY call;
- * undefined for an external terminal without -j (it can only come from
- * --inherit-fd, and then the task's own fd serves, in installed()).
+ * undefined for an external terminal without -j or orphan_pts_master (it
+ * can only come from --inherit-fd, and then the task's own fd serves, in
+ * installed()).
  */
 function openForCtty(ctx: RestoreContext, file: TtyFile): number | undefined {
   if (!isExternal(ctx, file)) return openTtyPath(terminalPath(ctx, file), O.RDONLY);
-  return ctx.options.shellJob ? openExternal(ctx, file) : undefined;
+  return ctx.options.shellJob || onOrphanPty(ctx, file) ? openExternal(ctx, file) : undefined;
 }
 
 /** Runs `use(taskFd)` in the task on a copy of our fd (pidfd_getfd injected), closed after. */
@@ -86,7 +87,8 @@ function acquire(ctx: RestoreContext, pid: number, taskFd: number, file: TtyFile
     return false;
   }
   if (result < 0n) throw new SyscallError({ syscall: 'ioctl(TIOCSCTTY)', errno: Number(-result), pid, path: file.path });
-  const path = isExternal(ctx, file) ? 'criu-restore\'s terminal' : terminalPath(ctx, file);
+  const external = onOrphanPty(ctx, file) ? 'the new pty of orphan_pts_master' : 'criu-restore\'s terminal';
+  const path = isExternal(ctx, file) ? external : terminalPath(ctx, file);
   log.info(`pid ${pid}: controlling terminal ${path} (tty-info ${file.info.id})`);
   return true;
 }

@@ -9,7 +9,9 @@
 // the description is the user's terminal. Without -j such a terminal is
 // refused. The foreground group is not changed from the tool (a tool in
 // the background would get SIGTTOU); with -j the root joins criu's
-// session and group, which the restore engine plans.
+// session and group, which the restore engine plans. Over RPC with
+// orphan_pts_master a pty one gets a new pty instead, its master handed to
+// the client (tty-orphan-pty.ts).
 import { CriuError, SyscallError } from '@criu-ts/base';
 import { F, fcntl, ioctl } from '@criu-ts/kernel';
 import { TtyType } from '@criu-ts/images';
@@ -17,6 +19,7 @@ import type { RestoreContext } from '../../restore-context.js';
 import { TTY_IOCTL } from './tty-ioctls.js';
 import { inPair } from './tty-pairs.js';
 import { isHungUp, isMaster, ttyImages, type TtyFile } from './tty-images.js';
+import { openOrphanSlave } from './tty-orphan-pty.js';
 import { setTtyParams } from './tty-params.js';
 
 const STDIN = 0;
@@ -41,8 +44,14 @@ function checkStdinIsTerminal(): void {
   }
 }
 
-/** Our fd on the terminal criu-restore runs on, standing in for the external terminal `file`. */
+/** Does the external terminal `file` get a new pty, its master sent to the RPC client (orphan_pts_master)? */
+export function onOrphanPty(ctx: RestoreContext, file: Pick<TtyFile, 'info'>): boolean {
+  return ctx.options.orphanPtsMaster !== undefined && file.info.type === TtyType.PTY;
+}
+
+/** Our fd on the terminal standing in for the external terminal `file`: criu-restore's (-j), or a new pty's (orphan_pts_master). */
 export function openExternal(ctx: RestoreContext, file: TtyFile): number {
+  if (onOrphanPty(ctx, file)) return openOrphanSlave(ctx, file, ctx.options.orphanPtsMaster!);
   if (!ctx.options.shellJob) {
     throw new CriuError(`tty file ${file.entry.id}: ${file.path} is the terminal of the shell the tree ran from (its master was not dumped)`, {
       code: 'EUNSUPPORTED',

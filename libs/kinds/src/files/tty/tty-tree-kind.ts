@@ -3,8 +3,9 @@
 // terminal's session must be led by a dumped task, and each pty slave
 // must have its master in the tree — otherwise it is the terminal of the
 // shell the tree runs from, which criu(8) dumps only with -j/--shell-job
-// (at most one such terminal; restore then gives it the terminal criu runs
-// on). Then the bytes queued in each pty pair go to tty-data.img
+// or, over RPC, orphan_pts_master (at most one such terminal; restore then
+// gives it the terminal criu runs on, or a new pty whose master goes to
+// the RPC client). Then the bytes queued in each pty pair go to tty-data.img
 // (tty-queued-data.ts). Saved: tty-data.img; the rest are checks.
 // On restore: a session leader gets its controlling terminal as soon as
 // it is made a session leader (sessionCreated, so members created after it
@@ -37,12 +38,12 @@ function checkSessions(ctx: DumpContext, ends: readonly TtyEnd[], log: Logger): 
   }
 }
 
-/** Slaves whose master is not in the dump: the shell's terminal; only one, and only with -j. */
+/** Slaves whose master is not in the dump: the shell's terminal; only one, and only with -j (or RPC orphan_pts_master, as upstream). */
 function checkPairs(ctx: DumpContext, table: ReadonlyMap<number, TtyEnd>, log: Logger): void {
   let external: TtyEnd | undefined;
   for (const end of table.values()) {
     if (end.driver.role !== 'slave' || end.hungUp || table.has(peerInfoId(end.infoId))) continue;
-    if (!ctx.options.shellJob) {
+    if (!ctx.options.shellJob && ctx.options.orphanPtsMaster !== true) {
       throw new UnsupportedError({ pid: end.pid, fd: end.fd, kind: `terminal ${end.link}, a pty slave whose master is outside the dumped tree,`, hint: SHELL_JOB_HINT });
     }
     if (external !== undefined) {
@@ -54,7 +55,7 @@ function checkPairs(ctx: DumpContext, table: ReadonlyMap<number, TtyEnd>, log: L
       });
     }
     external = end;
-    log.info(`${end.link} (pid ${end.pid} fd ${end.fd}) is the external terminal (--shell-job)`);
+    log.info(`${end.link} (pid ${end.pid} fd ${end.fd}) is the external terminal (${ctx.options.shellJob ? '--shell-job' : 'orphan_pts_master'})`);
   }
 }
 
