@@ -8,11 +8,14 @@
 // 'core.snapshots'). It writes no image. If the engine already supplies
 // DumpThread.sigmask, that value is kept. It also refuses, before any
 // injection, a thread in a seccomp mode whose filters the engine could
-// not suspend (seccomp.ts).
+// not suspend (seccomp.ts), and a task in a namespace other than criu's
+// (kobj-ids.ts): before anything is injected into it, since an injected
+// call runs in the task's namespaces (a pid of ours means nothing there).
 import { ptraceGetRegs, ptraceGetSigmask } from '@criu-ts/kernel';
 import type { DumpContext, DumpTask, DumpThread } from '../dump-context.js';
 import type { TaskKind } from '../kind.js';
 import { dumpRseq, type RseqState } from './rseq.js';
+import { taskNamespaceIds } from './kobj-ids.js';
 import { checkSeccompSuspended } from './seccomp.js';
 import { stopSignalSiginfo } from './signals.js';
 
@@ -38,6 +41,7 @@ export function takeSnapshot(thread: DumpThread, ip: bigint): ThreadSnapshot {
 }
 
 function snapshotTask(ctx: DumpContext, task: DumpTask): void {
+  taskNamespaceIds(ctx, task.pid);
   for (const thread of task.threads) checkSeccompSuspended(task.pid, thread.tid);
   const snapshots = threadSnapshots(ctx);
   for (const thread of task.threads) snapshots.set(thread.tid, takeSnapshot(thread, ptraceGetRegs(thread.tid).rip));
