@@ -40,7 +40,7 @@ import { TRAMPOLINE, runToTrap, type TrapContext } from './run-to-trap.js';
 import { mapScratch, scratchAt, type Scratch } from './scratch.js';
 import { requeueDeferred, restoreTask, type Saved } from './restore.js';
 import { syscallStopOf } from './syscall-stop.js';
-import { CALL_CODE_BYTES, assembleBatch, mapBatchCode, writeBatchCode, type BatchArea, type BatchCall } from './syscall-batch.js';
+import { MAX_CALL_CODE_BYTES, assembleBatch, isResultRef, mapBatchCode, writeBatchCode, type BatchArea, type BatchArg, type BatchCall } from './syscall-batch.js';
 import { findTrampolineSite } from './trampoline-site.js';
 
 export type { Scratch } from './scratch.js';
@@ -145,8 +145,8 @@ function argRegs(nr: number, args: readonly SyscallArg[]): Partial<X86Regs> {
   return { rax: BigInt(nr), orig_rax: BigInt.asUintN(64, -1n), rdi, rsi, rdx, r10, r8, r9 };
 }
 
-function describe(nr: number, args: readonly SyscallArg[], result: bigint): string {
-  const shown = args.map((a) => (typeof a === 'bigint' && a > 0xffffn ? `0x${a.toString(16)}` : String(a)));
+function describe(nr: number, args: readonly BatchArg[], result: bigint): string {
+  const shown = args.map((a) => (isResultRef(a) ? `[result ${a.result}]` : typeof a === 'bigint' && a > 0xffffn ? `0x${a.toString(16)}` : String(a)));
   return `${syscallName(nr)}(${shown.join(', ')}) = ${result}`;
 }
 
@@ -240,19 +240,31 @@ function batchArea(state: InjectorState, calls: number): BatchArea {
   }
   const call = (name: string, nr: number, args?: SyscallArg[]): bigint => injectCall(state, name, nr, args);
   const current = state.batch;
-  const fits = (area: BatchArea): boolean => area.results.size >= calls * 8 && area.code.size >= calls * CALL_CODE_BYTES + 1;
+  const fits = (area: BatchArea): boolean => area.results.size >= calls * 8 && area.code.size >= calls * MAX_CALL_CODE_BYTES + 1;
   if (current !== undefined && fits(current)) return current;
   if (current !== undefined) call('munmap', SYS.munmap, [current.code.addr, current.code.size]);
   const room = Math.max(calls, 64);
   const results = mapScratch(room * 8, call, state.mem);
   state.scratches.push(results);
-  state.batch = { code: mapBatchCode(room * CALL_CODE_BYTES + 1, call), results };
+  state.batch = { code: mapBatchCode(room * MAX_CALL_CODE_BYTES + 1, call), results };
   return state.batch;
+}
+
+/**
+ * Calls first..first+count-1 as a batch of their own: a result reference to
+ * a call before `first` becomes the number that call answered (in
+ * `results`), one inside is shifted.
+ */
+function tripOf<T extends BatchCall>(calls: readonly T[], first: number, count: number, results: readonly bigint[]): T[] {
+  return calls.slice(first, first + count).map((call) => ({
+    ...call,
+    args: call.args?.map((arg) => (!isResultRef(arg) ? arg : arg.result < first ? results[arg.result]! : { result: arg.result - first })),
+  }));
 }
 
 /** How many calls one trip through a fixed batch area can run. */
 function fixedCapacity(area: BatchArea): number {
-  return Math.min(Math.floor(area.results.size / 8), Math.floor((area.code.size - 1) / CALL_CODE_BYTES));
+  return Math.min(Math.floor(area.results.size / 8), Math.floor((area.code.size - 1) / MAX_CALL_CODE_BYTES));
 }
 
 function injectBatch(state: InjectorState, calls: readonly BatchCall[]): bigint[] {
@@ -264,7 +276,7 @@ function injectBatch(state: InjectorState, calls: readonly BatchCall[]): bigint[
   const area = owner.batch!;
   const capacity = fixedCapacity(area);
   const results: bigint[] = [];
-  for (let first = 0; first < calls.length; first += capacity) results.push(...injectBatchTrip(state, calls.slice(first, first + capacity), area));
+  for (let first = 0; first < calls.length; first += capacity) results.push(...injectBatchTrip(state, tripOf(calls, first, capacity, results), area));
   return results;
 }
 
@@ -340,8 +352,9 @@ const CHECKED_BATCH_CALLS = 256;
 export function callsChecked(injector: Injector, calls: readonly NamedCall[]): bigint[] {
   const results: bigint[] = [];
   for (let first = 0; first < calls.length; first += CHECKED_BATCH_CALLS) {
-    const chunk = calls.slice(first, first + CHECKED_BATCH_CALLS);
-    const got = chunk.length === 1 ? [injector.syscall(chunk[0]!.nr, ...(chunk[0]!.args ?? []))] : injector.batch(chunk);
+    const chunk = tripOf(calls, first, CHECKED_BATCH_CALLS, results);
+    const single = chunk.length === 1 ? chunk[0]!.args?.every((arg) => !isResultRef(arg)) ?? true : false;
+    const got = single ? [injector.syscall(chunk[0]!.nr, ...((chunk[0]!.args ?? []) as SyscallArg[]))] : injector.batch(chunk);
     got.forEach((result, i) => {
       if (result < 0n && result >= -4095n) throw new SyscallError({ syscall: chunk[i]!.name, errno: Number(-result), pid: injector.tid });
     });

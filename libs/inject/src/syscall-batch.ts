@@ -8,10 +8,22 @@
 import { MAP, PROT, SYS, type TaskMemory } from '@criu-ts/kernel';
 import type { Scratch } from './scratch.js';
 
+/**
+ * An argument that is the result (rax) of an earlier call of the same
+ * batch, e.g. the fd an openat returned, for a read: `{ result: i }`.
+ */
+export interface ResultRef {
+  readonly result: number;
+}
+
+export type BatchArg = bigint | number | ResultRef;
+
 export interface BatchCall {
   nr: number;
-  args?: readonly (bigint | number)[];
+  args?: readonly BatchArg[];
 }
+
+export const isResultRef = (arg: BatchArg): arg is ResultRef => typeof arg === 'object';
 
 /** mov r64, imm64 opcodes (REX.W + B8+r) for rax, rdi, rsi, rdx, r10, r8, r9. */
 const LOAD = [
@@ -27,8 +39,21 @@ const SYSCALL = [0x0f, 0x05];
 /** movabs [moffs64], rax */
 const STORE_RAX = [0x48, 0xa3];
 const INT3 = 0xcc;
-/** bytes of code per call: seven loads, syscall, store */
+/** movabs rax, [moffs64] */
+const LOAD_RAX = [0x48, 0xa1];
+/** mov rdi|rsi|rdx|r10|r8|r9, rax */
+const FROM_RAX = [
+  [0x48, 0x89, 0xc7],
+  [0x48, 0x89, 0xc6],
+  [0x48, 0x89, 0xc2],
+  [0x49, 0x89, 0xc2],
+  [0x49, 0x89, 0xc0],
+  [0x49, 0x89, 0xc1],
+] as const;
+/** bytes of code per call without result references: seven loads, syscall, store */
 export const CALL_CODE_BYTES = LOAD.length * 10 + SYSCALL.length + 10;
+/** bytes of code per call at most: every argument a result reference (load, move), then rax, syscall, store */
+export const MAX_CALL_CODE_BYTES = 6 * (LOAD_RAX.length + 8 + 3) + 10 + SYSCALL.length + 10;
 
 function imm64(value: bigint | number): Buffer {
   const b = Buffer.alloc(8);
@@ -36,14 +61,32 @@ function imm64(value: bigint | number): Buffer {
   return b;
 }
 
-/** The machine code for `calls`, storing call i's rax at results + 8*i, ending in int3. */
+/**
+ * The machine code for `calls`, storing call i's rax at results + 8*i,
+ * ending in int3. A call whose arguments are all numbers loads rax (its
+ * number) and the six argument registers; one with result references
+ * loads its arguments first — a reference through rax, from the earlier
+ * call's result slot — and rax last.
+ */
 export function assembleBatch(calls: readonly BatchCall[], results: bigint): Buffer {
   const parts: Buffer[] = [];
   calls.forEach((call, i) => {
     const args = call.args ?? [];
     if (args.length > 6) throw new RangeError(`a syscall takes at most 6 arguments, got ${args.length}`);
-    const values = [call.nr, ...args, ...Array<number>(6 - args.length).fill(0)];
-    LOAD.forEach((opcode, r) => parts.push(Buffer.from(opcode), imm64(values[r]!)));
+    const values: BatchArg[] = [...args, ...Array<number>(6 - args.length).fill(0)];
+    const slot = (arg: ResultRef): bigint => {
+      if (!Number.isInteger(arg.result) || arg.result < 0 || arg.result >= i) throw new RangeError(`call ${i} refers to the result of call ${arg.result}, not an earlier one`);
+      return results + BigInt(8 * arg.result);
+    };
+    if (!values.some(isResultRef)) {
+      [call.nr, ...(values as (bigint | number)[])].forEach((value, r) => parts.push(Buffer.from(LOAD[r]!), imm64(value)));
+    } else {
+      values.forEach((value, r) => {
+        if (isResultRef(value)) parts.push(Buffer.from(LOAD_RAX), imm64(slot(value)), Buffer.from(FROM_RAX[r]!));
+        else parts.push(Buffer.from(LOAD[r + 1]!), imm64(value));
+      });
+      parts.push(Buffer.from(LOAD[0]), imm64(call.nr));
+    }
     parts.push(Buffer.from(SYSCALL), Buffer.from(STORE_RAX), imm64(results + BigInt(8 * i)));
   });
   parts.push(Buffer.from([INT3]));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
 import { AT, IOV_MAX, MADV, O, SYS } from '@criu-ts/kernel';
 import { PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, imageFileName, openPagemap, type PageRun } from '@criu-ts/images';
-import type { Injector } from '@criu-ts/inject';
+import type { BatchCall, Injector } from '@criu-ts/inject';
 import { putPath, putScratch, type Range, type TaskArea } from './task-area.js';
 import { resolveChain, type ChainLevel } from './parent-pages.js';
 
@@ -157,22 +157,54 @@ export function runsToRead(runs: readonly PageRun[], mapped: readonly Range[], s
   });
 }
 
-function readBatch(injector: Injector, area: TaskArea, fd: bigint, batch: ReadBatch, image: string): void {
-  const iov = putScratch(injector.pid, area, iovecBuffer(batch));
-  const got = injector.call('preadv', SYS.preadv, [fd, iov, batch.iovecs.length, batch.fileOffset, 0]);
-  if (got !== BigInt(batch.bytes)) {
-    throw new ImageError(`pages image is truncated: read ${got} of ${batch.bytes} bytes`, { image, offset: batch.fileOffset });
-  }
-}
-
-/** Reads one level's runs (already filtered) from its pages image, inside the task. */
+/**
+ * Reads one level's runs (already filtered) from its pages image, inside
+ * the task: openat, every preadv (their iovecs side by side in the
+ * scratch) and close in as few trips as the scratch holds iovecs — one
+ * for most tasks. Each preadv must read all its bytes.
+ */
 function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void {
   const image = join(level.dir, imageFileName('pages', level.pagesId));
-  const fd = openInTask(injector, area, image, O.RDONLY);
+  const reads = planReads(level.runs);
+  const pathBytes = Buffer.byteLength(image) + 1;
+  let fd: bigint | undefined;
   try {
-    for (const batch of planReads(level.runs)) readBatch(injector, area, fd, batch, image);
+    for (let first = 0; first < reads.length || fd === undefined; ) {
+      const calls: BatchCall[] = [];
+      let offset = 0;
+      if (fd === undefined) {
+        calls.push({ nr: SYS.openat, args: [BigInt(AT.FDCWD), putPath(injector.pid, area, image), BigInt(O.RDONLY | O.CLOEXEC), 0n] });
+        offset = Math.ceil(pathBytes / 16) * 16;
+      }
+      const fdArg = fd ?? { result: 0 };
+      const batched: ReadBatch[] = [];
+      for (let i = first; i < reads.length; i++) {
+        const iovecs = iovecBuffer(reads[i]!);
+        if (batched.length > 0 && offset + iovecs.length > area.scratchSize) break;
+        const iov = putScratch(injector.pid, area, iovecs, offset);
+        calls.push({ nr: SYS.preadv, args: [fdArg, iov, reads[i]!.iovecs.length, reads[i]!.fileOffset, 0] });
+        batched.push(reads[i]!);
+        offset += iovecs.length;
+      }
+      const results = injector.batch(calls);
+      if (fd === undefined) {
+        const opened = results.shift()!;
+        if (opened < 0n) {
+          const error = new SyscallError({ syscall: 'openat', errno: Number(-opened), pid: injector.pid });
+          throw new CriuError(`task ${injector.pid}: cannot open ${image}: ${error.message}`, { code: error.code, cause: error });
+        }
+        fd = opened;
+      }
+      results.forEach((got, i) => {
+        const batch = batched[i]!;
+        if (got !== BigInt(batch.bytes)) {
+          throw new ImageError(`pages image is truncated: read ${got} of ${batch.bytes} bytes`, { image, offset: batch.fileOffset });
+        }
+      });
+      first += batched.length;
+    }
   } finally {
-    injector.call('close', SYS.close, [fd]);
+    if (fd !== undefined) injector.call('close', SYS.close, [fd]);
   }
 }
 

@@ -141,14 +141,18 @@ interface TaskEnd {
   log: Logger;
 }
 
-/** Gives the task our pipe's write end: pidfd_open(us) + pidfd_getfd, injected. */
+/** Gives the task our pipe's write end: pidfd_open(us), pidfd_getfd, close of the pidfd — one injected batch. */
 function connect(injector: Injector, channel: Channel): number {
-  const pidfd = Number(injector.call('pidfd_open', SYS.pidfd_open, [process.pid, 0]));
-  try {
-    return Number(injector.call('pidfd_getfd', SYS.pidfd_getfd, [pidfd, channel.writeFd, 0]));
-  } finally {
-    injector.syscall(SYS.close, pidfd);
-  }
+  const [pidfd, fd, closed] = injector.batch([
+    { nr: SYS.pidfd_open, args: [process.pid, 0] },
+    { nr: SYS.pidfd_getfd, args: [{ result: 0 }, channel.writeFd, 0] },
+    { nr: SYS.close, args: [{ result: 0 }] },
+  ]);
+  const failed = (result: bigint): boolean => result < 0n && result >= -4095n;
+  if (failed(pidfd!)) throw new SyscallError({ syscall: 'pidfd_open', errno: Number(-pidfd!), pid: injector.tid });
+  if (failed(fd!)) throw new SyscallError({ syscall: 'pidfd_getfd', errno: Number(-fd!), pid: injector.tid });
+  if (failed(closed!)) throw new SyscallError({ syscall: 'close', errno: Number(-closed!), pid: injector.tid });
+  return Number(fd);
 }
 
 /** vmsplice one chunk in the task; the bytes it took (0 if it could not). */
