@@ -1,6 +1,7 @@
 // The descriptor every fd kind module exports (regular file, pipe, eventfd,
 // ...). fd-registry.ts lists them; the first whose `matches` says yes dumps
-// the open file description. Nothing switches on kinds.
+// the open file description (of a task, or a file in flight in a unix
+// socket's queue). Nothing switches on kinds.
 import type { Logger } from '@criu-ts/base';
 import type { FileEntry } from '@criu-ts/images';
 import type { DumpContext, DumpTask } from '../dump-context.js';
@@ -34,6 +35,13 @@ export interface FdKind {
    * ...) and return its files.img entry, which the caller writes.
    */
   dump(env: FdDumpEnv, fd: OpenFd, id: number): FileEntry;
+  /**
+   * Set when an fd of this kind cannot be dumped in flight (met in a unix
+   * socket's queue, OpenFd.inFlight): what to call it in the refusal.
+   */
+  readonly inFlightRefused?: string;
+  /** Once every task is dumped: what needs the whole tree's fds (peers that may have been in flight). */
+  afterTasks?(ctx: DumpContext): void;
   /** the file_entry type (fd_types) whose entries this kind restores */
   readonly type?: number;
   /**
