@@ -15,6 +15,14 @@ export interface FdDumpEnv {
   log: Logger;
 }
 
+/** A file no task holds that an entry of a kind carries (an fd in flight in a unix socket's queue). */
+export interface CarriedFile {
+  /** its files.img id */
+  id: number;
+  /** the entry (a socket) whose queue holds it: a task holding that one stands in for it where a task is needed */
+  carrier: number;
+}
+
 /** What an fd kind's restore half is given. */
 export interface FdRestoreEnv {
   ctx: RestoreContext;
@@ -69,4 +77,9 @@ export interface FdKind {
    * the restore's own file making would show.
    */
   readonly openLast?: boolean;
+  /**
+   * Files this kind's entries carry that no task holds (fds in flight):
+   * the files kind opens them too, and before any entry of this kind.
+   */
+  carriedFiles?(ctx: RestoreContext): readonly CarriedFile[];
 }

@@ -11,11 +11,11 @@
 // messages (SCM_CREDENTIALS: this image version has no field for them —
 // logged), any other control message (UnsupportedError).
 // Restore writes the messages back in order, one send each (boundaries
-// kept), through a socket connected to the one they are for; not yet the
-// files in flight.
+// kept, fds attached with SCM_RIGHTS), through a socket connected to the
+// one they are for.
 import { closeSync } from 'node:fs';
 import { CriuError, SyscallError, UnsupportedError } from '@criu-ts/base';
-import { MSG, SCM, SO, SOL, controlMessages, getsockoptInt, recvmsg, sendto, setsockoptInt, type ControlMessage } from '@criu-ts/kernel';
+import { MSG, SCM, SO, SOL, controlMessages, getsockoptInt, recvmsg, sendmsgFds, sendto, setsockoptInt, type ControlMessage } from '@criu-ts/kernel';
 import type { ScmEntry } from '@criu-ts/images';
 import { prepareForQueue } from './socket-opts-restore.js';
 import type { QueuedPacket } from './unix-restore-table.js';
@@ -131,22 +131,24 @@ export function dumpUnixQueue(env: FdDumpEnv, fd: OpenFd, id: number, hint: numb
 
 /**
  * Sends `packets` (the queue of `target`) through `sender`, which is
- * connected to it: each message whole, in order, never blocking. The
- * sender's buffers and flags are set for it here; its own options come
- * later.
+ * connected to it: each message whole, in order, never blocking, with the
+ * files in flight it carries (our fds for their ids: `fdOf`) attached as
+ * SCM_RIGHTS. The sender's buffers and flags are set for it here; its own
+ * options come later.
  */
-export function writeUnixQueue(sender: number, packets: readonly QueuedPacket[], target: string): number {
+export function writeUnixQueue(sender: number, packets: readonly QueuedPacket[], target: string, fdOf: (id: number) => number): number {
   if (packets.length === 0) return 0;
-  if (packets.some((p) => p.scm > 0)) throw new CriuError(`${target}: queued message carries file descriptors (SCM_RIGHTS), which restore does not support`, { code: 'EUNSUPPORTED' });
   prepareForQueue(sender, target);
   let bytes = 0;
   for (const [index, packet] of packets.entries()) {
+    const fds = packet.rights.map(fdOf);
     let sent: number;
     try {
-      sent = sendto(sender, packet.data, MSG.DONTWAIT, null);
+      sent = fds.length === 0 ? sendto(sender, packet.data, MSG.DONTWAIT, null) : sendmsgFds(sender, packet.data, fds, MSG.DONTWAIT);
     } catch (error) {
       if (!(error instanceof SyscallError)) throw error;
-      throw new CriuError(`${target}: writing back queued message ${index + 1} of ${packets.length} (${packet.data.length} bytes): ${error.message}`, { code: error.code, cause: error });
+      const carrying = fds.length === 0 ? '' : ` with ${fds.length} file(s) in flight`;
+      throw new CriuError(`${target}: writing back queued message ${index + 1} of ${packets.length} (${packet.data.length} bytes${carrying}): ${error.message}`, { code: error.code, cause: error });
     }
     if (sent !== packet.data.length) throw new CriuError(`${target}: queued message ${index + 1} trimmed to ${sent} of ${packet.data.length} bytes`, { code: 'EMSGSIZE' });
     bytes += sent;

@@ -25,7 +25,7 @@ import { readSocketOpts } from './socket-opts.js';
 import { socketTable, type SocketTable } from './socket-table.js';
 import { dumpUnixQueue } from './unix-queue.js';
 import { openUnixSocket } from './unix-restore.js';
-import { USK } from './unix-restore-table.js';
+import { USK, unixTable } from './unix-restore-table.js';
 import { resolveUnixName, unixNameText } from './unix-name.js';
 
 /** unix_sk_entry.uflags: the peer is not ours (restore connects to it by name) */
@@ -145,6 +145,8 @@ export const unixSocketKind: FdKind = {
   afterTasks: resolveOutsidePeers,
   type: FdTypes.UNIXSK,
   open: openUnixSocket,
+  // the files in flight in the queues: the files kind opens them before any unix socket
+  carriedFiles: (ctx) => [...unixTable(ctx).inFlight].map(([id, carrier]) => ({ id, carrier })),
   // --inherit-fd fd[N]:socket:[INO] hands in a socket the tree was connected to from outside (criu(8))
   inheritNames: (_env, entry) => (entry.usk === undefined ? [] : [`socket:[${entry.usk.ino}]`]),
 };
