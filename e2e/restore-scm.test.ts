@@ -1,13 +1,15 @@
 // Files in flight — SCM_RIGHTS messages in a unix socket's receive queue —
 // on the rscm fixture (e2e/fixtures/rscm.c): three datagrams queued on a
 // socketpair, carrying two regular files (one also held by the task), a
-// pipe's read end with data and an eventfd.
+// pipe's read end with data and an eventfd, then a fourth with one end of
+// another socketpair (data queued on it, the other end held).
 // 1. criu-dump writes them as upstream CRIU does: the packets of
 //    sk-queues.img carry scm rights naming files.img entries, which no
 //    fdinfo lists but the one the task holds too (same id); crit decodes them;
 // 2. criu-restore brings the fixture back; on SIGUSR1 it receives the
 //    datagrams and proves from inside they carry the same files (contents,
-//    offsets, a shared offset, pipe data, the eventfd's counter);
+//    offsets, a shared offset, pipe data, the eventfd's counter, the
+//    socket's queue and its peer);
 // 3. a pty master in flight is refused, naming the task and the socket fd,
 //    and the fixture runs on as it was.
 import t, { type Test } from 'tap';
@@ -47,13 +49,18 @@ t.test('dumped with the files in flight, restored, the fixture receives the same
   const images = dumpAndKill(t, dir, fx.pid);
 
   const packets = readEntries(images, 'sk-queues');
-  t.same(packets.map((p) => (p.scm ?? []).map((e) => [e.type, (e.rights ?? []).length])), [[[1, 2]], [], [[1, 2]]], 'three messages: two fds, none, two fds (one SCM_RIGHTS entry each)');
+  const receiver = packets[0]?.id_for;
+  const queued = packets.filter((p) => p.id_for === receiver).map((p) => (p.scm ?? []).map((e) => [e.type, (e.rights ?? []).length]));
+  t.same(queued, [[[1, 2]], [], [[1, 2]], [[1, 1]]], 'four messages for the receiver: two fds, none, two fds, one (one SCM_RIGHTS entry each)');
   const files = new Map(readEntries(images, 'files').map((e) => [e.id, e]));
   const rights = packets.flatMap((p) => (p.scm ?? []).flatMap((e) => e.rights ?? []));
-  t.same(rights.map((id) => files.get(id)?.type), [FdTypes.REG, FdTypes.REG, FdTypes.PIPE, FdTypes.EVENTFD], 'each right is a files.img entry of its kind');
+  t.same(rights.map((id) => files.get(id)?.type), [FdTypes.REG, FdTypes.REG, FdTypes.PIPE, FdTypes.EVENTFD, FdTypes.UNIXSK], 'each right is a files.img entry of its kind');
   t.same(rights.slice(0, 2).map((id) => files.get(id)?.reg?.name), [join(fx.work, 'a'), join(fx.work, 'b')], 'the regular files by path');
   const held = new Set(readEntries(images, 'fdinfo', readOne(images, 'ids', fx.pid).files_id).map((e) => e.id));
-  t.same(rights.map((id) => held.has(id)), [true, false, false, false], 'only a, which the task also holds, is in its fd table (same id)');
+  t.same(rights.map((id) => held.has(id)), [true, false, false, false, false], 'only a, which the task also holds, is in its fd table (same id)');
+  const inFlight = files.get(rights[4]!)?.usk;
+  t.ok(packets.some((p) => p.id_for === rights[4] && p.length === 5), 'the socket in flight has its own queued bytes');
+  t.ok([...files.values()].some((e) => e.usk !== undefined && held.has(e.id) && e.usk.peer === inFlight?.ino), 'the held end names the socket in flight as its peer');
   const crit = critDecode('debian', join(images, 'sk-queues.img'));
   t.equal(crit.status, 0, "Debian's crit decodes sk-queues.img", { stderr: crit.stderr });
 
@@ -61,7 +68,7 @@ t.test('dumped with the files in flight, restored, the fixture receives the same
   t.equal(status, 0, 'criu-restore -d exits 0', status === 0 ? {} : { log: readFileSync(join(images, 'restore.log'), 'utf8').slice(-3000) });
   if (status !== 0) return t.end();
   const got = verdict(fx.pid, fx.out);
-  t.equal(got.verdict, 'verdict ok', 'the fixture receives its three datagrams with the same files', { bad: got.bad });
+  t.equal(got.verdict, 'verdict ok', 'the fixture receives its four datagrams with the same files', { bad: got.bad });
   t.end();
 });
 
