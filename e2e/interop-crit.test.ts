@@ -1,7 +1,8 @@
 // Every image our dump writes decodes with Debian's crit (3.17) and with
 // upstream CRIU 4.2's crit, on fixtures that together hold every kind we
 // dump (memory of each kind, threads, a tree with sessions and a zombie,
-// core state and timers, seccomp, every kind of fd, sockets, a pty pair).
+// core state and timers, seccomp, every kind of fd, sockets, a pty pair,
+// files in flight).
 // Each crit's program decodes pstree.img; every image is decoded with the
 // library crit decode calls (pycriu.images.load), all in one python process
 // per crit (e2e/lib/crit-decode.py). Both crits must agree on each pagemap run's page count (Debian's knows
@@ -39,6 +40,7 @@ const CASES: Case[] = [
   { fixture: 'rfd-files', args: (w) => [w], ready: /ready \d+ (\d+)/, children: (m) => [Number(m[1])], dumpArgs: ['-l'] },
   { fixture: 'rsock', args: (w) => [w], ready: /^ready \d+ \d+ \d+$/m },
   { fixture: 'rtty', args: () => ['pair'], ready: /ready \d+ (\d+) \d+ \d+ \d+/, children: (m) => [Number(m[1])] },
+  { fixture: 'rscm', args: (w) => [w], ready: /^ready \d+$/m },
 ];
 
 /** criu-dump -R (the tree runs on; the test kills it): the images dir. */

@@ -20,7 +20,7 @@ function options(imagesDir: string, extUnixSk: boolean): DumpOptions {
   return { imagesDir, shellJob: false, ghostLimit: 1 << 20, linkRemap: false, fileLocks: false, tcpEstablished: false, extUnixSk, fileValidation: 'filesize', preDump: false };
 }
 
-/** Freeze pid, run the files kind on it, close the images, let it go. */
+/** Freeze pid, run the files kind on it (and its end-of-tree step), close the images, let it go. */
 function dumpFiles(pid: number, imagesDir: string, extUnixSk = false): void {
   const tree = freezeTree(pid, { log, timeoutMs: 10_000 });
   const writers = new Map<string, ImageWriter>();
@@ -48,6 +48,7 @@ function dumpFiles(pid: number, imagesDir: string, extUnixSk = false): void {
   };
   try {
     filesKind.dump(ctx, tree.tasks[0], { ids: {} });
+    filesKind.afterTasks?.(ctx); // peers in no fd table are decided on there
   } finally {
     for (const w of writers.values()) w.close();
     releaseThreads(liveThreads(tree), log);

@@ -43,7 +43,8 @@ export const TCP_STATE = {
   CLOSE_WAIT: 8, LAST_ACK: 9, LISTEN: 10, CLOSING: 11,
 } as const;
 
-export const MSG = { OOB: 0x1, PEEK: 0x2, CTRUNC: 0x8, TRUNC: 0x20, DONTWAIT: 0x40 } as const;
+/** MSG_CMSG_CLOEXEC: fds received with SCM_RIGHTS get FD_CLOEXEC */
+export const MSG = { OOB: 0x1, PEEK: 0x2, CTRUNC: 0x8, TRUNC: 0x20, DONTWAIT: 0x40, CMSG_CLOEXEC: 0x40000000 } as const;
 export const SCM = { RIGHTS: 1, CREDENTIALS: 2, SECURITY: 3, PIDFD: 4 } as const;
 
 function site(fd: number, call: string): { call: string; path: string } {

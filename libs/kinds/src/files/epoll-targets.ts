@@ -5,7 +5,8 @@
 // watch {efd, tfd, toff} (toff: the how-manyth watch on that fd number), so
 // a moved watch is found among the task's fds on the same inode, as CRIU
 // does; it is restored on that fd. A watched file open at no fd of the task
-// cannot be watched again: refused.
+// cannot be watched again: refused. An epoll in flight (in a unix socket's
+// queue) has its watches checked against the task holding that socket.
 import { statSync } from 'node:fs';
 import { UnsupportedError, errnoOf } from '@criu-ts/base';
 import { KCMP, SYS, trySyscall } from '@criu-ts/kernel';
@@ -22,29 +23,44 @@ function inodeOfFd(pid: number, fd: number): bigint | undefined {
   }
 }
 
-/** Is fd `candidate` of pid the file of watch (efd, tfd, toff)? kcmp(KCMP_EPOLL_TFD). */
-export function isWatchedFile(pid: number, candidate: number, watch: { efd: number; tfd: number; toff: number }): boolean {
+/** Is fd `candidate` of pid the file of watch (efd, tfd, toff) of epoll fd efd of `epollPid`? kcmp(KCMP_EPOLL_TFD). */
+export function isWatchedFile(pid: number, candidate: number, watch: { efd: number; tfd: number; toff: number }, epollPid = pid): boolean {
   const slot = Buffer.alloc(12);
   slot.writeUInt32LE(watch.efd, 0);
   slot.writeUInt32LE(watch.tfd, 4);
   slot.writeUInt32LE(watch.toff, 8);
-  return trySyscall(SYS.kcmp, pid, pid, KCMP.EPOLL_TFD, candidate, slot).value === 0n;
+  return trySyscall(SYS.kcmp, pid, epollPid, KCMP.EPOLL_TFD, candidate, slot).value === 0n;
 }
 
-/** For each watch of epoll fd `epoll`, the task's fd its file is open at now (fdinfo order). */
+/**
+ * The task whose fds the watches are on: the epoll's, or for an epoll in
+ * flight the task holding the socket it is queued on (which restore adds
+ * them in, as upstream does); refused nested in an in-flight socket's queue.
+ */
+function watchOwner(epoll: OpenFd, watches: number): number {
+  if (epoll.inFlight === undefined) return epoll.pid;
+  if (epoll.inFlight.nested && watches > 0) {
+    throw new UnsupportedError({ pid: epoll.inFlight.pid, fd: epoll.inFlight.fd, kind: 'an epoll with watches in flight in the queue of a socket that is itself in flight' });
+  }
+  return epoll.inFlight.pid;
+}
+
+/** For each watch of epoll fd `epoll`, the fd of the task its file is open at now (fdinfo order). */
 export function watchedFds(epoll: OpenFd, targets: readonly EpollTarget[]): number[] {
+  const owner = watchOwner(epoll, targets.length);
   let fds: number[] | undefined;
   const seen = new Map<number, number>();
   return targets.map((t) => {
     const toff = seen.get(t.tfd) ?? 0;
     seen.set(t.tfd, toff + 1);
     const watch = { efd: epoll.fd, tfd: t.tfd, toff };
-    if (isWatchedFile(epoll.pid, t.tfd, watch)) return t.tfd;
-    fds ??= listFds(epoll.pid).map((entry) => entry.fd);
-    const found = fds.find((fd) => inodeOfFd(epoll.pid, fd) === BigInt(t.ino) && isWatchedFile(epoll.pid, fd, watch));
-    if (found === undefined) {
-      throw new UnsupportedError({ pid: epoll.pid, fd: epoll.fd, kind: `epoll watching a file that is open at no fd of the task (added as fd ${t.tfd}, since closed)` });
+    if (isWatchedFile(owner, t.tfd, watch, epoll.pid)) return t.tfd;
+    fds ??= listFds(owner).map((entry) => entry.fd);
+    const found = fds.find((fd) => inodeOfFd(owner, fd) === BigInt(t.ino) && isWatchedFile(owner, fd, watch, epoll.pid));
+    if (found !== undefined) return found;
+    if (epoll.inFlight !== undefined) {
+      throw new UnsupportedError({ pid: owner, fd: epoll.inFlight.fd, kind: `an epoll in flight in its queue watching a file that is open at no fd of the task (added as fd ${t.tfd})` });
     }
-    return found;
+    throw new UnsupportedError({ pid: epoll.pid, fd: epoll.fd, kind: `epoll watching a file that is open at no fd of the task (added as fd ${t.tfd}, since closed)` });
   });
 }

@@ -1,6 +1,7 @@
 // The descriptor every fd kind module exports (regular file, pipe, eventfd,
 // ...). fd-registry.ts lists them; the first whose `matches` says yes dumps
-// the open file description. Nothing switches on kinds.
+// the open file description (of a task, or a file in flight in a unix
+// socket's queue). Nothing switches on kinds.
 import type { Logger } from '@criu-ts/base';
 import type { FileEntry } from '@criu-ts/images';
 import type { DumpContext, DumpTask } from '../dump-context.js';
@@ -12,6 +13,14 @@ export interface FdDumpEnv {
   ctx: DumpContext;
   task: DumpTask;
   log: Logger;
+}
+
+/** A file no task holds that an entry of a kind carries (an fd in flight in a unix socket's queue). */
+export interface CarriedFile {
+  /** its files.img id */
+  id: number;
+  /** the entry (a socket) whose queue holds it: a task holding that one stands in for it where a task is needed */
+  carrier: number;
 }
 
 /** What an fd kind's restore half is given. */
@@ -34,6 +43,13 @@ export interface FdKind {
    * ...) and return its files.img entry, which the caller writes.
    */
   dump(env: FdDumpEnv, fd: OpenFd, id: number): FileEntry;
+  /**
+   * Set when an fd of this kind cannot be dumped in flight (met in a unix
+   * socket's queue, OpenFd.inFlight): what to call it in the refusal.
+   */
+  readonly inFlightRefused?: string;
+  /** Once every task is dumped: what needs the whole tree's fds (peers that may have been in flight). */
+  afterTasks?(ctx: DumpContext): void;
   /** the file_entry type (fd_types) whose entries this kind restores */
   readonly type?: number;
   /**
@@ -61,4 +77,9 @@ export interface FdKind {
    * the restore's own file making would show.
    */
   readonly openLast?: boolean;
+  /**
+   * Files this kind's entries carry that no task holds (fds in flight):
+   * the files kind opens them too, and before any entry of this kind.
+   */
+  carriedFiles?(ctx: RestoreContext): readonly CarriedFile[];
 }

@@ -6,18 +6,23 @@ import { KCMP, KCMP_RESULT, kcmp } from '@criu-ts/kernel';
 import type { FdTypes } from '@criu-ts/images';
 import type { DumpContext } from '../dump-context.js';
 
-interface Seen {
-  pid: number;
-  fd: number;
+/** A dumped description: its id, and its file_entry type (known once its kind has dumped it). */
+export interface Described {
   id: number;
   type: FdTypes;
 }
 
+interface Seen {
+  pid: number;
+  fd: number;
+  desc: Described;
+}
+
 export interface FileIds {
-  /** The id and type of a description already dumped that pid's fd shares, if any. */
-  lookup(pid: number, fd: number, dev: bigint, ino: bigint): { id: number; type: FdTypes } | undefined;
-  /** Record a newly dumped description. */
-  add(pid: number, fd: number, dev: bigint, ino: bigint, seen: { id: number; type: FdTypes }): void;
+  /** The description already dumped (or being dumped) that pid's fd shares, if any. */
+  lookup(pid: number, fd: number, dev: bigint, ino: bigint): Described | undefined;
+  /** Record a description as it is dumped (before its kind runs: a socket's queue may hold the socket itself). */
+  add(pid: number, fd: number, dev: bigint, ino: bigint, desc: Described): void;
 }
 
 function createFileIds(): FileIds {
@@ -26,12 +31,11 @@ function createFileIds(): FileIds {
   return {
     lookup(pid, fd, dev, ino) {
       const candidates = byInode.get(key(dev, ino)) ?? [];
-      const same = candidates.find((c) => kcmp(pid, c.pid, KCMP.FILE, BigInt(fd), BigInt(c.fd)) === KCMP_RESULT.EQUAL);
-      return same === undefined ? undefined : { id: same.id, type: same.type };
+      return candidates.find((c) => kcmp(pid, c.pid, KCMP.FILE, BigInt(fd), BigInt(c.fd)) === KCMP_RESULT.EQUAL)?.desc;
     },
-    add(pid, fd, dev, ino, seen) {
+    add(pid, fd, dev, ino, desc) {
       const list = byInode.get(key(dev, ino)) ?? [];
-      list.push({ pid, fd, ...seen });
+      list.push({ pid, fd, desc });
       byInode.set(key(dev, ino), list);
     },
   };

@@ -5,55 +5,29 @@
 // files_id and its image; descriptions shared by dup(2) or fork(2) share an
 // id. With -l the locks of each description go to filelocks.img; without
 // it a held lock is refused, as CRIU does. Every fd copied into the tool
-// is closed before the next. Restore: files-restore.ts. See criu(8),
-// proc_pid_fdinfo(5).
+// is closed before the next. Files in flight in a unix socket's queue have
+// an entry and no fd (in-flight.ts). Restore: files-restore.ts. See
+// criu(8), proc_pid_fdinfo(5).
 import { closeSync } from 'node:fs';
-import { CriuError } from '@criu-ts/base';
 import { KCMP, pidfdOpen } from '@criu-ts/kernel';
 import { imagePath, writeImage, type FdinfoEntry } from '@criu-ts/images';
 import { listFds, type FdEntry } from '@criu-ts/proc';
 import type { TaskKind } from '../kind.js';
 import type { FdDumpEnv } from './fd-kind.js';
-import { fdKindOf } from './fd-registry.js';
-import { fileIds, sharedObjectId } from './file-ids.js';
-import { fileLockEntries } from './file-locks.js';
-import { openFd, type OpenFd } from './open-fd.js';
-import { writeShared } from './image-entry.js';
+import { fdKinds } from './fd-registry.js';
+import { describeFile } from './file-description.js';
+import { sharedObjectId } from './file-ids.js';
+import { closeFilesInFlight } from './in-flight.js';
+import { openFd } from './open-fd.js';
 import { restoreTaskFdTable } from './files-restore.js';
 import { afterFilesRestore } from './restore-table.js';
 import { hiddenFds } from '../memory/tracking.js';
 
-function dumpLocks(env: FdDumpEnv, fd: OpenFd): void {
-  if (fd.info.locks.length === 0) return;
-  if (!env.ctx.options.fileLocks) {
-    throw new CriuError(`pid ${fd.pid} fd ${fd.fd}: ${fd.link} holds file locks`, { code: 'EBUSY', hint: 'use -l/--file-locks to dump them' });
-  }
-  for (const message of fileLockEntries(fd)) writeShared(env.ctx, 'filelocks', { message });
-}
-
-/** The new description behind fd: dumped by its kind under a new id. */
-function dumpDescription(env: FdDumpEnv, fd: OpenFd): { id: number; type: FdinfoEntry['type'] } {
-  const kind = fdKindOf(fd);
-  const id = env.ctx.nextId();
-  const entry = kind.dump(env, fd, id);
-  writeShared(env.ctx, 'files', { message: entry });
-  env.log.debug(`fd ${fd.fd}: ${kind.name} id ${id} (${fd.link})`);
-  dumpLocks(env, fd);
-  return { id, type: entry.type };
-}
-
 function dumpFd(env: FdDumpEnv, pidfd: number, entry: FdEntry): FdinfoEntry {
   const fd = openFd(env.task.pid, pidfd, entry);
   try {
-    const ids = fileIds(env.ctx);
-    let seen = ids.lookup(fd.pid, fd.fd, fd.stat.dev, fd.stat.ino);
-    if (seen === undefined) {
-      seen = dumpDescription(env, fd);
-      ids.add(fd.pid, fd.fd, fd.stat.dev, fd.stat.ino, seen);
-    } else {
-      env.log.debug(`fd ${fd.fd}: shares description ${seen.id}`);
-    }
-    return { id: seen.id, flags: fd.fdFlags, type: seen.type, fd: fd.fd };
+    const { desc } = describeFile(env, fd);
+    return { id: desc.id, flags: fd.fdFlags, type: desc.type, fd: fd.fd };
   } finally {
     closeSync(fd.local);
   }
@@ -87,6 +61,14 @@ export const filesKind: TaskKind = {
     const entries = dumpTaskFds({ ctx, task, log });
     writeImage(imagePath(ctx.options.imagesDir, 'fdinfo', table.id), 'fdinfo', entries);
     log.info(`pid ${task.pid}: ${entries.length} fds in fdinfo-${table.id}.img`);
+  },
+  afterTasks(ctx) {
+    try {
+      for (const kind of fdKinds) kind.afterTasks?.(ctx);
+    } finally {
+      // the copies of files in flight the tool held for kcmp can go
+      closeFilesInFlight(ctx);
+    }
   },
   restore: restoreTaskFdTable,
   afterRestore: afterFilesRestore,

@@ -2,15 +2,29 @@
 // the /proc/PID/fd link, /proc/PID/fdinfo, and an fstat and fcntl(F_GETSIG,
 // F_GETOWN_EX, F_GETOWNER_UIDS) of a copy pulled into the tool with
 // pidfd_getfd(2) — the copy shares the task's open file description.
-// The caller closes `local`.
+// A file in flight (SCM_RIGHTS queued on a unix socket) is met as an fd of
+// the tool itself, which a peek of the queue installed (ownFd). The caller
+// closes `local`.
 import { closeSync, fstatSync, type BigIntStats } from 'node:fs';
 import { F, FD_CLOEXEC, O, fcntl, pidfdGetfd } from '@criu-ts/kernel';
 import type { FownEntry } from '@criu-ts/images';
-import { readFdinfo, type FdEntry, type FdTarget, type Fdinfo } from '@criu-ts/proc';
+import { readFdLink, readFdinfo, type FdEntry, type FdTarget, type Fdinfo } from '@criu-ts/proc';
 
-export interface OpenFd {
+/** Where a file in flight is: the socket of a task whose receive queue holds it. */
+export interface InFlight {
+  /** the task and its fd of the socket; for a file queued on a socket that is itself in flight, the outermost one's */
   pid: number;
   fd: number;
+  /** queued on a socket that is itself in flight (then no task holds the socket it is queued on) */
+  nested: boolean;
+}
+
+export interface OpenFd {
+  /** the task (for a file in flight: the tool) and its fd number */
+  pid: number;
+  fd: number;
+  /** set for a file in flight: then pid and fd are the tool's own (local === fd) */
+  inFlight?: InFlight;
   /** the /proc/PID/fd/N link text */
   link: string;
   target: FdTarget;
@@ -47,28 +61,38 @@ export function readFown(local: number, flags: number): FownEntry {
   return { ...fown, pid_type: owner.readInt32LE(0), pid, uid: uids.readUInt32LE(0), euid: uids.readUInt32LE(4) };
 }
 
+/** The facts of fd `entry.fd` of pid, `local` being our copy of it. */
+function describeFd(pid: number, entry: FdEntry, local: number): OpenFd {
+  const info = readFdinfo(pid, entry.fd, fdinfoHint(entry.target));
+  const flags = info.flags & ~O.CLOEXEC;
+  return {
+    pid,
+    fd: entry.fd,
+    link: entry.link,
+    target: entry.target,
+    info,
+    stat: fstatSync(local, { bigint: true }),
+    local,
+    flags,
+    fdFlags: (info.flags & O.CLOEXEC) !== 0 ? FD_CLOEXEC : 0,
+    fown: readFown(local, flags),
+  };
+}
+
 /** Pull fd `entry.fd` of pid (through its pidfd) into the tool and gather its facts. */
 export function openFd(pid: number, pidfd: number, entry: FdEntry): OpenFd {
   const local = pidfdGetfd(pidfd, entry.fd);
   try {
-    const info = readFdinfo(pid, entry.fd, fdinfoHint(entry.target));
-    const flags = info.flags & ~O.CLOEXEC;
-    return {
-      pid,
-      fd: entry.fd,
-      link: entry.link,
-      target: entry.target,
-      info,
-      stat: fstatSync(local, { bigint: true }),
-      local,
-      flags,
-      fdFlags: (info.flags & O.CLOEXEC) !== 0 ? FD_CLOEXEC : 0,
-      fown: readFown(local, flags),
-    };
+    return describeFd(pid, entry, local);
   } catch (error) {
     closeSync(local);
     throw error;
   }
+}
+
+/** The facts of `local`, an fd of the tool that carries a file in flight (the caller closes it, also on error). */
+export function ownFd(local: number, inFlight: InFlight): OpenFd {
+  return { ...describeFd(process.pid, readFdLink(process.pid, local), local), inFlight };
 }
 
 /** st_mode file type tests on a bigint stat */

@@ -1,5 +1,6 @@
 // Test helpers for the socket kinds' restore halves: an images directory
-// with files.img / sk-queues.img written from entries (or a real dump's), a RestoreContext and
+// with files.img / sk-queues.img written from entries (or a real dump's; queued
+// messages may carry files in flight), a RestoreContext and
 // FdRestoreEnv over it (no tasks: open() works in the tool alone), and
 // every fd the test gets closed at teardown.
 import { closeSync, mkdtempSync, rmSync } from 'node:fs';
@@ -7,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { createLogger } from '@criu-ts/base';
-import { FdTypes, imagePath, readEntries, writeImage, type FileEntry, type InetSkEntry, type SkOptsEntry, type UnixSkEntry } from '@criu-ts/images';
+import { FdTypes, imagePath, readEntries, writeImage, type EntryInput, type FileEntry, type InetSkEntry, type SkOptsEntry, type SkPacketEntry, type UnixSkEntry } from '@criu-ts/images';
 import type { RestoreContext, RestoreOptions } from '../../restore-context.js';
 import type { FdRestoreEnv } from '../fd-kind.js';
 
@@ -28,12 +29,25 @@ export function inetEntry(fields: Partial<InetSkEntry> & Pick<InetSkEntry, 'id' 
 export const pathName = (path: string): Uint8Array => Buffer.concat([Buffer.from(path), Buffer.alloc(1)]);
 export const abstractName = (name: string): Uint8Array => Buffer.concat([Buffer.alloc(1), Buffer.from(name)]);
 
+/** A queued message: its text, and the files.img ids of the files in flight it carries (SCM_RIGHTS) */
+export type QueuedMessage = string | { text: string; rights: number[] };
+
 export interface SocketImages {
   unix?: UnixSkEntry[];
   inet?: InetSkEntry[];
   /** id_for → messages */
-  queues?: Record<number, string[]>;
+  queues?: Record<number, QueuedMessage[]>;
+  /** files.img entries of other kinds (files in flight) */
+  others?: FileEntry[];
+  /** id → our fd of an entry the files kind opened already (what FdRestoreEnv.opened answers) */
+  opened?: Map<number, number>;
   options?: Partial<RestoreOptions>;
+}
+
+function packetOf(id: number, queued: QueuedMessage): EntryInput<SkPacketEntry> {
+  const { text, rights } = typeof queued === 'string' ? { text: queued, rights: [] } : queued;
+  const scm = rights.length === 0 ? {} : { scm: [{ type: 1, rights }] };
+  return { message: { id_for: id, length: Buffer.byteLength(text), ...scm }, payload: Buffer.from(text) };
 }
 
 export interface TestEnv {
@@ -74,18 +88,18 @@ export function socketEnv(t: Test, images: SocketImages): TestEnv {
   const files: FileEntry[] = [
     ...(images.unix ?? []).map((usk): FileEntry => ({ type: FdTypes.UNIXSK, id: usk.id, usk })),
     ...(images.inet ?? []).map((isk): FileEntry => ({ type: FdTypes.INETSK, id: isk.id, isk })),
+    ...(images.others ?? []),
   ];
   writeImage(imagePath(dir, 'files'), 'files', files);
-  const packets = Object.entries(images.queues ?? {}).flatMap(([id, messages]) =>
-    messages.map((text) => ({ message: { id_for: Number(id), length: Buffer.byteLength(text) }, payload: Buffer.from(text) })));
+  const packets = Object.entries(images.queues ?? {}).flatMap(([id, messages]) => messages.map((queued) => packetOf(Number(id), queued)));
   if (packets.length > 0) writeImage(imagePath(dir, 'sk-queues'), 'sk-queues', packets);
-  return envOver(dir, files, fds, images.options ?? {});
+  return envOver(dir, files, fds, images.options ?? {}, images.opened);
 }
 
-function envOver(dir: string, files: readonly FileEntry[], fds: number[], options: Partial<RestoreOptions> = {}): TestEnv {
+function envOver(dir: string, files: readonly FileEntry[], fds: number[], options: Partial<RestoreOptions> = {}, opened = new Map<number, number>()): TestEnv {
   const ctx = makeContext(dir, options);
   const byId = new Map(files.map((f) => [f.id, f]));
-  const env: FdRestoreEnv = { ctx, log: ctx.log, entry: (id) => byId.get(id), opened: () => undefined };
+  const env: FdRestoreEnv = { ctx, log: ctx.log, entry: (id) => byId.get(id), opened: (id) => opened.get(id) };
   return {
     dir,
     env,

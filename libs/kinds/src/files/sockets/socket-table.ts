@@ -2,12 +2,23 @@
 // the kernel's sock_diag view of every unix socket, and of inet sockets per
 // family and protocol (asked for on first use), plus the inode of every
 // socket some task of the dumped tree holds an fd of — to tell a peer inside
-// the tree from one outside it. The tree is frozen, so none of it changes
+// the tree from one outside it (or from a socket in flight, met in a queue
+// and known only once every task is dumped). The tree is frozen, so none of it changes
 // while the dump runs. sock_diag answers for the tool's network namespace;
 // tasks in another one are refused before (core/kobj-ids.ts).
 import { IPPROTO, TCP_STATE, listInetSockets, listUnixSockets, type InetDiagSocket, type UnixDiagSocket } from '@criu-ts/kernel';
 import { listFds } from '@criu-ts/proc';
 import type { DumpContext } from '../../dump-context.js';
+import type { FdDumpEnv } from '../fd-kind.js';
+import type { OpenFd } from '../open-fd.js';
+
+/** A unix socket whose peer is in no task's fd table: maybe a socket in flight not met yet, decided once every task is dumped. */
+export interface UnresolvedPeer {
+  env: FdDumpEnv;
+  /** the socket (its local copy is closed by then) */
+  fd: OpenFd;
+  peer: UnixDiagSocket;
+}
 
 export interface SocketTable {
   /** unix sockets by inode */
@@ -20,6 +31,10 @@ export interface SocketTable {
   listenerOf(ino: number): UnixDiagSocket | undefined;
   /** inodes of external peers already written to files.img (--ext-unix-sk) */
   readonly externalWritten: Set<number>;
+  /** inodes of the unix sockets dumped in flight (met in a queue, held by no task) */
+  readonly inFlight: Set<number>;
+  /** peers to decide on once every task is dumped */
+  readonly unresolved: UnresolvedPeer[];
 }
 
 /** TCP states sock_diag is asked about: listeners and every connected state (as upstream). */
@@ -64,6 +79,8 @@ function createSocketTable(ctx: DumpContext): SocketTable {
     treeInodes: treeSocketInodes(ctx),
     listenerOf: (ino) => listeners.get(ino),
     externalWritten: new Set(),
+    inFlight: new Set(),
+    unresolved: [],
   };
 }
 

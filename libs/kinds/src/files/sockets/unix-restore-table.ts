@@ -1,15 +1,16 @@
 // What the restore of unix sockets shares (RestoreContext.shared): every
 // unix_sk_entry of the dump by id and by inode (files.img, or unixsk.img of
 // older images), the queued messages of sk-queues.img by the id they are
-// for, the "queuer" of each socket (the first socket whose peer it is:
+// for with the ids of the files in flight they carry, the "queuer" of each socket (the first socket whose peer it is:
 // the one that writes its queue back, as upstream picks it), and the
 // sockets made but not handed out yet (the other end of a pair, a peer
 // made early so something could connect to it). Every fd made is kept in
 // the files kind's table of our fds (restore-table.ts), which closes them
 // once every task has its fds, or when the restore gives up.
 import { existsSync } from 'node:fs';
-import { CriuError } from '@criu-ts/base';
-import { FdTypes, imagePath, readEntries, readImageEntries, type UnixSkEntry } from '@criu-ts/images';
+import { CriuError, ImageError } from '@criu-ts/base';
+import { SCM } from '@criu-ts/kernel';
+import { FdTypes, imagePath, readEntries, readImageEntries, type ImageEntry, type SkPacketEntry, type UnixSkEntry } from '@criu-ts/images';
 import type { RestoreContext } from '../../restore-context.js';
 import { keepOwnFd } from '../restore-table.js';
 import { UNIX_PATH_MAX } from './socket-restore-calls.js';
@@ -20,8 +21,8 @@ export const USK = { EXTERN: 1, SERVICE: 2, CALLBACK: 4, INHERIT: 8 } as const;
 
 export interface QueuedPacket {
   data: Buffer;
-  /** SCM entries the image holds (fds in flight: not restored) */
-  scm: number;
+  /** files.img ids of the fds in flight it carries (SCM_RIGHTS), in order; empty when none */
+  rights: readonly number[];
 }
 
 export interface UnixRestoreTable {
@@ -31,6 +32,8 @@ export interface UnixRestoreTable {
   readonly queuer: ReadonlyMap<number, number>;
   /** id → its queued messages, in order */
   readonly packets: ReadonlyMap<number, QueuedPacket[]>;
+  /** the files in flight: id → the socket id whose queue holds it (the first, if several) */
+  readonly inFlight: ReadonlyMap<number, number>;
   /** id → our fd, made and set up as far as it can be, not handed out yet */
   readonly made: Map<number, number>;
   /** ids connected to their peer (and having written the peer's queue if they are its queuer) */
@@ -63,18 +66,34 @@ function checkEntry(entry: UnixSkEntry): void {
   }
 }
 
+/** The rights of a message's scm entries: one SCM_RIGHTS at most (the kernel merges them), as upstream writes and reads them. */
+function rightsOf(path: string, entry: ImageEntry, message: SkPacketEntry): number[] {
+  const scm = message.scm ?? [];
+  const at = { image: path, offset: entry.payloadOffset ?? 0 };
+  if (scm.length > 1) throw new ImageError(`the message before (for socket id ${message.id_for}) has ${scm.length} scm entries, not one`, at);
+  if (scm.length === 0) return [];
+  if (scm[0]!.type !== SCM.RIGHTS) throw new ImageError(`the message before (for socket id ${message.id_for}) has scm type ${scm[0]!.type}, not SCM_RIGHTS`, at);
+  return scm[0]!.rights ?? [];
+}
+
 function readPackets(dir: string): Map<number, QueuedPacket[]> {
   const packets = new Map<number, QueuedPacket[]>();
   const path = imagePath(dir, 'sk-queues');
   if (!existsSync(path)) return packets;
   for (const entry of readImageEntries(path, 'sk-queues')) {
-    const message = entry.message as { id_for: number; length: number; scm?: unknown[] };
+    const message = entry.message as unknown as SkPacketEntry;
     const data = entry.payload ?? Buffer.alloc(0);
     const list = packets.get(message.id_for) ?? [];
-    list.push({ data, scm: message.scm?.length ?? 0 });
+    list.push({ data, rights: rightsOf(path, entry, message) });
     packets.set(message.id_for, list);
   }
   return packets;
+}
+
+function inFlightFiles(packets: ReadonlyMap<number, QueuedPacket[]>): Map<number, number> {
+  const inFlight = new Map<number, number>();
+  for (const [socket, list] of packets) for (const packet of list) for (const id of packet.rights) if (!inFlight.has(id)) inFlight.set(id, socket);
+  return inFlight;
 }
 
 /** The table built from the image files; exported for tests. */
@@ -88,11 +107,13 @@ export function buildUnixTable(dir: string, keep: (fd: number) => number): UnixR
     const peer = byIno.get(entry.peer);
     if (peer !== undefined && !queuer.has(peer.id)) queuer.set(peer.id, entry.id);
   }
+  const packets = readPackets(dir);
   return {
     byId: new Map(entries.map((e) => [e.id, e])),
     byIno,
     queuer,
-    packets: readPackets(dir),
+    packets,
+    inFlight: inFlightFiles(packets),
     made: new Map(),
     connected: new Set(),
     queued: new Set(),

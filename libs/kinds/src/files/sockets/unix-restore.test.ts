@@ -25,7 +25,11 @@ function drain(fd: number): string[] {
   }
 }
 
-const open = (e: TestEnv, id: number): number => e.track(openUnixSocket(e.env, e.file(id)));
+function open(e: TestEnv, id: number): number {
+  const fd = openUnixSocket(e.env, e.file(id));
+  if (fd === 'retry') throw new Error(`socket id ${id}: open asked to retry`);
+  return e.track(fd);
+}
 const nameOf = (fd: number): string => getsockname(fd).subarray(2).toString('latin1');
 
 t.test('a stream socketpair with data queued both ways, one end shut down', async (t) => {

@@ -6,16 +6,21 @@
 // - Others: socket(2), bound to their name (unix-bind.ts), listening with
 //   the saved backlog, connected to their peer by name — a datagram peer,
 //   a listener (a connection not accepted yet), or an external peer
-//   (--ext-unix-sk). A peer is made early if needed, so there is no retry.
+//   (--ext-unix-sk). A peer is made early if needed, so there is no retry
+//   but for the files in flight.
 // - Queued messages (sk-queues.img) are written back by the socket's
-//   "queuer", the first socket whose peer it is; a datagram socket nobody
+//   "queuer", the first socket whose peer it is, with the files in flight
+//   they carry attached (SCM_RIGHTS of our fds: the files kind opens them
+//   first, as entries no task holds; a unix socket in flight is made when a
+//   queue needs it, known before its own queue is written, so one may even
+//   carry itself); a datagram socket nobody
 //   points at, or a dangling stream end, is made as one end of a
 //   socketpair whose other end writes the queue and is closed (for a
 //   datagram, the pair is dissolved first with connect(AF_UNSPEC)).
 // - Then file flags and owner, options, shutdown — after the queues both
 //   ways, which the shutdown and the buffer sizes would stop.
-// Not restored: fds in flight (SCM_RIGHTS), criu service/plugin/inherited
-// sockets (other uflags), another network or mount namespace.
+// Not restored: criu service/plugin/inherited sockets (other uflags),
+// another network or mount namespace.
 import { closeSync } from 'node:fs';
 import { CriuError } from '@criu-ts/base';
 import { AF, F, O, SOCK, TCP_STATE, fcntl, socket } from '@criu-ts/kernel';
@@ -79,14 +84,36 @@ function finish(u: UnixEnv, entry: UnixSkEntry, fd: number): void {
   u.table.finished.add(entry.id);
 }
 
+/** Our fd for a file in flight: opened by its kind before any unix socket (see openUnixSocket), or a unix socket made now. */
+function carriedFd(u: UnixEnv, id: number, target: string): number {
+  const opened = u.env.opened(id);
+  if (opened !== undefined) return opened;
+  const socket = u.table.byId.get(id);
+  if (socket === undefined) throw new CriuError(`${target}: file id ${id}, in flight in its queue, is not open`, { code: 'EINVAL' });
+  checkRestorable(socket);
+  return made(u, socket);
+}
+
+/** Writes `target`'s queued messages through `sender`, with the files in flight they carry. */
+function writeQueue(u: UnixEnv, sender: number, target: UnixSkEntry): void {
+  const what = describeUnix(target);
+  writeUnixQueue(sender, u.table.packets.get(target.id) ?? [], what, (id) => carriedFd(u, id, what));
+}
+
+/** Files in flight of other kinds are opened by their kinds: until every one is, no queue can be written. */
+function waitsForCarried(u: UnixEnv): number | undefined {
+  for (const id of u.table.inFlight.keys()) if (!u.table.byId.has(id) && u.env.opened(id) === undefined) return id;
+  return undefined;
+}
+
 function makePair(u: UnixEnv, entry: UnixSkEntry, peer: UnixSkEntry): void {
   const [ours, theirs] = socketPair(entry.type | SOCK.CLOEXEC, describeUnix(entry)).map((fd) => nonBlocking(u.table.keep(fd))) as [number, number];
   u.table.made.set(entry.id, ours);
   u.table.made.set(peer.id, theirs);
   bindUnixName(u.table, entry, ours, describeUnix(entry));
   bindUnixName(u.table, peer, theirs, describeUnix(peer));
-  writeUnixQueue(theirs, u.table.packets.get(entry.id) ?? [], describeUnix(entry));
-  writeUnixQueue(ours, u.table.packets.get(peer.id) ?? [], describeUnix(peer));
+  writeQueue(u, theirs, entry);
+  writeQueue(u, ours, peer);
   for (const e of [entry, peer]) {
     u.table.queued.add(e.id);
     u.table.connected.add(e.id);
@@ -106,14 +133,13 @@ function makeWithFakeQueuer(u: UnixEnv, entry: UnixSkEntry): number {
   const what = describeUnix(entry);
   if (entry.type !== SOCK.DGRAM && entry.shutdown !== 3) throw refuse(entry, 'connected stream socket without a peer that is not shut down both ways', 'EINVAL');
   const [fd, queuer] = socketPair(entry.type | SOCK.CLOEXEC, what);
+  u.table.keep(fd);
   try {
     nonBlocking(fd);
     // a datagram pair would refuse every other sender: dissolve it (this also empties the queue, so it comes first)
     if (entry.type === SOCK.DGRAM) connectSocket(fd, unspecSockaddr(), `${what}: connect(AF_UNSPEC)`);
-    writeUnixQueue(queuer, u.table.packets.get(entry.id) ?? [], what);
-  } catch (error) {
-    closeSync(fd);
-    throw error;
+    u.table.made.set(entry.id, fd); // known before its queue is written, which may carry the socket itself
+    writeQueue(u, queuer, entry);
   } finally {
     closeSync(queuer);
   }
@@ -130,7 +156,7 @@ function made(u: UnixEnv, entry: UnixSkEntry): number {
     makePair(u, entry, peer);
     return u.table.made.get(entry.id)!;
   }
-  const fd = u.table.keep(needsFakeQueuer(u, entry) ? makeWithFakeQueuer(u, entry) : nonBlocking(socket(AF.UNIX, entry.type | SOCK.CLOEXEC)));
+  const fd = needsFakeQueuer(u, entry) ? makeWithFakeQueuer(u, entry) : u.table.keep(nonBlocking(socket(AF.UNIX, entry.type | SOCK.CLOEXEC)));
   u.table.made.set(entry.id, fd);
   bindUnixName(u.table, entry, fd, describeUnix(entry));
   if (entry.state === TCP_STATE.LISTEN) listenSocket(fd, entry.backlog, describeUnix(entry));
@@ -150,7 +176,7 @@ function connectToPeer(u: UnixEnv, entry: UnixSkEntry): void {
     made(u, peer);
     connectUnixPeer(u.table, fd, peer, what);
     if (u.table.queuer.get(peer.id) === entry.id && !u.table.queued.has(peer.id)) {
-      writeUnixQueue(fd, u.table.packets.get(peer.id) ?? [], describeUnix(peer));
+      writeQueue(u, fd, peer);
       u.table.queued.add(peer.id);
     }
   }
@@ -172,12 +198,17 @@ function queueWritten(u: UnixEnv, entry: UnixSkEntry): void {
   u.table.queued.add(entry.id);
 }
 
-/** FdKind.open for unix sockets: our fd for the entry, completely set up. */
-export function openUnixSocket(env: FdRestoreEnv, file: FileEntry): number {
+/** FdKind.open for unix sockets: our fd for the entry, completely set up; 'retry' while files in flight are not open yet. */
+export function openUnixSocket(env: FdRestoreEnv, file: FileEntry): number | 'retry' {
   const entry = file.usk;
   if (entry === undefined) throw new CriuError(`files.img entry id ${file.id}: type UNIXSK without a unix_sk_entry`, { code: 'EINVAL' });
   checkRestorable(entry);
   const u: UnixEnv = { env, table: unixTable(env.ctx) };
+  const waiting = waitsForCarried(u);
+  if (waiting !== undefined) {
+    env.log.debug(`unix: ${describeUnix(entry)} waits for file id ${waiting} (in flight) to be open`);
+    return 'retry';
+  }
   const fd = made(u, entry);
   if (!u.table.finished.has(entry.id)) {
     queueWritten(u, entry);

@@ -5,16 +5,19 @@
 // socket file's permissions / deleted flag / directory of a relative name,
 // the peer's inode (both ends of a pair in the tree each get an entry), a
 // listener's backlog, shutdown, file flags and owner, socket options, queued
-// data. A pending connection a listener has not accepted yet is saved on its
-// client side with the listener as peer. A peer outside the dumped tree is
-// refused unless --ext-unix-sk, which then writes the peer as an external
-// entry (USK_EXTERN), for named datagram peers only — as upstream.
-// Restore: unix-restore.ts.
-// Refused: fds in flight (SCM_RIGHTS), other types/states, a closed pending
-// connection on a listener, a dangling half of a connection.
+// data with the fds in flight it carries (unix-queue.ts). A pending
+// connection a listener has not accepted yet is saved on its client side
+// with the listener as peer. A socket in flight is dumped as one held by a
+// task; a peer no task holds is decided on once every task is dumped: one
+// met in flight is in the tree, any other is refused unless --ext-unix-sk,
+// which then writes the peer as an external entry (USK_EXTERN), for named
+// datagram peers only — as upstream. Restore: unix-restore.ts.
+// Refused: other types/states, a closed pending connection on a listener,
+// a dangling half of a connection.
 import { CriuError, UnsupportedError } from '@criu-ts/base';
 import { AF, SO, SOCK, SOL, TCP_STATE, getsockoptInt, type UnixDiagSocket } from '@criu-ts/kernel';
 import { FdTypes, type FileEntry, type UnixSkEntry } from '@criu-ts/images';
+import type { DumpContext } from '../../dump-context.js';
 import type { FdDumpEnv, FdKind } from '../fd-kind.js';
 import { S_IF, fileType, type OpenFd } from '../open-fd.js';
 import { netNsId } from './socket-ns.js';
@@ -22,7 +25,7 @@ import { readSocketOpts } from './socket-opts.js';
 import { socketTable, type SocketTable } from './socket-table.js';
 import { dumpUnixQueue } from './unix-queue.js';
 import { openUnixSocket } from './unix-restore.js';
-import { USK } from './unix-restore-table.js';
+import { USK, unixTable } from './unix-restore-table.js';
 import { resolveUnixName, unixNameText } from './unix-name.js';
 
 /** unix_sk_entry.uflags: the peer is not ours (restore connects to it by name) */
@@ -38,7 +41,22 @@ export function isSocketOf(fd: OpenFd, family: number): boolean {
 }
 
 function refuse(fd: OpenFd, kind: string, hint?: string): never {
+  if (fd.inFlight !== undefined) throw new UnsupportedError({ pid: fd.inFlight.pid, fd: fd.inFlight.fd, kind: `${kind} in flight in its queue`, hint });
   throw new UnsupportedError({ pid: fd.pid, fd: fd.fd, kind, hint });
+}
+
+/**
+ * Once every task is dumped: a peer in no fd table that was not met in
+ * flight either is outside the tree — refused, or with --ext-unix-sk
+ * written as an external peer.
+ */
+function resolveOutsidePeers(ctx: DumpContext): void {
+  const table = socketTable(ctx);
+  for (const { env, fd, peer } of table.unresolved.splice(0)) {
+    if (table.inFlight.has(peer.ino)) continue;
+    if (!ctx.options.extUnixSk) refuse(fd, `unix socket connected to a socket outside the dumped tree (peer ino ${peer.ino})`, 'use --ext-unix-sk');
+    writeExternalPeer(env, fd, peer);
+  }
 }
 
 function diagOf(table: SocketTable, fd: OpenFd): UnixDiagSocket {
@@ -77,9 +95,7 @@ function resolvePeer(env: FdDumpEnv, fd: OpenFd, sk: UnixDiagSocket): number {
     if (peer.peer !== sk.ino && (peer.name === undefined || peer.name.length === 0)) {
       refuse(fd, `unix socket connected to a name-less socket (ino ${peerIno}) that is connected elsewhere`);
     }
-    if (table.treeInodes.has(peerIno)) return peerIno;
-    if (!env.ctx.options.extUnixSk) refuse(fd, `unix socket connected to a socket outside the dumped tree (peer ino ${peerIno})`, 'use --ext-unix-sk');
-    writeExternalPeer(env, fd, peer);
+    if (!table.treeInodes.has(peerIno) && !table.inFlight.has(peerIno)) table.unresolved.push({ env, fd, peer });
     return peerIno;
   }
   if (sk.state === TCP_STATE.ESTABLISHED && sk.type !== SOCK.DGRAM) {
@@ -113,9 +129,10 @@ function dumpUnixSocket(env: FdDumpEnv, fd: OpenFd, id: number): FileEntry {
     ns_id: netNsId(env.ctx, fd.pid),
   };
   if ((sk.shutdown ?? 0) !== 0) usk.shutdown = sk.shutdown as UnixSkEntry['shutdown'];
+  if (fd.inFlight !== undefined) socketTable(env.ctx).inFlight.add(sk.ino);
   if ((sk.rqueue ?? 0) !== 0 && sk.state !== TCP_STATE.LISTEN) {
     const queue = dumpUnixQueue(env, fd, id, sk.rqueue ?? 0);
-    env.log.debug(`fd ${fd.fd}: ${queue.messages} queued messages, ${queue.bytes} bytes`);
+    env.log.debug(`fd ${fd.fd}: ${queue.messages} queued messages, ${queue.bytes} bytes, ${queue.files} file(s) in flight`);
   }
   env.log.info(`fd ${fd.fd}: unix socket ino ${sk.ino} type ${sk.type} state ${sk.state} name ${unixNameText(name)} peer ${usk.peer}`);
   return { type: FdTypes.UNIXSK, id, usk };
@@ -125,8 +142,11 @@ export const unixSocketKind: FdKind = {
   name: 'unixsk',
   matches: (fd) => isSocketOf(fd, AF.UNIX),
   dump: dumpUnixSocket,
+  afterTasks: resolveOutsidePeers,
   type: FdTypes.UNIXSK,
   open: openUnixSocket,
+  // the files in flight in the queues: the files kind opens them before any unix socket
+  carriedFiles: (ctx) => [...unixTable(ctx).inFlight].map(([id, carrier]) => ({ id, carrier })),
   // --inherit-fd fd[N]:socket:[INO] hands in a socket the tree was connected to from outside (criu(8))
   inheritNames: (_env, entry) => (entry.usk === undefined ? [] : [`socket:[${entry.usk.ino}]`]),
 };

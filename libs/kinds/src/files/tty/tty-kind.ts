@@ -88,6 +88,8 @@ function dumpInfoOnce(env: FdDumpEnv, fd: OpenFd, driver: TtyDriver, index: numb
 export const ttyKind: FdKind = {
   name: 'tty',
   matches: (fd) => classify(fd) !== undefined,
+  // its session and foreground group are the holder's, which a file in flight has none of (upstream refuses it too)
+  inFlightRefused: 'a terminal',
   dump(env, fd, id) {
     const found = classify(fd);
     if (found === undefined || 'refused' in found) {
