@@ -1,10 +1,13 @@
 // Raw inet sockets and IP-level options end to end, held by an unmodified
 // python3: an ICMP raw socket with an ICMP filter and nodefrag, a bound
 // ICMPv6 raw socket with its filter, an IPPROTO_RAW socket, and UDP
-// sockets with IP_TOS, IP_TTL, IP_PKTINFO / IPV6_RECVPKTINFO and freebind
+// sockets with IP_TOS, IP_TTL, IP_PKTINFO / IPV6_RECVPKTINFO and freebind,
+// an ICMP "ping" socket bound to its id (net.ipv4.ping_group_range is
+// opened to root for the test and put back after)
 // — dumped and restored by ours, and in both directions with upstream CRIU
 // 4.2; after the restore python3 reads every option back.
 import t, { type Test } from 'tap';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SIG } from '@criu-ts/kernel';
 import { scratchDir } from './lib/fixtures.js';
@@ -28,6 +31,8 @@ udp.setsockopt(socket.SOL_IP, socket.IP_TTL, 32)
 udp.setsockopt(socket.SOL_IP, IP_PKTINFO, 1)
 udp.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
 udp.bind(('127.0.0.1', 0))
+ping = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+ping.bind(('127.0.0.1', 4242))
 udp6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 udp6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
 udp6.setsockopt(socket.IPPROTO_IPV6, IPV6_FREEBIND, 1)
@@ -42,6 +47,7 @@ def state():
         'tos=%d ttl=%d pktinfo=%d freebind=%d' % (udp.getsockopt(socket.SOL_IP, socket.IP_TOS), udp.getsockopt(socket.SOL_IP, socket.IP_TTL),
             udp.getsockopt(socket.SOL_IP, IP_PKTINFO), udp.getsockopt(socket.SOL_IP, IP_FREEBIND)),
         'udp-bound=%s:%d' % udp.getsockname(),
+        'ping-bound=%s:%d' % ping.getsockname(),
         'v6-pktinfo=%d v6-freebind=%d' % (udp6.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO), udp6.getsockopt(socket.IPPROTO_IPV6, IPV6_FREEBIND)),
     ])
 signal.signal(signal.SIGUSR1, lambda *_: print('now', state(), flush=True))
@@ -59,14 +65,19 @@ function startHolder(t: Teardowns, dir: string): { pid: number; out: string; bef
 function roundTrip(t: Test, dump: Side, restore: Side): void {
   const dir = scratchDir(t);
   const holder = startHolder(t, dir);
-  t.match(holder.before, /^icmp-filter=ff0f nodefrag=1 icmp6-filter=1,2,3,4,5,6,7,8 icmp6-bound=::1 raw-proto=255 raw-hdrincl=1 tos=8 ttl=32 pktinfo=1 freebind=1 udp-bound=127\.0\.0\.1:\d+ v6-pktinfo=1 v6-freebind=1$/, 'python3 set its sockets up');
+  t.match(holder.before, /^icmp-filter=ff0f nodefrag=1 icmp6-filter=1,2,3,4,5,6,7,8 icmp6-bound=::1 raw-proto=255 raw-hdrincl=1 tos=8 ttl=32 pktinfo=1 freebind=1 udp-bound=127\.0\.0\.1:\d+ ping-bound=127\.0\.0\.1:4242 v6-pktinfo=1 v6-freebind=1$/, 'python3 set its sockets up');
   const images = dumpWith(dump, t, dir, holder.pid);
   if (!restoreChecked(t, restore, holder.out, images)) return;
   signalWhenAsleep(holder.pid, SIG.USR1);
-  // upstream 4.2 restores a bound raw IPv6 socket unbound, from its own images too (they hold the same entry as ours)
-  const expected = restore === 'upstream' ? holder.before.replace('icmp6-bound=::1', 'icmp6-bound=::') : holder.before;
+  // upstream 4.2 restores a bound raw IPv6 socket and a bound ping socket unbound, from its own images too (they hold the same entries as ours)
+  const expected = restore === 'upstream' ? holder.before.replace('icmp6-bound=::1', 'icmp6-bound=::').replace('ping-bound=127.0.0.1:4242', 'ping-bound=0.0.0.0:0') : holder.before;
   t.equal(waitOutput(holder.out, /now (.*)/)[1], expected, 'every raw socket and option as before');
 }
+
+const PING_RANGE = '/proc/sys/net/ipv4/ping_group_range';
+const pingRange = readFileSync(PING_RANGE, 'utf8');
+writeFileSync(PING_RANGE, '0 0');
+t.teardown(() => writeFileSync(PING_RANGE, pingRange));
 
 t.test('raw sockets and IP options, dumped and restored by ours', (t) => {
   roundTrip(t, 'ours', 'ours');

@@ -22,9 +22,15 @@ export function checkRestorePath(path: string, what: string): string {
   return path;
 }
 
-/** open(2) flags of a saved description, safe to reopen with (no O_CREAT/O_EXCL/O_TRUNC/O_TMPFILE). */
+/**
+ * open(2) flags of a saved description, safe to reopen with (no O_CREAT,
+ * O_EXCL, O_TRUNC, O_TMPFILE). A file made with O_TMPFILE keeps both its
+ * bits in f_flags, O_DIRECTORY among them, though it is a regular file:
+ * both go.
+ */
 export function reopenFlags(flags: number): number {
-  return (flags & ~CREATE_FLAGS) >>> 0;
+  const tmpfile = (flags & O_TMPFILE_BIT) !== 0 ? O.DIRECTORY : 0;
+  return (flags & ~CREATE_FLAGS & ~tmpfile) >>> 0;
 }
 
 /** Opens path in the tool (close-on-exec in the tool only: FD_CLOEXEC is per fd). */

@@ -25,7 +25,7 @@ import { restoreTcpConnection } from './tcp-restore.js';
 import { checkConnectionOptions, keepRepaired } from './tcp-repaired.js';
 import { addressBytes, bindSocket, connectSocket, inetSockaddr, listenSocket, setsockoptBuffer, setsockoptValue, shutdownSocket } from './socket-restore-calls.js';
 
-const PROTOCOL_NAMES: Readonly<Record<number, string>> = { [IPPROTO.TCP]: 'TCP', [IPPROTO.UDP]: 'UDP', [IPPROTO.UDPLITE]: 'UDP-Lite' };
+const PROTOCOL_NAMES: Readonly<Record<number, string>> = { [IPPROTO.TCP]: 'TCP', [IPPROTO.UDP]: 'UDP', [IPPROTO.UDPLITE]: 'UDP-Lite', [IPPROTO.ICMP]: 'ICMP', [IPPROTO.ICMPV6]: 'ICMPv6' };
 
 const srcWords = (e: InetSkEntry): number[] => e.src_addr ?? [];
 const dstWords = (e: InetSkEntry): number[] => e.dst_addr ?? [];
@@ -48,7 +48,8 @@ function checkRestorable(entry: InetSkEntry): void {
   if (!sizesOk) throw refuse(entry, `address of ${srcWords(entry).length}/${dstWords(entry).length} words, expected ${words}`, 'EINVAL');
   const tcp = entry.type === SOCK.STREAM && entry.proto === IPPROTO.TCP;
   const udp = entry.type === SOCK.DGRAM && (entry.proto === IPPROTO.UDP || entry.proto === IPPROTO.UDPLITE);
-  if (!tcp && !udp && entry.type !== SOCK.RAW) throw refuse(entry, `type ${entry.type} protocol ${entry.proto} is not supported`);
+  const ping = entry.type === SOCK.DGRAM && (entry.proto === IPPROTO.ICMP || entry.proto === IPPROTO.ICMPV6);
+  if (!tcp && !udp && !ping && entry.type !== SOCK.RAW) throw refuse(entry, `type ${entry.type} protocol ${entry.proto} is not supported`);
   if (tcp && entry.dst_port === 0 && entry.state !== TCP_STATE.LISTEN && entry.state !== TCP_STATE.CLOSE) throw refuse(entry, `TCP state ${entry.state} is not supported`);
 }
 
@@ -143,6 +144,12 @@ function restoreShutdown(entry: InetSkEntry, fd: number, what: string): void {
   }
 }
 
+/** connect(2) a raw or ping socket to its saved peer address (their ports are no ports). */
+function connectToPeer(entry: InetSkEntry, fd: number, what: string): void {
+  const dst = endpointText(entry.family, { port: 0, address: addressBytes(dstWords(entry)) });
+  connectSocket(fd, inetSockaddr(entry.family, 0, dstWords(entry)), `${what} to ${dst}`);
+}
+
 function setUp(env: FdRestoreEnv, entry: InetSkEntry, fd: number): void {
   const what = describeInet(entry);
   if (entry.family === AF.INET6 && entry.v6only === true) setsockoptValue(fd, SOL.IPV6, IPV6_OPT.V6ONLY, 1, what);
@@ -153,7 +160,11 @@ function setUp(env: FdRestoreEnv, entry: InetSkEntry, fd: number): void {
   } else if (entry.type === SOCK.RAW) {
     // a raw socket's "port" is its protocol: bound to its address (any, if none), connected if it was
     bindInet(entry, fd, what);
-    if (entry.state === TCP_STATE.ESTABLISHED) connectSocket(fd, inetSockaddr(entry.family, 0, dstWords(entry)), `${what} to ${endpointText(entry.family, { port: 0, address: addressBytes(dstWords(entry)) })}`);
+    if (entry.state === TCP_STATE.ESTABLISHED) connectToPeer(entry, fd, what);
+  } else if (entry.proto === IPPROTO.ICMP || entry.proto === IPPROTO.ICMPV6) {
+    // a ping socket's port is its ICMP id (0: not bound yet)
+    if (entry.src_port !== 0) bindInet(entry, fd, what);
+    if (entry.state === TCP_STATE.ESTABLISHED) connectToPeer(entry, fd, what);
   } else {
     if (entry.src_port !== 0) bindInet(entry, fd, what);
     if (entry.state === TCP_STATE.LISTEN) listenSocket(fd, entry.backlog, what);

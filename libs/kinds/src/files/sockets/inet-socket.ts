@@ -12,8 +12,9 @@
 // --tcp-close saved to be restored closed; else refused.
 // Not saved, as upstream: the receive queue of a UDP socket (dropped, with a
 // warning; the data stays in the live socket), a listener's connections not
-// accepted yet with --skip-in-flight (else refused). Raw sockets are read
-// from themselves (rawFacts) with their raw options (rawOpts). Refused:
+// accepted yet with --skip-in-flight (else refused). Raw and ICMP ping
+// sockets are read from themselves (rawFacts), raw ones with their raw
+// options (rawOpts). Refused:
 // corked UDP, other protocols. Restore: inet-restore.ts.
 import { CriuError, SyscallError, UnsupportedError } from '@criu-ts/base';
 import {
@@ -56,7 +57,7 @@ function identify(fd: OpenFd): SocketIdentity {
     type: getsockoptInt(fd.local, SOL.SOCKET, SO.TYPE),
     protocol: getsockoptInt(fd.local, SOL.SOCKET, SO.PROTOCOL),
   };
-  const supported = id.type === SOCK.RAW || (id.type === SOCK.STREAM && id.protocol === IPPROTO.TCP) || (id.type === SOCK.DGRAM && (id.protocol === IPPROTO.UDP || id.protocol === IPPROTO.UDPLITE));
+  const supported = id.type === SOCK.RAW || isPing(id) || (id.type === SOCK.STREAM && id.protocol === IPPROTO.TCP) || (id.type === SOCK.DGRAM && (id.protocol === IPPROTO.UDP || id.protocol === IPPROTO.UDPLITE));
   if (!supported) refuse(fd, `inet socket of type ${id.type}, protocol ${id.protocol}`);
   return id;
 }
@@ -85,10 +86,18 @@ function unlistedShutdown(fd: number): number {
   return (revents & POLL.HUP) !== 0 && (revents & POLL.RDHUP) !== 0 ? SK_SHUTDOWN_READ : 0;
 }
 
+/** An ICMP "ping" socket (SOCK_DGRAM with IPPROTO_ICMP / ICMPV6): sock_diag does not list it either. */
+function isPing(id: SocketIdentity): boolean {
+  return id.type === SOCK.DGRAM && (id.protocol === IPPROTO.ICMP || id.protocol === IPPROTO.ICMPV6);
+}
+
+/** Sockets read from themselves rather than from sock_diag: raw and ping sockets. */
+const readFromItself = (id: SocketIdentity): boolean => id.type === SOCK.RAW || isPing(id);
+
 /**
- * A raw socket, from itself: its addresses (the port is its protocol, as
- * the kernel reports it) and, if it was connected, ESTABLISHED, as
- * sock_diag's raw listing would say.
+ * A raw or ping socket, from itself: its addresses (the port is its protocol, as
+ * the kernel reports it; a ping socket's, its ICMP id) and, if it was
+ * connected, ESTABLISHED, as sock_diag's raw listing would say.
  */
 function rawFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
   const src = parseInetSockaddr(getsockname(fd.local));
@@ -128,7 +137,7 @@ function unlistedFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
 }
 
 function checkDumpable(env: FdDumpEnv, fd: OpenFd, id: SocketIdentity, facts: InetFacts): void {
-  if (id.type === SOCK.RAW) return;
+  if (readFromItself(id)) return;
   if (id.type === SOCK.DGRAM) {
     if (getsockoptInt(fd.local, SOL.UDP, UDP_OPT.CORK) !== 0 || facts.wqueue !== 0) refuse(fd, 'corked UDP socket');
     if (facts.rqueue !== 0) env.log.warn(`pid ${fd.pid} fd ${fd.fd}: the read queue of the UDP socket (${facts.rqueue} bytes) is not saved (as upstream CRIU)`);
@@ -205,8 +214,8 @@ function ipOpts(fd: OpenFd, id: SocketIdentity): NonNullable<InetSkEntry['ip_opt
 
 function dumpInetSocket(env: FdDumpEnv, fd: OpenFd, fileId: number): FileEntry {
   const id = identify(fd);
-  const listed = id.type === SOCK.RAW ? undefined : socketTable(env.ctx).inet(id.family, id.protocol).get(Number(fd.stat.ino));
-  const facts: InetFacts = id.type === SOCK.RAW ? rawFacts(fd, id) : listed ?? unlistedFacts(fd, id);
+  const listed = readFromItself(id) ? undefined : socketTable(env.ctx).inet(id.family, id.protocol).get(Number(fd.stat.ino));
+  const facts: InetFacts = readFromItself(id) ? rawFacts(fd, id) : listed ?? unlistedFacts(fd, id);
   checkDumpable(env, fd, id, facts);
   const isk: InetSkEntry = {
     id: fileId,
