@@ -362,3 +362,20 @@ export function callsChecked(injector: Injector, calls: readonly NamedCall[]): b
   }
   return results;
 }
+
+/**
+ * A copy of our fd `fd` in the task behind `injector` (its number there):
+ * pidfd_open of us, pidfd_getfd, close of that pidfd — one trip.
+ */
+export function takeOurFd(injector: Injector, fd: number | bigint): bigint {
+  const [pidfd, copy, closed] = injector.batch([
+    { nr: SYS.pidfd_open, args: [process.pid, 0] },
+    { nr: SYS.pidfd_getfd, args: [{ result: 0 }, fd, 0] },
+    { nr: SYS.close, args: [{ result: 0 }] },
+  ]);
+  const failed = (result: bigint): boolean => result < 0n && result >= -4095n;
+  if (failed(pidfd!)) throw new SyscallError({ syscall: 'pidfd_open', errno: Number(-pidfd!), pid: injector.tid });
+  if (failed(copy!)) throw new SyscallError({ syscall: `pidfd_getfd(${fd})`, errno: Number(-copy!), pid: injector.tid });
+  if (failed(closed!)) throw new SyscallError({ syscall: 'close(pidfd)', errno: Number(-closed!), pid: injector.tid });
+  return copy!;
+}

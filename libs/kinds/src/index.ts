@@ -8,4 +8,5 @@ export { coreKind, coreSnapshotKind, criuNamespaceIds, taskNamespaceIds, sighand
 export * from './restore-context.js';
 export { ttyKind, ttyTreeKind } from './files/tty/index.js';
 export { finishTcpRestore } from './files/sockets/index.js';
+export { remappedFileFd } from './files/index.js';
 export { NET_LOCK_NUMBER, type NetLockMethod } from './net-lock/index.js';

@@ -9,7 +9,8 @@
 import { CriuError, type Logger } from '@criu-ts/base';
 import { O, PROT, SYS } from '@criu-ts/kernel';
 import type { Messages } from '@criu-ts/images';
-import { callsChecked, type Injector, type NamedCall } from '@criu-ts/inject';
+import { closeSync } from 'node:fs';
+import { callsChecked, takeOurFd, type Injector, type NamedCall } from '@criu-ts/inject';
 import type { FileTable } from './file-paths.js';
 import { fillPages, openAllInTask, type FillOptions } from './page-fill.js';
 import { unregisterRseq } from './rseq.js';
@@ -29,6 +30,12 @@ export interface AddressSpaceInput {
   log: Logger;
   /** the task-side fd of the shared memory object a VMA maps (the caller closes it) */
   sharedFd?(injector: Injector, vma: VmaEntry): bigint;
+  /**
+   * Our fd on mapped file `fileId` when a remap stands for it (a deleted
+   * file carried as a ghost, a linked copy): the task maps that description
+   * instead of opening the path. undefined: open the path.
+   */
+  remappedFd?(fileId: number, flags: number, purpose: string): number | undefined;
 }
 
 /** Ranges to unmap: every present mapping except the area, the vDSO pieces and [vsyscall], adjacent ones merged. */
@@ -49,25 +56,33 @@ function unmapLeftovers(injector: Injector, area: TaskArea): void {
   callsChecked(injector, ranges.map((range) => ({ name: `munmap(0x${range.start.toString(16)})`, nr: SYS.munmap, args: [range.start, range.end - range.start] })));
 }
 
-/** The path and open flags of a file mapping. */
-function fileOf(injector: Injector, input: AddressSpaceInput, action: MapAction): { path: string; flags: number } {
-  const path = input.files.path(action.fileId!, `mapping at 0x${action.start.toString(16)} of pid ${injector.pid}`);
-  const flags = action.openFlags ?? (action.shared && (action.prot & PROT.WRITE) !== 0 ? O.RDWR : O.RDONLY);
-  return { path, flags };
-}
+const openFlagsOf = (action: MapAction): number => action.openFlags ?? (action.shared && (action.prot & PROT.WRITE) !== 0 ? O.RDWR : O.RDONLY);
+const purposeOf = (injector: Injector, action: MapAction): string => `mapping at 0x${action.start.toString(16)} of pid ${injector.pid}`;
+const fileKey = (action: MapAction): string => `${openFlagsOf(action)}:${action.fileId}`;
 
-const fileKey = (file: { path: string; flags: number }): string => `${file.flags}:${file.path}`;
-
-/** Opens, in one batch, every distinct file the mappings map; their task fds by fileKey, added to `fds`. */
+/**
+ * Opens every distinct file the mappings map; their task fds by fileKey,
+ * added to `fds`. Files with a remap are opened by us and handed over;
+ * the others by path, in one batch.
+ */
 function openMappedFiles(injector: Injector, input: AddressSpaceInput, actions: readonly MapAction[], fds: Map<string, bigint>): void {
-  const wanted = new Map<string, { path: string; flags: number }>();
+  const byPath = new Map<string, { path: string; flags: number }>();
   for (const action of actions) {
-    if (action.shmem !== undefined || action.fileId === undefined) continue;
-    const file = fileOf(injector, input, action);
-    wanted.set(fileKey(file), file);
+    if (action.shmem !== undefined || action.fileId === undefined || fds.has(fileKey(action))) continue;
+    const flags = openFlagsOf(action);
+    const ours = input.remappedFd?.(action.fileId, flags, purposeOf(injector, action));
+    if (ours !== undefined) {
+      try {
+        fds.set(fileKey(action), takeOurFd(injector, ours));
+      } finally {
+        closeSync(ours);
+      }
+      continue;
+    }
+    if (!byPath.has(fileKey(action))) byPath.set(fileKey(action), { path: input.files.path(action.fileId, purposeOf(injector, action)), flags });
   }
-  const files = [...wanted.values()];
-  openAllInTask(injector, input.area, files).forEach((fd, i) => fds.set(fileKey(files[i]!), fd));
+  const keys = [...byPath.keys()];
+  openAllInTask(injector, input.area, [...byPath.values()]).forEach((fd, i) => fds.set(keys[i]!, fd));
 }
 
 function shmemFd(injector: Injector, input: AddressSpaceInput, vma: VmaEntry, fds: Map<string, bigint>): bigint {
@@ -83,7 +98,7 @@ function shmemFd(injector: Injector, input: AddressSpaceInput, vma: VmaEntry, fd
 
 /** The mmap of one mapping, its file (or shared memory object) opened in the task first. */
 function mmapCall(injector: Injector, input: AddressSpaceInput, action: MapAction, fds: Map<string, bigint>): NamedCall {
-  const fileFdOf = (): bigint => (action.fileId === undefined ? -1n : fds.get(fileKey(fileOf(injector, input, action)))!);
+  const fileFdOf = (): bigint => (action.fileId === undefined ? -1n : fds.get(fileKey(action))!);
   const fd = action.shmem !== undefined ? shmemFd(injector, input, action.shmem, fds) : fileFdOf();
   return { name: `mmap(0x${action.start.toString(16)})`, nr: SYS.mmap, args: [action.start, action.length, action.fillProt, action.flags, fd, action.pgoff] };
 }

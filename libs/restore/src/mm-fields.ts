@@ -3,10 +3,11 @@
 // /proc/PID/auxv and getauxval read) and the exe link (/proc/PID/exe),
 // from an injected open of the dumped executable. Dumpable and THP flags
 // follow with their own prctls.
+import { closeSync } from 'node:fs';
 import { CriuError, type Logger } from '@criu-ts/base';
 import { O, PR, PR_SET_MM, PRCTL_MM_MAP_SIZE, SYS } from '@criu-ts/kernel';
 import type { Messages } from '@criu-ts/images';
-import type { Injector } from '@criu-ts/inject';
+import { takeOurFd, type Injector } from '@criu-ts/inject';
 import type { FileTable } from './file-paths.js';
 import { openInTask } from './page-fill.js';
 import { putScratch, type TaskArea } from './task-area.js';
@@ -39,9 +40,24 @@ function auxvBuffer(mm: MmEntry): Buffer {
   return buf;
 }
 
-function openExe(injector: Injector, area: TaskArea, mm: MmEntry, files: FileTable, log: Logger): bigint {
+/** Where the exe file comes from: its path, or our fd when a remap stands for it (a deleted binary's ghost). */
+export interface ExeSource {
+  files: FileTable;
+  remappedFd?(fileId: number, flags: number, purpose: string): number | undefined;
+}
+
+function openExe(injector: Injector, area: TaskArea, mm: MmEntry, source: ExeSource, log: Logger): bigint {
+  const purpose = `exe of pid ${injector.pid}`;
   try {
-    return openInTask(injector, area, files.path(mm.exe_file_id, `exe of pid ${injector.pid}`), O.RDONLY);
+    const ours = source.remappedFd?.(mm.exe_file_id, O.RDONLY, purpose);
+    if (ours !== undefined) {
+      try {
+        return takeOurFd(injector, ours);
+      } finally {
+        closeSync(ours);
+      }
+    }
+    return openInTask(injector, area, source.files.path(mm.exe_file_id, purpose), O.RDONLY);
   } catch (error) {
     if (!(error instanceof CriuError)) throw error;
     log.warn(`pid ${injector.pid}: exe link not restored: ${error.message}`);
@@ -50,8 +66,8 @@ function openExe(injector: Injector, area: TaskArea, mm: MmEntry, files: FileTab
 }
 
 /** Sets the task's mm fields, auxv and exe link. */
-export function restoreMmFields(injector: Injector, area: TaskArea, mm: MmEntry, files: FileTable, log: Logger): void {
-  const exeFd = openExe(injector, area, mm, files, log);
+export function restoreMmFields(injector: Injector, area: TaskArea, mm: MmEntry, exe: ExeSource, log: Logger): void {
+  const exeFd = openExe(injector, area, mm, exe, log);
   try {
     const auxvAddr = putScratch(injector.pid, area, auxvBuffer(mm), 1024);
     const struct = putScratch(injector.pid, area, mmMapStruct(mm, auxvAddr, Number(exeFd)), 0);

@@ -30,6 +30,8 @@ export interface TaskRestoreInput {
   runKinds(pid: number): void;
   /** the task-side fd of a shared memory object a VMA maps (the memory kind's) */
   sharedFd?(injector: Injector, vma: Messages['vma_entry']): bigint;
+  /** our fd on a mapped (or exe) file that a remap stands for (address-space.ts) */
+  remappedFd?(fileId: number, flags: number, purpose: string): number | undefined;
 }
 
 /** Where the trampoline goes once the task's own code is mapped. */
@@ -110,9 +112,9 @@ export function restoreTask(injector: Injector, task: TaskImage, input: TaskRest
   const vmas = mm.vmas ?? [];
   const leader = task.threads[0]!;
   const fill = { populate: input.populate };
-  const pages = restoreAddressSpace(injector, { dir: input.dir, vmas, area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd });
+  const pages = restoreAddressSpace(injector, { dir: input.dir, vmas, area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd, remappedFd: input.remappedFd });
   faultPoint(FAULT.RESTORE_MEMORY, String(task.pid));
-  restoreMmFields(injector, input.area, mm, input.files, input.log);
+  restoreMmFields(injector, input.area, mm, { files: input.files, remappedFd: input.remappedFd }, input.log);
   restoreSigactions(injector, input.area, leader.core.tc?.sigactions ?? [], imagePath(input.dir, 'core', task.pid));
   const clearTid = leader.core.thread_info!.clear_tid_addr;
   if (clearTid !== 0n) injector.call('set_tid_address', SYS.set_tid_address, [clearTid]);

@@ -10,7 +10,7 @@ import { CriuError, FAULT, errnoOf, faultSetting, interruptionPoint, stagePoint,
 import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kernel';
 import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector } from '@criu-ts/inject';
-import { finishTcpRestore, punchRuns, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
+import { finishTcpRestore, punchRuns, remappedFileFd, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
 import { resolveChain } from './parent-pages.js';
 import { createTree } from './create-tree.js';
 import { readFileTable } from './file-paths.js';
@@ -156,6 +156,7 @@ function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request
       dir: tree.dir, area, files, populate: request.populate ?? false, log: request.log, timeoutMs: request.timeoutMs ?? 10_000,
       runKinds: (pid) => runTaskKinds(ctx, taskKinds, pid),
       sharedFd: (taskInjector, vma) => sharedMappingFd(ctx, taskInjector, vma),
+      remappedFd: (fileId, flags, purpose) => remappedFileFd(ctx, fileId, flags, purpose),
     });
     set.injectors.delete(task.pid);
   }

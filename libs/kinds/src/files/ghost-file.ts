@@ -33,7 +33,19 @@ function timeval(ns: bigint): { tv_sec: bigint; tv_usec: bigint } {
   return { tv_sec: ns / 1_000_000_000n, tv_usec: (ns % 1_000_000_000n) / 1000n };
 }
 
-function ghostHead(fd: OpenFd): GhostFileEntry {
+/** A deleted file to carry: whose it is (for messages), its stat and our fd on it. */
+export interface GhostSource {
+  pid: number;
+  /** "fd 4", "mapping at 0x7f..." */
+  what: string;
+  stat: OpenFd['stat'];
+  local: number;
+}
+
+/** The ghost source of a task's fd. */
+export const fdGhostSource = (fd: OpenFd): GhostSource => ({ pid: fd.pid, what: `fd ${fd.fd}`, stat: fd.stat, local: fd.local });
+
+function ghostHead(fd: GhostSource): GhostFileEntry {
   const { stat } = fd;
   const type = fileType(stat);
   const head: GhostFileEntry = {
@@ -53,7 +65,7 @@ function ghostHead(fd: OpenFd): GhostFileEntry {
   return head;
 }
 
-function writeGhostImage(ctx: DumpContext, fd: OpenFd, ghostId: number, path: string): void {
+function writeGhostImage(ctx: DumpContext, fd: GhostSource, ghostId: number, path: string): void {
   const head = ghostHead(fd);
   if (fileType(fd.stat) !== S_IF.REG) {
     writeShared(ctx, 'ghost-file', { message: head, payloadLength: 0 }, ghostId);
@@ -84,12 +96,12 @@ export function ghostSpace(stat: { blocks: bigint }): bigint {
 }
 
 /** Carry the deleted file behind fd (description `id`) in a ghost image. */
-export function dumpGhost(ctx: DumpContext, fd: OpenFd, id: number, path: string): void {
+export function dumpGhost(ctx: DumpContext, fd: GhostSource, id: number, path: string): void {
   // counted as upstream does: the space the file takes (st_blocks), not its size, so a sparse file's holes are free
   const limit = BigInt(ctx.options.ghostLimit);
   const used = ghostSpace(fd.stat);
   if (used > limit) {
-    throw new CriuError(`pid ${fd.pid} fd ${fd.fd}: deleted file ${path} takes ${used} bytes on disk, over the ghost limit of ${limit}`, {
+    throw new CriuError(`pid ${fd.pid} ${fd.what}: deleted file ${path} takes ${used} bytes on disk, over the ghost limit of ${limit}`, {
       code: 'EFBIG',
       hint: 'raise --ghost-limit to carry it inside the images',
     });

@@ -19,7 +19,7 @@ import type { DumpContext } from '../dump-context.js';
 import type { RestoreContext } from '../restore-context.js';
 import { checkRestorePath, openPath } from './open-path.js';
 import { fileEntry, restoreFiles } from './restore-table.js';
-import { dumpGhost } from './ghost-file.js';
+import { dumpGhost, fdGhostSource } from './ghost-file.js';
 import type { OpenFd } from './open-fd.js';
 import { writeShared } from './image-entry.js';
 
@@ -75,7 +75,7 @@ export function checkPathRemap(ctx: DumpContext, fd: OpenFd, id: number, path: s
     return;
   }
   if (fd.stat.nlink === 0n) {
-    dumpGhost(ctx, fd, id, path);
+    dumpGhost(ctx, fdGhostSource(fd), id, path);
     return;
   }
   const now = statNow(path);

@@ -14,7 +14,7 @@ import { buildIdWords, readBuildId } from './build-id.js';
 import { openGhost } from './ghost-file.js';
 import { checkRestorePath, closingOnError, openPath, restoreFown } from './open-path.js';
 import { openLinkedRemap } from './path-remap.js';
-import { restoreFiles } from './restore-table.js';
+import { fileEntry, restoreFiles } from './restore-table.js';
 
 /** reg_file_entry.pos meaning "do not seek" (/dev/kmsg) */
 const NO_SEEK = 0xffffffffffffffffn;
@@ -56,6 +56,19 @@ export function openRegPath(ctx: RestoreContext, id: number, reg: RegFileEntry, 
   if (type === RemapType.GHOST) return openGhost(ctx, path, flags, remap);
   if (type === RemapType.LINKED) return openLinkedRemap(ctx, path, flags, remap);
   throw new CriuError(`file id ${id} (${path}): remap type ${type} (a /proc file of a dead task) is not restored`, { code: 'EUNSUPPORTED' });
+}
+
+/**
+ * For a mapping (or the exe) of regular file `id`: our fd on it if a remap
+ * stands for it (a ghost, a linked copy), opened under its name as an fd
+ * of it is — the task then maps that description; undefined when it has
+ * none (the task opens the path itself). The caller closes the fd.
+ */
+export function remappedFileFd(ctx: RestoreContext, id: number, flags: number, user: string): number | undefined {
+  if (!restoreFiles(ctx).remaps.has(id)) return undefined;
+  const reg = fileEntry(ctx, id, user).reg;
+  if (reg === undefined) throw new CriuError(`${user}: files.img entry ${id} is no regular file`, { code: 'EIMAGE' });
+  return openRegPath(ctx, id, reg, flags);
 }
 
 /** A REG description: opened, validated, positioned, owned. Our fd. */

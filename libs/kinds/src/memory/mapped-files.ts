@@ -3,14 +3,15 @@
 // memfd.img, content in pagemap-shmem) for a memfd. One entry per file
 // (dev:ino) in the whole dump; the id is what vma_entry.shmid and
 // mm_entry.exe_file_id name. Files are opened through /proc/PID/map_files
-// (or /proc/PID/exe), never by path. Deleted files and anything not a
-// regular file or memfd are UnsupportedError. See proc_pid_map_files(5).
+// (or /proc/PID/exe), never by path. A deleted file goes into a ghost
+// image, as a deleted file an fd holds does; anything not a regular file
+// or memfd is UnsupportedError. See proc_pid_map_files(5).
 import { closeSync, fstatSync, openSync, readlinkSync, type Stats } from 'node:fs';
 import { UnsupportedError } from '@criu-ts/base';
 import { FdTypes, type FileEntry } from '@criu-ts/images';
 import { F, O, fcntl } from '@criu-ts/kernel';
-import { readFdinfo } from '@criu-ts/proc';
 import type { DumpContext } from '../dump-context.js';
+import { dumpGhost } from '../files/ghost-file.js';
 import { dumpShmemOnce } from './shmem.js';
 import { memfdInodes, memoryTables } from './tables.js';
 
@@ -44,13 +45,33 @@ function writeFileEntry(ctx: DumpContext, entry: FileEntry): void {
   ctx.image('files').write({ message: { ...entry } });
 }
 
-function regEntry(ctx: DumpContext, file: MappedFile, fd: number, st: Stats): number {
-  const name = readlinkSync(file.link);
-  if (name.endsWith(DELETED)) throw new UnsupportedError({ pid: file.pid, address: file.address, kind: `deleted file ${name}` });
+/**
+ * A mapped file that was deleted (no link left) is carried in a ghost
+ * image, as an fd of one is (files/ghost-file.ts), read through map_files.
+ * One still linked under another name is refused.
+ */
+function dumpDeletedMapped(ctx: DumpContext, file: MappedFile, id: number, name: string): void {
+  const local = openSync(file.link, O.RDONLY);
+  try {
+    const stat = fstatSync(local, { bigint: true });
+    const where = file.address === undefined ? 'exe' : `mapping at 0x${file.address.toString(16)}`;
+    if (stat.nlink !== 0n) throw new UnsupportedError({ pid: file.pid, address: file.address, kind: `deleted file ${name} still linked elsewhere (${stat.nlink} links)` });
+    dumpGhost(ctx, { pid: file.pid, what: where, stat, local }, id, name);
+  } finally {
+    closeSync(local);
+  }
+}
+
+/** The reg_file_entry of a mapped file, as upstream writes one (no mnt_id: upstream saves none for a mapping's file). */
+function regEntry(ctx: DumpContext, file: MappedFile, st: Stats): number {
+  const link = readlinkSync(file.link);
+  const deleted = link.endsWith(DELETED);
+  const name = deleted ? link.slice(0, -DELETED.length) : link;
   const id = ctx.nextId();
+  if (deleted) dumpDeletedMapped(ctx, file, id, name);
   const reg = {
     id, flags: O.RDONLY, pos: 0n, fown: NO_OWNER, name,
-    mnt_id: readFdinfo(process.pid, fd).mnt_id, size: BigInt(st.size), mode: st.mode,
+    size: BigInt(st.size), mode: st.mode,
   };
   writeFileEntry(ctx, { type: FdTypes.REG, id, reg });
   ctx.log.debug(`file ${id}: ${name}`);
@@ -59,13 +80,13 @@ function regEntry(ctx: DumpContext, file: MappedFile, fd: number, st: Stats): nu
 
 /** The reg_file_entry id of a regular file mapped by a VMA (or the exe), written on first sight. */
 export function regFileId(ctx: DumpContext, file: MappedFile): number {
-  return withOpen(file.link, O.PATH, (fd, st) => {
+  return withOpen(file.link, O.PATH, (_fd, st) => {
     if (!st.isFile()) throw new UnsupportedError({ pid: file.pid, address: file.address, kind: `mapping of a non-regular file (mode 0${st.mode.toString(8)})` });
     const key = `${st.dev}:${st.ino}`;
     const files = memoryTables(ctx).regFiles;
     let id = files.get(key);
     if (id === undefined) {
-      id = regEntry(ctx, file, fd, st);
+      id = regEntry(ctx, file, st);
       files.set(key, id);
     }
     return id;

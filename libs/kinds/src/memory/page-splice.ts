@@ -13,7 +13,7 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { SyscallError, type Logger } from '@criu-ts/base';
 import { F, O, PAGE_SIZE, SPLICE_F, SYS, fcntl, pipe2, signed64 } from '@criu-ts/kernel';
-import { TRAMPOLINE, findTrampolineSite, type Injector, type Scratch } from '@criu-ts/inject';
+import { TRAMPOLINE, findTrampolineSite, takeOurFd, type Injector, type Scratch } from '@criu-ts/inject';
 import type { DumpContext } from '../dump-context.js';
 import { readRun, type CopyTimes } from './page-copy.js';
 import type { DumpRun } from './page-runs.js';
@@ -141,18 +141,9 @@ interface TaskEnd {
   log: Logger;
 }
 
-/** Gives the task our pipe's write end: pidfd_open(us), pidfd_getfd, close of the pidfd — one injected batch. */
+/** Gives the task our pipe's write end (one trip: takeOurFd). */
 function connect(injector: Injector, channel: Channel): number {
-  const [pidfd, fd, closed] = injector.batch([
-    { nr: SYS.pidfd_open, args: [process.pid, 0] },
-    { nr: SYS.pidfd_getfd, args: [{ result: 0 }, channel.writeFd, 0] },
-    { nr: SYS.close, args: [{ result: 0 }] },
-  ]);
-  const failed = (result: bigint): boolean => result < 0n && result >= -4095n;
-  if (failed(pidfd!)) throw new SyscallError({ syscall: 'pidfd_open', errno: Number(-pidfd!), pid: injector.tid });
-  if (failed(fd!)) throw new SyscallError({ syscall: 'pidfd_getfd', errno: Number(-fd!), pid: injector.tid });
-  if (failed(closed!)) throw new SyscallError({ syscall: 'close', errno: Number(-closed!), pid: injector.tid });
-  return Number(fd);
+  return Number(takeOurFd(injector, channel.writeFd));
 }
 
 /** vmsplice one chunk in the task; the bytes it took (0 if it could not). */

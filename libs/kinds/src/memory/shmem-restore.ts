@@ -18,7 +18,7 @@ import { closeSync, existsSync, fchmodSync, fchownSync, ftruncateSync, openSync 
 import { CriuError, UnsupportedError } from '@criu-ts/base';
 import { PE_PRESENT, imagePath, openPagemap, openPagesImage, readEntries, readOne, type Messages, type VmaEntry } from '@criu-ts/images';
 import { F, MAP, MFD, PAGE_SIZE, PROT, SYS, fcntl, memfdCreate, syscall } from '@criu-ts/kernel';
-import type { Injector } from '@criu-ts/inject';
+import { takeOurFd, type Injector } from '@criu-ts/inject';
 import type { RestoreContext } from '../restore-context.js';
 import { copyRange } from '../files/file-copy.js';
 import { fileEntry, keepOwnFd } from '../files/restore-table.js';
@@ -137,11 +137,5 @@ export function sharedObjectFd(ctx: RestoreContext, pid: number, vma: VmaEntry):
  * of the tool + pidfd_getfd, injected); the caller closes it in the task.
  */
 export function sharedMappingFd(ctx: RestoreContext, injector: Injector, vma: VmaEntry): bigint {
-  const ours = sharedObjectFd(ctx, injector.pid, vma);
-  const pidfd = injector.call('pidfd_open(criu)', SYS.pidfd_open, [process.pid, 0]);
-  try {
-    return injector.call('pidfd_getfd', SYS.pidfd_getfd, [pidfd, ours, 0]);
-  } finally {
-    injector.call('close', SYS.close, [pidfd]);
-  }
+  return takeOurFd(injector, sharedObjectFd(ctx, injector.pid, vma));
 }

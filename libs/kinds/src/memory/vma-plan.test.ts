@@ -58,11 +58,15 @@ t.test('no guard gap when the area below touches the stack', async (t) => {
   t.equal(planVmas(1, smaps)[1]!.vma.start, 0x7fff65c84000n);
 });
 
+t.test('a mapping of a deleted file is a file mapping (its file goes into a ghost image)', async (t) => {
+  const [plan] = planVmas(7, parseSmaps(block('7f0000000000-7f0000001000 rw-p 00000000 fe:00 7 /tmp/gone (deleted)', 'rd wr mr mw me')));
+  t.equal(plan!.backing, 'file');
+});
+
 t.test('unsupported mappings', async (t) => {
   const cases: [string, string, RegExp][] = [
     ['7f0000000000-7f0000001000 rw-s 00000000 00:01 5 /SYSV0000abcd (deleted)', 'rd wr sh', /SysV/],
     ['7f0000000000-7f0000001000 r-xp 00000000 00:00 0 [uprobes]', 'rd ex', /special mapping \[uprobes\]/],
-    ['7f0000000000-7f0000001000 rw-p 00000000 fe:00 7 /tmp/gone (deleted)', 'rd wr', /deleted file/],
     ['7f0000000000-7f0000001000 rw-p 00000000 00:00 0 ', 'rd wr ht', /hugetlb/],
     ['7f0000000000-7f0000001000 rw-s 00000000 00:05 9 /dev/mem', 'rd wr sh io pf', /VM_IO/],
   ];

@@ -52,7 +52,6 @@ function fileStatus(shared: boolean): number {
 
 function classifyFile(pid: number, s: SmapsEntry): Classified {
   if (s.path === '/[aio]') throw unsupported(pid, s, 'AIO ring mapping');
-  if (s.deleted) throw unsupported(pid, s, `mapping of deleted file ${s.path}`);
   return { status: fileStatus(s.shared), anonymous: false, backing: 'file' };
 }
 
