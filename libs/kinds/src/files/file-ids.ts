@@ -2,6 +2,7 @@
 // (dup(2), inherited over fork(2), passed between tasks) get the same id.
 // Candidates are grouped by device and inode so that kcmp(2) KCMP_FILE is
 // only asked about fds that could be the same description.
+import { UnsupportedError } from '@criu-ts/base';
 import { KCMP, KCMP_RESULT, kcmp } from '@criu-ts/kernel';
 import type { FdTypes } from '@criu-ts/images';
 import type { DumpContext } from '../dump-context.js';
@@ -47,8 +48,8 @@ export function fileIds(ctx: DumpContext): FileIds {
 }
 
 /**
- * Tasks sharing one object (an fd table with CLONE_FILES, an fs_struct with
- * CLONE_FS) share its id: the first task's id, found with kcmp(2).
+ * Tasks sharing one object (an fs_struct with CLONE_FS) share its id: the
+ * first task's id, found with kcmp(2).
  */
 export function sharedObjectId(ctx: DumpContext, table: string, pid: number, kcmpType: number): { id: number; fresh: boolean } {
   const owners = ctx.shared(table, () => new Map<number, number>());
@@ -57,5 +58,36 @@ export function sharedObjectId(ctx: DumpContext, table: string, pid: number, kcm
   }
   const id = ctx.nextId();
   owners.set(pid, id);
+  return { id, fresh: true };
+}
+
+interface FdTables {
+  /** the first task seen with each table → its id (the tasks kcmp compares with) */
+  owners: Map<number, number>;
+  /** every task seen → the id of its table */
+  byTask: Map<number, number>;
+}
+
+/**
+ * files_id of a task (tasks are dumped parents first): a table shared
+ * with an earlier task (clone(2) with CLONE_FILES, found with kcmp(2)
+ * KCMP_FILES) has that task's id, and `fresh` false (it is dumped once).
+ * Only a table shared with the parent can be restored — the child is
+ * cloned with CLONE_FILES from it —, so one shared with any other task is
+ * refused, as upstream refuses it ("Can't make FILES id").
+ */
+export function fdTableId(ctx: DumpContext, task: { pid: number; ppid: number }): { id: number; fresh: boolean } {
+  const tables = ctx.shared<FdTables>('files.tables', () => ({ owners: new Map(), byTask: new Map() }));
+  for (const [other, id] of tables.owners) {
+    if (kcmp(task.pid, other, KCMP.FILES) !== KCMP_RESULT.EQUAL) continue;
+    if (tables.byTask.get(task.ppid) !== id) {
+      throw new UnsupportedError({ pid: task.pid, kind: `an fd table shared with pid ${other}, which is not its parent (CLONE_FILES)`, hint: 'only a task sharing its parent\'s fd table can be restored' });
+    }
+    tables.byTask.set(task.pid, id);
+    return { id, fresh: false };
+  }
+  const id = ctx.nextId();
+  tables.owners.set(task.pid, id);
+  tables.byTask.set(task.pid, id);
   return { id, fresh: true };
 }
