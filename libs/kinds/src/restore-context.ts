@@ -45,6 +45,13 @@ export interface RestoreTask {
   /** threads[0] is the leader */
   threads: readonly number[];
   zombie: boolean;
+  /** its fd table's id (files_id of ids-PID.img); absent for a zombie or images without ids */
+  filesId?: number;
+  /**
+   * set when the task shares its parent's fd table (it was cloned with
+   * CLONE_FILES): the pid of the task that owns the table and restores it
+   */
+  fdTableOwner?: number;
 }
 
 /** Scratch memory inside a task being restored, for structs passed to injected calls. */

@@ -2,11 +2,12 @@
 // (clone3 with set_tid, setsid, setpgid), all still copies of the helper:
 // the root is cloned out of the helper with CLONE_PARENT, so its parent is
 // criu — or, with -S, it exists already (made by criu-launcher as a child
-// of criu's parent, sibling-root.ts); every other task out of its own parent. Sessions are set as each
-// task is made (children inherit them); groups once all exist, leaders
-// first; an orphaned group gets a short-lived stand-in leader with the
-// group's pid, created by a member, that the members join before it is
-// killed and reaped by that member.
+// of criu's parent, sibling-root.ts); every other task out of its own
+// parent, with CLONE_FILES when it shares the parent's fd table. Sessions
+// are set as each task is made (children inherit them); groups once all
+// exist, leaders first; an orphaned group gets a short-lived stand-in
+// leader with the group's pid, created by a member, that the members join
+// before it is killed and reaped by that member.
 import { FAULT, faultInjected, faultPoint, type Logger } from '@criu-ts/base';
 import { CLONE, SIG, SYS, WAIT, getpgid, kill, waitpidWithin } from '@criu-ts/kernel';
 import { openInjector, type Injector } from '@criu-ts/inject';
@@ -37,7 +38,8 @@ function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
 
 function cloneOne(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: boolean): void {
   const parent = isRoot ? input.helper! : set.injectors.get(task.ppid)!;
-  const flags = isRoot ? CLONE.PARENT : 0n;
+  // a task that shares its parent's fd table gets it again from the kernel (fd-tables.ts)
+  const flags = isRoot ? CLONE.PARENT : task.fdTableOwner !== undefined ? CLONE.FILES : 0n;
   // with CLONE_PARENT the child takes the helper's exit signal (SIGCHLD); clone3 wants 0 there
   const exitSignal = isRoot ? 0 : SIG.CHLD;
   set.processes.push(task.pid);
@@ -54,7 +56,8 @@ function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: b
     injector.call('setsid', SYS.setsid);
     input.onSession?.(task.pid);
   }
-  input.log.debug(`created pid ${task.pid} (parent ${isRoot ? (made ? "criu's parent" : 'criu') : task.ppid})`);
+  const shares = task.fdTableOwner === undefined ? '' : `, sharing the fd table of pid ${task.fdTableOwner}`;
+  input.log.debug(`created pid ${task.pid} (parent ${isRoot ? (made ? "criu's parent" : 'criu') : task.ppid}${shares})`);
 }
 
 /** A stand-in leader for an orphaned group: created by `member`, made a group leader. */

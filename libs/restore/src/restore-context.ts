@@ -45,6 +45,8 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
   const tasks: RestoreTask[] = tree.tasks.map((task) => ({
     pid: task.pid, ppid: task.ppid, pgid: task.pgid, sid: task.sid,
     threads: task.threads.map((thread) => thread.tid), zombie: task.state === TASK_STATE.DEAD,
+    ...(task.filesId === undefined ? {} : { filesId: task.filesId }),
+    ...(task.fdTableOwner === undefined ? {} : { fdTableOwner: task.fdTableOwner }),
   }));
   const { log, ...options } = input;
   return {

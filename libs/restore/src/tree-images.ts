@@ -2,10 +2,11 @@
 // pstree.img (shape, pids, sessions), core-TID.img per thread and
 // mm-PID.img per live task; every check that can fail before any task
 // exists happens here (missing image, wrong architecture, a tree whose
-// parents do not come first).
+// parents do not come first, an fd table shared other than with a parent).
 import { existsSync } from 'node:fs';
 import { CriuError, ImageError } from '@criu-ts/base';
 import { CoreEntryMarch, imagePath, readEntries, readOne, type KindName, type Messages } from '@criu-ts/images';
+import { planFdTables } from './fd-tables.js';
 
 type CoreEntry = Messages['core_entry'];
 
@@ -29,6 +30,10 @@ export interface TaskImage {
   exitCode: number;
   /** the task's address space; absent for zombies */
   mm?: Messages['mm_entry'];
+  /** its fd table's id (task_kobj_ids_entry.files_id); absent for zombies and images without ids */
+  filesId?: number;
+  /** set when it shares its parent's fd table (CLONE_FILES): the pid of the task that owns and restores that table */
+  fdTableOwner?: number;
 }
 
 export interface TreeImage {
@@ -60,6 +65,12 @@ function threadIds(dir: string, entry: Messages['pstree_entry']): number[] {
   return tids;
 }
 
+/** files_id of a live task: ids-PID.img, or (as upstream may write it) core-PID.img's ids; undefined if neither has it. */
+function filesIdOf(dir: string, leader: CoreEntry, pid: number): number | undefined {
+  if (existsSync(imagePath(dir, 'ids', pid))) return readOne(dir, 'ids', pid).files_id;
+  return leader.ids?.files_id;
+}
+
 function readTask(dir: string, entry: Messages['pstree_entry']): TaskImage {
   const tids = threadIds(dir, entry);
   if (tids.length === 0 || tids[0] !== entry.pid) {
@@ -86,6 +97,7 @@ function readTask(dir: string, entry: Messages['pstree_entry']): TaskImage {
     if (bare !== undefined) throw new ImageError('core_entry has no thread_info (x86 registers)', { image: imagePath(dir, 'core', bare.tid), offset: 0 });
     mustExist(dir, 'mm', entry.pid);
     task.mm = readOne(dir, 'mm', entry.pid);
+    task.filesId = filesIdOf(dir, threads[0]!.core, entry.pid);
   }
   return task;
 }
@@ -108,7 +120,13 @@ export function readTreeImage(dir: string): TreeImage {
   const entries = readEntries(dir, 'pstree');
   if (entries.length === 0) throw new ImageError('no tasks in the tree', { image: pstree, offset: 0 });
   checkTreeOrder(entries, pstree);
-  return { dir, tasks: entries.map((entry) => readTask(dir, entry)) };
+  const tasks = entries.map((entry) => readTask(dir, entry));
+  const owners = planFdTables(tasks);
+  for (const task of tasks) {
+    const owner = owners.get(task.pid);
+    if (owner !== undefined) task.fdTableOwner = owner;
+  }
+  return { dir, tasks };
 }
 
 /** Every thread id the tree will take. */

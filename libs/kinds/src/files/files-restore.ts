@@ -9,13 +9,13 @@
 // reads, say) can only be opened once its fds are in: it is opened then and
 // installed in a second batch. Files in flight (fds queued on a unix
 // socket, held by no task) are opened with the rest (carried-files.ts).
-// When the last task has its fds, the tool's fds are closed
-// and link-remap files removed. Tasks sharing one fd table (CLONE_FILES)
-// are refused: the tree is created without it.
-import { existsSync } from 'node:fs';
+// When the last task has its fds, the tool's fds are closed and link-remap
+// files removed. A task that shares its parent's fd table (it was cloned
+// with CLONE_FILES, libs/restore fd-tables.ts) has its fds already: the
+// table is installed once, in its owner.
 import { CriuError, UnsupportedError } from '@criu-ts/base';
 import { FD_CLOEXEC } from '@criu-ts/kernel';
-import { FdTypes, imagePath, readEntries, readOne, type FdinfoEntry, type FileEntry } from '@criu-ts/images';
+import { FdTypes, readEntries, type FdinfoEntry, type FileEntry } from '@criu-ts/images';
 import type { RestoreContext, RestoreTask } from '../restore-context.js';
 import type { FdKind, FdRestoreEnv } from './fd-kind.js';
 import { fdKindForType } from './fd-registry.js';
@@ -41,28 +41,20 @@ interface TaskFiles {
   guests: number[];
 }
 
-/** files_id of a task: ids-PID.img, or (as upstream may write it) core-PID.img's ids; undefined if neither has it. */
-function filesIdOf(dir: string, pid: number): number | undefined {
-  if (existsSync(imagePath(dir, 'ids', pid))) return readOne(dir, 'ids', pid).files_id;
-  return readOne(dir, 'core', pid).ids?.files_id;
-}
-
-/** The fdinfo entries of every live task, read once; a shared fd table is refused. */
+/** The fdinfo entries of every live task that owns its fd table, read once. */
 function taskFiles(ctx: RestoreContext): Map<number, TaskFiles> {
   return ctx.shared('files.tasks', () => {
-    const dir = ctx.options.imagesDir;
     const byTask = new Map<number, TaskFiles>();
-    const owners = new Map<number, number>();
     for (const task of ctx.tasks.filter((t) => !t.zombie)) {
-      const filesId = filesIdOf(dir, task.pid);
-      if (filesId === undefined) {
+      if (task.fdTableOwner !== undefined) {
+        ctx.log.child('files').info(`pid ${task.pid} shares the fd table of pid ${task.fdTableOwner} (files_id ${task.filesId})`);
+        continue;
+      }
+      if (task.filesId === undefined) {
         ctx.log.warn(`pid ${task.pid}: the images hold no fd table for it (no ids-${task.pid}.img, no ids in core-${task.pid}.img): its fds are left as they are`);
         continue;
       }
-      const other = owners.get(filesId);
-      if (other !== undefined) throw new UnsupportedError({ pid: task.pid, kind: `an fd table shared with pid ${other} (CLONE_FILES)` });
-      owners.set(filesId, task.pid);
-      byTask.set(task.pid, { fds: readEntries(dir, 'fdinfo', filesId), guests: [] });
+      byTask.set(task.pid, { fds: readEntries(ctx.options.imagesDir, 'fdinfo', task.filesId), guests: [] });
     }
     return byTask;
   });
