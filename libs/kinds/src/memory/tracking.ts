@@ -5,11 +5,13 @@
 // task is dumped, arming the trackers for the next run (armTrackers), with
 // an undo that drops tracking if this run fails after all. Pre-dump arms
 // always; dump arms with --track-mem when the tree runs on (-R); a dump
-// that runs on without --track-mem takes its trackers away.
+// that runs on without --track-mem takes its trackers away. A task whose fd
+// table another task shares (CLONE_FILES) is never armed: the tables would
+// hold each other's trackers; it is dumped in full at every run.
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyscallError } from '@criu-ts/base';
-import { SYS } from '@criu-ts/kernel';
+import { KCMP, KCMP_RESULT, SYS, kcmp } from '@criu-ts/kernel';
 import { imagePath, readOne } from '@criu-ts/images';
 import { readStat } from '@criu-ts/proc';
 import type { DumpContext } from '../dump-context.js';
@@ -115,6 +117,19 @@ function closeInTask(ctx: DumpContext, pid: number, fds: Iterable<number>): void
   for (const fd of fds) injector.syscall(SYS.close, fd);
 }
 
+/**
+ * The pids whose fd table another of `pids` shares (CLONE_FILES): sorted
+ * by kcmp(2) KCMP_FILES, which orders tables, equal ones end up side by side.
+ */
+export function sharingFdTables(pids: readonly number[]): ReadonlySet<number> {
+  const order = (a: number, b: number): number => {
+    const r = kcmp(a, b, KCMP.FILES);
+    return r === KCMP_RESULT.EQUAL ? 0 : r === KCMP_RESULT.LESS ? -1 : 1;
+  };
+  const sorted = [...pids].sort(order);
+  return new Set(sorted.filter((pid, i) => (i > 0 && order(sorted[i - 1]!, pid) === 0) || (i + 1 < sorted.length && order(pid, sorted[i + 1]!) === 0)));
+}
+
 /** After every task is dumped: arm (or take away) the trackers. */
 export function armTrackers(ctx: DumpContext): void {
   const s = state(ctx);
@@ -131,8 +146,16 @@ export function armTrackers(ctx: DumpContext): void {
     for (const t of s.trackers.values()) poisonTracker(t, privateSpans(s.plans.get(t.pid) ?? []), ctx.log);
   });
   const record = new Map<number, number>();
+  const sharing = sharingFdTables([...s.plans.keys()]);
   for (const [pid, plans] of s.plans) {
     const old = s.trackers.get(pid);
+    if (sharing.has(pid)) {
+      // its tracker would sit in the table of every task sharing it, where their own would close it
+      closeInTask(ctx, pid, s.hidden.get(pid) ?? []);
+      if (old !== undefined) poisonTracker(old, privateSpans(plans), ctx.log);
+      ctx.log.info(`pid ${pid}: memory tracking not armed: its fd table is shared (CLONE_FILES); the next run dumps all its pages`);
+      continue;
+    }
     const inherited = [...(s.hidden.get(pid) ?? [])].filter((fd) => fd !== old?.taskFd);
     closeInTask(ctx, pid, inherited);
     try {
