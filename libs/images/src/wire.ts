@@ -138,7 +138,21 @@ function writeMessage(w: protobuf.Writer, type: protobuf.Type, message: ImageMes
       continue;
     }
     if (!Array.isArray(value)) throw new CriuError(`${field.fullName.slice(1)}: expected an array`, { code: 'EINVAL' });
-    for (const item of value) writeField(w, type, field, item);
+    if (field.type === 'uint32' && field.resolvedType === null) writeUint32s(w, type, field, value);
+    else for (const item of value) writeField(w, type, field, item);
+  }
+}
+
+/**
+ * A repeated uint32 field (xsave and FPU registers, address words, ...:
+ * hundreds in a core entry) written in one tight loop: each element its
+ * own tag, as protobufjs writes an unpacked field.
+ */
+function writeUint32s(w: protobuf.Writer, type: protobuf.Type, field: protobuf.Field, items: readonly unknown[]): void {
+  const tag = field.id << 3;
+  for (const item of items) {
+    if (typeof item !== 'number' || !Number.isInteger(item)) throw invalid(type, field, 'integer');
+    w.uint32(tag).uint32(item);
   }
 }
 

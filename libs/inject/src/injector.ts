@@ -33,10 +33,10 @@
 import { readFileSync } from 'node:fs';
 import { CriuError, LogLevel, SyscallError, defaultLogger, type Logger } from '@criu-ts/base';
 import {
-  SYS, openTaskMemory, ptraceGetRegs, ptraceGetSigmask, ptraceSetRegs, ptraceSetSigmask, signed64, syscallName,
+  SYS, openTaskMemory, ptraceCont, ptraceGetRegs, ptraceGetSigmask, ptraceSetRegs, ptraceSetSigmask, signed64, syscallName,
   type TaskMemory, type X86Regs,
 } from '@criu-ts/kernel';
-import { TRAMPOLINE, runToTrap, type TrapContext } from './run-to-trap.js';
+import { TRAMPOLINE, awaitTrap, runToTrap, type TrapContext } from './run-to-trap.js';
 import { mapScratch, scratchAt, type Scratch } from './scratch.js';
 import { requeueDeferred, restoreTask, type Saved } from './restore.js';
 import { syscallStopOf } from './syscall-stop.js';
@@ -53,9 +53,12 @@ export interface InjectorOptions {
   /** bound on each injected call, in ms (default 10 s) */
   timeoutMs?: number;
   /**
-   * An open injector on another thread of the same process, used one at a
-   * time with this one: its batch area (same address space) runs this
-   * injector's batches too, so this one maps nothing of its own.
+   * An open injector on another thread of the same process, whose calls
+   * do not overlap this one's (batchOnThreads lays their code apart): its batch area (same address space) runs this
+   * injector's batches too, so this one maps nothing of its own. Without
+   * a `site` of its own it also uses that injector's trampoline, which
+   * stays in place while it is open: nothing is written, so any number of
+   * a process's threads can be open at once (batchOnThreads).
    */
   sharesMemoryWith?: Injector;
   /**
@@ -183,20 +186,28 @@ interface InjectorState {
 /** Saves what we change, blocks signals and writes the trampoline; undoes it all on failure. */
 function prepare(tid: number, options: InjectorOptions): InjectorState {
   const log = options.log ?? defaultLogger('inject');
+  const lender = options.sharesMemoryWith === undefined ? undefined : injectorStates.get(options.sharesMemoryWith);
+  if (options.sharesMemoryWith !== undefined && (lender === undefined || !lender.open)) {
+    throw new CriuError(`thread ${tid}: the injector it would share memory with is not open`, { code: 'ERELEASED' });
+  }
+  const borrowsTrampoline = lender !== undefined && options.site === undefined;
   const regs = ptraceGetRegs(tid);
   const saved: Saved = {
     tid,
     pid: tgidOf(tid),
     regs: regsToRestore(tid, regs),
     sigmask: ptraceGetSigmask(tid),
-    site: options.site ?? findTrampolineSite(tid).addr,
+    site: options.site ?? lender?.saved.site ?? findTrampolineSite(tid).addr,
     code: null,
     stops: 0,
   };
+  if (lender !== undefined && lender.saved.pid !== saved.pid) {
+    throw new CriuError(`thread ${tid} (process ${saved.pid}) cannot share the memory of process ${lender.saved.pid}'s injector`, { code: 'EINVAL' });
+  }
   const mem = openTaskMemory(tid, { write: true });
   try {
     ptraceSetSigmask(tid, ALL_SIGNALS);
-    saved.code = installTrampoline(mem, saved.site);
+    if (!borrowsTrampoline) saved.code = installTrampoline(mem, saved.site);
   } catch (error) {
     try {
       restoreTask(saved, mem);
@@ -205,12 +216,8 @@ function prepare(tid: number, options: InjectorOptions): InjectorState {
     }
     throw error;
   }
-  log.debug(`task ${tid}: trampoline at 0x${saved.site.toString(16)}`);
+  log.debug(`task ${tid}: trampoline at 0x${saved.site.toString(16)}${borrowsTrampoline ? ` (thread ${lender!.saved.tid}'s)` : ''}`);
   const ctx: TrapContext = { tid, site: saved.site, timeoutMs: options.timeoutMs ?? 10_000, log, deferred: [], events: [] };
-  const lender = options.sharesMemoryWith === undefined ? undefined : states.get(options.sharesMemoryWith);
-  if (lender !== undefined && lender.saved.pid !== saved.pid) {
-    throw new CriuError(`thread ${tid} (process ${saved.pid}) cannot share the memory of process ${lender.saved.pid}'s injector`, { code: 'EINVAL' });
-  }
   const fixed = options.batchArea;
   const batch = fixed === undefined ? undefined : { code: { addr: fixed.code, size: fixed.codeSize }, results: scratchAt(fixed.results, fixed.resultsSize, mem) };
   return { saved, regs, mem, ctx, log, scratches: [], batch, lender, fixedBatch: fixed !== undefined, open: true, trips: 0 };
@@ -309,7 +316,7 @@ function releaseInjector(state: InjectorState): void {
   }
 }
 
-const states = new WeakMap<Injector, InjectorState>();
+const injectorStates = new WeakMap<Injector, InjectorState>();
 
 /** Prepares a seized, stopped thread for injected syscalls (see the file comment). */
 export function openInjector(tid: number, options: InjectorOptions = {}): Injector {
@@ -331,7 +338,7 @@ export function openInjector(tid: number, options: InjectorOptions = {}): Inject
     },
     release: () => releaseInjector(state),
   };
-  states.set(injector, state);
+  injectorStates.set(injector, state);
   return injector;
 }
 
@@ -378,4 +385,74 @@ export function takeOurFd(injector: Injector, fd: number | bigint): bigint {
   if (failed(copy!)) throw new SyscallError({ syscall: `pidfd_getfd(${fd})`, errno: Number(-copy!), pid: injector.tid });
   if (failed(closed!)) throw new SyscallError({ syscall: 'close(pidfd)', errno: Number(-closed!), pid: injector.tid });
   return copy!;
+}
+
+/** One thread's batch for batchOnThreads. */
+export interface ThreadBatch {
+  injector: Injector;
+  calls: readonly BatchCall[];
+}
+
+/**
+ * Runs one batch on each of several threads of one process at the same
+ * time: every thread's code (its own results slots) goes into one batch
+ * area of theirs, all threads are started, then each is waited for — one
+ * trip's latency for all instead of one each. The injectors must share
+ * one batch area (sharesMemoryWith the same one, or be it). If any thread
+ * fails, every other is still waited for before the first error is thrown.
+ * Results per thread, in order.
+ */
+export function batchOnThreads(jobs: readonly ThreadBatch[]): bigint[][] {
+  const states = jobs.map((job) => {
+    const state = injectorStates.get(job.injector);
+    if (state === undefined || !state.open) throw new CriuError(`thread ${job.injector.tid}: injector not open`, { code: 'ERELEASED' });
+    return state;
+  });
+  const owner = states[0]?.lender ?? states[0];
+  if (owner === undefined) return [];
+  if (states.some((state) => (state.lender ?? state) !== owner) || jobs.length === 1) return jobs.map((job) => job.injector.batch(job.calls));
+  const total = jobs.reduce((sum, job) => sum + job.calls.length, 0);
+  const area = owner.fixedBatch ? owner.batch! : batchArea(owner, total);
+  if (owner.fixedBatch && total > fixedCapacity(area)) return jobs.map((job) => job.injector.batch(job.calls));
+  const blocks: { start: bigint; end: bigint; results: number }[] = [];
+  const codes: Buffer[] = [];
+  let codeAt = 0;
+  let resultsAt = 0;
+  for (const job of jobs) {
+    const code = assembleBatch(job.calls, area.results.addr + BigInt(resultsAt));
+    const start = area.code.addr + BigInt(codeAt);
+    blocks.push({ start, end: start + BigInt(code.length), results: resultsAt });
+    codes.push(code);
+    codeAt += code.length;
+    resultsAt += job.calls.length * 8;
+  }
+  writeBatchCode(owner.mem, area, Buffer.concat(codes));
+  const started: number[] = [];
+  let failure: unknown;
+  states.forEach((state, i) => {
+    if (failure !== undefined) return;
+    try {
+      ptraceSetRegs(state.saved.tid, { ...state.regs, rip: blocks[i]!.start, orig_rax: BigInt.asUintN(64, -1n) });
+      state.trips++;
+      ptraceCont(state.saved.tid);
+      started.push(i);
+    } catch (error) {
+      failure = error;
+    }
+  });
+  for (const i of started) {
+    try {
+      awaitTrap(states[i]!.ctx, { start: blocks[i]!.start, end: blocks[i]!.end });
+    } catch (error) {
+      failure ??= error;
+    }
+  }
+  if (failure !== undefined) throw failure;
+  const raw = area.results.read(resultsAt);
+  return jobs.map((job, i) => {
+    const results = job.calls.map((_, k) => signed64(raw.readBigUInt64LE(blocks[i]!.results + k * 8)));
+    const { log, saved } = states[i]!;
+    if (log.enabled(LogLevel.debug)) job.calls.forEach((c, k) => log.debug(`task ${saved.tid}: [batch, beside ${jobs.length - 1} other thread(s)] ${describe(c.nr, c.args ?? [], results[k]!)}`));
+    return results;
+  });
 }

@@ -74,8 +74,13 @@ function interruptOverdue(ctx: TrapContext): never {
 
 /** Continues the task (already at code.start) and waits, bounded, for the int3 that ends the code. */
 export function runToTrap(ctx: TrapContext, code: CodeRange = { start: ctx.site, end: ctx.site + BigInt(TRAMPOLINE.length) }): X86Regs {
-  const deadline = performance.now() + ctx.timeoutMs;
   ptraceCont(ctx.tid);
+  return awaitTrap(ctx, code);
+}
+
+/** The waiting half of runToTrap, for a task already continued (several threads may run at once). */
+export function awaitTrap(ctx: TrapContext, code: CodeRange): X86Regs {
+  const deadline = performance.now() + ctx.timeoutMs;
   for (;;) {
     const left = deadline - performance.now();
     let status: number;

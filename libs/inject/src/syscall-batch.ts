@@ -55,12 +55,6 @@ export const CALL_CODE_BYTES = LOAD.length * 10 + SYSCALL.length + 10;
 /** bytes of code per call at most: every argument a result reference (load, move), then rax, syscall, store */
 export const MAX_CALL_CODE_BYTES = 6 * (LOAD_RAX.length + 8 + 3) + 10 + SYSCALL.length + 10;
 
-function imm64(value: bigint | number): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(BigInt.asUintN(64, BigInt(value)));
-  return b;
-}
-
 /**
  * The machine code for `calls`, storing call i's rax at results + 8*i,
  * ending in int3. A call whose arguments are all numbers loads rax (its
@@ -69,28 +63,51 @@ function imm64(value: bigint | number): Buffer {
  * call's result slot — and rax last.
  */
 export function assembleBatch(calls: readonly BatchCall[], results: bigint): Buffer {
-  const parts: Buffer[] = [];
+  const code = Buffer.allocUnsafe(calls.length * MAX_CALL_CODE_BYTES + 1);
+  let at = 0;
+  const bytes = (opcode: readonly number[]): void => {
+    for (const byte of opcode) code[at++] = byte;
+  };
+  const imm = (value: bigint | number): void => {
+    code.writeBigUInt64LE(BigInt.asUintN(64, BigInt(value)), at);
+    at += 8;
+  };
   calls.forEach((call, i) => {
     const args = call.args ?? [];
     if (args.length > 6) throw new RangeError(`a syscall takes at most 6 arguments, got ${args.length}`);
-    const values: BatchArg[] = [...args, ...Array<number>(6 - args.length).fill(0)];
     const slot = (arg: ResultRef): bigint => {
       if (!Number.isInteger(arg.result) || arg.result < 0 || arg.result >= i) throw new RangeError(`call ${i} refers to the result of call ${arg.result}, not an earlier one`);
       return results + BigInt(8 * arg.result);
     };
-    if (!values.some(isResultRef)) {
-      [call.nr, ...(values as (bigint | number)[])].forEach((value, r) => parts.push(Buffer.from(LOAD[r]!), imm64(value)));
+    const value = (r: number): BatchArg => args[r] ?? 0;
+    if (!args.some(isResultRef)) {
+      bytes(LOAD[0]);
+      imm(call.nr);
+      for (let r = 0; r < 6; r++) {
+        bytes(LOAD[r + 1]!);
+        imm(value(r) as bigint | number);
+      }
     } else {
-      values.forEach((value, r) => {
-        if (isResultRef(value)) parts.push(Buffer.from(LOAD_RAX), imm64(slot(value)), Buffer.from(FROM_RAX[r]!));
-        else parts.push(Buffer.from(LOAD[r + 1]!), imm64(value));
-      });
-      parts.push(Buffer.from(LOAD[0]), imm64(call.nr));
+      for (let r = 0; r < 6; r++) {
+        const arg = value(r);
+        if (isResultRef(arg)) {
+          bytes(LOAD_RAX);
+          imm(slot(arg));
+          bytes(FROM_RAX[r]!);
+        } else {
+          bytes(LOAD[r + 1]!);
+          imm(arg);
+        }
+      }
+      bytes(LOAD[0]);
+      imm(call.nr);
     }
-    parts.push(Buffer.from(SYSCALL), Buffer.from(STORE_RAX), imm64(results + BigInt(8 * i)));
+    bytes(SYSCALL);
+    bytes(STORE_RAX);
+    imm(results + BigInt(8 * i));
   });
-  parts.push(Buffer.from([INT3]));
-  return Buffer.concat(parts);
+  code[at++] = INT3;
+  return code.subarray(0, at);
 }
 
 export interface BatchArea {

@@ -6,7 +6,7 @@
 // Seccomp modes and filters: seccomp.ts (seccomp.img, written once every
 // task is dumped). Not saved: LSM labels, cgroup sets. Restore:
 // core-restore.ts. See criu(8), ptrace(2), proc_pid_status(5).
-import { openInjector, type Injector, type Scratch } from '@criu-ts/inject';
+import { batchOnThreads, openInjector, type Injector, type Scratch } from '@criu-ts/inject';
 import { imagePath, writeImage, type Messages } from '@criu-ts/images';
 import { PAGE_SIZE, ptraceGetRegs } from '@criu-ts/kernel';
 import { readStat } from '@criu-ts/proc';
@@ -16,7 +16,7 @@ import { sighandId, taskNamespaceIds, type TaskKobjIds } from './kobj-ids.js';
 import { threadSnapshots, takeSnapshot } from './core-snapshot.js';
 import type { RseqState } from './rseq.js';
 import { peekQueue } from './signals.js';
-import { prefetchedTaskCalls, type TaskCalls } from './task-calls.js';
+import { THREAD_ANSWER_BYTES, prefetchedTaskCalls, prepareTaskCalls, type TaskCalls } from './task-calls.js';
 import { TASK_STATE, taskCore } from './task-core.js';
 import { threadCore, threadInfo, type ThreadBefore } from './thread-core.js';
 import { dumpTaskSeccomp, writeSeccompImage } from './seccomp.js';
@@ -28,8 +28,6 @@ export type CoreEntry = Messages['core_entry'];
 
 /** core_entry.mtype X86_64 */
 const MARCH_X86_64 = 1;
-/** A thread's own injector puts its trampoline this far past the leader's (both in the vDSO's ELF header). */
-const THREAD_SITE_OFFSET = 16n;
 
 type Before = ThreadBefore & { rseq: RseqState };
 
@@ -69,19 +67,32 @@ function threadEntryWith(ctx: DumpContext, pid: number, before: Before, via: { i
 }
 
 /**
- * A non-leader thread gets a short-lived injector of its own, beside the
- * leader's trampoline; its answers land in the leader's scratch page (a
- * thread shares its leader's memory, and threads are asked one at a time),
- * which saves mapping and unmapping a page in every thread. Its questions
- * are one batch, run from the leader's batch area: one trip into the thread.
+ * The non-leader threads: each gets a short-lived injector of its own,
+ * on the leader's trampoline and batch area (nothing written); their
+ * answers land in the leader's scratch page, THREAD_ANSWER_BYTES each.
+ * Their question batches run side by side (batchOnThreads): one trip's
+ * wait for a group of threads, as many as the page holds answers for.
  */
-function otherThreadEntry(ctx: DumpContext, pid: number, before: Before, leader: { injector: Injector; scratch: Scratch }): CoreEntry {
-  const injector = openInjector(before.tid, { site: leader.injector.site + THREAD_SITE_OFFSET, log: ctx.log.child('inject'), sharesMemoryWith: leader.injector });
-  try {
-    return threadEntryWith(ctx, pid, before, { injector, calls: prefetchedTaskCalls(injector, leader.scratch, 'thread') });
-  } finally {
-    injector.release();
+function otherThreadEntries(ctx: DumpContext, pid: number, befores: readonly Before[], leader: { injector: Injector; scratch: Scratch }): [number, CoreEntry][] {
+  const perGroup = Math.max(1, Math.floor(leader.scratch.size / THREAD_ANSWER_BYTES));
+  const entries: [number, CoreEntry][] = [];
+  for (let first = 0; first < befores.length; first += perGroup) {
+    const group = befores.slice(first, first + perGroup);
+    const injectors: Injector[] = [];
+    try {
+      for (const before of group) {
+        injectors.push(openInjector(before.tid, { log: ctx.log.child('inject'), sharesMemoryWith: leader.injector }));
+      }
+      const prepared = injectors.map((injector, i) => prepareTaskCalls(injector, leader.scratch, 'thread', i * THREAD_ANSWER_BYTES));
+      const results = batchOnThreads(injectors.map((injector, i) => ({ injector, calls: prepared[i]!.calls })));
+      group.forEach((before, i) => {
+        entries.push([before.tid, threadEntryWith(ctx, pid, before, { injector: injectors[i]!, calls: prepared[i]!.answer(results[i]!) })]);
+      });
+    } finally {
+      for (const injector of injectors) injector.release();
+    }
   }
+  return entries;
 }
 
 function kobjIds(ctx: DumpContext, pid: number, record: TaskRecord): TaskKobjIds {
@@ -106,7 +117,7 @@ function dumpLive(ctx: DumpContext, task: DumpTask, record: TaskRecord): void {
   const leaderEntry = threadEntryWith(ctx, pid, befores[0]!, { injector: leader, calls });
   leaderEntry.tc = taskCore(task, { calls, injector: leader, scratch, sigmask: befores[0]!.sigmask });
   const entries: [number, CoreEntry][] = [[pid, leaderEntry]];
-  for (const before of befores.slice(1)) entries.push([before.tid, otherThreadEntry(ctx, pid, before, { injector: leader, scratch })]);
+  entries.push(...otherThreadEntries(ctx, pid, befores.slice(1), { injector: leader, scratch }));
   dumpTaskSeccomp(ctx, task, new Map(entries));
   const dir = ctx.options.imagesDir;
   writeImage(imagePath(dir, 'ids', pid), 'ids', [ids]);

@@ -21,7 +21,7 @@
 import { SyscallError, UnsupportedError } from '@criu-ts/base';
 import { PTRACE, SECCOMP_MODE, ptraceRaw, ptraceSeccompGetFilter } from '@criu-ts/kernel';
 import type { SeccompMode } from '@criu-ts/images';
-import { readStatus } from '@criu-ts/proc';
+import { procPath, readProcText } from '@criu-ts/proc';
 import type { DumpContext, DumpTask } from '../dump-context.js';
 import type { CoreEntry } from './core-kind.js';
 import { SECCOMP_FILTER_FLAG, addChain, newSeccompTable, sameChain, type SeccompFilter, type SeccompTable } from './seccomp-filters.js';
@@ -46,7 +46,9 @@ function seccompTable(ctx: DumpContext): SeccompTable {
 }
 
 function seccompMode(pid: number, tid: number): number {
-  return readStatus(pid, tid).Seccomp ?? SECCOMP_MODE.DISABLED;
+  // only the Seccomp line (read for every thread, twice): the whole of status need not be parsed
+  const m = /^Seccomp:\s*(\d+)$/m.exec(readProcText(pid, procPath(pid, 'status', tid)));
+  return m === null ? SECCOMP_MODE.DISABLED : Number(m[1]);
 }
 
 /** Flags of filter `index` (0 oldest); 0 where the kernel has no PTRACE_SECCOMP_GET_METADATA (EIO). */

@@ -104,16 +104,24 @@ const PREFETCH_BYTES = AT.sigactions + ACTION_SIGNALS.length * KSIGACTION_SIZE;
 /** The prefetch batch's first calls are the questions of one thread; the rest are task-wide. */
 const THREAD_QUESTIONS = 4;
 
+/** Bytes of scratch one thread's own questions need (prefetch scope 'thread'). */
+export const THREAD_ANSWER_BYTES = 64;
+
+/** The calls of a prefetch, to run (alone or beside other threads'), and how to read their answers. */
+export interface PreparedCalls {
+  calls: BatchCall[];
+  answer(results: readonly bigint[]): TaskCalls;
+}
+
 /**
- * taskCalls whose questions (all but the POSIX timers', which depend on the
- * timer ids) are asked in one batch — one trip into the task instead of
- * eight. Each answer is checked when it is used, so a failure names its call.
- * For a thread other than the leader (`scope` 'thread') only its own
- * questions are asked (clear_child_tid, sigaltstack, parent-death signal,
- * securebits): the task-wide ones are the leader's.
+ * The prefetch batch of taskCalls (see prefetchedTaskCalls), not run yet:
+ * its answers land in `scratch` from `base` on. For a thread other than the
+ * leader (`scope` 'thread') only its own questions (clear_child_tid,
+ * sigaltstack, parent-death signal, securebits), THREAD_ANSWER_BYTES of
+ * scratch: the task-wide ones are the leader's.
  */
-export function prefetchedTaskCalls(injector: Injector, scratch: Scratch, scope: 'task' | 'thread' = 'task'): TaskCalls {
-  const at = (offset: number): bigint => scratch.addr + BigInt(offset);
+export function prepareTaskCalls(injector: Injector, scratch: Scratch, scope: 'task' | 'thread' = 'task', base = 0): PreparedCalls {
+  const at = (offset: number): bigint => scratch.addr + BigInt(base + offset);
   const named: { name: string; nr: number; args: (bigint | number)[] }[] = [
     { name: 'prctl(PR_GET_TID_ADDRESS)', nr: SYS.prctl, args: [PR.GET_TID_ADDRESS, at(AT.tidAddress)] },
     { name: 'sigaltstack', nr: SYS.sigaltstack, args: [0, at(AT.sigaltstack)] },
@@ -125,29 +133,43 @@ export function prefetchedTaskCalls(injector: Injector, scratch: Scratch, scope:
     ...ACTION_SIGNALS.map((sig, i) => ({ name: `rt_sigaction(${sig})`, nr: SYS.rt_sigaction, args: [sig, 0, at(AT.sigactions + i * KSIGACTION_SIZE), 8] })),
   ];
   const asked = scope === 'task' ? named : named.slice(0, THREAD_QUESTIONS);
-  const results = injector.batch(asked.map(({ nr, args }) => ({ nr, args })));
-  const answers = scratch.read(scope === 'task' ? PREFETCH_BYTES : AT.sigaltstack + STACK_T_SIZE);
-  const checked = (first: number, count = 1): bigint => {
-    if (first + count > asked.length) throw new Error(`task-wide question ${named[first]!.name} asked of thread ${injector.tid}`);
-    for (let i = first; i < first + count; i++) {
-      const result = results[i]!;
-      if (result < 0n && result >= -4095n) throw new SyscallError({ syscall: named[i]!.name, errno: Number(-result), pid: injector.tid });
-    }
-    return results[first]!;
-  };
-  const lazy = taskCalls(injector, scratch);
   return {
-    tidAddress: () => (checked(0), answers.readBigUInt64LE(AT.tidAddress)),
-    sigaltstack: () => (checked(1), answers.subarray(AT.sigaltstack, AT.sigaltstack + STACK_T_SIZE)),
-    pdeathSignal: () => (checked(2), answers.readInt32LE(AT.pdeath)),
-    securebits: () => Number(checked(3)),
-    childSubreaper: () => (checked(4), answers.readInt32LE(AT.subreaper) !== 0),
-    membarrierRegistrations() {
-      if (results[5] === -EINVAL) return 0;
-      return Number(checked(5));
+    calls: asked.map(({ nr, args }) => ({ nr, args })),
+    answer(results) {
+      const answers = scratch.read(scope === 'task' ? PREFETCH_BYTES : AT.sigaltstack + STACK_T_SIZE, base);
+      const checked = (first: number, count = 1): bigint => {
+        if (first + count > asked.length) throw new Error(`task-wide question ${named[first]!.name} asked of thread ${injector.tid}`);
+        for (let i = first; i < first + count; i++) {
+          const result = results[i]!;
+          if (result < 0n && result >= -4095n) throw new SyscallError({ syscall: named[i]!.name, errno: Number(-result), pid: injector.tid });
+        }
+        return results[first]!;
+      };
+      const lazy = taskCalls(injector, scratch);
+      return {
+        tidAddress: () => (checked(0), answers.readBigUInt64LE(AT.tidAddress)),
+        sigaltstack: () => (checked(1), answers.subarray(AT.sigaltstack, AT.sigaltstack + STACK_T_SIZE)),
+        pdeathSignal: () => (checked(2), answers.readInt32LE(AT.pdeath)),
+        securebits: () => Number(checked(3)),
+        childSubreaper: () => (checked(4), answers.readInt32LE(AT.subreaper) !== 0),
+        membarrierRegistrations() {
+          if (results[5] === -EINVAL) return 0;
+          return Number(checked(5));
+        },
+        itimers: () => (checked(6, 3), answers.subarray(AT.itimers, AT.itimers + 3 * ITIMERVAL_SIZE)),
+        sigactions: () => (checked(9, ACTION_SIGNALS.length), answers.subarray(AT.sigactions, AT.sigactions + ACTION_SIGNALS.length * KSIGACTION_SIZE)),
+        posixTimer: (id) => lazy.posixTimer(id),
+      };
     },
-    itimers: () => (checked(6, 3), answers.subarray(AT.itimers, AT.itimers + 3 * ITIMERVAL_SIZE)),
-    sigactions: () => (checked(9, ACTION_SIGNALS.length), answers.subarray(AT.sigactions, AT.sigactions + ACTION_SIGNALS.length * KSIGACTION_SIZE)),
-    posixTimer: (id) => lazy.posixTimer(id),
   };
+}
+
+/**
+ * taskCalls whose questions (all but the POSIX timers', which depend on the
+ * timer ids) are asked in one batch — one trip into the task instead of
+ * eight. Each answer is checked when it is used, so a failure names its call.
+ */
+export function prefetchedTaskCalls(injector: Injector, scratch: Scratch, scope: 'task' | 'thread' = 'task'): TaskCalls {
+  const prepared = prepareTaskCalls(injector, scratch, scope);
+  return prepared.answer(injector.batch(prepared.calls));
 }

@@ -39,11 +39,20 @@ import { VMA } from './vma-flags.js';
 
 /** Fills vma.shmid from what backs each VMA, writing file entries and shared objects. */
 function resolveBacking(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]): void {
+  // a file mapped by several VMAs (text, data, bss of a library) is opened once: smaps names it by device and inode
+  const seen = new Map<string, number>();
   for (const plan of plans) {
     const { smaps: s, vma } = plan;
     const file = { pid, link: mapFilesLink(pid, s.start, s.end), address: s.start };
-    if (plan.backing === 'file') vma.shmid = BigInt(regFileId(ctx, file));
-    else if (plan.backing === 'memfd') vma.shmid = BigInt(memfdFileId(ctx, file));
+    if (plan.backing === 'file') {
+      const key = `${s.major}:${s.minor}:${s.inode}`;
+      let id = seen.get(key);
+      if (id === undefined) {
+        id = regFileId(ctx, file);
+        seen.set(key, id);
+      }
+      vma.shmid = BigInt(id);
+    } else if (plan.backing === 'memfd') vma.shmid = BigInt(memfdFileId(ctx, file));
     else if (plan.backing === 'shmem') dumpSharedAnon(ctx, file, s.inode);
   }
 }
