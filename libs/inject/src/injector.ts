@@ -387,6 +387,30 @@ export function takeOurFd(injector: Injector, fd: number | bigint): bigint {
   return copy!;
 }
 
+/** batchOnThreads over groups of jobs that fit `capacity` calls each (a job larger than that runs alone). */
+function inGroups(jobs: readonly ThreadBatch[], capacity: number): bigint[][] {
+  const results: bigint[][] = [];
+  let group: ThreadBatch[] = [];
+  let calls = 0;
+  const flush = (): void => {
+    if (group.length > 0) results.push(...batchOnThreads(group));
+    group = [];
+    calls = 0;
+  };
+  for (const job of jobs) {
+    if (job.calls.length > capacity) {
+      flush();
+      results.push(job.injector.batch(job.calls));
+      continue;
+    }
+    if (calls + job.calls.length > capacity) flush();
+    group.push(job);
+    calls += job.calls.length;
+  }
+  flush();
+  return results;
+}
+
 /** One thread's batch for batchOnThreads. */
 export interface ThreadBatch {
   injector: Injector;
@@ -413,7 +437,7 @@ export function batchOnThreads(jobs: readonly ThreadBatch[]): bigint[][] {
   if (states.some((state) => (state.lender ?? state) !== owner) || jobs.length === 1) return jobs.map((job) => job.injector.batch(job.calls));
   const total = jobs.reduce((sum, job) => sum + job.calls.length, 0);
   const area = owner.fixedBatch ? owner.batch! : batchArea(owner, total);
-  if (owner.fixedBatch && total > fixedCapacity(area)) return jobs.map((job) => job.injector.batch(job.calls));
+  if (owner.fixedBatch && total > fixedCapacity(area)) return inGroups(jobs, fixedCapacity(area));
   const blocks: { start: bigint; end: bigint; results: number }[] = [];
   const codes: Buffer[] = [];
   let codeAt = 0;

@@ -5,15 +5,14 @@
 // clones need CAP_SYS_ADMIN) and the threads' own addresses. Last, the
 // trampoline moves to the restored code (the [vdso], or an executable
 // private mapping) so the restore area can be unmapped.
-import { CriuError, FAULT, faultPoint, type Logger } from '@criu-ts/base';
+import { CriuError, FAULT, SyscallError, faultPoint, type Logger } from '@criu-ts/base';
 import { PR, PROT, SYS } from '@criu-ts/kernel';
 import { imagePath, type Messages } from '@criu-ts/images';
-import { openInjector, type Injector } from '@criu-ts/inject';
+import { batchOnThreads, callsChecked, openInjector, type Injector, type NamedCall } from '@criu-ts/inject';
 import { restoreAddressSpace } from './address-space.js';
 import { THREAD_FLAGS, cloneTask } from './clone-task.js';
 import type { FileTable } from './file-paths.js';
 import { restoreMmFields } from './mm-fields.js';
-import { registerRseq } from './rseq.js';
 import { restoreSigactions } from './sigactions.js';
 import { putScratch, type TaskArea } from './task-area.js';
 import type { TaskImage, ThreadImage } from './tree-images.js';
@@ -56,26 +55,43 @@ export function setComm(injector: Injector, area: TaskArea, comm: string | undef
   injector.call('prctl(PR_SET_NAME)', SYS.prctl, [PR.SET_NAME, putScratch(injector.pid, area, name), 0, 0, 0]);
 }
 
-/** sigaltstack(2) from thread_core_entry.sas (stack_t: sp, flags, size). */
-function setAltStack(injector: Injector, area: TaskArea, sas: NonNullable<ThreadImage['core']['thread_core']>['sas']): void {
-  if (sas === undefined || sas.ss_size === 0n) return;
-  const stack = Buffer.alloc(24);
-  stack.writeBigUInt64LE(sas.ss_sp, 0);
-  stack.writeInt32LE(sas.ss_flags & ~SS_STATE_BITS, 8);
-  stack.writeBigUInt64LE(sas.ss_size, 16);
-  injector.call('sigaltstack', SYS.sigaltstack, [putScratch(injector.pid, area, stack), 0]);
+/** Scratch each thread's setup takes (its name at 0, its stack_t at 32) when threads are set up side by side. */
+const THREAD_SETUP_BYTES = 64;
+
+/**
+ * Per-thread state set from inside — name, alternate signal stack,
+ * parent-death signal, robust futex list, rseq area — as one batch, its
+ * structs in the scratch from `base`.
+ */
+function threadSetupCalls(injector: Injector, area: TaskArea, task: TaskImage, thread: ThreadImage, base: number): NamedCall[] {
+  const core = thread.core.thread_core;
+  const calls: NamedCall[] = [];
+  const comm = core?.comm ?? task.threads[0]!.core.tc?.comm;
+  if (comm !== undefined && comm !== '') {
+    const name = Buffer.alloc(16);
+    name.write(comm.slice(0, 15), 'utf8');
+    calls.push({ name: 'prctl(PR_SET_NAME)', nr: SYS.prctl, args: [PR.SET_NAME, putScratch(injector.pid, area, name, base), 0, 0, 0] });
+  }
+  const sas = core?.sas;
+  if (sas !== undefined && sas.ss_size !== 0n) {
+    const stack = Buffer.alloc(24);
+    stack.writeBigUInt64LE(sas.ss_sp, 0);
+    stack.writeInt32LE(sas.ss_flags & ~SS_STATE_BITS, 8);
+    stack.writeBigUInt64LE(sas.ss_size, 16);
+    calls.push({ name: 'sigaltstack', nr: SYS.sigaltstack, args: [putScratch(injector.pid, area, stack, base + 32), 0] });
+  }
+  if (core?.pdeath_sig) calls.push({ name: 'prctl(PR_SET_PDEATHSIG)', nr: SYS.prctl, args: [PR.SET_PDEATHSIG, core.pdeath_sig, 0, 0, 0] });
+  if (core !== undefined && core.futex_rla !== 0n) calls.push({ name: 'set_robust_list', nr: SYS.set_robust_list, args: [core.futex_rla, core.futex_rla_len] });
+  const rseq = core?.rseq_entry;
+  if (rseq !== undefined && rseq.rseq_abi_pointer !== 0n) calls.push({ name: 'rseq', nr: SYS.rseq, args: [rseq.rseq_abi_pointer, rseq.rseq_abi_size, 0, rseq.signature] });
+  return calls;
 }
 
-/** Per-thread state set from inside: name, alternate signal stack, parent-death signal, robust futex list, rseq area. */
-function setThreadAddresses(injector: Injector, area: TaskArea, task: TaskImage, thread: ThreadImage): void {
-  const core = thread.core.thread_core;
-  setComm(injector, area, core?.comm ?? task.threads[0]!.core.tc?.comm);
-  setAltStack(injector, area, core?.sas);
-  if (core?.pdeath_sig) injector.call('prctl(PR_SET_PDEATHSIG)', SYS.prctl, [PR.SET_PDEATHSIG, core.pdeath_sig, 0, 0, 0]);
-  if (core !== undefined && core.futex_rla !== 0n) {
-    injector.call('set_robust_list', SYS.set_robust_list, [core.futex_rla, core.futex_rla_len]);
-  }
-  registerRseq(injector, core?.rseq_entry);
+/** Throws SyscallError naming the first failed call of a thread's setup batch. */
+function checkSetup(injector: Injector, calls: readonly NamedCall[], results: readonly bigint[]): void {
+  results.forEach((result, i) => {
+    if (result < 0n && result >= -4095n) throw new SyscallError({ syscall: calls[i]!.name, errno: Number(-result), pid: injector.tid });
+  });
 }
 
 function makeThreads(injector: Injector, task: TaskImage, input: TaskRestoreInput): void {
@@ -85,14 +101,35 @@ function makeThreads(injector: Injector, task: TaskImage, input: TaskRestoreInpu
   }
 }
 
-/** Per-thread calls in each new thread, one injector at a time (they share the trampoline). */
+/**
+ * Per-thread calls in each new thread, side by side (batchOnThreads): the
+ * threads' injectors borrow the leader's trampoline and batch area, their
+ * structs lie apart in the scratch, as many threads a group as it holds.
+ */
 function setupThreads(task: TaskImage, input: TaskRestoreInput): void {
-  for (const thread of task.threads.slice(1)) {
-    const injector = openInjector(thread.tid, { site: input.area.site, batchArea: input.area.batch, log: input.log });
+  const threads = task.threads.slice(1);
+  if (threads.length === 0) return;
+  // the leader's injector (released by now) lends its trampoline and batch area to the threads'
+  const leader = openInjector(task.pid, { site: input.area.site, batchArea: input.area.batch, log: input.log });
+  try {
+    setupThreadGroups(leader, task, threads, input);
+  } finally {
+    leader.release();
+  }
+}
+
+function setupThreadGroups(leader: Injector, task: TaskImage, threads: readonly ThreadImage[], input: TaskRestoreInput): void {
+  const perGroup = Math.max(1, Math.floor(input.area.scratchSize / THREAD_SETUP_BYTES));
+  for (let first = 0; first < threads.length; first += perGroup) {
+    const group = threads.slice(first, first + perGroup);
+    const injectors: Injector[] = [];
     try {
-      setThreadAddresses(injector, input.area, task, thread);
+      for (const thread of group) injectors.push(openInjector(thread.tid, { sharesMemoryWith: leader, log: input.log }));
+      const calls = group.map((thread, i) => threadSetupCalls(injectors[i]!, input.area, task, thread, i * THREAD_SETUP_BYTES));
+      const results = batchOnThreads(injectors.map((injector, i) => ({ injector, calls: calls[i]! })));
+      injectors.forEach((injector, i) => checkSetup(injector, calls[i]!, results[i]!));
     } finally {
-      injector.release();
+      for (const injector of injectors) injector.release();
     }
   }
 }
@@ -118,7 +155,7 @@ export function restoreTask(injector: Injector, task: TaskImage, input: TaskRest
   restoreSigactions(injector, input.area, leader.core.tc?.sigactions ?? [], imagePath(input.dir, 'core', task.pid));
   const clearTid = leader.core.thread_info!.clear_tid_addr;
   if (clearTid !== 0n) injector.call('set_tid_address', SYS.set_tid_address, [clearTid]);
-  setThreadAddresses(injector, input.area, task, leader);
+  callsChecked(injector, threadSetupCalls(injector, input.area, task, leader, 0));
   makeThreads(injector, task, input);
   input.runKinds(task.pid);
   injector.release();
