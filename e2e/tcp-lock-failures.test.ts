@@ -1,5 +1,5 @@
 // A dump with --tcp-established that fails after the connection was locked
-// (at a raw socket, which criu cannot dump) leaves no lock rule or table
+// (at a packet socket, which criu cannot dump yet) leaves no lock rule or table
 // behind, and the tree runs on: the conversation (lib/tcp-pair.ts) goes on.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
@@ -13,14 +13,14 @@ t.setTimeout(300_000);
 
 for (const method of ['iptables', 'nftables'] as const) {
   t.test(`a dump that fails after locking the connection leaves no lock (${method}) and the conversation going`, (t) => {
-    const pair = startPair(t, '127.0.0.1', ['with-raw-socket']);
+    const pair = startPair(t, '127.0.0.1', ['with-packet-socket']);
     waitConversation(pair, 0, 'the conversation to start');
     const images = scratchDir(t);
     const run = spawnSync(process.execPath, [toolPath('criu-dump'), '-t', String(pair.client.pid), '-D', images, '-v4', '-o', 'dump.log', '--tcp-established', '--network-lock', method], { timeout: 120_000 });
     t.not(run.status, 0, 'the dump fails');
     const log = readFileSync(join(images, 'dump.log'), 'utf8');
     t.match(log, /locked .* connection/, 'after the connection was locked');
-    t.match(log, /raw inet socket is not supported/, 'at the raw socket');
+    t.match(log, /AF_PACKET socket is not supported/, 'at the packet socket');
     t.same(locksOf(pair.port), [], 'no lock left behind');
     const before = lastSent(pair.client.out);
     waitConversation(pair, before, 'the conversation to go on');

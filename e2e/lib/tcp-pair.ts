@@ -45,7 +45,7 @@ const CLIENT = `
 import socket, sys, time
 c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
 if len(sys.argv) > 3:
-    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)  # a socket criu cannot dump
+    packet = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)  # a socket criu cannot dump (yet)
 f = c.makefile('rb')
 n, pad = 0, b'.' * 200
 print('connected', flush=True)

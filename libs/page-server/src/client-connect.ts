@@ -75,12 +75,13 @@ function socketPair(): [number, number] {
 
 /**
  * The relay worker's module in libs/page-server: src/*.ts when tests run the
- * sources, else dist/*.js, found from here or from a tool's bundle in
- * tools/NAME/dist/ (both three levels below the workspace root).
+ * sources, else dist/*.js (an ES module, whether we run from the library's
+ * dist or from a tool's CommonJS bundle tools/NAME/dist/tool.cjs: both
+ * three levels below the workspace root).
  */
 function relayModule(): URL {
-  const ext = extname(fileURLToPath(import.meta.url));
-  return new URL(`../../../libs/page-server/${ext === '.ts' ? 'src' : 'dist'}/tls-relay-worker${ext}`, import.meta.url);
+  const fromSource = extname(fileURLToPath(import.meta.url)) === '.ts';
+  return new URL(`../../../libs/page-server/${fromSource ? 'src/tls-relay-worker.ts' : 'dist/tls-relay-worker.js'}`, import.meta.url);
 }
 
 async function connectTls(address: string, port: number, material: TlsMaterial, timeoutMs: number): Promise<PageServerClient> {
