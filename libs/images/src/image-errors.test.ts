@@ -101,3 +101,9 @@ t.test('errors are ImageError from @criu-ts/base with the file in the message', 
     t.match((error as Error).message, /^bad\.img at offset 0: /);
   }
 });
+
+t.test('a missing image is a typed error naming it, not a bare ENOENT', async (t) => {
+  const path = join(dir, 'ghost-file-f.img');
+  t.throws(() => openImage(path, 'ghost-file'), { name: 'CriuError', code: 'ENOENT', message: `image ${path} cannot be opened: it is missing` });
+  t.throws(() => openImage(dir, 'core'), { name: 'CriuError', code: 'EISDIR', message: new RegExp(`^image ${dir} cannot be opened: .*EISDIR`) });
+});

@@ -1,7 +1,8 @@
 // Synchronous, buffered reading of an image one entry at a time, from a path
 // or a file descriptor.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { basename } from 'node:path';
+import { CriuError, errnoOf } from '@criu-ts/base';
 import { FdByteSource } from './byte-source.js';
 import { entrySteps, headerSteps, type Got, type ImageEntry, type Need, type ParseState } from './entry-steps.js';
 import { imageKind } from './kind-lookup.js';
@@ -74,8 +75,17 @@ export class ImageReader implements Iterable<ImageEntry> {
 
 /** Open an image file; with a kind, its magic must match, without, the kind is found by magic. */
 export function openImage(path: string, kind?: KindName | ImageKindSpec, options: ReadOptions = {}): ImageReader {
-  const fd = openSync(path, 'r');
+  let fd: number;
   try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    // a missing or unreadable image is the images' fault, named as such (not an internal error)
+    const code = errnoOf(error);
+    if (code === undefined) throw error;
+    throw new CriuError(`image ${path} cannot be opened: ${code === 'ENOENT' ? 'it is missing' : (error as Error).message}`, { code, cause: error });
+  }
+  try {
+    if (fstatSync(fd).isDirectory()) throw new CriuError(`image ${path} cannot be opened: it is a directory (EISDIR)`, { code: 'EISDIR' });
     return new ImageReader(fd, kind === undefined ? undefined : imageKind(kind), true, { name: basename(path), ...options });
   } catch (error) {
     closeSync(fd);
