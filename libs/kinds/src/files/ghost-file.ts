@@ -20,8 +20,8 @@ import { RemapType, imagePath, openImage, type GhostChunkEntry, type GhostFileEn
 import type { DumpContext } from '../dump-context.js';
 import type { RestoreContext } from '../restore-context.js';
 import { copyIntoSlot, copyRange, dataRuns } from './file-copy.js';
-import { openViaLink } from './path-remap.js';
-import { openPath } from './open-path.js';
+import { checkCanonicalDir, openViaLink } from './path-remap.js';
+import { openExpecting, openPath } from './open-path.js';
 import { restoreFiles } from './restore-table.js';
 import { S_IF, fileType, kernelDev, type OpenFd } from './open-fd.js';
 import { writeShared } from './image-entry.js';
@@ -181,6 +181,7 @@ function ghostPlace(name: string, remapId: number, isDir: boolean): string {
   const file = isDir ? basename(name) : `${basename(name)}.cr.${remapId.toString(16)}.ghost`;
   let dir = dirname(name);
   while (!existsSync(dir)) dir = dirname(dir);
+  checkCanonicalDir(dir, `ghost ${remapId.toString(16)} of ${name}`);
   return join(dir, file);
 }
 
@@ -266,7 +267,7 @@ function openedGhost(ctx: RestoreContext, name: string, remapId: number): { path
 }
 
 /** Open a deleted file carried in a ghost image, under its old name (which is unlinked again at once). */
-export function openGhost(ctx: RestoreContext, name: string, flags: number, remap: RemapFilePathEntry): number {
+export function openGhost(ctx: RestoreContext, name: string, flags: number, remap: RemapFilePathEntry, savedMode?: number): number {
   const ghost = openedGhost(ctx, name, remap.remap_id);
-  return ghost.isDir ? openPath(ghost.path, flags) : openViaLink(ghost.path, name, flags);
+  return ghost.isDir ? openExpecting(ghost.path, flags, savedMode) : openViaLink(ghost.path, name, flags, savedMode);
 }

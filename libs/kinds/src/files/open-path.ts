@@ -2,7 +2,7 @@
 // from an image before acting on it, opening it in the tool with a
 // description's saved flags, and the description's F_SETOWN/F_SETSIG state
 // (fown_entry), set on our fd (the tasks share that description).
-import { closeSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import { CriuError, SyscallError } from '@criu-ts/base';
 import { AT, F, O, SYS, fcntl, trySyscall } from '@criu-ts/kernel';
 import type { FownEntry } from '@criu-ts/images';
@@ -38,6 +38,38 @@ export function openPath(path: string, flags: number): number {
   const { value, errno } = trySyscall(SYS.openat, AT.FDCWD, Buffer.from(`${path}\0`), reopenFlags(flags) | O.CLOEXEC, 0);
   if (errno !== 0) throw new SyscallError({ syscall: `open(flags 0o${flags.toString(8)})`, errno, path });
   return Number(value);
+}
+
+const S_IFMT = 0o170000;
+const TYPE_NAMES: Readonly<Record<number, string>> = {
+  0o140000: 'socket', 0o120000: 'symlink', 0o100000: 'regular file', 0o060000: 'block device', 0o040000: 'directory', 0o020000: 'character device', 0o010000: 'FIFO',
+};
+const typeName = (mode: number): string => TYPE_NAMES[mode & S_IFMT] ?? `file of type 0o${(mode & S_IFMT).toString(8)}`;
+
+/**
+ * Opens the file of an image-supplied path (a regular file, directory or
+ * device, or the name it is linked back at) without ever blocking or
+ * opening the wrong kind of file: the object is first reached with O_PATH
+ * (which opens nothing), its type checked against the saved mode (when the
+ * image has one), a FIFO refused unless the open cannot block (O_NONBLOCK or
+ * O_RDWR), and only then reopened with the saved flags through
+ * /proc/self/fd — the very inode looked at.
+ */
+export function openExpecting(path: string, flags: number, savedMode: number | undefined): number {
+  if ((flags & O.PATH) !== 0) return openPath(path, flags);
+  const held = openPath(path, O.PATH | (flags & (O.NOFOLLOW | O.DIRECTORY)));
+  try {
+    const mode = Number(fstatSync(held).mode);
+    if (savedMode !== undefined && savedMode !== 0 && (mode & S_IFMT) !== (savedMode & S_IFMT)) {
+      throw new CriuError(`${path} is a ${typeName(mode)} now, a ${typeName(savedMode)} when dumped`, { code: 'ESTALE' });
+    }
+    if ((mode & S_IFMT) === 0o010000 && (flags & O.NONBLOCK) === 0 && (flags & O.ACCMODE) !== O.RDWR) {
+      throw new CriuError(`${path} is a FIFO: opening it with flags 0o${flags.toString(8)} would wait for a peer`, { code: 'EINVAL' });
+    }
+    return openPath(`/proc/self/fd/${held}`, flags);
+  } finally {
+    closeSync(held);
+  }
 }
 
 /** Runs fn on a new fd of ours and returns the fd; closes it if fn throws. */

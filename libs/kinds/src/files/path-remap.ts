@@ -9,15 +9,18 @@
 // Paths are looked up inside the task's root (/proc/PID/root).
 // Restore opens a remapped file under its old name (linked back there for
 // the open, then unlinked) and removes link_remap.N once every task has its
-// fds — on failure it stays, so the images can be restored again.
-import { existsSync, linkSync, mkdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+// fds — on failure it stays, so the images can be restored again. As that
+// removes a file the images name, only a link_remap.N beside (or above) the
+// file it stands for, reached through no symlink, is taken for one; names
+// are made for an open only in directories reached through no symlink.
+import { existsSync, linkSync, mkdirSync, realpathSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { CriuError, FAULT, UnsupportedError, errnoOf, faultPoint } from '@criu-ts/base';
 import { AT, SYS, syscall } from '@criu-ts/kernel';
 import { FdTypes, RemapType, type RemapFilePathEntry } from '@criu-ts/images';
 import type { DumpContext } from '../dump-context.js';
 import type { RestoreContext } from '../restore-context.js';
-import { checkRestorePath, openPath } from './open-path.js';
+import { checkRestorePath, openExpecting } from './open-path.js';
 import { fileEntry, restoreFiles } from './restore-table.js';
 import { dumpGhost, fdGhostSource } from './ghost-file.js';
 import type { OpenFd } from './open-fd.js';
@@ -92,12 +95,42 @@ export function checkPathRemap(ctx: DumpContext, fd: OpenFd, id: number, path: s
 
 // ---- restore ----
 
-/** The directories mkdir -p would make for `dir`, outermost first (so they can be removed after). */
-function makeParents(dir: string): string[] {
+/**
+ * Refuses a directory that an image-supplied path reaches through a
+ * symlink: the paths a dump saves are the kernel's (d_path), never through
+ * one, so such a path does not come from a dump, and nothing is made or
+ * removed through it.
+ */
+export function checkCanonicalDir(dir: string, what: string): void {
+  const real = realpathSync(dir);
+  if (real !== dir) throw new CriuError(`${what}: ${dir} goes through a symlink (to ${real}); a dumped path never does`, { code: 'EINVAL' });
+}
+
+/** The directories mkdir -p would make for `dir`, outermost first (so they can be removed after); the one they go in must be canonical. */
+function makeParents(dir: string, what: string): string[] {
   const missing: string[] = [];
-  for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
-  for (const d of missing) mkdirSync(d);
+  let d = dir;
+  for (; !existsSync(d); d = dirname(d)) missing.unshift(d);
+  checkCanonicalDir(d, what);
+  for (const m of missing) mkdirSync(m);
   return missing;
+}
+
+const LINK_REMAP_NAME = /^link_remap\.\d+$/;
+
+/**
+ * A link remap's file is one a dump made: named link_remap.N, in the
+ * directory of the file it stands for or one above (where the dump could
+ * link it), reached through no symlink. It is removed after the restore, so
+ * any other name — a file of the tree, one elsewhere — is refused.
+ */
+export function checkLinkRemapSource(source: string, path: string): void {
+  const what = `link remap of ${path}`;
+  if (!LINK_REMAP_NAME.test(basename(source))) throw new CriuError(`${what}: ${source} is not a link_remap.N file a dump makes`, { code: 'EINVAL' });
+  const dir = dirname(source);
+  const above = (d: string): boolean => d === dir || (d !== '/' && above(dirname(d)));
+  if (!above(dirname(path))) throw new CriuError(`${what}: ${source} is not beside it or in a directory above it`, { code: 'EINVAL' });
+  checkCanonicalDir(dir, what);
 }
 
 function linkBackTo(source: string, path: string): string {
@@ -117,12 +150,12 @@ function linkBackTo(source: string, path: string): string {
  * shows that name, "(deleted)"): link it there, open, unlink — as CRIU
  * does. Parent directories missing now are made and removed again.
  */
-export function openViaLink(source: string, path: string, flags: number): number {
-  const made = makeParents(dirname(path));
+export function openViaLink(source: string, path: string, flags: number, savedMode?: number): number {
+  const made = makeParents(dirname(path), `opening ${path}`);
   try {
     const name = linkBackTo(source, path);
     try {
-      return openPath(name, flags);
+      return openExpecting(name, flags, savedMode);
     } finally {
       unlinkSync(name);
     }
@@ -132,11 +165,12 @@ export function openViaLink(source: string, path: string, flags: number): number
 }
 
 /** A LINKED remap: the file lives on as the link_remap.N hard link made at dump; removed once every task has its fds. */
-export function openLinkedRemap(ctx: RestoreContext, path: string, flags: number, remap: RemapFilePathEntry): number {
+export function openLinkedRemap(ctx: RestoreContext, path: string, flags: number, remap: RemapFilePathEntry, savedMode?: number): number {
   const table = restoreFiles(ctx);
   const link = fileEntry(ctx, remap.remap_id, `link remap of ${path}`).reg;
   if (link === undefined) throw new CriuError(`link remap of ${path}: entry ${remap.remap_id} is not a regular file`, { code: 'EIMAGE' });
   const source = checkRestorePath(link.name, `link remap of ${path}`);
+  checkLinkRemapSource(source, path);
   faultPoint(FAULT.RESTORE_OPEN_LINK_REMAP);
   const done = ctx.shared('files.link-remaps', () => new Set<string>());
   if (!done.has(source)) {
@@ -147,5 +181,5 @@ export function openLinkedRemap(ctx: RestoreContext, path: string, flags: number
     });
   }
   ctx.log.debug(`${path}: opened through link remap ${source}`);
-  return openViaLink(source, path, flags);
+  return openViaLink(source, path, flags, savedMode);
 }

@@ -12,7 +12,7 @@ import { RemapType, type RegFileEntry } from '@criu-ts/images';
 import type { RestoreContext } from '../restore-context.js';
 import { buildIdWords, readBuildId } from './build-id.js';
 import { openGhost } from './ghost-file.js';
-import { checkRestorePath, closingOnError, openPath, restoreFown } from './open-path.js';
+import { checkRestorePath, closingOnError, openExpecting, restoreFown } from './open-path.js';
 import { openLinkedRemap } from './path-remap.js';
 import { fileEntry, restoreFiles } from './restore-table.js';
 
@@ -51,10 +51,10 @@ export function openRegPath(ctx: RestoreContext, id: number, reg: RegFileEntry, 
     throw new CriuError(`file id ${id} (${path}) was dumped as external: give it with --inherit-fd fd[N]:${path.slice(1)}`, { code: 'ENOENT' });
   }
   const remap = restoreFiles(ctx).remaps.get(id);
-  if (remap === undefined) return openPath(path, flags);
+  if (remap === undefined) return openExpecting(path, flags, reg.mode);
   const type = remap.remap_type ?? RemapType.LINKED;
-  if (type === RemapType.GHOST) return openGhost(ctx, path, flags, remap);
-  if (type === RemapType.LINKED) return openLinkedRemap(ctx, path, flags, remap);
+  if (type === RemapType.GHOST) return openGhost(ctx, path, flags, remap, reg.mode);
+  if (type === RemapType.LINKED) return openLinkedRemap(ctx, path, flags, remap, reg.mode);
   throw new CriuError(`file id ${id} (${path}): remap type ${type} (a /proc file of a dead task) is not restored`, { code: 'EUNSUPPORTED' });
 }
 
