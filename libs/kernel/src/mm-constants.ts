@@ -95,6 +95,9 @@ export const AT = {
   EMPTY_PATH: 0x1000,
 } as const;
 
+/** renameat2(2) flags */
+export const RENAME = { NOREPLACE: 1, EXCHANGE: 2, WHITEOUT: 4 } as const;
+
 /** fcntl(2) commands */
 export const F = {
   DUPFD: 0,

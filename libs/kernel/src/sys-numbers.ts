@@ -229,6 +229,7 @@ export const SYS = {
   process_vm_readv: 310,
   process_vm_writev: 311,
   kcmp: 312,
+  renameat2: 316,
   seccomp: 317,
   getrandom: 318,
   memfd_create: 319,

@@ -8,13 +8,14 @@
 // bound, its file kept open O_PATH for peers to connect through
 // /proc/self/fd, then unlinked — with any file that sits at the path now
 // moved aside and back (upstream would remove a socket there first; it is
-// not ours, so we leave it), missing directories made and removed again.
+// not ours, so we leave it) — never over a file already at the name it is
+// moved to —, missing directories made and removed again.
 // Image paths are checked: no NUL inside, no '..' component, name_dir
 // absolute.
-import { chmodSync, lchownSync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, unlinkSync } from 'node:fs';
-import { dirname, isAbsolute } from 'node:path';
-import { CriuError } from '@criu-ts/base';
-import { O, SOCK, TCP_STATE } from '@criu-ts/kernel';
+import { chmodSync, lchownSync, lstatSync, mkdirSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { CriuError, SyscallError } from '@criu-ts/base';
+import { AT, O, RENAME, SOCK, SYS, TCP_STATE, trySyscall } from '@criu-ts/kernel';
 import type { UnixSkEntry } from '@criu-ts/images';
 import { unixPathText } from './unix-name.js';
 import { bindSocket, connectSocket, unixSockaddr } from './socket-restore-calls.js';
@@ -77,10 +78,16 @@ function makeParents(path: string): string[] {
   return missing;
 }
 
+/** rename(2) that never replaces what is at `to` (RENAME_NOREPLACE): EEXIST instead. */
+export function renameNoReplace(from: string, to: string): void {
+  const { errno } = trySyscall(SYS.renameat2, AT.FDCWD, Buffer.from(`${from}\0`), AT.FDCWD, Buffer.from(`${to}\0`), RENAME.NOREPLACE);
+  if (errno !== 0) throw new SyscallError({ syscall: `rename(${from} → ${to}, RENAME_NOREPLACE)`, errno, path: to });
+}
+
 function bindOnDeleted(table: UnixRestoreTable, entry: UnixSkEntry, fd: number, path: string, what: string): void {
   const made = makeParents(path);
   const parked = fileAt(path) === undefined ? undefined : `${path}${GHOST_SUFFIX}`;
-  if (parked !== undefined) renameSync(path, parked);
+  if (parked !== undefined) renameNoReplace(path, parked);
   try {
     bindSocket(fd, unixSockaddr(entry.name), what);
     try {
@@ -90,7 +97,7 @@ function bindOnDeleted(table: UnixRestoreTable, entry: UnixSkEntry, fd: number, 
       unlinkSync(path);
     }
   } finally {
-    if (parked !== undefined) renameSync(parked, path);
+    if (parked !== undefined) renameNoReplace(parked, path);
     for (const dir of made.reverse()) rmdirSync(dir);
   }
 }
@@ -127,9 +134,10 @@ export function bindUnixName(table: UnixRestoreTable, entry: UnixSkEntry, fd: nu
     return;
   }
   const path = checkedUnixPath(entry);
+  const where = `${what} at ${isAbsolute(path) || entry.name_dir === undefined ? path : join(entry.name_dir, path)}`;
   inDirectory(isAbsolute(path) ? undefined : entry.name_dir, () => {
-    if (entry.deleted === true) return bindOnDeleted(table, entry, fd, path, `${what} at ${path}`);
-    bindSocket(fd, unixSockaddr(entry.name), `${what} at ${path}`);
+    if (entry.deleted === true) return bindOnDeleted(table, entry, fd, path, where);
+    bindSocket(fd, unixSockaddr(entry.name), where);
     restorePerms(entry, path);
   });
 }

@@ -1,7 +1,7 @@
 // The unix socket kind's open(): sockets made in the test process from
 // hand-written images, then inspected as a restored task would see them
 // (getsockname, getsockopt, fcntl, recv, accept, connect).
-import { existsSync, lstatSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { AF, F, MSG, O, SO, SOCK, SOL, SYS, TCP_STATE, fcntl, getsockname, getsockoptBytes, getsockoptInt, getsockoptRaw, getsockoptTimeval, recvmsg, sendto, socket, syscall } from '@criu-ts/kernel';
@@ -143,6 +143,30 @@ t.test('a name whose file was deleted: bound, unlinked, and a peer connects to i
   const client = open(e2, 2);
   t.equal(sendto(client, Buffer.from('x'), 0, null), 1, 'the peer is connected to the deleted socket');
   t.same(drain(ghost), ['x']);
+});
+
+t.test('a deleted name where a file sits now: the file is moved aside and back, never over another', async (t) => {
+  const e = socketEnv(t, { unix: [] });
+  const path = join(e.dir, 'taken');
+  writeFileSync(path, 'was here');
+  writeFileSync(`${path}.criu-sk-ghost`, 'so was this');
+  const e2 = socketEnv(t, { unix: [unixEntry({ id: 1, ino: 80, type: DGRAM, state: CLOSE, name: pathName(path), deleted: true })] });
+  t.throws(() => open(e2, 1), { code: 'EEXIST' }, 'the parking name is taken: refused');
+  t.equal(readFileSync(path, 'utf8'), 'was here', 'the file at the name stays');
+  t.equal(readFileSync(`${path}.criu-sk-ghost`, 'utf8'), 'so was this', 'the file at the parking name stays');
+  rmSync(`${path}.criu-sk-ghost`);
+  const ghost = open(e2, 1);
+  t.ok(ghost >= 0, 'with the parking name free, the socket is bound');
+  t.equal(readFileSync(path, 'utf8'), 'was here', 'and the file is back at its name');
+  t.notOk(existsSync(`${path}.criu-sk-ghost`), 'nothing left at the parking name');
+});
+
+t.test('a relative name that cannot be bound is named with its directory', async (t) => {
+  const e = socketEnv(t, { unix: [] });
+  writeFileSync(join(e.dir, 'taken'), 'a file, not a socket');
+  const e2 = socketEnv(t, { unix: [unixEntry({ id: 1, ino: 90, type: DGRAM, state: CLOSE, name: pathName('taken'), name_dir: e.dir })] });
+  t.throws(() => open(e2, 1), { code: 'EADDRINUSE', message: new RegExp(`unix socket id 1 ino 90 .* at ${e.dir}/taken: `) });
+  t.equal(readFileSync(join(e.dir, 'taken'), 'utf8'), 'a file, not a socket', 'the file stays');
 });
 
 t.test('refusals name the socket', async (t) => {
