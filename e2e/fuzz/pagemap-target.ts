@@ -87,7 +87,7 @@ export function pagemapTarget(): FuzzTarget<{ bytes: Buffer; mapped: Range[] }> 
         } finally {
           reader.close();
         }
-        runs = runsToRead(runs, mapped, [], 'pagemap-1.img');
+        runs = runsToRead(runs, { private: mapped, shared: [], skipped: [] }, 'pagemap-1.img');
       } catch (error) {
         expectImageError(error, bytes.length);
         return 'rejected';

@@ -141,7 +141,9 @@ export function restoreAddressSpace(injector: Injector, input: AddressSpaceInput
   const parked = parkVdso(injector, input.area);
   mapAll(injector, input, maps);
   const ranges = (list: readonly { start: bigint; length: bigint }[]): { start: bigint; end: bigint }[] => list.map((a) => ({ start: a.start, end: a.start + a.length }));
-  const pages = fillPages(injector, input.area, input.dir, { ...input.fill, mapped: ranges(maps), skipped: ranges(vdso) });
+  const pages = fillPages(injector, input.area, input.dir, {
+    ...input.fill, private: ranges(maps.filter((action) => !action.shared)), shared: ranges(maps.filter((action) => action.shared)), skipped: ranges(vdso),
+  });
   finishMappings(injector, input, maps);
   placeVdso(injector, parked, vdso);
   input.log.debug(`pid ${injector.pid}: ${maps.length} mappings, ${pages} pages read`);

@@ -7,6 +7,7 @@
 // (parent-pages.ts); runs served lazily (PE_LAZY without PE_PRESENT) are
 // refused. PE_LAZY|PE_PRESENT runs (upstream marks private anonymous pages
 // so) are in the pages image and read like others.
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
 import { AT, IOV_MAX, MADV, O, SYS } from '@criu-ts/kernel';
@@ -140,20 +141,50 @@ export function mergeRanges(ranges: readonly Range[]): Range[] {
   return merged;
 }
 
+/** The task's mappings as page reads see them. */
+export interface MappedRanges {
+  /** private mappings we made: pages are read into these only */
+  private: readonly Range[];
+  /** shared mappings (a file's, shared anonymous, memfd): their contents are their object's, never the task's pagemap */
+  shared: readonly Range[];
+  /** the vDSO area: the kernel's own vDSO is moved there */
+  skipped: readonly Range[];
+}
+
 /**
- * The runs to read: those in the mappings we made. Runs in the vDSO area
- * (a dump may carry its pages) are skipped: the kernel's own vDSO is moved
- * there instead. A run outside both is an image error.
+ * The runs to read: those in the private mappings we made. Runs in the
+ * vDSO area (a dump may carry its pages) are skipped. A run in a shared
+ * mapping would write the task's pages into a file or a shared object, and
+ * one outside every mapping has nowhere to go: both are image errors.
  */
-export function runsToRead(runs: readonly PageRun[], mapped: readonly Range[], skipped: readonly Range[], image: string): PageRun[] {
-  const inside = (run: PageRun, ranges: readonly Range[]): boolean =>
-    ranges.some((r) => run.vaddr >= r.start && run.vaddr + BigInt(run.nrPages * PAGE_SIZE) <= r.end);
-  const mappedSpans = mergeRanges(mapped);
-  const skippedSpans = mergeRanges(skipped);
+export function runsToRead(runs: readonly PageRun[], ranges: MappedRanges, image: string): PageRun[] {
+  const inside = (run: PageRun, spans: readonly Range[]): boolean =>
+    spans.some((r) => run.vaddr >= r.start && run.vaddr + BigInt(run.nrPages * PAGE_SIZE) <= r.end);
+  const overlaps = (run: PageRun, spans: readonly Range[]): boolean =>
+    spans.some((r) => run.vaddr < r.end && r.start < run.vaddr + BigInt(run.nrPages * PAGE_SIZE));
+  const privateSpans = mergeRanges(ranges.private);
+  const skippedSpans = mergeRanges(ranges.skipped);
   return runs.filter((run) => {
-    if (inside(run, mappedSpans)) return true;
+    const where = `pages at 0x${run.vaddr.toString(16)} (${run.nrPages})`;
+    if (overlaps(run, ranges.shared)) throw new ImageError(`${where} lie in a shared mapping, whose contents are not the task's to write`, { image, offset: 0 });
+    if (inside(run, privateSpans)) return true;
     if (inside(run, skippedSpans)) return false;
-    throw new ImageError(`pages at 0x${run.vaddr.toString(16)} (${run.nrPages}) lie outside the task's dumped mappings`, { image, offset: 0 });
+    throw new ImageError(`${where} lie outside the task's dumped mappings`, { image, offset: 0 });
+  });
+}
+
+/**
+ * Why a batch read came up short: the pages image ends early, or — the
+ * image holding the bytes — the task's memory took fewer (a mapping past
+ * the end of its file, say).
+ */
+export function shortReadError(pid: number, image: string, imageSize: number, batch: ReadBatch, got: bigint): CriuError {
+  if (imageSize < batch.fileOffset + batch.bytes) {
+    return new ImageError(`pages image is truncated: read ${got} of ${batch.bytes} bytes`, { image, offset: batch.fileOffset });
+  }
+  const at = batch.iovecs[0]?.addr ?? 0n;
+  return new CriuError(`task ${pid}: its memory from 0x${at.toString(16)} took ${got} of the ${batch.bytes} bytes at offset ${batch.fileOffset} of ${image} (a mapping past the end of its file?)`, {
+    code: 'EFAULT',
   });
 }
 
@@ -197,9 +228,7 @@ function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void 
       }
       results.forEach((got, i) => {
         const batch = batched[i]!;
-        if (got !== BigInt(batch.bytes)) {
-          throw new ImageError(`pages image is truncated: read ${got} of ${batch.bytes} bytes`, { image, offset: batch.fileOffset });
-        }
+        if (got !== BigInt(batch.bytes)) throw shortReadError(injector.pid, image, statSync(image).size, batch, got);
       });
       first += batched.length;
     }
@@ -209,11 +238,11 @@ function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void 
 }
 
 /** Fills the task's memory from the pages image (and its parents'); returns the number of pages read. */
-export function fillPages(injector: Injector, area: TaskArea, dir: string, options: FillOptions & { mapped: Range[]; skipped: Range[] }): number {
+export function fillPages(injector: Injector, area: TaskArea, dir: string, options: FillOptions & MappedRanges): number {
   const top = readRuns(dir, injector.pid);
   const chain: ChainLevel[] = top.inParent ? resolveChain(dir, injector.pid) : [{ dir, pagesId: top.pagesId, runs: top.runs }];
   const levels = chain
-    .map((level) => ({ ...level, runs: runsToRead(level.runs, options.mapped, options.skipped, join(level.dir, imageFileName('pagemap', injector.pid))) }))
+    .map((level) => ({ ...level, runs: runsToRead(level.runs, options, join(level.dir, imageFileName('pagemap', injector.pid))) }))
     .filter((level) => level.runs.length > 0);
   if (options.populate) {
     for (const level of levels) for (const run of level.runs) injector.call('madvise', SYS.madvise, [run.vaddr, run.nrPages * PAGE_SIZE, MADV.POPULATE_WRITE]);

@@ -3,7 +3,7 @@ import { CLONE, MAP, PROT } from '@criu-ts/kernel';
 import { PE_PRESENT, type PageRun } from '@criu-ts/images';
 import { THREAD_FLAGS, cloneArgs } from './clone-task.js';
 import { checkImagePath } from './file-paths.js';
-import { mergeRanges, planReads, runsToRead } from './page-fill.js';
+import { mergeRanges, planReads, runsToRead, shortReadError } from './page-fill.js';
 import { areaAt, chooseAreaBase } from './task-area.js';
 import { checkTreeOrder } from './tree-images.js';
 import { planVdsoMoves } from './vdso-move.js';
@@ -53,9 +53,23 @@ t.test('page runs: across adjacent mappings kept, in the vDSO skipped, elsewhere
   const mapped = [{ start: 0x1000n, end: 0x2000n }, { start: 0x2000n, end: 0x4000n }];
   const skipped = [{ start: 0x8000n, end: 0xa000n }];
   t.same(mergeRanges(mapped), [{ start: 0x1000n, end: 0x4000n }]);
-  const kept = runsToRead([run(0x1000n, 3, 0), run(0x8000n, 2, 12288)], mapped, skipped, 'pagemap-1.img');
+  const shared = [{ start: 0x10000n, end: 0x12000n }];
+  const ranges = { private: mapped, shared, skipped };
+  const kept = runsToRead([run(0x1000n, 3, 0), run(0x8000n, 2, 12288)], ranges, 'pagemap-1.img');
   t.same(kept.map((r) => r.vaddr), [0x1000n]);
-  t.throws(() => runsToRead([run(0x5000n, 1, 0)], mapped, skipped, 'pagemap-1.img'), /pagemap-1.img.*0x5000.*outside/);
+  t.throws(() => runsToRead([run(0x5000n, 1, 0)], ranges, 'pagemap-1.img'), /pagemap-1.img.*0x5000.*outside/);
+  // a shared mapping's pages are its file's: reading the task's into it would write that file
+  t.throws(() => runsToRead([run(0x11000n, 1, 0)], ranges, 'pagemap-1.img'), /pagemap-1.img.*0x11000.*shared mapping/);
+  t.throws(() => runsToRead([run(0xf000n, 2, 0)], ranges, 'pagemap-1.img'), /0xf000.*shared mapping/, 'a run reaching into one');
+  t.end();
+});
+
+t.test('a short page read blames the pages image only when it is short', (t) => {
+  const batch = { fileOffset: 8192, iovecs: [{ addr: 0x7000n, len: 16384 }], bytes: 16384 };
+  t.match(shortReadError(7, 'pages-1.img', 12288, batch, 4096n), { name: 'ImageError', image: 'pages-1.img', offset: 8192, message: /truncated: read 4096 of 16384/ });
+  const fault = shortReadError(7, 'pages-1.img', 1 << 20, batch, 4096n);
+  t.equal(fault.name, 'CriuError', 'the image holds the bytes: not an image error');
+  t.match(fault.message, /task 7: its memory from 0x7000 took 4096 of the 16384 bytes at offset 8192 of pages-1.img/);
   t.end();
 });
 
