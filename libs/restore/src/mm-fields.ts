@@ -4,9 +4,9 @@
 // from an injected open of the dumped executable. Dumpable and THP flags
 // follow with their own prctls.
 import { closeSync } from 'node:fs';
-import { CriuError, type Logger } from '@criu-ts/base';
+import { CriuError, SyscallError, type Logger } from '@criu-ts/base';
 import { O, PR, PR_SET_MM, PRCTL_MM_MAP_SIZE, SYS } from '@criu-ts/kernel';
-import type { Messages } from '@criu-ts/images';
+import { imageFileName, type Messages } from '@criu-ts/images';
 import { takeOurFd, type Injector } from '@criu-ts/inject';
 import type { FileTable } from './file-paths.js';
 import { openInTask } from './page-fill.js';
@@ -72,6 +72,11 @@ export function restoreMmFields(injector: Injector, area: TaskArea, mm: MmEntry,
     const auxvAddr = putScratch(injector.pid, area, auxvBuffer(mm), 1024);
     const struct = putScratch(injector.pid, area, mmMapStruct(mm, auxvAddr, Number(exeFd)), 0);
     injector.call('prctl(PR_SET_MM_MAP)', SYS.prctl, [PR.SET_MM, PR_SET_MM.MAP, struct, PRCTL_MM_MAP_SIZE, 0]);
+  } catch (error) {
+    // the kernel refuses bounds outside the mappings, or an exe that is not one: name what the image asked for
+    if (!(error instanceof SyscallError)) throw error;
+    const what = `mm fields of ${imageFileName('mm', injector.pid)}${exeFd >= 0n ? ` with exe file id ${mm.exe_file_id}` : ''}`;
+    throw new CriuError(`pid ${injector.pid}: ${what} refused: ${error.message}`, { code: error.code, cause: error });
   } finally {
     if (exeFd >= 0n) injector.call('close', SYS.close, [exeFd]);
   }

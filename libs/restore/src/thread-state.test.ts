@@ -1,6 +1,6 @@
 import t from 'tap';
 import { ERESTART, SYS } from '@criu-ts/kernel';
-import { fxsaveArea, withSyscallRestart, xstateFrom } from './thread-state.js';
+import { fpuAreaFor, fxsaveArea, withSyscallRestart, xstateFrom } from './thread-state.js';
 
 const zero = {
   r15: 0n, r14: 0n, r13: 0n, r12: 0n, rbp: 0n, rbx: 0n, r11: 0n, r10: 0n, r9: 0n, r8: 0n, rax: 0n, rcx: 0n, rdx: 0n,
@@ -76,5 +76,16 @@ t.test('xstate: AVX-512 and PKRU at the CPU\'s offsets; a component this CPU lac
   t.equal(x.readUInt32LE(2688), 0x55555554, 'pkru');
   t.throws(() => xstateFrom(current, { ...fp, xsave }, new Map([[2, 576]])), /opmask_reg \(bit 5\) that this CPU does not have/);
   t.throws(() => xstateFrom(current, { ...fp, xsave: { ...xsave, zmm_upper: [1n] } }, layout), /zmm_upper holds 8 bytes/);
+  t.end();
+});
+
+t.test('fpregs that do not fit are an image error naming the thread\'s core image', (t) => {
+  const layout = new Map([[2, 576], [5, 1088], [6, 1152], [7, 1664], [9, 2688]]);
+  const current = Buffer.alloc(2696);
+  t.throws(() => fpuAreaFor(42, { ...fp, xsave: { xstate_bv: 0x2e7n, zmm_upper: [1n] } }, layout, current), {
+    name: 'ImageError', image: 'core-42.img', message: 'core-42.img at offset 0: thread 42: fpregs XSAVE zmm_upper holds 8 bytes, not 512',
+  });
+  t.throws(() => fpuAreaFor(43, { ...fp, st_space: Array.from({ length: 33 }, () => 0) }, layout), { name: 'ImageError', image: 'core-43.img', message: /st_space has 33 words/ });
+  t.equal(fpuAreaFor(44, fp, layout).length, 512, 'a good FXSAVE area');
   t.end();
 });

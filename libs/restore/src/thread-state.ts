@@ -9,11 +9,11 @@
 // whose restart block does not survive) returns -EINTR, as criu(8) does.
 // orig_rax is then -1 so the kernel does not adjust again. Upstream images
 // carry registers already adjusted this way, which this leaves unchanged.
-import { CriuError } from '@criu-ts/base';
+import { CriuError, ImageError } from '@criu-ts/base';
 import {
   ERESTART, NT, ptraceGetRegset, ptraceSetFpRegs, ptraceSetRegs, ptraceSetRegset, USER_FPREGS_SIZE, type X86Regs,
 } from '@criu-ts/kernel';
-import type { Messages } from '@criu-ts/images';
+import { imageFileName, type Messages } from '@criu-ts/images';
 import { putXsaveComponents, type XsaveLayout } from '@criu-ts/kinds';
 
 type Gpregs = Messages['user_x86_regs_entry'];
@@ -82,7 +82,7 @@ export function xstateFrom(current: Buffer, fp: Fpregs, layout: XsaveLayout): Bu
   try {
     written = putXsaveComponents(buf, xsave, layout);
   } catch (error) {
-    if (error instanceof RangeError) throw new CriuError(`fpregs: ${error.message}`, { code: 'EIMAGE', cause: error });
+    if (error instanceof RangeError) throw new CriuError(`fpregs ${error.message}`, { code: 'EIMAGE', cause: error });
     throw error;
   }
   buf.writeBigUInt64LE(BigInt.asUintN(64, xsave.xstate_bv) & (LEGACY_FEATURES | written), XSAVE_HEADER);
@@ -90,13 +90,30 @@ export function xstateFrom(current: Buffer, fp: Fpregs, layout: XsaveLayout): Bu
   return buf;
 }
 
+/**
+ * The FPU state to set for thread tid: the FXSAVE area, or — when the image
+ * has extended state — `current` (the thread's XSAVE buffer) with the
+ * image's components in. fpregs that do not fit are an ImageError naming
+ * core-TID.img.
+ */
+export function fpuAreaFor(tid: number, fp: Fpregs, layout: XsaveLayout, current?: Buffer): Buffer {
+  try {
+    return current === undefined ? fxsaveArea(fp) : xstateFrom(current, fp, layout);
+  } catch (error) {
+    if (error instanceof CriuError && error.code === 'EIMAGE') {
+      throw new ImageError(`thread ${tid}: ${error.message}`, { image: imageFileName('core', tid), offset: 0, cause: error });
+    }
+    throw error;
+  }
+}
+
 /** Sets the thread's registers and FPU state from its core image (layout: this CPU's XSAVE offsets). */
 export function setThreadState(tid: number, info: Messages['thread_info_x86'], layout: XsaveLayout): void {
   ptraceSetRegs(tid, regsFromImage(info.gpregs));
   if (info.fpregs.xsave === undefined) {
-    ptraceSetFpRegs(tid, fxsaveArea(info.fpregs));
+    ptraceSetFpRegs(tid, fpuAreaFor(tid, info.fpregs, layout));
     return;
   }
   const current = ptraceGetRegset(tid, NT.X86_XSTATE, XSTATE_MAX);
-  ptraceSetRegset(tid, NT.X86_XSTATE, xstateFrom(current, info.fpregs, layout));
+  ptraceSetRegset(tid, NT.X86_XSTATE, fpuAreaFor(tid, info.fpregs, layout, current));
 }
