@@ -94,3 +94,24 @@ export function processesOf(exe: string): number[] {
   }
   return found;
 }
+
+/** Every descendant of pid (children of any of its threads, zombies too), parents first. */
+export function descendantsOf(pid: number): number[] {
+  const children: number[] = [];
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  for (const tid of tids) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text !== '') children.push(...text.split(' ').map(Number));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return children.flatMap((child) => [child, ...descendantsOf(child)]);
+}
