@@ -1,9 +1,13 @@
 // CRIU_FAULT on restore: at every fatal point the restore fails and leaves
 // nothing behind — no task of the tree, no restore helper, no file added to
 // the images directory — and the same command, without the fault, then
-// restores the tree, memory intact.
+// restores the tree, memory intact. Point 4 (restore-open-link-remap) fires
+// only where a --link-remap dump's file is opened: the rfd-files fixture
+// with a file whose name was unlinked while another link holds it; there the
+// link_remap file must also stay (for the next try) and no name the restore
+// made (a ghost, a link back) be left.
 import t from 'tap';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { FAULT } from '@criu-ts/base';
 import { SIG, kill } from '@criu-ts/kernel';
@@ -63,4 +67,44 @@ t.test('every fatal restore fault point leaves nothing behind', async (t) => {
     waitFor('the restored tree to be gone', () => snapshot(root) === undefined && snapshot(child) === undefined, 10_000);
   });
   t.end();
+});
+
+/** Names a restore makes in the fixture's directory (ghosts, link backs) and the dump's link_remap files. */
+const madeNames = (work: string): string[] => readdirSync(work).filter((name) => /\.cr\.|cr_link|^(big-)?ghost$/.test(name));
+const linkRemaps = (work: string): string[] => readdirSync(work).filter((name) => /^link_remap\.\d+$/.test(name));
+
+t.test('CRIU_FAULT=4: a --link-remap restore fails opening the link remap, leaves nothing and keeps the link for the next try', async (t) => {
+  const dir = scratchDir(t);
+  const work = join(dir, 'w');
+  mkdirSync(work);
+  const out = join(dir, 'out');
+  const root = startBackground(t, out, compileFixture('rfd-files', dir), [work, 'linked']);
+  const child = Number(waitOutput(out, /ready \d+ (\d+)/)[1]);
+  t.teardown(() => [child, root].forEach(killAndReap));
+  const images = dumpAndKill(t, dir, root, { args: ['-l', '--link-remap'] });
+  const files = imageFiles(images);
+  const remaps = linkRemaps(work);
+  t.equal(remaps.length, 1, 'the dump linked the unlinked file back');
+  const args = ['-D', images, '-d', '-l', '-v4', '-o', 'restore.log'];
+
+  const run = runWithFault('criu-restore', args, String(FAULT.RESTORE_OPEN_LINK_REMAP.id));
+  t.not(run.status, 0, `the restore fails (status ${run.status}, signal ${run.signal})`);
+  t.match(readFileSync(join(images, 'restore.log'), 'utf8'), /CRIU_FAULT=4|restore-open-link-remap/, 'at fault point 4');
+  t.equal(snapshot(root), undefined, `no task with the root's pid ${root}`);
+  t.equal(snapshot(child), undefined, `no task with the child's pid ${child}`);
+  t.strictSame(processesOf(DEFAULT_HELPER), [], 'no restore helper left');
+  t.strictSame(imageFiles(images), files, 'no file added to or removed from the images directory');
+  t.strictSame(linkRemaps(work), remaps, 'the link remap stays, for the next restore');
+  t.strictSame(madeNames(work), [], 'no ghost or link-back name is left');
+
+  const again = runWithFault('criu-restore', args, undefined);
+  t.equal(again.status, 0, 'the same restore without the fault succeeds');
+  if (again.status !== 0) return;
+  t.equal(readlinkSync(`/proc/${root}/fd/41`), `${work}/linked (deleted)`, 'the link-remapped file is back under its old name');
+  t.strictSame(linkRemaps(work), [], 'and the link remap is gone');
+  kill(root, SIG.USR1);
+  t.equal(waitOutput(out, /verdict .*/, 15_000)[0], 'verdict ok', 'the fixture is content');
+  killAndReap(child);
+  killAndReap(root);
+  waitFor('the restored tree to be gone', () => snapshot(root) === undefined && snapshot(child) === undefined, 10_000);
 });
