@@ -37,7 +37,7 @@ t.test('an external session needs --shell-job, which maps it to criu\'s', (t) =>
     { pid: 10, ppid: 1, pgid: 10, sid: 5 },
     { pid: 11, ppid: 10, pgid: 10, sid: 5 },
   ];
-  t.throws(() => planSessions(tasks, ctx), /not a session leader.*outside the dumped tree/);
+  t.throws(() => planSessions(tasks, ctx), /^pid \d+, the root task, is not a session leader: its session \d+ \(pstree.img\) was outside the dumped tree/);
   const plan = planSessions(tasks, { ...ctx, shellJob: true });
   t.same([...plan.setsid], []);
   t.same([...plan.pgid], [[10, 10], [11, 10]]);

@@ -33,7 +33,7 @@ export interface SessionPlan {
 }
 
 function externalSessionError(root: SessionTask): CriuError {
-  return new CriuError(`the root task ${root.pid} is not a session leader: its session ${root.sid} was outside the dumped tree`, {
+  return new CriuError(`pid ${root.pid}, the root task, is not a session leader: its session ${root.sid} (pstree.img) was outside the dumped tree`, {
     code: 'ESESSION',
     hint: 'restore with --shell-job (-j) to put it into the session of criu',
   });
