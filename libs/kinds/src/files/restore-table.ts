@@ -3,7 +3,8 @@
 // description made once in the tool (id → our fd), the other fds of ours
 // that must live until the end (pipe ends, FIFO holders, memfd inodes),
 // and what to do once every task has its fds (close all of ours, remove
-// link-remap files). Kinds reach it through these functions only.
+// link-remap files) or once a restore failed (remove the socket files it
+// bound). Kinds reach it through these functions only.
 import { closeSync, existsSync } from 'node:fs';
 import { CriuError } from '@criu-ts/base';
 import { imagePath, readEntries, type FileEntry, type RemapFilePathEntry } from '@criu-ts/images';
@@ -20,6 +21,8 @@ export interface RestoreFiles {
   readonly own: Set<number>;
   /** run once the restore succeeded (link-remap files are removed then) */
   readonly afterSuccess: (() => void)[];
+  /** run if the restore failed (the files of sockets it bound are removed then) */
+  readonly afterFailure: (() => void)[];
   /** run as soon as every description is open (ghost files are removed then) */
   readonly afterOpen: (() => void)[];
   /** every description of the tree has been made */
@@ -45,7 +48,7 @@ function readFiles(dir: string): Map<number, FileEntry> {
 export function restoreFiles(ctx: RestoreContext): RestoreFiles {
   return ctx.shared('files.restore', () => {
     const dir = ctx.options.imagesDir;
-    return { entries: readFiles(dir), remaps: readRemaps(dir), opened: new Map(), own: new Set(), afterSuccess: [], afterOpen: [], allOpen: false, finished: false };
+    return { entries: readFiles(dir), remaps: readRemaps(dir), opened: new Map(), own: new Set(), afterSuccess: [], afterFailure: [], afterOpen: [], allOpen: false, finished: false };
   });
 }
 
@@ -77,9 +80,11 @@ export function finishFiles(ctx: RestoreContext): void {
   closeOwnFds(table);
 }
 
-/** The restore is over: close what is still ours; on success run the after-install actions. */
+/** The restore is over: close what is still ours; then run the actions for success, or those undoing what a failed one made. */
 export function afterFilesRestore(ctx: RestoreContext, ok: boolean): void {
   finishFiles(ctx);
-  const actions = restoreFiles(ctx).afterSuccess.splice(0);
-  if (ok) for (const action of actions) action();
+  const table = restoreFiles(ctx);
+  const success = table.afterSuccess.splice(0);
+  const failure = table.afterFailure.splice(0);
+  for (const action of ok ? success : failure.reverse()) action();
 }

@@ -10,8 +10,9 @@
 // moved aside and back (upstream would remove a socket there first; it is
 // not ours, so we leave it) — never over a file already at the name it is
 // moved to —, missing directories made and removed again.
+// If the restore fails, the socket files it bound are removed again.
 // Image paths are checked: no NUL inside, no '..' component, name_dir
-// absolute.
+// absolute. A name is bytes, not text: files are reached by its very bytes.
 import { chmodSync, lchownSync, lstatSync, mkdirSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { CriuError, SyscallError } from '@criu-ts/base';
@@ -22,6 +23,9 @@ import { bindSocket, connectSocket, unixSockaddr } from './socket-restore-calls.
 import type { UnixRestoreTable } from './unix-restore-table.js';
 
 const GHOST_SUFFIX = '.criu-sk-ghost';
+
+/** A name's path as the bytes it is (checkedUnixPath gives it as latin1 text, one char a byte), for the fs calls. */
+const raw = (path: string): Buffer => Buffer.from(path, 'latin1');
 
 function invalid(entry: UnixSkEntry, why: string): CriuError {
   return new CriuError(`unix socket id ${entry.id} ino ${entry.ino}: ${why}`, { code: 'EINVAL' });
@@ -56,7 +60,7 @@ function inDirectory<T>(dir: string | undefined, fn: () => T): T {
 /** What is at path (not following a symlink): a socket, something else, or nothing. */
 function fileAt(path: string): 'socket' | 'other' | undefined {
   try {
-    return lstatSync(path).isSocket() ? 'socket' : 'other';
+    return lstatSync(raw(path)).isSocket() ? 'socket' : 'other';
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
@@ -66,21 +70,22 @@ function fileAt(path: string): 'socket' | 'other' | undefined {
 function restorePerms(entry: UnixSkEntry, path: string): void {
   const perms = entry.file_perms;
   if (perms === undefined) return;
-  lchownSync(path, perms.uid, perms.gid);
-  chmodSync(path, perms.mode & 0o7777);
+  lchownSync(raw(path), perms.uid, perms.gid);
+  chmodSync(raw(path), perms.mode & 0o7777);
 }
 
 /** Makes the missing directories above path; returns them, deepest last. */
 function makeParents(path: string): string[] {
   const missing: string[] = [];
   for (let dir = dirname(path); dir !== '.' && dir !== '/' && fileAt(dir) === undefined; dir = dirname(dir)) missing.unshift(dir);
-  for (const dir of missing) mkdirSync(dir, 0o755);
+  for (const dir of missing) mkdirSync(raw(dir), 0o755);
   return missing;
 }
 
 /** rename(2) that never replaces what is at `to` (RENAME_NOREPLACE): EEXIST instead. */
 export function renameNoReplace(from: string, to: string): void {
-  const { errno } = trySyscall(SYS.renameat2, AT.FDCWD, Buffer.from(`${from}\0`), AT.FDCWD, Buffer.from(`${to}\0`), RENAME.NOREPLACE);
+  const z = (path: string): Buffer => Buffer.concat([raw(path), Buffer.alloc(1)]);
+  const { errno } = trySyscall(SYS.renameat2, AT.FDCWD, z(from), AT.FDCWD, z(to), RENAME.NOREPLACE);
   if (errno !== 0) throw new SyscallError({ syscall: `rename(${from} → ${to}, RENAME_NOREPLACE)`, errno, path: to });
 }
 
@@ -92,13 +97,13 @@ function bindOnDeleted(table: UnixRestoreTable, entry: UnixSkEntry, fd: number, 
     bindSocket(fd, unixSockaddr(entry.name), what);
     try {
       restorePerms(entry, path);
-      table.ghosts.set(entry.id, table.keep(openSync(path, O.PATH | O.CLOEXEC)));
+      table.ghosts.set(entry.id, table.keep(openSync(raw(path), O.PATH | O.CLOEXEC)));
     } finally {
-      unlinkSync(path);
+      unlinkSync(raw(path));
     }
   } finally {
     if (parked !== undefined) renameNoReplace(parked, path);
-    for (const dir of made.reverse()) rmdirSync(dir);
+    for (const dir of made.reverse()) rmdirSync(raw(dir));
   }
 }
 
@@ -119,7 +124,7 @@ export function removeStaleSockets(entries: Iterable<UnixSkEntry>, uflagsExtern:
     const path = checkedUnixPath(entry);
     inDirectory(isAbsolute(path) ? undefined : entry.name_dir, () => {
       if (fileAt(path) !== 'socket') return;
-      unlinkSync(path);
+      unlinkSync(raw(path));
       removed += 1;
     });
   }
@@ -138,7 +143,18 @@ export function bindUnixName(table: UnixRestoreTable, entry: UnixSkEntry, fd: nu
   inDirectory(isAbsolute(path) ? undefined : entry.name_dir, () => {
     if (entry.deleted === true) return bindOnDeleted(table, entry, fd, path, where);
     bindSocket(fd, unixSockaddr(entry.name), where);
+    undoBindOnFailure(table, path, entry.name_dir);
     restorePerms(entry, path);
+  });
+}
+
+/** If the restore fails, the socket file just bound goes again (if it is still that socket). */
+function undoBindOnFailure(table: UnixRestoreTable, path: string, dir: string | undefined): void {
+  const at = isAbsolute(path) || dir === undefined ? raw(path) : Buffer.concat([Buffer.from(`${dir}/`), raw(path)]);
+  const bound = lstatSync(at, { bigint: true });
+  table.undo(() => {
+    const now = lstatSync(at, { bigint: true, throwIfNoEntry: false });
+    if (now !== undefined && now.isSocket() && now.ino === bound.ino && now.dev === bound.dev) unlinkSync(at);
   });
 }
 

@@ -12,7 +12,7 @@ import { CriuError, ImageError } from '@criu-ts/base';
 import { SCM } from '@criu-ts/kernel';
 import { FdTypes, imagePath, readEntries, readImageEntries, type ImageEntry, type SkPacketEntry, type UnixSkEntry } from '@criu-ts/images';
 import type { RestoreContext } from '../../restore-context.js';
-import { keepOwnFd } from '../restore-table.js';
+import { keepOwnFd, restoreFiles } from '../restore-table.js';
 import { UNIX_PATH_MAX } from './socket-restore-calls.js';
 import { removeStaleSockets } from './unix-bind.js';
 
@@ -46,6 +46,8 @@ export interface UnixRestoreTable {
   readonly ghosts: Map<number, number>;
   /** hands an fd of ours to whoever closes our fds at the end; returns it */
   keep(fd: number): number;
+  /** registers what undoes a step if the restore fails (a bound socket's file is removed) */
+  undo(fn: () => void): void;
 }
 
 function unixEntries(dir: string): UnixSkEntry[] {
@@ -97,7 +99,7 @@ function inFlightFiles(packets: ReadonlyMap<number, QueuedPacket[]>): Map<number
 }
 
 /** The table built from the image files; exported for tests. */
-export function buildUnixTable(dir: string, keep: (fd: number) => number): UnixRestoreTable {
+export function buildUnixTable(dir: string, keep: (fd: number) => number, undo: (fn: () => void) => void = () => undefined): UnixRestoreTable {
   const entries = unixEntries(dir);
   entries.forEach(checkEntry);
   const byIno = new Map(entries.map((e) => [e.ino, e]));
@@ -120,13 +122,14 @@ export function buildUnixTable(dir: string, keep: (fd: number) => number): UnixR
     finished: new Set(),
     ghosts: new Map(),
     keep,
+    undo,
   };
 }
 
 /** The restore's table, built on first use — when the stale socket files of the dump's names go, before any bind. */
 export function unixTable(ctx: RestoreContext): UnixRestoreTable {
   return ctx.shared('sockets.unix-restore', () => {
-    const table = buildUnixTable(ctx.options.imagesDir, (fd) => keepOwnFd(ctx, fd));
+    const table = buildUnixTable(ctx.options.imagesDir, (fd) => keepOwnFd(ctx, fd), (fn) => restoreFiles(ctx).afterFailure.push(fn));
     const removed = removeStaleSockets(table.byId.values(), USK.EXTERN);
     if (removed > 0) ctx.log.info(`unix: removed ${removed} stale socket file(s) at the dump's socket names`);
     return table;

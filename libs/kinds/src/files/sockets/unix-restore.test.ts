@@ -9,6 +9,7 @@ import { bindSocket, connectSocket, unixSockaddr } from './socket-restore-calls.
 import { abstractName, defaultOpts, pathName, socketEnv, unixEntry, type TestEnv } from './restore-env.fixture.js';
 import { openUnixSocket } from './unix-restore.js';
 import { USK_EXTERN } from './unix-socket.js';
+import { afterFilesRestore } from '../restore-table.js';
 
 const { STREAM, DGRAM, SEQPACKET } = SOCK;
 const { ESTABLISHED, LISTEN, CLOSE } = TCP_STATE;
@@ -167,6 +168,36 @@ t.test('a relative name that cannot be bound is named with its directory', async
   const e2 = socketEnv(t, { unix: [unixEntry({ id: 1, ino: 90, type: DGRAM, state: CLOSE, name: pathName('taken'), name_dir: e.dir })] });
   t.throws(() => open(e2, 1), { code: 'EADDRINUSE', message: new RegExp(`unix socket id 1 ino 90 .* at ${e.dir}/taken: `) });
   t.equal(readFileSync(join(e.dir, 'taken'), 'utf8'), 'a file, not a socket', 'the file stays');
+});
+
+t.test('a name is bytes: one that is not UTF-8 is bound, owned and found by its very bytes', async (t) => {
+  const e = socketEnv(t, { unix: [] });
+  const name = Buffer.concat([Buffer.from(`${e.dir}/sock-`), Buffer.from([0xff, 0xfe, 0x80]), Buffer.alloc(1)]);
+  const e2 = socketEnv(t, { unix: [unixEntry({ id: 1, ino: 91, type: DGRAM, state: CLOSE, name, file_perms: { mode: 0o140600, uid: 0, gid: 0 } })] });
+  open(e2, 1);
+  const path = name.subarray(0, name.length - 1);
+  t.ok(lstatSync(path).isSocket(), 'the socket file is at those bytes');
+  t.equal(lstatSync(path).mode & 0o777, 0o600, 'with its saved mode');
+});
+
+t.test('a failed restore removes the socket files it bound; a good one keeps them', async (t) => {
+  const e = socketEnv(t, { unix: [] });
+  const entries = [
+    unixEntry({ id: 1, ino: 92, type: DGRAM, state: CLOSE, name: pathName(join(e.dir, 'bound.sock')) }),
+    unixEntry({ id: 2, ino: 93, type: DGRAM, state: CLOSE, name: pathName('relative.sock'), name_dir: e.dir }),
+  ];
+  // not tracked: the files kind's table owns these fds and closes them as the restore ends
+  const failed = socketEnv(t, { unix: entries });
+  openUnixSocket(failed.env, failed.file(1));
+  openUnixSocket(failed.env, failed.file(2));
+  t.ok(existsSync(join(e.dir, 'bound.sock')) && existsSync(join(e.dir, 'relative.sock')), 'bound');
+  afterFilesRestore(failed.env.ctx, false);
+  t.notOk(existsSync(join(e.dir, 'bound.sock')), 'gone after a failed restore');
+  t.notOk(existsSync(join(e.dir, 'relative.sock')), 'the relative one too');
+  const good = socketEnv(t, { unix: entries });
+  openUnixSocket(good.env, good.file(1));
+  afterFilesRestore(good.env.ctx, true);
+  t.ok(lstatSync(join(e.dir, 'bound.sock')).isSocket(), 'kept after a good one');
 });
 
 t.test('refusals name the socket', async (t) => {
