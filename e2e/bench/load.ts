@@ -47,7 +47,8 @@ async function waitFor(what: string, ready: () => boolean, timeoutMs: number): P
   }
 }
 
-const alive = (pid: number): boolean => existsSync(`/proc/${pid}`) && !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+/** Whether pid still holds its pid (a zombie does too, until reaped: a restore needs it gone). */
+const present = (pid: number): boolean => existsSync(`/proc/${pid}`);
 
 function descendants(pid: number): number[] {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
@@ -82,7 +83,8 @@ async function runLoad(load: Load, work: string): Promise<string> {
       const dump = timed('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log'], work);
       if (dump.status !== 0) return `${load.name}: dump failed (${dump.status}): ${readFileSync(join(images, 'dump.log'), 'utf8').slice(-800)}`;
       const tids = readEntries(images, 'pstree').flatMap((entry) => entry.threads ?? []);
-      await waitFor('the dumped tasks to be gone', () => tids.every((tid) => !alive(tid)), 60_000);
+      // the root is our child: its zombie is reaped by our event loop, which must turn before the (synchronous) restore
+      await waitFor('the dumped tasks to be gone and reaped', () => tids.every((tid) => !present(tid)), 60_000);
       const restore = timed('criu-restore', ['-D', images, '-d', '-o', 'restore.log'], work);
       if (restore.status !== 0) return `${load.name}: restore failed (${restore.status}): ${readFileSync(join(images, 'restore.log'), 'utf8').slice(-800)}`;
       const verdict = await verify(load, pid, outFile, pids.length);
