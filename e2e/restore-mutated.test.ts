@@ -13,15 +13,15 @@
 // bind. CRIU_FUZZ_SEED replays a run; CRIU_MUTATED_RESTORES=N adds N random
 // mutations (several edits each) to the fixed set (`npm run fuzz:restore`).
 import t, { type Test } from 'tap';
-import { cpSync, existsSync, linkSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { cpSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { PR, prctl } from '@criu-ts/kernel';
 import { DEFAULT_HELPER } from '@criu-ts/restore';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
 import { processesOf } from './lib/faults.js';
 import { diffSnapshots, snapshotTree, type FsSnapshot } from './lib/fs-snapshot.js';
 import { byteMutation, combined, imageFiles, pathMutations, seededRandom, type Mutation, type Places } from './lib/image-mutations.js';
-import { boundSocketPaths, killDescendants, makeOutside, restoreOnce, without } from './lib/mutated-restore.js';
+import { boundSocketPaths, killDescendants, makeOutside, removeTree, restoreOnce, without } from './lib/mutated-restore.js';
 import { dumpAndKill } from './lib/round-trip.js';
 import { startBackground, waitOutput } from '../libs/restore/test/live.js';
 
@@ -82,9 +82,9 @@ function setUp(t: Test): Fixture {
 
 /** Puts the work dir (and the link remap the dump made) back as dumped, and the sentinel dir as made. */
 function repair(fx: Fixture): void {
-  rmSync(fx.places.work, { recursive: true, force: true });
+  removeTree(fx.places.work);
   cpSync(fx.backup, fx.places.work, { recursive: true });
-  rmSync(fx.places.outside, { recursive: true, force: true });
+  removeTree(fx.places.outside);
   makeOutside(fx.places.outside);
   symlinkSync(fx.places.outside, fx.places.escape);
 }
@@ -119,17 +119,17 @@ function checkRestore(t: Test, fx: Fixture, mutation: Mutation, index: number): 
   t.strictSame(processesOf(DEFAULT_HELPER), [], 'no restore helper is left');
   for (const pid of [fx.root, fx.child]) t.not(exeOf(pid), fx.exe, `no task runs the fixture as pid ${pid}`);
   // criu(8) binds a restored socket at the name its image gives: the one thing a restore may leave
-  const bound = run.status === 0 ? new Set(boundSocketPaths(images).map((path) => relative(fx.places.outside, path))) : new Set<string>();
-  const made = (name: string, what: string): boolean => !before.outside.has(name) && what.startsWith('socket') && bound.has(name);
-  const outside = without(snapshotTree(fx.places.outside), made);
+  const bound = new Set(run.status === 0 ? boundSocketPaths(images) : []);
+  const madeIn = (dir: string, before: FsSnapshot) => (name: string, what: string): boolean =>
+    !before.has(name) && what.startsWith('socket') && bound.has(`${dir}/${name}`);
   const damage = [
-    ...diffSnapshots(before.outside, outside),
-    ...diffSnapshots(before.work, workState(fx)).map((line) => `work: ${line}`),
+    ...diffSnapshots(before.outside, without(snapshotTree(fx.places.outside), madeIn(fx.places.outside, before.outside))),
+    ...diffSnapshots(before.work, without(workState(fx), madeIn(fx.places.work, before.work))).map((line) => `work: ${line}`),
   ];
   t.strictSame(damage, [], 'nothing outside, nor any file of the fixture, was made, changed, moved or removed');
   t.strictSame(diffSnapshots(before.images, imagesState(images)), [], 'the images are as they were');
   if (damage.length > 0) repair(fx);
-  for (const name of snapshotTree(fx.places.outside).keys()) if (made(name, 'socket')) rmSync(join(fx.places.outside, name), { force: true });
+  for (const path of bound) if (lstatSync(Buffer.from(path, 'latin1'), { throwIfNoEntry: false })?.isSocket() === true) rmSync(Buffer.from(path, 'latin1'));
   return run.status === 0 ? { restored: true } : { restored: false, error: (run.errors[0] ?? '').replace(/^\(\S+\) /, '').replace(/\d+/g, 'N') };
 }
 

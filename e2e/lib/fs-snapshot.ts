@@ -4,7 +4,6 @@
 // a command changed nothing there.
 import { createHash } from 'node:crypto';
 import { lstatSync, readFileSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
-import { join, relative } from 'node:path';
 
 export type FsSnapshot = Map<string, string>;
 
@@ -17,27 +16,34 @@ function kindOf(st: Stats): string {
   return 'other';
 }
 
-function describe(path: string, st: Stats): string {
+function describe(path: Buffer, st: Stats): string {
   const kind = kindOf(st);
   const base = `${kind} ino ${st.ino} mode 0${st.mode.toString(8)} uid ${st.uid} gid ${st.gid}`;
   if (kind === 'file') {
     const hash = createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16);
     return `${base} size ${st.size} mtime ${st.mtimeMs} sha ${hash}`;
   }
-  if (kind === 'symlink') return `${base} -> ${readlinkSync(path)}`;
+  if (kind === 'symlink') return `${base} -> ${readlinkSync(path, { encoding: 'buffer' }).toString('latin1')}`;
   // a directory's mtime moves with every name made and removed in it (a ghost, a link for an open): not compared
   return base;
 }
 
-/** Every name under root (root itself as '.'), described; symlinks are not followed. */
+/**
+ * Every name under root (root itself as '.'), described; symlinks are not
+ * followed. Names are bytes (a restore may make one that is not UTF-8): they
+ * are walked as such and keyed as latin1 text, one char a byte.
+ */
 export function snapshotTree(root: string): FsSnapshot {
   const out: FsSnapshot = new Map();
-  const walk = (path: string): void => {
+  const base = Buffer.from(root);
+  const walk = (path: Buffer): void => {
     const st = lstatSync(path);
-    out.set(relative(root, path) || '.', describe(path, st));
-    if (st.isDirectory()) for (const name of readdirSync(path).sort()) walk(join(path, name));
+    out.set(path.length === base.length ? '.' : path.subarray(base.length + 1).toString('latin1'), describe(path, st));
+    if (!st.isDirectory()) return;
+    const names = readdirSync(path, { encoding: 'buffer' }).sort(Buffer.compare);
+    for (const name of names) walk(Buffer.concat([path, Buffer.from('/'), name]));
   };
-  walk(root);
+  walk(base);
   return out;
 }
 

@@ -79,6 +79,11 @@ export function boundSocketPaths(images: string): string[] {
   });
 }
 
+/** rm -rf: names that are not UTF-8 (a restore may bind one) defeat fs.rmSync's walk. */
+export function removeTree(path: string): void {
+  execFileSync('rm', ['-rf', '--', path], { timeout: 60_000 });
+}
+
 /** A snapshot without the names `skip` matches. */
 export function without(snapshot: Map<string, string>, skip: (name: string, what: string) => boolean): Map<string, string> {
   return new Map([...snapshot].filter(([name, what]) => !skip(name, what)));
