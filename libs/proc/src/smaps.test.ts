@@ -1,5 +1,8 @@
 import t from 'tap';
-import { parseSmaps, readSmaps, VM_FLAGS } from './smaps.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseSmaps, parseSmapsFile, readSmaps, VM_FLAGS } from './smaps.js';
 import { readMaps } from './maps.js';
 import { startSleep } from './live-task.fixture.js';
 
@@ -194,6 +197,28 @@ t.test('thousands of VMAs parse in one pass', async (t) => {
   t.equal(vmas.length, count);
   t.equal(vmas[count - 1].start, 0x7f0000000000n + BigInt(count - 1) * 0x2000n);
   t.equal(vmas[count - 1].AnonHugePages, 2048);
+});
+
+t.test('a big smaps file is read in chunks: a line, or a UTF-8 name, cut by a chunk end reads whole', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'criu-ts-smaps-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const block = CAPTURED.split('\n').slice(1, 25).join('\n');
+  const name = '/tmp/fichier-été-日本';
+  const parts: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const start = 0x7f0000000000n + BigInt(i) * 0x2000n;
+    const path = i % 3 === 0 ? `${name}-${i % 2}` : '';
+    parts.push(`${start.toString(16)}-${(start + 0x1000n).toString(16)} rw-p 00000000 fe:00 ${path === '' ? 0 : 1234} ${path}\n${block}\n`);
+  }
+  const text = parts.join('');
+  t.ok(Buffer.byteLength(text) > 2 << 20, 'more than two 1 MiB chunks');
+  writeFileSync(join(dir, 'smaps'), text);
+  const vmas = parseSmapsFile(join(dir, 'smaps'));
+  t.same(vmas.map((v) => [v.start, v.path, v.Rss]), parseSmaps(text).map((v) => [v.start, v.path, v.Rss]), 'as the whole text parses');
+  t.ok(vmas.filter((v) => v.path !== '').every((v) => v.path === `${name}-0` || v.path === `${name}-1`), 'every name whole');
+  t.equal(vmas[0]!.VmFlags, vmas[2999]!.VmFlags, 'VMAs with the same VmFlags share one set');
+  t.equal(vmas[0]!.kB.Size, 4096, 'kB fields');
+  t.equal(vmas[0]!.kB.Nonexistent, undefined, 'a field the kernel did not show is undefined');
 });
 
 t.test('live: smaps of a sleep matches its maps', async (t) => {
