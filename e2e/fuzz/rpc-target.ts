@@ -21,10 +21,16 @@ function seeds(): Buffer[] {
 /** Fields of rpc.proto whose type is an enum: decoded as their names, which the input does not carry. */
 const ENUM_FIELDS = new Set(['type', 'manage_cgroups_mode', 'pre_dump_mode', 'network_lock']);
 
-/** Bytes held by a decoded message's strings, bytes and repeated fields (enum names not counted). */
+/**
+ * What a decoded message holds from the packet: its strings, bytes and
+ * repeated fields (enum names not counted). A string counts its UTF-16 code
+ * units, at most one per input byte: a byte that is not UTF-8 decodes to one
+ * U+FFFD, which UTF-8 would spell in 3 bytes (counting those made a 9-byte
+ * invalid address "hold" 25, seed 994831489).
+ */
 function heldBytes(value: unknown, key = ''): number {
   if (ENUM_FIELDS.has(key)) return 1;
-  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'string') return value.length;
   if (Buffer.isBuffer(value)) return value.length;
   if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + Math.max(1, heldBytes(item)), 0);
   if (typeof value === 'object' && value !== null) return Object.entries(value).reduce((sum: number, [k, item]) => sum + heldBytes(item, k), 0);
