@@ -4,7 +4,7 @@
 // each fd pidfd_getfd(2) our description (it lands on the lowest free
 // number, which we know) and dup3(2) it onto its number with its
 // FD_CLOEXEC, and close the pidfd. Every result is predicted and checked.
-import { CriuError, errnoName } from '@criu-ts/base';
+import { CriuError, ImageError, errnoName } from '@criu-ts/base';
 import { F, O, RLIMIT, SYS, prlimit, signed64, syscall } from '@criu-ts/kernel';
 import type { BatchCall } from '@criu-ts/inject';
 import type { RestoreContext } from '../restore-context.js';
@@ -35,6 +35,15 @@ function step(nr: number, args: (number | bigint)[], expect: number, what: strin
   return { nr, args, expect: BigInt(expect), what };
 }
 
+/** An fd table of the images (fdinfo-ID.img) lists each fd number once: the first listed twice is an ImageError naming the image. */
+export function checkFdNumbers(fds: readonly { fd: number }[], image: string, pid: number): void {
+  const seen = new Set<number>();
+  for (const [index, { fd }] of fds.entries()) {
+    if (seen.has(fd)) throw new ImageError(`pid ${pid}: fd ${fd} is listed twice (entry ${index})`, { image, offset: 0 });
+    seen.add(fd);
+  }
+}
+
 /**
  * The calls that install `fds` into a task. With `kept` empty the task may
  * hold any fds now, and they are closed; otherwise it holds exactly `kept`
@@ -43,7 +52,10 @@ function step(nr: number, args: (number | bigint)[], expect: number, what: strin
 export function planInstall(toolPid: number, fds: readonly InstallFd[], kept: ReadonlySet<number> = new Set()): InstallStep[] {
   const sorted = [...fds].sort((a, b) => a.target - b.target);
   const targets = new Set(sorted.map((f) => f.target));
-  if (targets.size !== sorted.length) throw new CriuError('an fd number is listed twice in one fd table', { code: 'EIMAGE' });
+  if (targets.size !== sorted.length) {
+    const twice = sorted.find((f, i) => i > 0 && sorted[i - 1]!.target === f.target)!.target;
+    throw new CriuError(`fd ${twice} is listed twice in one fd table`, { code: 'EIMAGE' });
+  }
   if (sorted.some((f) => kept.has(f.target))) throw new CriuError('an fd number is installed twice', { code: 'EIMAGE' });
   const arrives = lowestFree(kept);
   const pidfd = lowestFree(new Set([...targets, ...kept]));

@@ -15,11 +15,11 @@
 // table is installed once, in its owner.
 import { CriuError, UnsupportedError } from '@criu-ts/base';
 import { FD_CLOEXEC } from '@criu-ts/kernel';
-import { FdTypes, readEntries, type FdinfoEntry, type FileEntry } from '@criu-ts/images';
+import { FdTypes, imageFileName, readEntries, type FdinfoEntry, type FileEntry } from '@criu-ts/images';
 import type { RestoreContext, RestoreTask } from '../restore-context.js';
 import type { FdKind, FdRestoreEnv } from './fd-kind.js';
 import { fdKindForType } from './fd-registry.js';
-import { installFds, type InstallFd } from './fd-install.js';
+import { checkFdNumbers, installFds, type InstallFd } from './fd-install.js';
 import { restoreLocks } from './file-locks.js';
 import { inheritedFd, parseInheritFds, type InheritFd } from './inherit-fd.js';
 import { closeOwnFds, fileEntry, finishFiles, keepOwnFd, restoreFiles, type RestoreFiles } from './restore-table.js';
@@ -54,7 +54,9 @@ function taskFiles(ctx: RestoreContext): Map<number, TaskFiles> {
         ctx.log.warn(`pid ${task.pid}: the images hold no fd table for it (no ids-${task.pid}.img, no ids in core-${task.pid}.img): its fds are left as they are`);
         continue;
       }
-      byTask.set(task.pid, { fds: readEntries(ctx.options.imagesDir, 'fdinfo', task.filesId), guests: [] });
+      const fds = readEntries(ctx.options.imagesDir, 'fdinfo', task.filesId);
+      checkFdNumbers(fds, imageFileName('fdinfo', task.filesId), task.pid);
+      byTask.set(task.pid, { fds, guests: [] });
     }
     return byTask;
   });

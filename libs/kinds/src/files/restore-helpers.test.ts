@@ -4,7 +4,7 @@
 import { closeSync, readSync } from 'node:fs';
 import t from 'tap';
 import { F, O, SYS, fcntl, pipe2 } from '@criu-ts/kernel';
-import { planInstall, type InstallFd, type InstallStep } from './fd-install.js';
+import { checkFdNumbers, planInstall, type InstallFd, type InstallStep } from './fd-install.js';
 import { parseInheritFds } from './inherit-fd.js';
 import { checkRestorePath, reopenFlags } from './open-path.js';
 import { refillPipe } from './pipe-data.js';
@@ -43,7 +43,15 @@ t.test('planInstall puts every description at its number with its FD_CLOEXEC, an
     const want = new Map(fds.map((fd) => [fd.target, { ours: fd.ours, cloexec: fd.cloexec }]));
     t.same(new Map([...table].sort(([a], [b]) => a - b)), new Map([...want].sort(([a], [b]) => a - b)), `${fds.length} fds`);
   }
-  t.throws(() => planInstall(1, [{ target: 3, ours: 1, cloexec: false }, { target: 3, ours: 2, cloexec: false }]), /listed twice/);
+  t.throws(() => planInstall(1, [{ target: 3, ours: 1, cloexec: false }, { target: 3, ours: 2, cloexec: false }]), /fd 3 is listed twice/);
+  t.end();
+});
+
+t.test('an fd table listing one fd number twice is an image error naming it', (t) => {
+  t.doesNotThrow(() => checkFdNumbers([{ fd: 0 }, { fd: 1 }, { fd: 7 }], 'fdinfo-6.img', 42));
+  t.throws(() => checkFdNumbers([{ fd: 0 }, { fd: 7 }, { fd: 7 }], 'fdinfo-6.img', 42), {
+    name: 'ImageError', image: 'fdinfo-6.img', message: 'fdinfo-6.img at offset 0: pid 42: fd 7 is listed twice (entry 2)',
+  });
   t.end();
 });
 
