@@ -43,13 +43,25 @@ function timestamp(sink: LogSink): string {
   return `(${seconds}.${fraction}) `;
 }
 
+/**
+ * A message as it may go into a line-oriented log: control characters
+ * (which a path from an image can hold: a CR, an escape sequence) shown as
+ * \xNN, and a message of several lines (a stack) continued on indented
+ * lines, so no text can start a line of its own ("Error (criu): ...").
+ */
+export function logSafe(message: string): string {
+  return message
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/\n/g, '\n  ');
+}
+
 export function formatLine(sink: LogSink, level: LogLevel, where: string, message: string): string {
   let line = sink.level >= LogLevel.info ? timestamp(sink) : '';
   if (sink.withPid) line += `${String(process.pid).padStart(6)}: `;
   if (level === LogLevel.error) line += `Error (${where}): `;
   else if (level === LogLevel.warn) line += `Warn  (${where}): `;
   else if (sink.level >= LogLevel.debug) line += `${where}: `;
-  return `${line}${message}\n`;
+  return `${line}${logSafe(message)}\n`;
 }
 
 function write(sink: LogSink, line: string): void {

@@ -6,7 +6,7 @@
 //   anything else → an internal error with its stack in the log, exit 1.
 import { closeSync, readFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CriuError, UsageError, errnoOf, type Logger } from '@criu-ts/base';
+import { CriuError, UsageError, errnoOf, logSafe, type Logger } from '@criu-ts/base';
 import { canonicalArgs, indexOptions, wantsHelpOrVersion } from './canonical-args.js';
 import { commonOptions, type CommonOptions } from './common-options.js';
 import { configTokens } from './config-file.js';
@@ -162,7 +162,7 @@ function usageFailure(name: string, error: UsageError, io: ToolIo): number {
 export function reportFailure(name: string, error: unknown, io: ToolIo, log: Logger | undefined): number {
   reportToService(io.env, error instanceof Error ? error.message : String(error), error instanceof CriuError ? error.code : 'ECRIU');
   if (error instanceof UsageError) return usageFailure(name, error, io);
-  const report = (line: string): void => (log === undefined ? io.stderr(`Error (criu): ${line}\n`) : log.error(line));
+  const report = (line: string): void => (log === undefined ? io.stderr(`Error (criu): ${logSafe(line)}\n`) : log.error(line));
   if (error instanceof CriuError) {
     report(error.message);
     if (error.hint !== undefined) report(`hint: ${error.hint}`);
