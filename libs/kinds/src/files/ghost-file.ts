@@ -11,7 +11,8 @@
 // task's cwd or root is kept open (O_PATH) until the restore ends, for the
 // fs kind to enter it.
 import {
-  chmodSync, chownSync, closeSync, constants, existsSync, ftruncateSync, mkdirSync, openSync, rmdirSync, unlinkSync, utimesSync,
+  chmodSync, chownSync, closeSync, constants, existsSync, ftruncateSync, lchownSync, lutimesSync, mkdirSync, openSync, rmdirSync, symlinkSync,
+  unlinkSync, utimesSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { CriuError, ImageError, SyscallError } from '@criu-ts/base';
@@ -65,8 +66,19 @@ function ghostHead(fd: GhostSource): GhostFileEntry {
   return head;
 }
 
+/** The target of the symlink our fd (O_PATH | O_NOFOLLOW) holds: readlinkat(fd, ""). */
+function symlinkTarget(fd: GhostSource, path: string): string {
+  const buf = Buffer.alloc(Number(fd.stat.size) + 1);
+  const { value, errno } = trySyscall(SYS.readlinkat, fd.local, Buffer.from('\0'), buf, buf.length);
+  if (errno !== 0) throw new SyscallError({ syscall: 'readlinkat', errno, path });
+  if (Number(value) !== Number(fd.stat.size)) throw new CriuError(`deleted symlink ${path}: its target is ${value} bytes, its size says ${fd.stat.size}`, { code: 'EIO' });
+  return buf.subarray(0, Number(value)).toString('utf8');
+}
+
 function writeGhostImage(ctx: DumpContext, fd: GhostSource, ghostId: number, path: string): void {
   const head = ghostHead(fd);
+  // a symlink's content is its target, kept in the entry as upstream keeps it
+  if (fileType(fd.stat) === S_IF.LNK) head.symlnk_target = symlinkTarget(fd, path);
   if (fileType(fd.stat) !== S_IF.REG) {
     writeShared(ctx, 'ghost-file', { message: head, payloadLength: 0 }, ghostId);
     return;
@@ -169,10 +181,16 @@ const seconds = (t: { tv_sec: bigint; tv_usec: bigint } | undefined): number | u
   t === undefined ? undefined : Number(t.tv_sec) + Number(t.tv_usec) / 1e6;
 
 function applyGhostMetadata(path: string, head: GhostFileEntry): void {
-  chownSync(path, head.uid, head.gid);
-  chmodSync(path, head.mode & 0o7777);
   const atime = seconds(head.atim);
   const mtime = seconds(head.mtim);
+  if ((BigInt(head.mode) & 0o170000n) === S_IF.LNK) {
+    // the link itself, never what it points at (a symlink has no mode of its own)
+    lchownSync(path, head.uid, head.gid);
+    if (atime !== undefined && mtime !== undefined) lutimesSync(path, atime, mtime);
+    return;
+  }
+  chownSync(path, head.uid, head.gid);
+  chmodSync(path, head.mode & 0o7777);
   if (atime !== undefined && mtime !== undefined) utimesSync(path, atime, mtime);
 }
 
@@ -191,13 +209,18 @@ function createGhost(ctx: RestoreContext, name: string, remapId: number): { path
   const ghost = readGhost(image);
   const type = BigInt(ghost.head.mode) & 0o170000n;
   const special = type === S_IF.CHR || type === S_IF.BLK || type === S_IF.FIFO;
-  if (type !== S_IF.REG && type !== S_IF.DIR && !special) {
-    throw new CriuError(`ghost file ${name}: mode 0o${ghost.head.mode.toString(8)} (a deleted socket or symlink is not restored)`, { code: 'EUNSUPPORTED' });
+  const symlink = type === S_IF.LNK;
+  if (type !== S_IF.REG && type !== S_IF.DIR && !special && !symlink) {
+    throw new CriuError(`ghost file ${name}: mode 0o${ghost.head.mode.toString(8)} (a deleted socket is not restored)`, { code: 'EUNSUPPORTED' });
+  }
+  if (symlink && (ghost.head.symlnk_target === undefined || ghost.head.symlnk_target === '' || ghost.head.symlnk_target.includes('\0'))) {
+    throw new ImageError(`ghost of symlink ${name} has no usable target`, { image, offset: 0 });
   }
   const isDir = type === S_IF.DIR;
   const path = ghostPlace(name, remapId, isDir);
   if (isDir) mkdirSync(path, ghost.head.mode & 0o7777);
   else if (special) makeGhostNode(ghost.head, path);
+  else if (symlink) symlinkSync(ghost.head.symlnk_target!, path);
   else makeGhostFile(image, ghost, path);
   const remove = (): void => (isDir ? rmdirSync(path) : unlinkSync(path));
   applyGhostMetadata(path, ghost.head);

@@ -13,7 +13,7 @@
 // removes a file the images name, only a link_remap.N beside (or above) the
 // file it stands for, reached through no symlink, is taken for one; names
 // are made for an open only in directories reached through no symlink.
-import { existsSync, linkSync, mkdirSync, realpathSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { CriuError, FAULT, UnsupportedError, errnoOf, faultPoint } from '@criu-ts/base';
 import { AT, SYS, syscall } from '@criu-ts/kernel';
@@ -33,7 +33,8 @@ import { writeShared } from './image-entry.js';
  */
 function statNow(path: string): { dev: bigint; ino: bigint } | undefined {
   try {
-    return statSync(path, { bigint: true });
+    // the file itself: an fd on a symlink (O_PATH | O_NOFOLLOW) is the link, not its target
+    return lstatSync(path, { bigint: true });
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return undefined;
     throw error;
