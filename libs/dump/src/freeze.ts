@@ -72,6 +72,7 @@ function freezeTask(state: FreezeState, pid: number, ppid: number): FrozenTask |
   }
   freezeThreads(state, task);
   if (task.threads.length === 0) return undefined;
+  if (task.wasStopped) task.stopSignal = task.threads.find((thread) => thread.tid === pid)?.groupStopSignal;
   // re-read: pgid/sid cannot change any more now that every thread is stopped
   const frozen = readTaskStat(pid);
   if (frozen !== undefined) {
@@ -128,6 +129,7 @@ function awaitThreadStop(state: FreezeState, tid: number): FrozenThread | undefi
     return undefined;
   }
   thread.pendingStopSignal = stop.deliverySignal;
+  if (stop.stopSignal !== undefined) thread.groupStopSignal = stop.stopSignal;
   state.log.debug(`seized thread ${tid}${stop.deliverySignal ? ` (stopped delivering signal ${stop.deliverySignal})` : ''}`);
   return thread;
 }

@@ -5,6 +5,8 @@ export interface FrozenThread {
   tid: number;
   /** signal the thread was stopped by on delivery, to be given back on release */
   pendingStopSignal: number;
+  /** the signal of the job-control stop it was in when seized, if any */
+  groupStopSignal?: number;
 }
 
 export interface FrozenTask {
@@ -19,6 +21,8 @@ export interface FrozenTask {
   zombie: boolean;
   /** job-control stopped (state T) before we came: restore it stopped */
   wasStopped: boolean;
+  /** the signal that stopped it (its leader's group-stop, as seized), for the restore to stop it with */
+  stopSignal?: number;
   /** exit status of a zombie (from /proc/PID/stat) */
   exitCode: number;
 }

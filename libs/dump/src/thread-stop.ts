@@ -10,6 +10,8 @@ export interface ThreadStop {
   deliverySignal: number;
   /** in group-stop (job control): the task was stopped before we came */
   groupStop: boolean;
+  /** the signal of that group-stop (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) */
+  stopSignal?: number;
 }
 
 /** Wait until tid reports a ptrace-stop; 'gone' if it exited first. */
@@ -20,7 +22,7 @@ export function waitForStop(tid: number, deadline: number): ThreadStop | 'gone' 
       if (!wifstopped(result.status)) return 'gone';
       const signal = wstopsig(result.status);
       if (ptraceEventOf(result.status) === PTRACE_EVENT.STOP) {
-        return { deliverySignal: 0, groupStop: signal !== SIG.TRAP };
+        return signal !== SIG.TRAP ? { deliverySignal: 0, groupStop: true, stopSignal: signal } : { deliverySignal: 0, groupStop: false };
       }
       return { deliverySignal: signal, groupStop: false };
     }
