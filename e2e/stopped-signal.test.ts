@@ -9,7 +9,7 @@ import { readEntries } from '@criu-ts/images';
 import { SIG } from '@criu-ts/kernel';
 import { scratchDir } from './lib/fixtures.js';
 import { dumpWith, restoreChecked, signalWhenAsleep } from './lib/upstream.js';
-import { startBackground, waitFor, waitOutput } from '../libs/restore/test/live.js';
+import { killAndReap, startBackground, waitFor, waitOutput } from '../libs/restore/test/live.js';
 import { readFileSync } from 'node:fs';
 
 const PARENT = `
@@ -40,6 +40,7 @@ for (const name of ['TSTP', 'TTIN', 'STOP'] as const) {
     const out = join(dir, 'out');
     const parent = startBackground(t, out, '/usr/bin/python3', ['-c', PARENT.replace('%s', name)]);
     const [, child, signo] = waitOutput(out, /stopped (\d+) (\d+)/).map(Number);
+    t.teardown(() => killAndReap(child!));
     t.equal(signo, SIG[name], `python3 saw its child stopped by SIG${name}`);
     waitFor(`child ${child} to be stopped`, () => /^State:\s+T/m.test(readFileSync(`/proc/${child}/status`, 'utf8')));
     const images = dumpWith('ours', t, dir, parent);
