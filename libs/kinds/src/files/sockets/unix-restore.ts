@@ -173,7 +173,8 @@ function connectToPeer(u: UnixEnv, entry: UnixSkEntry): void {
     if (u.env.ctx.options.extUnixSk !== true) throw refuse(entry, `peer ino ${peer.ino} is outside the tree: restore with --ext-unix-sk`, 'EINVAL');
     connectUnixPeer(u.table, fd, peer, what);
   } else {
-    made(u, peer);
+    // a peer already restored (and handed out) is bound and listening by its name: connect to that
+    if (!u.table.finished.has(peer.id)) made(u, peer);
     connectUnixPeer(u.table, fd, peer, what);
     if (u.table.queuer.get(peer.id) === entry.id && !u.table.queued.has(peer.id)) {
       writeQueue(u, fd, peer);
