@@ -350,6 +350,13 @@ export interface NamedCall extends BatchCall {
 /** Calls per trip of callsChecked: bounds the batch area (code and results) mapped in the task. */
 const CHECKED_BATCH_CALLS = 256;
 
+/** Throws SyscallError naming the first of `calls` whose result is an errno (-4095..-1). */
+export function checkResults(injector: Injector, calls: readonly NamedCall[], results: readonly bigint[]): void {
+  results.forEach((result, i) => {
+    if (result < 0n && result >= -4095n) throw new SyscallError({ syscall: calls[i]!.name, errno: Number(-result), pid: injector.tid });
+  });
+}
+
 /**
  * Runs `calls` in as few trips into the task as the batch area allows and
  * throws SyscallError naming the first that failed (the calls after it in
@@ -362,9 +369,7 @@ export function callsChecked(injector: Injector, calls: readonly NamedCall[]): b
     const chunk = tripOf(calls, first, CHECKED_BATCH_CALLS, results);
     const single = chunk.length === 1 ? chunk[0]!.args?.every((arg) => !isResultRef(arg)) ?? true : false;
     const got = single ? [injector.syscall(chunk[0]!.nr, ...((chunk[0]!.args ?? []) as SyscallArg[]))] : injector.batch(chunk);
-    got.forEach((result, i) => {
-      if (result < 0n && result >= -4095n) throw new SyscallError({ syscall: chunk[i]!.name, errno: Number(-result), pid: injector.tid });
-    });
+    checkResults(injector, chunk, got);
     results.push(...got);
   }
   return results;
@@ -375,16 +380,11 @@ export function callsChecked(injector: Injector, calls: readonly NamedCall[]): b
  * pidfd_open of us, pidfd_getfd, close of that pidfd — one trip.
  */
 export function takeOurFd(injector: Injector, fd: number | bigint): bigint {
-  const [pidfd, copy, closed] = injector.batch([
-    { nr: SYS.pidfd_open, args: [process.pid, 0] },
-    { nr: SYS.pidfd_getfd, args: [{ result: 0 }, fd, 0] },
-    { nr: SYS.close, args: [{ result: 0 }] },
-  ]);
-  const failed = (result: bigint): boolean => result < 0n && result >= -4095n;
-  if (failed(pidfd!)) throw new SyscallError({ syscall: 'pidfd_open', errno: Number(-pidfd!), pid: injector.tid });
-  if (failed(copy!)) throw new SyscallError({ syscall: `pidfd_getfd(${fd})`, errno: Number(-copy!), pid: injector.tid });
-  if (failed(closed!)) throw new SyscallError({ syscall: 'close(pidfd)', errno: Number(-closed!), pid: injector.tid });
-  return copy!;
+  return callsChecked(injector, [
+    { name: 'pidfd_open', nr: SYS.pidfd_open, args: [process.pid, 0] },
+    { name: `pidfd_getfd(${fd})`, nr: SYS.pidfd_getfd, args: [{ result: 0 }, fd, 0] },
+    { name: 'close(pidfd)', nr: SYS.close, args: [{ result: 0 }] },
+  ])[1]!;
 }
 
 /** batchOnThreads over groups of jobs that fit `capacity` calls each (a job larger than that runs alone). */
@@ -479,4 +479,26 @@ export function batchOnThreads(jobs: readonly ThreadBatch[]): bigint[][] {
     if (log.enabled(LogLevel.debug)) job.calls.forEach((c, k) => log.debug(`task ${saved.tid}: [batch, beside ${jobs.length - 1} other thread(s)] ${describe(c.nr, c.args ?? [], results[k]!)}`));
     return results;
   });
+}
+
+/**
+ * The threads `tids` of the leader's process, `perGroup` at a time (as
+ * many as the caller's scratch holds answers for): each group's injectors
+ * are opened on the leader's trampoline and batch area (sharesMemoryWith),
+ * given to `fn` with the index in `tids` of the group's first thread, and
+ * released whatever happens — ready for batchOnThreads.
+ */
+export function inThreadGroups(
+  leader: Injector, tids: readonly number[], perGroup: number, log: Logger | undefined, fn: (injectors: readonly Injector[], first: number) => void,
+): void {
+  const size = Math.max(1, perGroup);
+  for (let first = 0; first < tids.length; first += size) {
+    const injectors: Injector[] = [];
+    try {
+      for (const tid of tids.slice(first, first + size)) injectors.push(openInjector(tid, { sharesMemoryWith: leader, log }));
+      fn(injectors, first);
+    } finally {
+      for (const injector of injectors) injector.release();
+    }
+  }
 }

@@ -5,10 +5,10 @@
 // clones need CAP_SYS_ADMIN) and the threads' own addresses. Last, the
 // trampoline moves to the restored code (the [vdso], or an executable
 // private mapping) so the restore area can be unmapped.
-import { CriuError, FAULT, SyscallError, faultPoint, type Logger } from '@criu-ts/base';
+import { CriuError, FAULT, faultPoint, type Logger } from '@criu-ts/base';
 import { PR, PROT, SYS } from '@criu-ts/kernel';
 import { imagePath, type Messages } from '@criu-ts/images';
-import { batchOnThreads, callsChecked, openInjector, type Injector, type NamedCall } from '@criu-ts/inject';
+import { batchOnThreads, callsChecked, checkResults, inThreadGroups, openInjector, type Injector, type NamedCall } from '@criu-ts/inject';
 import { restoreAddressSpace } from './address-space.js';
 import { THREAD_FLAGS, cloneTask } from './clone-task.js';
 import type { FileTable } from './file-paths.js';
@@ -87,13 +87,6 @@ function threadSetupCalls(injector: Injector, area: TaskArea, task: TaskImage, t
   return calls;
 }
 
-/** Throws SyscallError naming the first failed call of a thread's setup batch. */
-function checkSetup(injector: Injector, calls: readonly NamedCall[], results: readonly bigint[]): void {
-  results.forEach((result, i) => {
-    if (result < 0n && result >= -4095n) throw new SyscallError({ syscall: calls[i]!.name, errno: Number(-result), pid: injector.tid });
-  });
-}
-
 function makeThreads(injector: Injector, task: TaskImage, input: TaskRestoreInput): void {
   for (const thread of task.threads.slice(1)) {
     const childTid = thread.core.thread_info!.clear_tid_addr;
@@ -119,19 +112,12 @@ function setupThreads(task: TaskImage, input: TaskRestoreInput): void {
 }
 
 function setupThreadGroups(leader: Injector, task: TaskImage, threads: readonly ThreadImage[], input: TaskRestoreInput): void {
-  const perGroup = Math.max(1, Math.floor(input.area.scratchSize / THREAD_SETUP_BYTES));
-  for (let first = 0; first < threads.length; first += perGroup) {
-    const group = threads.slice(first, first + perGroup);
-    const injectors: Injector[] = [];
-    try {
-      for (const thread of group) injectors.push(openInjector(thread.tid, { sharesMemoryWith: leader, log: input.log }));
-      const calls = group.map((thread, i) => threadSetupCalls(injectors[i]!, input.area, task, thread, i * THREAD_SETUP_BYTES));
-      const results = batchOnThreads(injectors.map((injector, i) => ({ injector, calls: calls[i]! })));
-      injectors.forEach((injector, i) => checkSetup(injector, calls[i]!, results[i]!));
-    } finally {
-      for (const injector of injectors) injector.release();
-    }
-  }
+  const perGroup = Math.floor(input.area.scratchSize / THREAD_SETUP_BYTES);
+  inThreadGroups(leader, threads.map((thread) => thread.tid), perGroup, input.log, (injectors, first) => {
+    const calls = injectors.map((injector, i) => threadSetupCalls(injector, input.area, task, threads[first + i]!, i * THREAD_SETUP_BYTES));
+    const results = batchOnThreads(injectors.map((injector, i) => ({ injector, calls: calls[i]! })));
+    injectors.forEach((injector, i) => checkResults(injector, calls[i]!, results[i]!));
+  });
 }
 
 function dropArea(pid: number, site: bigint, area: TaskArea, log: Logger): void {

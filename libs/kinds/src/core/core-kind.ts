@@ -6,7 +6,7 @@
 // Seccomp modes and filters: seccomp.ts (seccomp.img, written once every
 // task is dumped). Not saved: LSM labels, cgroup sets. Restore:
 // core-restore.ts. See criu(8), ptrace(2), proc_pid_status(5).
-import { batchOnThreads, openInjector, type Injector, type Scratch } from '@criu-ts/inject';
+import { batchOnThreads, inThreadGroups, type Injector, type Scratch } from '@criu-ts/inject';
 import { imagePath, writeImage, type Messages } from '@criu-ts/images';
 import { PAGE_SIZE, ptraceGetRegs } from '@criu-ts/kernel';
 import { readStat } from '@criu-ts/proc';
@@ -74,24 +74,16 @@ function threadEntryWith(ctx: DumpContext, pid: number, before: Before, via: { i
  * wait for a group of threads, as many as the page holds answers for.
  */
 function otherThreadEntries(ctx: DumpContext, pid: number, befores: readonly Before[], leader: { injector: Injector; scratch: Scratch }): [number, CoreEntry][] {
-  const perGroup = Math.max(1, Math.floor(leader.scratch.size / THREAD_ANSWER_BYTES));
   const entries: [number, CoreEntry][] = [];
-  for (let first = 0; first < befores.length; first += perGroup) {
-    const group = befores.slice(first, first + perGroup);
-    const injectors: Injector[] = [];
-    try {
-      for (const before of group) {
-        injectors.push(openInjector(before.tid, { log: ctx.log.child('inject'), sharesMemoryWith: leader.injector }));
-      }
-      const prepared = injectors.map((injector, i) => prepareTaskCalls(injector, leader.scratch, 'thread', i * THREAD_ANSWER_BYTES));
-      const results = batchOnThreads(injectors.map((injector, i) => ({ injector, calls: prepared[i]!.calls })));
-      group.forEach((before, i) => {
-        entries.push([before.tid, threadEntryWith(ctx, pid, before, { injector: injectors[i]!, calls: prepared[i]!.answer(results[i]!) })]);
-      });
-    } finally {
-      for (const injector of injectors) injector.release();
-    }
-  }
+  const perGroup = Math.floor(leader.scratch.size / THREAD_ANSWER_BYTES);
+  inThreadGroups(leader.injector, befores.map((before) => before.tid), perGroup, ctx.log.child('inject'), (injectors, first) => {
+    const prepared = injectors.map((injector, i) => prepareTaskCalls(injector, leader.scratch, 'thread', i * THREAD_ANSWER_BYTES));
+    const results = batchOnThreads(injectors.map((injector, i) => ({ injector, calls: prepared[i]!.calls })));
+    injectors.forEach((injector, i) => {
+      const before = befores[first + i]!;
+      entries.push([before.tid, threadEntryWith(ctx, pid, before, { injector, calls: prepared[i]!.answer(results[i]!) })]);
+    });
+  });
   return entries;
 }
 
