@@ -15,7 +15,7 @@
 //   its own queue: the fixture receives them and proves they are the same.
 // Skipped, saying so, when upstream CRIU is absent.
 import t from 'tap';
-import { mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createImage, readEntries, readImageEntries } from '@criu-ts/images';
 import { SIG, kill } from '@criu-ts/kernel';
@@ -23,36 +23,12 @@ import { compileFixture, scratchDir } from './lib/fixtures.js';
 import { ask, askUdp } from './lib/socket-clients.js';
 import { DIRECTIONS, dumpWith, restoreChecked, signalWhenAsleep, skipWithoutUpstream } from './lib/upstream.js';
 import { killAndReap, startBackground, waitOutput } from '../libs/restore/test/live.js';
+import { fdTable } from './lib/fd-table.js';
 
 const skip = skipWithoutUpstream();
 if (skip !== false) t.comment(skip);
 // each round trip is a dump and a restore by two different tools; allow for a loaded machine
 t.setTimeout(600_000);
-
-
-const O_DIRECTORY = 0o200000;
-
-/**
- * fd number → link (pipe and anon inode numbers masked), flags and pos
- * from fdinfo; fds above 2. `withoutDirectoryFlag`: O_DIRECTORY left out
- * (upstream 4.2's restore reopens a directory without it, from its own
- * images as from ours, which both save it).
- */
-function fdTable(pid: number, withoutDirectoryFlag = false): [number, string][] {
-  return readdirSync(`/proc/${pid}/fd`)
-    .map(Number)
-    .filter((fd) => fd > 2)
-    .sort((a, b) => a - b)
-    .map((fd) => {
-      const info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-      const field = (key: string): string => new RegExp(`^${key}:\\s*(\\S+)`, 'm').exec(info)?.[1] ?? '';
-      const link = readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/^pipe:\[\d+\]$/, 'pipe:[N]');
-      const flags = parseInt(field('flags'), 8) & ~(withoutDirectoryFlag ? O_DIRECTORY : 0);
-      return [fd, `${link} flags 0${flags.toString(8)} pos ${field('pos')}`];
-    });
-}
-
-
 
 /** An image read by our reader and written again by our writer: the same bytes? */
 function rewrittenSame(images: string, name: string): boolean {

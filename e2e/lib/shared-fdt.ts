@@ -3,10 +3,11 @@
 // (kcmp KCMP_FILES), N has its own, and every task's fds — numbers,
 // targets, flags, offsets — are what /proc showed before the dump. Every
 // task it starts is killed and reaped on teardown.
-import { mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { KCMP, KCMP_RESULT, kcmp } from '@criu-ts/kernel';
+import { fdTable } from './fd-table.js';
 import { compileFixture } from './fixtures.js';
 import { killAndReap, startBackground, waitOutput } from '../../libs/restore/test/live.js';
 
@@ -45,20 +46,6 @@ export function startSibling(t: Test, dir: string): Sibling {
   const [parent, a, b] = waitOutput(out, /^ready (\d+) (\d+) (\d+)$/m).slice(1).map(Number) as [number, number, number];
   for (const pid of [a, b]) t.teardown(() => killAndReap(pid));
   return { pids: { parent, a, b }, out };
-}
-
-/** fd number → "link flags F pos P" (pipe numbers masked: they are new), fds above 2. */
-export function fdTable(pid: number): [number, string][] {
-  return readdirSync(`/proc/${pid}/fd`)
-    .map(Number)
-    .filter((fd) => fd > 2)
-    .sort((a, b) => a - b)
-    .map((fd) => {
-      const info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-      const field = (key: string): string => new RegExp(`^${key}:\\s*(\\S+)`, 'm').exec(info)?.[1] ?? '';
-      const link = readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/^pipe:\[\d+\]$/, 'pipe:[N]');
-      return [fd, `${link} flags ${field('flags')} pos ${field('pos')}`];
-    });
 }
 
 export type Tables = Record<keyof SharedFdt['pids'], [number, string][]>;
