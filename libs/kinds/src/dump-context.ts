@@ -44,6 +44,8 @@ export interface DumpOptions {
   leaveRunning?: boolean;
   /** --auto-dedup: punch the pages this run writes out of the parent images */
   autoDedup?: boolean;
+  /** --external TYPE[ID]:VALUE, as given (net[INODE]:KEY: the tree's network namespace is external) */
+  external?: readonly string[];
 }
 
 /** A thread of a frozen task, stopped under ptrace. */

@@ -34,6 +34,14 @@ export interface RestoreOptions {
    * was not dumped is then restored on that pty's slave (tty-external.ts)
    */
   orphanPtsMaster?: (master: number) => void;
+  /** --external TYPE[ID]:VALUE, as given (veth[IN]:OUT[@BRIDGE]: a veth's outer end) */
+  external?: readonly string[];
+  /** --veth-pair IN=OUT */
+  vethPair?: readonly string[];
+  /** --join-ns NS:{PID|PATH}[,EXTRA], as given */
+  joinNs?: readonly string[];
+  /** --empty-ns net: the network namespace is made empty, for an action script (setup-namespaces) to fill */
+  emptyNs?: 'net';
 }
 
 /** A task being restored, as pstree.img and its core image describe it. */

@@ -27,6 +27,14 @@ export interface CreateInput {
   timeoutMs: number;
   /** called right after a session leader's setsid, before its children exist (a ctty they inherit) */
   onSession?: (pid: number) => void;
+  /** extra clone flags of the root (CLONE_NEWNET for a network namespace of its own) */
+  rootFlags?: bigint;
+  /**
+   * called once the root exists, before any other task: puts it in its
+   * namespaces (made: true when it was not cloned here, -S, so rootFlags
+   * were not applied)
+   */
+  onRoot?: (injector: Injector, made: boolean) => void;
 }
 
 function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
@@ -39,7 +47,7 @@ function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
 function cloneOne(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: boolean): void {
   const parent = isRoot ? input.helper! : set.injectors.get(task.ppid)!;
   // a task that shares its parent's fd table gets it again from the kernel (fd-tables.ts)
-  const flags = isRoot ? CLONE.PARENT : task.fdTableOwner !== undefined ? CLONE.FILES : 0n;
+  const flags = isRoot ? CLONE.PARENT | (input.rootFlags ?? 0n) : task.fdTableOwner !== undefined ? CLONE.FILES : 0n;
   // with CLONE_PARENT the child takes the helper's exit signal (SIGCHLD); clone3 wants 0 there
   const exitSignal = isRoot ? 0 : SIG.CHLD;
   set.processes.push(task.pid);
@@ -52,6 +60,7 @@ function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: b
   if (isRoot && faultInjected(FAULT.RESTORE_ROOT_ONLY)) kill(task.pid, SIG.KILL);
   faultPoint(FAULT.RESTORE_CLONE, String(task.pid));
   const injector = openNew(set, input, task.pid);
+  if (isRoot) input.onRoot?.(injector, made);
   if (input.plan.setsid.has(task.pid)) {
     injector.call('setsid', SYS.setsid);
     input.onSession?.(task.pid);

@@ -9,8 +9,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { CriuError, FAULT, errnoOf, faultSetting, interruptionPoint, stagePoint, type Logger } from '@criu-ts/base';
 import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kernel';
 import { imagePath, writeImage } from '@criu-ts/images';
-import { openInjector } from '@criu-ts/inject';
-import { finishTcpRestore, punchRuns, remappedFileFd, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
+import { openInjector, type Injector } from '@criu-ts/inject';
+import {
+  closeNetNs, finishTcpRestore, inNetNs, netNsJoinPath, netNsPlan, netNsRootFlags, punchRuns, relockEmptyNetNs, remappedFileFd, restoreNetNs, setRestoredNetNs,
+  sharedMappingFd, taskKinds, type NetNsHandle, type NetNsPlan, type RestoreContext, type RestoreOptions,
+} from '@criu-ts/kinds';
+import { joinNetNsInTask, unshareNetNsInTask } from './net-ns-join.js';
 import { resolveChain } from './parent-pages.js';
 import { createTree } from './create-tree.js';
 import { readFileTable } from './file-paths.js';
@@ -45,7 +49,7 @@ export interface RestoreRequest extends RestoreOptions {
   runAction?: (action: RestoreAction, env: { pid: number }) => Promise<void>;
 }
 
-export type RestoreAction = 'pre-restore' | 'post-restore' | 'pre-resume' | 'post-resume';
+export type RestoreAction = 'pre-restore' | 'post-restore' | 'pre-resume' | 'post-resume' | 'setup-namespaces' | 'post-setup-namespaces' | 'network-unlock';
 
 export interface RestoreResult {
   /** the root task's pid */
@@ -141,7 +145,7 @@ function prepareArea(origin: number, tree: TreeImage): TaskArea {
   return area;
 }
 
-function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request: RestoreRequest, ctx: RestoreContext): number {
+function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request: RestoreRequest, ctx: RestoreContext, netns?: NetNsHandle): number {
   const files = readFileTable(tree.dir);
   let pages = 0;
   for (const task of tree.tasks) {
@@ -154,7 +158,8 @@ function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request
     }
     pages += restoreTask(injector, task, {
       dir: tree.dir, area, files, populate: request.populate ?? false, log: request.log, timeoutMs: request.timeoutMs ?? 10_000,
-      runKinds: (pid) => runTaskKinds(ctx, taskKinds, pid),
+      // the tasks' sockets are made by the tool: in the tree's network namespace
+      runKinds: (pid) => (netns === undefined ? runTaskKinds(ctx, taskKinds, pid) : inNetNs(netns, () => runTaskKinds(ctx, taskKinds, pid))),
       sharedFd: (taskInjector, vma) => sharedMappingFd(ctx, taskInjector, vma),
       remappedFd: (fileId, flags, purpose) => remappedFileFd(ctx, fileId, flags, purpose),
     });
@@ -169,7 +174,31 @@ interface Origin {
   isRoot: boolean;
 }
 
-async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: RestoreRequest, made: { ctx?: RestoreContext }): Promise<RestoreResult> {
+interface Made {
+  ctx?: RestoreContext;
+  netns?: NetNsHandle;
+}
+
+/** The root in its network namespace, before it makes any task (a new one takes CLONE_NEWNET as it is cloned). */
+function rootNetNs(plan: NetNsPlan | undefined, area: TaskArea): (injector: Injector, made: boolean) => void {
+  return (injector, made) => {
+    const join = netNsJoinPath(plan);
+    if (join !== undefined) joinNetNsInTask(injector, area, join);
+    else if (made && netNsRootFlags(plan) !== 0n) unshareNetNsInTask(injector);
+  };
+}
+
+/** The tree's network namespace once the tasks exist: restored from the images, then the setup-namespaces stages. */
+async function setUpNetNs(plan: NetNsPlan, ctx: RestoreContext, request: RestoreRequest, root: number, made: Made): Promise<void> {
+  const netns = restoreNetNs(request, plan, root, request.log.child('net'));
+  made.netns = netns;
+  setRestoredNetNs(ctx, plan, netns);
+  await request.runAction?.('setup-namespaces', { pid: root });
+  relockEmptyNetNs(plan, netns, request.log);
+  await request.runAction?.('post-setup-namespaces', { pid: root });
+}
+
+async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: RestoreRequest, made: Made, netPlan?: NetNsPlan): Promise<RestoreResult> {
   const { log } = request;
   const started = process.hrtime.bigint();
   await stagePoint(FAULT.RESTORE_HELPER);
@@ -184,19 +213,24 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   };
   const helper = origin.isRoot ? undefined : openInjector(origin.pid, { site: area.site, batchArea: area.batch, log });
   try {
-    createTree(set, { helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession });
+    createTree(set, {
+      helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession,
+      rootFlags: netNsRootFlags(netPlan), onRoot: rootNetNs(netPlan, area),
+    });
   } finally {
     helper?.release();
   }
   const forkingUs = Number((process.hrtime.bigint() - started) / 1000n);
-  await interruptionPoint();
-  const pages = restoreLiveTasks(set, tree, area, request, ctx);
   const root = tree.tasks[0]!.pid;
+  if (netPlan !== undefined) await setUpNetNs(netPlan, ctx, request, root, made);
+  await interruptionPoint();
+  const pages = restoreLiveTasks(set, tree, area, request, ctx, made.netns);
   await stagePoint(FAULT.POST_RESTORE);
   // post-restore may still abort (the tasks are killed); pre-resume must not fail (criu(8))
   await request.runAction?.('post-restore', { pid: root });
   await request.runAction?.('pre-resume', { pid: root });
   // the network is unlocked and TCP repair turned off at the last moment, as upstream
+  if (netPlan !== undefined) await request.runAction?.('network-unlock', { pid: root });
   finishTcpRestore(ctx, true);
   resumeTree({ tasks: tree.tasks, area, leaveStopped: request.leaveStopped, log });
   const restoreUs = Number((process.hrtime.bigint() - started) / 1000n);
@@ -225,15 +259,16 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   const tree = readTreeImage(request.imagesDir);
   checkPidsFree(tree);
   const rootPid = tree.tasks[0]!.pid;
+  const netPlan = netNsPlan(request, rootPid, log);
   await request.runAction?.('pre-restore', { pid: rootPid });
   const set = newTaskSet();
   const sibling = request.siblingChannel;
   const helper = sibling === undefined ? startFreeHelper(request, new Set(treeIds(tree))) : undefined;
   let result: RestoreResult;
-  const made: { ctx?: RestoreContext } = {};
+  const made: Made = {};
   try {
     if (sibling !== undefined) makeSiblingRoot(sibling, rootPid, (pid) => set.processes.push(pid), log, request.timeoutMs ?? 10_000);
-    result = await build(set, tree, helper === undefined ? { pid: rootPid, isRoot: true } : { pid: helper, isRoot: false }, request, made);
+    result = await build(set, tree, helper === undefined ? { pid: rootPid, isRoot: true } : { pid: helper, isRoot: false }, request, made, netPlan);
     log.info(`restored ${result.pids.length} task(s), root ${result.root}, ${result.pagesRestored} pages`);
     writeRestoreStats(request.imagesDir, result, log);
     if (request.autoDedup === true) punchRestored(tree, log);
@@ -246,6 +281,7 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
     throw error;
   } finally {
     if (helper !== undefined) killAndReap(helper);
+    if (made.netns !== undefined) closeNetNs(made.netns);
   }
   // the tree runs now: a failing post-resume script is reported, it cannot undo the restore
   await request.runAction?.('post-resume', { pid: result.root });

@@ -72,6 +72,7 @@ async function dumpInto(ctx: DumpContext, imagesDir: string, stream: StreamOutpu
     tcpClose: o.tcpClose,
     skipInFlight: o.skipInFlight,
     networkLock: o.networkLock,
+    external: o.external,
     extUnixSk: o.extUnixSk !== undefined,
     fileValidation: o.fileValidation === 'filesize' ? 'filesize' : 'buildid',
     preDump,

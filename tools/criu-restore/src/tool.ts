@@ -67,6 +67,10 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     siblingChannel: o.restoreSibling ? launcherChannel(ctx.env) : undefined,
     orphanPtsMaster: orphanPtsMaster(ctx),
     autoDedup: o.autoDedup,
+    external: o.external,
+    vethPair: o.vethPair,
+    joinNs: o.joinNs,
+    emptyNs: o.emptyNs === 'net' ? 'net' : undefined,
     runAction: (action, env) => runActionScript({ ...ctx, imagesDir }, action, { initPid: env.pid }),
   });
 }

@@ -6,10 +6,11 @@
 // in tree order, kinds in the order pid, net, ipc, uts, time, mnt, user,
 // cgroup. sighand ids come from their own counter, 1 being CRIU's.
 //
-// Namespaces are not dumped (no kind writes ns images yet): upstream would
-// take a namespace of the root task that differs from CRIU's into the image
-// and refuses nested ones, so any task whose namespace differs from ours is
-// refused here with UnsupportedError. The table is per dump
+// Namespaces but the network namespace are not dumped: upstream would take
+// a namespace of the root task that differs from CRIU's into the image and
+// refuses nested ones, so any task whose namespace differs from ours is
+// refused here with UnsupportedError — but a network namespace of the
+// root's own (ns/net-ns.ts), that all its tasks share. The table is per dump
 // (DumpContext.shared); inventory.img's root_ids take criuNamespaceIds().
 import { UnsupportedError } from '@criu-ts/base';
 import { KCMP, KCMP_RESULT, kcmp } from '@criu-ts/kernel';
@@ -84,16 +85,31 @@ export function knownNamespaceId(ctx: DumpContext, kind: string, inode: number):
   return table.namespaces.get(`${kind}:${inode}`);
 }
 
-/** The namespace ids of a task; UnsupportedError if it lives in a namespace other than ours. */
+/**
+ * The namespace ids of a task; UnsupportedError if it lives in a namespace
+ * other than ours — but for the network namespace, which the tree may have
+ * of its own (ns/net-ns.ts dumps it): the root's, shared by every task
+ * (a task in a network namespace other than its root's is refused).
+ */
 export function taskNamespaceIds(ctx: DumpContext, pid: number): NamespaceIds {
   const table = kobjTable(ctx);
   const inodes = readNamespaces(pid);
+  const root = ctx.tasks[0]?.pid;
   for (const [kind] of NAMESPACE_ORDER) {
-    if ((inodes[kind] ?? 0) !== (table.criuInodes[kind] ?? 0)) {
-      throw new UnsupportedError({ pid, kind: `a ${kind} namespace other than criu's (namespaces are not dumped yet)` });
+    const inode = inodes[kind] ?? 0;
+    if (inode === (table.criuInodes[kind] ?? 0)) continue;
+    if (kind !== 'net') throw new UnsupportedError({ pid, kind: `a ${kind} namespace other than criu's (namespaces are not dumped yet)` });
+    const rootInode = root === undefined || root === pid ? inode : treeNetInode(ctx, root);
+    if (inode !== rootInode) {
+      throw new UnsupportedError({ pid, kind: `a network namespace other than its root task's (nested network namespaces are not dumped)` });
     }
   }
   return numberNamespaces(table, inodes);
+}
+
+/** The inode of the root task's network namespace, read once per dump. */
+function treeNetInode(ctx: DumpContext, root: number): number {
+  return ctx.shared('core.tree-net-inode', () => readNamespaces(root).net ?? 0);
 }
 
 /**
