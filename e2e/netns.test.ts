@@ -12,16 +12,17 @@
 // or repeated. Both ways with upstream CRIU 4.2 too.
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEntries, readOne } from '@criu-ts/images';
 import { alive, killAndReap, waitFor } from '../libs/restore/test/live.js';
-import { hostUp, lastGot, netNsState, startNetNsProgram, waitProgress, type NetNsProgram } from './lib/netns-fixture.js';
+import { hostUp, inNs, lastGot, netNsState, startNetNsProgram, waitProgress, type NetNsProgram } from './lib/netns-fixture.js';
+import { toolPath } from './lib/workspace.js';
 import { dumpWith, logTail, restoreWith, skipWithoutUpstream, type Side } from './lib/upstream.js';
 
 t.setTimeout(300_000);
 
-function checkImages(t: Test, images: string): void {
+function checkImages(t: Test, images: string, method: 'iptables' | 'nftables'): void {
   const ids = readOne(images, 'ids', readEntries(images, 'pstree')[0]!.pid);
   const criuNet = readOne(images, 'inventory').root_ids?.net_ns_id;
   t.ok(ids.net_ns_id !== undefined && ids.net_ns_id !== criuNet, `the task's network namespace (${ids.net_ns_id}) is its own, not criu's (${criuNet})`);
@@ -30,7 +31,7 @@ function checkImages(t: Test, images: string): void {
   t.same(links.map((l) => l.name).sort(), ['lo', 'vin'], 'netdev image: lo and the veth');
   t.equal(links.find((l) => l.name === 'vin')?.mtu, 1400, "the veth's MTU");
   for (const kind of ['netns', 'ifaddr', 'route', 'route6', 'rule', 'nftables'] as const) t.ok(existsSync(join(images, `${kind}-${id}.img`)), `${kind}-${id}.img`);
-  t.match(readFileSync(join(images, `nftables-${id}.img`), 'utf8'), /jump CRIU/, "the namespace's lock is in its saved rules");
+  t.match(readFileSync(join(images, `nftables-${id}.img`), 'utf8'), method === 'iptables' ? /jump CRIU/ : /table inet CRIU-[\s\S]*policy drop/, `the namespace's lock (${method}) is in its saved rules`);
   t.match(readFileSync(join(images, `nftables-${id}.img`), 'utf8'), /192\.0\.2\.99/, "the namespace's own rule is saved");
 }
 
@@ -38,11 +39,11 @@ function hostLink(name: string): boolean {
   return spawnSync('ip', ['link', 'show', name], { timeout: 10_000 }).status === 0;
 }
 
-function roundTrip(t: Test, dump: Side, restore: Side, outerOption: (outer: string) => string[]): void {
+function roundTrip(t: Test, dump: Side, restore: Side, outerOption: (outer: string) => string[], method: 'iptables' | 'nftables' = 'iptables'): void {
   const program: NetNsProgram = startNetNsProgram(t, dump === restore ? 'a' : dump === 'ours' ? 'b' : 'c');
   const before = netNsState(program.pid);
-  const images = dumpWith(dump, t, program.dir, program.pid, ['--tcp-established', `--external=veth[vin]:${program.outer}`]);
-  checkImages(t, images);
+  const images = dumpWith(dump, t, program.dir, program.pid, ['--tcp-established', '--network-lock', method, `--external=veth[vin]:${program.outer}`]);
+  checkImages(t, images, method);
   // the kernel takes a dead namespace's links down asynchronously
   waitFor("the veth's outer end to go with the killed namespace", () => !hostLink(program.outer), 10_000);
   t.notOk(hostLink(program.outer), "the veth's outer end went with the killed namespace");
@@ -63,7 +64,7 @@ function roundTrip(t: Test, dump: Side, restore: Side, outerOption: (outer: stri
 }
 
 t.test('ours both ways, the outer end named by --external veth[vin]:NAME', async (t) => roundTrip(t, 'ours', 'ours', (outer) => [`--external=veth[vin]:${outer}`]));
-t.test('ours both ways, the outer end named by --veth-pair vin=NAME', async (t) => roundTrip(t, 'ours', 'ours', (outer) => ['--veth-pair', `vin=${outer}`]));
+t.test('ours both ways, the outer end named by --veth-pair vin=NAME, --network-lock nftables', async (t) => roundTrip(t, 'ours', 'ours', (outer) => ['--veth-pair', `vin=${outer}`], 'nftables'));
 
 for (const [dump, restore] of [['ours', 'upstream'], ['upstream', 'ours']] as const) {
   t.test(`dumped by ${dump}, restored by ${restore}`, { skip: skipWithoutUpstream() }, async (t) => roundTrip(t, dump, restore, (outer) => [`--external=veth[vin]:${outer}`]));
@@ -78,4 +79,23 @@ t.test('a veth whose outer end is not named is refused on restore, leaving nothi
   t.notOk(alive(program.pid), 'no task is left');
   waitFor('the namespace of the failed restore to go', () => !hostLink(program.outer), 10_000);
   t.notOk(hostLink(program.outer), 'no veth end is left in the host');
+});
+
+t.test('a dump that fails once the namespace is locked leaves it unlocked and the program running', async (t) => {
+  const program = startNetNsProgram(t, 'e');
+  const before = netNsState(program.pid);
+  for (const method of ['iptables', 'nftables']) {
+    const images = join(program.dir, `img-${method}`);
+    mkdirSync(images);
+    const run = spawnSync(process.execPath, [toolPath('criu-dump'), '-t', String(program.pid), '-D', images, '-o', 'dump.log', '-v4', '--tcp-established', '--network-lock', method], {
+      env: { ...process.env, CRIU_FAULT: '1004' }, timeout: 120_000,
+    });
+    t.not(run.status, 0, `the dump fails (CRIU_FAULT=1004, ${method})`);
+    t.match(logTail(images, 'dump.log', 40), /locked/, 'the namespace had been locked');
+    const got = lastGot(program.out);
+    waitProgress(program, got, `the program to go on after the failed dump (${method})`, 200);
+    t.same(netNsState(program.pid), before, `no lock left in the namespace, the rest as it was (${method})`);
+    t.notMatch(inNs(program.pid, ['nft', 'list', 'ruleset']), /CRIU/, 'no CRIU chain or table in the namespace');
+  }
+  t.notMatch(readFileSync(program.out, 'utf8'), /BAD|eof|Error|Traceback/, 'the conversation went on unharmed');
 });
