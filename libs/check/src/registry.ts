@@ -7,12 +7,13 @@ import { ipv6Freebind, netDiagRaw, sockDiag, sockDiagNetlink, sockDiagPacket, so
 import { tcpHalfClosed } from './probes/tcp-half-closed.js';
 import { networkLockNftables } from './probes/network-lock-nftables.js';
 import { hasIptLegacy } from './probes/ipt-legacy.js';
+import { externalNetNs, nftables } from './probes/netns.js';
 import { clone3SetTid, nsLastPid, nsPid } from './probes/pids.js';
 import { cgroup2, cgroupFreezer, ioUring } from './probes/system.js';
 import { fdinfoLock, mntId, openat2, timerfd } from './probes/files.js';
 import {
-  aioRemap, apparmorStacking, autofs, breakpoints, cgroupns, compatCr, externalNetNs, linkNsid, memfdHugetlb, moveMountSetGroup,
-  newifindex, nftables, nsid, overlayfsMaps, pagemapScanGuardPages, skNs, skUnixFile, timensCr, tun, tunNs, userns,
+  aioRemap, apparmorStacking, autofs, breakpoints, cgroupns, compatCr, linkNsid, memfdHugetlb, moveMountSetGroup,
+  newifindex, nsid, overlayfsMaps, pagemapScanGuardPages, skNs, skUnixFile, timensCr, tun, tunNs, userns,
 } from './probes/unsupported.js';
 import {
   getRseqConf, loginuid, pidfdStore, pidfdWait, processVm, ptraceRegsets, ptraceSeize, seccompFilters, seccompSuspend, timerCrIds,
