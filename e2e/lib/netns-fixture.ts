@@ -10,7 +10,7 @@
 // teardown that removes the host's veth end whatever happened.
 import type { Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBackground, waitFor, waitOutput } from '../../libs/restore/test/live.js';
 import { scratchDir } from './fixtures.js';
@@ -94,15 +94,20 @@ const SETUP: readonly (readonly string[])[] = [
   ['sysctl', '-q', '-w', 'net.ipv4.ping_group_range=0 100'],
 ];
 
-/** Starts the program in its namespace, sets the namespace up, lets it run; waits for its conversation. */
-export function startNetNsProgram(t: Test, tag: string): NetNsProgram {
+/**
+ * Starts the program in its namespace — a new one (unshare -n), or the one
+ * at `netnsPath` (nsenter) — sets the namespace up, lets it run; waits for
+ * its conversation.
+ */
+export function startNetNsProgram(t: Test, tag: string, netnsPath?: string): NetNsProgram {
   const dir = scratchDir(t);
   writeFileSync(join(dir, 'prog.py'), PROGRAM);
   const out = join(dir, 'prog.out');
   const outer = `cr${tag}${process.pid % 10000}`.slice(0, 15);
   removeLink(outer);
   t.teardown(() => removeLink(outer));
-  const pid = startBackground(t, out, '/usr/bin/unshare', ['-n', '/usr/bin/python3', join(dir, 'prog.py'), dir]);
+  const enter = netnsPath === undefined ? ['/usr/bin/unshare', '-n'] : ['/usr/bin/nsenter', `--net=${netnsPath}`];
+  const pid = startBackground(t, out, enter[0]!, [...enter.slice(1), '/usr/bin/python3', join(dir, 'prog.py'), dir]);
   // setsid and unshare exec in turn: the program is there once python3 runs in a namespace other than ours
   const own = readlinkSync('/proc/self/ns/net');
   waitFor('the program in its namespace', () => readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('python3') && readlinkSync(`/proc/${pid}/ns/net`) !== own, 20_000);
@@ -145,4 +150,22 @@ export function netNsState(pid: number): { links: unknown[]; routes: string[]; f
   const firewall = inNs(pid, ['iptables-save']).split('\n').filter((line) => !line.startsWith('#')).map((line) => line.replace(/\[\d+:\d+\]/, '')).filter((line) => line !== '');
   const sysctls = Object.fromEntries(SYSCTLS.map((name) => [name, inNs(pid, ['sysctl', '-n', name]).trim().replace(/\s+/g, ' ')]));
   return { links, routes, firewall, sysctls };
+}
+
+/** A named network namespace (ip netns add), deleted on teardown; its path. */
+export function namedNetNs(t: Test, tag: string): string {
+  const name = `criu-ts-${tag}-${process.pid}`;
+  spawnSync('ip', ['netns', 'del', name], { timeout: 10_000 });
+  const run = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8', timeout: 10_000 });
+  if (run.status !== 0) throw new Error(`ip netns add ${name}: ${run.stderr}`);
+  t.teardown(() => spawnSync('ip', ['netns', 'del', name], { timeout: 10_000 }));
+  return `/run/netns/${name}`;
+}
+
+/** An --action-script that appends each stage to FILE and, at setup-namespaces, runs SETUP in the root's namespace. */
+export function actionScript(dir: string, setup = ''): { script: string; stages: () => string[] } {
+  const log = join(dir, 'stages');
+  const script = join(dir, 'action.sh');
+  writeFileSync(script, `#!/bin/sh\necho "$CRTOOLS_SCRIPT_ACTION" >> ${log}\n[ "$CRTOOLS_SCRIPT_ACTION" = setup-namespaces ] && nsenter --net=/proc/$CRTOOLS_INIT_PID/ns/net sh -c '${setup}'\nexit 0\n`, { mode: 0o755 });
+  return { script, stages: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []) };
 }
