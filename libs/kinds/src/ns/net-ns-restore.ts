@@ -98,13 +98,19 @@ export function netNsJoinPath(plan: NetNsPlan | undefined): string | undefined {
   return plan?.mode === 'join' ? plan.joinPath : undefined;
 }
 
-/** veth[IN]:OUT from --external, and --veth-pair IN=OUT: inner link name → outer name (OUT or OUT@BRIDGE). */
-export function vethOuterNames(options: RestoreOptions): Map<string, string> {
+/** --external KIND[IN]:VALUE as a map IN → VALUE. */
+export function externalNames(options: RestoreOptions, kind: string): Map<string, string> {
   const names = new Map<string, string>();
   for (const item of options.external ?? []) {
-    const match = /^veth\[([^\]]+)\]:(.+)$/.exec(item);
-    if (match !== null) names.set(match[1]!, match[2]!);
+    const match = /^([a-z]+)\[([^\]]+)\]:(.+)$/.exec(item);
+    if (match !== null && match[1] === kind) names.set(match[2]!, match[3]!);
   }
+  return names;
+}
+
+/** veth[IN]:OUT from --external, and --veth-pair IN=OUT: inner link name → outer name (OUT or OUT@BRIDGE). */
+export function vethOuterNames(options: RestoreOptions): Map<string, string> {
+  const names = externalNames(options, 'veth');
   for (const item of options.vethPair ?? []) {
     const [inner, outer] = item.split('=');
     if (inner === undefined || outer === undefined || inner === '' || outer === '') throw new CriuError(`--veth-pair ${item}: expected IN=OUT`, { code: 'EINVAL' });
@@ -136,7 +142,9 @@ export function restoreNetNs(options: RestoreOptions, plan: NetNsPlan, pid: numb
       const dir = options.imagesDir;
       if (plan.entry !== undefined) restoreSysctls(ns, plan.entry);
       const links = existsSync(imagePath(dir, 'netdev', plan.id)) ? readEntries(dir, 'netdev', plan.id) : [];
-      restoreLinks({ ns, nsId: plan.id, links, defaults4: plan.entry?.def_conf4, defaults6: plan.entry?.def_conf6, vethOuter: vethOuterNames(options), log });
+      restoreLinks({
+        ns, nsId: plan.id, links, defaults4: plan.entry?.def_conf4, defaults6: plan.entry?.def_conf6, vethOuter: vethOuterNames(options), macvlanParent: externalNames(options, 'macvlan'), pid, log,
+      });
       restoreIpState(ns, dir, plan.id, log);
       log.info(`network namespace ${plan.id} restored`);
     } else if (plan.mode === 'empty') {

@@ -3,6 +3,7 @@
 // out; the restore half making lo, a veth pair inside and a bridge again in
 // another fresh namespace.
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import { NdType } from '@criu-ts/images';
 import { inNetNs } from './net-ns-enter.js';
 import { dumpLinks, restoreLinks } from './net-links.js';
@@ -63,4 +64,26 @@ t.test('a link kind that is not dumped is refused by name', async (t) => {
   const ns = freshNetNs(t);
   inside(ns, ['ip', 'link', 'add', 'd0', 'type', 'ifb']);
   t.throws(() => dumpLinks(ns, 9, 4242, quietLog()), /network link d0 \(index 2, kind ifb\)/);
+});
+
+t.test('a macvlan on a parent in criu\'s namespace: mode saved, made again on --external macvlan[IN]:PARENT', async (t) => {
+  const parent = `crtm${process.pid % 100000}`;
+  spawnSync('ip', ['link', 'del', parent]);
+  t.teardown(() => spawnSync('ip', ['link', 'del', parent]));
+  t.equal(spawnSync('ip', ['link', 'add', parent, 'type', 'veth', 'peer', 'name', `${parent}p`]).status, 0, 'a parent in our namespace');
+  const ns = freshNetNs(t);
+  const pidOf = (path: string): number => Number(/^\/proc\/(\d+)\//.exec(path)![1]);
+  t.equal(spawnSync('ip', ['link', 'add', 'link', parent, 'name', 'mv0', 'netns', String(pidOf(ns.path)), 'type', 'macvlan', 'mode', 'private']).status, 0, 'a macvlan in the namespace');
+  const entries = dumpLinks(ns, 9, 4242, quietLog());
+  const mv0 = entries.find((e) => e.name === 'mv0')!;
+  t.equal(mv0.type, NdType.MACVLAN);
+  t.same(mv0.macvlan, { mode: 1 }, 'mode private, no flags (as upstream writes it)');
+  t.equal(mv0.peer_nsid, undefined, 'its parent is outside the dump');
+  const target = freshNetNs(t);
+  t.throws(() => restoreLinks({ ns: target, nsId: 9, links: entries, vethOuter: new Map(), pid: pidOf(target.path), log: quietLog() }), /macvlan mv0: its parent is outside the namespace; name it with --external macvlan\[mv0\]:PARENT/);
+  const again = freshNetNs(t);
+  restoreLinks({ ns: again, nsId: 9, links: entries, vethOuter: new Map(), macvlanParent: new Map([['mv0', parent]]), pid: pidOf(again.path), log: quietLog() });
+  const made = inNetNs(again, listLinks).find((l) => l.name === 'mv0');
+  t.match(made, { kind: 'macvlan', index: mv0.ifindex, mtu: mv0.mtu }, 'made again with its index');
+  t.equal(made?.address?.toString('hex'), Buffer.from(mv0.address!).toString('hex'), 'and its address');
 });

@@ -4,8 +4,10 @@
 // IPv4/IPv6 sysctls, the peer's index and namespace id, the master.
 // Kinds: the loopback, veth (its peer inside the namespace, or outside it:
 // then restore makes the outer end with the name --external veth[IN]:OUT
-// or --veth-pair IN=OUT gives), bridge. Refused, naming the link: macvlan,
-// tun, sit, gre and every other kind (their restore is not built).
+// or --veth-pair IN=OUT gives), bridge, macvlan (mode and flags; restore
+// makes it on the parent --external macvlan[IN]:PARENT names in criu's
+// namespace, straight into the new one). Refused, naming the link: tun,
+// sit, gre and every other kind (their restore is not built).
 // Restore runs ip-link(8) in the new namespace: links made with their
 // index, name, MTU and address, sysctls written, masters set, then the
 // links that were up brought up.
@@ -18,13 +20,17 @@ import { ARPHRD, IFF, listLinks, type Link } from './rtnl-links.js';
 
 export type NetDeviceEntry = Messages['net_device_entry'];
 
-const KIND_TYPES: Readonly<Record<string, NdType>> = { veth: NdType.VETH, bridge: NdType.BRIDGE };
+const KIND_TYPES: Readonly<Record<string, NdType>> = { veth: NdType.VETH, bridge: NdType.BRIDGE, macvlan: NdType.MACVLAN };
+/** IFLA_MACVLAN_* (if_link.h) and the modes' names for ip-link(8) */
+const IFLA_MACVLAN = { MODE: 1, FLAGS: 2 } as const;
+const MACVLAN_MODES: Readonly<Record<number, string>> = { 1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source' };
+const MACVLAN_FLAG_NOPROMISC = 1;
 
 function linkType(link: Link, pid: number): NdType {
   if (link.type === ARPHRD.LOOPBACK) return NdType.LOOPBACK;
   const type = link.kind === undefined ? undefined : KIND_TYPES[link.kind];
   if (type === undefined) {
-    throw new UnsupportedError({ pid, kind: `network link ${link.name} (index ${link.index}, ${link.kind === undefined ? `ARPHRD ${link.type}` : `kind ${link.kind}`}) in the task's network namespace`, hint: 'only lo, veth and bridge links are dumped' });
+    throw new UnsupportedError({ pid, kind: `network link ${link.name} (index ${link.index}, ${link.kind === undefined ? `ARPHRD ${link.type}` : `kind ${link.kind}`}) in the task's network namespace`, hint: 'only lo, veth, bridge and macvlan links are dumped' });
   }
   return type;
 }
@@ -43,9 +49,18 @@ export function dumpLinks(ns: NetNsHandle, nsId: number, pid: number, log: Logge
     if (link.linkNetnsid === undefined || link.linkNetnsid < 0) entry.peer_nsid = nsId;
     else log.warn(`the ${link.name} ${link.kind ?? 'link'} has its peer in another network namespace (netnsid ${link.linkNetnsid}): outside the dump`);
     if (link.master !== undefined) entry.master = link.master;
+    if (type === NdType.MACVLAN) entry.macvlan = macvlanEntry(link, pid);
     log.debug(`link ${link.index} ${link.name}: ${link.kind ?? (type === NdType.LOOPBACK ? 'loopback' : '?')}, flags 0x${link.flags.toString(16)}, mtu ${link.mtu}`);
     return entry;
   }));
+}
+
+function macvlanEntry(link: Link, pid: number): NonNullable<NetDeviceEntry['macvlan']> {
+  const mode = link.info?.get(IFLA_MACVLAN.MODE);
+  if (mode === undefined) throw new UnsupportedError({ pid, kind: `macvlan link ${link.name} without a mode` });
+  // upstream never sets has_flags (its image has the mode only); we keep flags only when there are any
+  const flags = link.info?.get(IFLA_MACVLAN.FLAGS)?.readUInt16LE(0) ?? 0;
+  return flags === 0 ? { mode: mode.readUInt32LE(0) } : { mode: mode.readUInt32LE(0), flags };
 }
 
 const macText = (address: Uint8Array): string => [...address].map((b) => b.toString(16).padStart(2, '0')).join(':');
@@ -66,6 +81,10 @@ export interface LinkRestoreInput {
   defaults6?: readonly SysctlEntry[];
   /** the outer name of a veth whose peer was outside the dump: link name → OUT or OUT@BRIDGE */
   vethOuter: ReadonlyMap<string, string>;
+  /** a macvlan's parent in criu's namespace: link name → parent (--external macvlan[IN]:PARENT) */
+  macvlanParent?: ReadonlyMap<string, string>;
+  /** a task in the namespace (ip link ... netns PID makes a macvlan there from criu's namespace) */
+  pid?: number;
   log: Logger;
 }
 
@@ -106,9 +125,25 @@ function makeLink(input: LinkRestoreInput, entry: NetDeviceEntry, made: Set<numb
     case NdType.BRIDGE:
       mustRunIn(ns, [...createArgs(entry), 'type', 'bridge'], log);
       return;
+    case NdType.MACVLAN:
+      makeMacvlan(input, entry);
+      return;
     default:
-      throw new CriuError(`netdev image: link ${entry.name} of type ${entry.type} cannot be restored (only lo, veth and bridge)`, { code: 'EUNSUPPORTED' });
+      throw new CriuError(`netdev image: link ${entry.name} of type ${entry.type} cannot be restored (only lo, veth, bridge and macvlan)`, { code: 'EUNSUPPORTED' });
   }
+}
+
+/** A macvlan, made on its parent in criu's namespace right into the restored one (as upstream, IFLA_NET_NS_FD). */
+function makeMacvlan(input: LinkRestoreInput, entry: NetDeviceEntry): void {
+  const parent = input.macvlanParent?.get(entry.name);
+  if (parent === undefined) throw new CriuError(`macvlan ${entry.name}: its parent is outside the namespace; name it with --external macvlan[${entry.name}]:PARENT`, { code: 'EINVAL' });
+  const mode = entry.macvlan === undefined ? undefined : MACVLAN_MODES[entry.macvlan.mode];
+  if (mode === undefined || input.pid === undefined) throw new CriuError(`netdev image: macvlan ${entry.name} without a known mode (${entry.macvlan?.mode})`, { code: 'EINVAL' });
+  const args = ['ip', 'link', 'add', 'link', linkName(parent), ...createArgs(entry).slice(3), 'netns', String(input.pid), 'type', 'macvlan', 'mode', mode];
+  if (((entry.macvlan?.flags ?? 0) & MACVLAN_FLAG_NOPROMISC) !== 0) args.push('nopromisc');
+  input.log.debug(`running ${args.join(' ')}`);
+  const run = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8', timeout: 30_000 });
+  if (run.status !== 0) throw new CriuError(`${args.join(' ')} failed: ${run.stderr.trim()}`, { code: 'ENETNS' });
 }
 
 /** An outer veth end named OUT@BRIDGE joins that bridge of the tool's namespace, up. */
