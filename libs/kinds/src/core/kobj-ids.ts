@@ -76,11 +76,17 @@ export function criuNamespaceIds(ctx: DumpContext): NamespaceIds {
 
 /**
  * The id of the namespace of `kind` with `inode` (a namespace file's
- * target) if it is one of criu's own — the only namespaces a dumped tree
- * may live in today; undefined for any other.
+ * target) if it is one of criu's own, or the tree's own network namespace
+ * — the only namespaces a dumped tree may live in today; undefined for any
+ * other.
  */
 export function knownNamespaceId(ctx: DumpContext, kind: string, inode: number): number | undefined {
   const table = kobjTable(ctx);
+  const root = ctx.tasks[0]?.pid;
+  if (kind === 'net' && root !== undefined && inode === treeNetInode(ctx, root) && inode !== table.criuInodes[kind]) {
+    // the tree's own network namespace (ns/net-ns.ts): numbered with the root's ids
+    return taskNamespaceIds(ctx, root).net_ns_id;
+  }
   if (table.criuInodes[kind] !== inode) return undefined;
   return table.namespaces.get(`${kind}:${inode}`);
 }
