@@ -5,7 +5,7 @@ export { encodeMessage, decodeMessage, type ImageMessage } from './wire.js';
 export { MAX_MESSAGE_BYTES, MAX_PAYLOAD_BYTES, type ImageEntry, type ImageRecord } from './entry-steps.js';
 export { encodeEntry, encodeHeader, type EntryInput } from './entry-encode.js';
 export { ImageReader, openImage, imageReaderOnFd, type ReadOptions } from './image-reader.js';
-export { ImageWriter, createImage, imageWriterOnFd, type WriteOptions, type PayloadSlot } from './image-writer.js';
+export { ImageWriter, createImage, deferImageSync, imageWriterOnFd, type WriteOptions, type PayloadSlot } from './image-writer.js';
 export { openImageStream, type ImageStreamReader, type StreamReadOptions } from './stream-reader.js';
 export * from './image-files.js';
 export * from './pagemap.js';

@@ -1,6 +1,8 @@
 // Finding image kinds: by our name, by magic, and naming their files.
 import { CriuError } from '@criu-ts/base';
 import { imageKinds, type ImageKind, type ImageKindSpec, type KindName } from './kinds.js';
+import { messageType } from './schema.js';
+import { prepareType } from './wire.js';
 
 const byName = new Map<string, ImageKindSpec>(imageKinds.map((kind) => [kind.name, kind]));
 
@@ -43,4 +45,16 @@ const filePatterns: readonly [RegExp, ImageKindSpec][] = imageKinds.map((kind) =
 /** The kind whose file-name pattern `name` fits ('core-42.img' → core, 'stats-dump' → stats), if any. */
 export function kindOfFileName(name: string): ImageKindSpec | undefined {
   return filePatterns.find(([pattern]) => pattern.test(name))?.[1];
+}
+
+/**
+ * Build the schema types of these image kinds' entries now (they are
+ * otherwise built on first use): a dump does it before it freezes the tree.
+ */
+export function prepareImageKinds(kinds: Iterable<KindName | ImageKindSpec>): void {
+  const done = new Set<Parameters<typeof prepareType>[0]>();
+  for (const kind of kinds) {
+    const spec = imageKind(kind);
+    for (const name of [spec.message, spec.head]) if (name !== undefined) prepareType(messageType(name), done);
+  }
 }

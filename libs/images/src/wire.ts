@@ -81,6 +81,17 @@ function fieldsOf(type: protobuf.Type): protobuf.Field[] {
   return fields;
 }
 
+/**
+ * Build and resolve a type and every message type its fields name, as
+ * the first encode or decode would: done ahead of a freeze, it keeps that
+ * work out of the time a tree is frozen.
+ */
+export function prepareType(type: protobuf.Type, done = new Set<protobuf.Type>()): void {
+  if (done.has(type)) return;
+  done.add(type);
+  for (const field of fieldsOf(type)) if (field.resolvedType instanceof protobuf.Type) prepareType(field.resolvedType, done);
+}
+
 function invalid(type: protobuf.Type, field: protobuf.Field, what: string): CriuError {
   return new CriuError(`${type.fullName.slice(1)}: ${field.name}: ${what} expected`, { code: 'EINVAL' });
 }
