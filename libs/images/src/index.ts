@@ -2,6 +2,7 @@ export * from './kinds.js';
 export * from './kind-lookup.js';
 export { messageType, hasMessageType, messageTypeNames, critOptions, longTypes, type CritFieldOptions } from './schema.js';
 export { encodeMessage, decodeMessage, type ImageMessage } from './wire.js';
+export { wireType, hasWireType, type WireType, type WireField, type WireTypeRef } from './wire-types.js';
 export { MAX_MESSAGE_BYTES, MAX_PAYLOAD_BYTES, type ImageEntry, type ImageRecord } from './entry-steps.js';
 export { encodeEntry, encodeHeader, type EntryInput } from './entry-encode.js';
 export { ImageReader, openImage, imageReaderOnFd, type ReadOptions } from './image-reader.js';

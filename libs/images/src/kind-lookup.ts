@@ -1,8 +1,7 @@
 // Finding image kinds: by our name, by magic, and naming their files.
 import { CriuError } from '@criu-ts/base';
 import { imageKinds, type ImageKind, type ImageKindSpec, type KindName } from './kinds.js';
-import { messageType } from './schema.js';
-import { prepareType } from './wire.js';
+import { prepareWireType, wireType, type WireType } from './wire-types.js';
 
 const byName = new Map<string, ImageKindSpec>(imageKinds.map((kind) => [kind.name, kind]));
 
@@ -48,13 +47,13 @@ export function kindOfFileName(name: string): ImageKindSpec | undefined {
 }
 
 /**
- * Build the schema types of these image kinds' entries now (they are
- * otherwise built on first use): a dump does it before it freezes the tree.
+ * Make the codec's descriptors of these image kinds' entries now (they are
+ * otherwise made on first use): a dump does it before it freezes the tree.
  */
 export function prepareImageKinds(kinds: Iterable<KindName | ImageKindSpec>): void {
-  const done = new Set<Parameters<typeof prepareType>[0]>();
+  const done = new Set<WireType>();
   for (const kind of kinds) {
     const spec = imageKind(kind);
-    for (const name of [spec.message, spec.head]) if (name !== undefined) prepareType(messageType(name), done);
+    for (const name of [spec.message, spec.head]) if (name !== undefined) prepareWireType(wireType(name), done);
   }
 }
