@@ -4,7 +4,10 @@
 // mapping at its address (anonymous ones fresh, file ones by reopening the
 // file in the task), read the pages in, set the final protections and
 // advice, and move the vDSO. Shared anonymous and memfd mappings map the
-// object the memory kind made once (AddressSpaceInput.sharedFd). Not yet:
+// object the memory kind made once (AddressSpaceInput.sharedFd). A task
+// cloned from its restored parent keeps the private mappings it inherits
+// (AddressSpaceInput.inherited, cow-vmas.ts) with the parent's pages in
+// them, so pages shared copy-on-write stay shared (cow-pages.ts). Not yet:
 // SysV, AIO and packet-ring mappings (refused in vma-plan.ts).
 import { CriuError, type Logger } from '@criu-ts/base';
 import { O, PROT, SYS } from '@criu-ts/kernel';
@@ -14,7 +17,9 @@ import { callsChecked, takeOurFd, type Injector, type NamedCall } from '@criu-ts
 import type { FileTable } from './file-paths.js';
 import { fillPages, openAllInTask, type FillOptions } from './page-fill.js';
 import { unregisterRseq } from './rseq.js';
-import type { TaskArea } from './task-area.js';
+import { normalize, subtract } from '@criu-ts/kinds';
+import { presentRanges } from './cow-vmas.js';
+import type { Range, TaskArea } from './task-area.js';
 import { isVdsoPiece, parkVdso, placeVdso, taskMappings, type Mapping } from './vdso-move.js';
 import { VMA, madviceOf, planVma, type VmaAction } from './vma-plan.js';
 
@@ -36,23 +41,28 @@ export interface AddressSpaceInput {
    * instead of opening the path. undefined: open the path.
    */
   remappedFd?(fileId: number, flags: number, purpose: string): number | undefined;
+  /** private mappings to keep as the clone from the parent left them (cow-vmas.ts inheritedRanges) */
+  inherited?: readonly Range[];
 }
 
-/** Ranges to unmap: every present mapping except the area, the vDSO pieces and [vsyscall], adjacent ones merged. */
-export function helperLeftovers(present: readonly Mapping[], area: TaskArea): { start: bigint; end: bigint }[] {
+/**
+ * Ranges to unmap: every present mapping except the area, the vDSO pieces
+ * and [vsyscall], adjacent ones merged, less the ranges kept.
+ */
+export function helperLeftovers(present: readonly Mapping[], area: TaskArea, kept: readonly Range[] = []): Range[] {
   const areaEnd = area.base + BigInt(area.size);
   const drop = present.filter((m) => !isVdsoPiece(m) && m.name !== '[vsyscall]' && !(m.start >= area.base && m.end <= areaEnd));
-  const merged: { start: bigint; end: bigint }[] = [];
+  const merged: Range[] = [];
   for (const m of drop) {
     const last = merged.at(-1);
     if (last !== undefined && last.end === m.start) last.end = m.end;
     else merged.push({ start: m.start, end: m.end });
   }
-  return merged;
+  return subtract(merged, normalize(kept));
 }
 
-function unmapLeftovers(injector: Injector, area: TaskArea): void {
-  const ranges = helperLeftovers(taskMappings(injector.pid), area);
+function unmapLeftovers(injector: Injector, area: TaskArea, kept: readonly Range[]): void {
+  const ranges = helperLeftovers(taskMappings(injector.pid), area, kept);
   callsChecked(injector, ranges.map((range) => ({ name: `munmap(0x${range.start.toString(16)})`, nr: SYS.munmap, args: [range.start, range.end - range.start] })));
 }
 
@@ -131,21 +141,30 @@ function finishMappings(injector: Injector, input: AddressSpaceInput, actions: r
   callsChecked(injector, calls);
 }
 
+/** Inherited mappings get their fill protection (the parent's final one is on them). */
+function protectInherited(injector: Injector, kept: readonly MapAction[]): void {
+  callsChecked(injector, kept.map((a) => ({ name: `mprotect(0x${a.start.toString(16)})`, nr: SYS.mprotect, args: [a.start, a.length, a.fillProt] })));
+}
+
 /** Rebuilds the address space of the task behind `injector`; returns the pages read. */
 export function restoreAddressSpace(injector: Injector, input: AddressSpaceInput): number {
   const actions = input.vmas.map((vma) => planVma(injector.pid, vma));
   const maps = actions.filter((a): a is MapAction => a.kind === 'map');
   const vdso = actions.filter((a): a is Extract<VmaAction, { kind: 'vdso' }> => a.kind === 'vdso');
+  const inherited = presentRanges(input.inherited ?? [], taskMappings(injector.pid));
+  const isKept = (a: MapAction): boolean => !a.shared && inherited.some((r) => r.start === a.start && r.end === a.start + a.length);
   unregisterRseq(injector);
-  unmapLeftovers(injector, input.area);
+  unmapLeftovers(injector, input.area, inherited);
   const parked = parkVdso(injector, input.area);
-  mapAll(injector, input, maps);
+  mapAll(injector, input, maps.filter((a) => !isKept(a)));
+  protectInherited(injector, maps.filter(isKept));
   const ranges = (list: readonly { start: bigint; length: bigint }[]): { start: bigint; end: bigint }[] => list.map((a) => ({ start: a.start, end: a.start + a.length }));
   const pages = fillPages(injector, input.area, input.dir, {
-    ...input.fill, private: ranges(maps.filter((action) => !action.shared)), shared: ranges(maps.filter((action) => action.shared)), skipped: ranges(vdso),
+    ...input.fill, private: ranges(maps.filter((action) => !action.shared)), shared: ranges(maps.filter((action) => action.shared)), skipped: ranges(vdso), inherited,
   });
   finishMappings(injector, input, maps);
   placeVdso(injector, parked, vdso);
-  input.log.debug(`pid ${injector.pid}: ${maps.length} mappings, ${pages} pages read`);
+  const kept = inherited.length === 0 ? '' : ` (${inherited.length} kept from the parent)`;
+  input.log.debug(`pid ${injector.pid}: ${maps.length} mappings${kept}, ${pages} pages read`);
   return pages;
 }
