@@ -20,7 +20,7 @@
 // See criu(8) "dump", "pre-dump", proc_pid_smaps(5).
 import { createPagemap, imagePath, writeImage, PE_PARENT, PE_PRESENT } from '@criu-ts/images';
 import { PAGE_SIZE, ptraceGetRegs } from '@criu-ts/kernel';
-import { openPagemap, readSmaps } from '@criu-ts/proc';
+import { openPagemap, readMaps, readSmaps } from '@criu-ts/proc';
 import { CriuError, FAULT, faultPoint } from '@criu-ts/base';
 import type { DumpContext, DumpTask, PageSink } from '../dump-context.js';
 import type { TaskKind, TaskRecord } from '../kind.js';
@@ -34,8 +34,10 @@ import { copyRuns } from './page-copy.js';
 import { pagesIn, splitRuns, type SplitRun } from './page-parent.js';
 import { armTrackers, cleanSpans } from './tracking.js';
 import { memoryTables } from './tables.js';
-import { planVmas, type VmaPlan } from './vma-plan.js';
+import { planVmas, privatelyMappedShmem, type VmaPlan } from './vma-plan.js';
 import { VMA } from './vma-flags.js';
+
+const MEMFD_SHMEM_KEY = 'memory.memfd-shmem';
 
 /** Fills vma.shmid from what backs each VMA, writing file entries and shared objects. */
 function resolveBacking(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]): void {
@@ -55,6 +57,14 @@ function resolveBacking(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]
     } else if (plan.backing === 'memfd') vma.shmid = BigInt(memfdFileId(ctx, file));
     else if (plan.backing === 'shmem') dumpSharedAnon(ctx, file, s.inode);
   }
+}
+
+/**
+ * Shared anonymous objects some task of the tree maps privately: saved as
+ * memfds (vma-plan.ts), decided once per dump before any task's VMAs.
+ */
+function memfdShmem(ctx: DumpContext): ReadonlySet<number> {
+  return ctx.shared(MEMFD_SHMEM_KEY, () => privatelyMappedShmem(ctx.tasks.filter((task) => !task.zombie).flatMap((task) => readMaps(task.pid))));
 }
 
 /** The page of each thread's stack pointer: upstream never marks those lazy. */
@@ -132,7 +142,7 @@ function dumpMemory(ctx: DumpContext, task: DumpTask, record: TaskRecord): void 
   const t0 = process.hrtime.bigint();
   const pid = task.pid;
   const preDump = ctx.options.preDump;
-  const plans = planVmas(pid, readSmaps(pid));
+  const plans = planVmas(pid, readSmaps(pid), memfdShmem(ctx));
   if (!preDump) resolveBacking(ctx, pid, plans);
   const runs = splitRuns(taskRuns(ctx, pid, plans, stackPages(task)), cleanSpans(ctx, pid, plans));
   const inParent = pagesIn(runs.filter((run) => (run.flags & PE_PARENT) !== 0));

@@ -3,7 +3,7 @@ import { UnsupportedError } from '@criu-ts/base';
 import { MAP } from '@criu-ts/kernel';
 import { parseSmaps } from '@criu-ts/proc';
 import { VMA } from './vma-flags.js';
-import { planVmas } from './vma-plan.js';
+import { planVmas, privatelyMappedShmem } from './vma-plan.js';
 
 function block(header: string, vmflags: string): string {
   return `${header}\nSize: 8 kB\nRss: 4 kB\nPss: 4 kB\nAnonymous: 4 kB\nSwap: 0 kB\nLocked: 0 kB\nVmFlags: ${vmflags}\n`;
@@ -80,4 +80,23 @@ t.test('unsupported mappings', async (t) => {
     t.ok(caught instanceof UnsupportedError, `${header}: UnsupportedError`);
     t.match(caught, { pid: 7, message: kind }, header);
   }
+});
+
+t.test('shared anonymous memory mapped privately somewhere is saved as a memfd, every view of it', async (t) => {
+  const text = [
+    block('7f462f68e000-7f462f693000 rw-s 00000000 00:01 28                         /dev/zero (deleted)', 'rd wr sh mr mw me ms'),
+    block('7f462f693000-7f462f697000 rw-p 00001000 00:01 28                         /dev/zero (deleted)', 'rd wr mr mw me ac'),
+    block('7f462f6a0000-7f462f6a1000 rw-s 00000000 00:01 31                         /dev/zero (deleted)', 'rd wr sh mr mw me ms'),
+  ].join('');
+  const smaps = parseSmaps(text);
+  const memfdShmem = privatelyMappedShmem(smaps);
+  t.same([...memfdShmem], [28], 'only the object with a private view');
+  const [shared, priv, other] = planVmas(42, smaps, memfdShmem);
+  t.equal(shared!.backing, 'memfd');
+  t.equal(shared!.vma.status, VMA.AREA_REGULAR | VMA.FILE_SHARED | VMA.AREA_MEMFD);
+  t.equal(priv!.backing, 'memfd');
+  t.equal(priv!.vma.status, VMA.AREA_REGULAR | VMA.FILE_PRIVATE | VMA.AREA_MEMFD);
+  t.equal(priv!.pages, 'private', "the private view's own pages go into the task's pagemap");
+  t.equal(priv!.vma.flags & MAP.ANONYMOUS, 0, 'a file mapping of the memfd');
+  t.equal(other!.backing, 'shmem', 'an object mapped only shared stays shared anonymous memory');
 });

@@ -2,13 +2,19 @@
 // CRIU 4.x does it (criu/proc_parse.c): what the VMA is (status), what backs
 // it (a file, a memfd, shared anonymous memory or nothing) and which of its
 // pages go into pagemap-PID.img. Saved: every VMA, with the one-page stack
-// guard gap below a MAP_GROWSDOWN area. Not saved (UnsupportedError):
+// guard gap below a MAP_GROWSDOWN area. Shared anonymous memory that some
+// task of the tree maps privately too (a MAP_PRIVATE mmap of its
+// /proc/PID/map_files link, whose written pages are the task's own) is
+// saved as upstream saves every such object: as a memfd, each VMA a file
+// mapping of it (AREA_MEMFD with FILE_SHARED or FILE_PRIVATE), so that one
+// object comes back for all of them and the private mapping's own pages
+// go into the task's pagemap. Not saved (UnsupportedError):
 // SysV shm, hugetlb, AIO rings, deleted files, [uprobes] and other special
 // or VM_IO/VM_PFNMAP areas. See proc_pid_maps(5), proc_pid_smaps(5).
 import { UnsupportedError } from '@criu-ts/base';
 import type { VmaEntry } from '@criu-ts/images';
 import { MAP, PAGE_SIZE, PROT } from '@criu-ts/kernel';
-import type { SmapsEntry } from '@criu-ts/proc';
+import type { MapsEntry, SmapsEntry } from '@criu-ts/proc';
 import { VMA, fdflagsOf, isIoMapping, madvOf, mapFlagsOf, protOf } from './vma-flags.js';
 
 /** What stands behind a VMA, and so what its shmid will name. */
@@ -55,15 +61,20 @@ function classifyFile(pid: number, s: SmapsEntry): Classified {
   return { status: fileStatus(s.shared), anonymous: false, backing: 'file' };
 }
 
-/** Status bits, MAP_ANONYMOUS and backing for one VMA, by what maps says it is. */
-export function classifyVma(pid: number, s: SmapsEntry): Classified {
+const asMemfd = (shared: boolean): Classified => ({ status: fileStatus(shared) | VMA.AREA_MEMFD, anonymous: false, backing: 'memfd' });
+
+/**
+ * Status bits, MAP_ANONYMOUS and backing for one VMA, by what maps says it
+ * is; `memfdShmem`: inodes of shared anonymous objects saved as memfds.
+ */
+export function classifyVma(pid: number, s: SmapsEntry, memfdShmem: ReadonlySet<number> = new Set()): Classified {
   switch (s.kind) {
     case 'anon':
     case 'named-anon':
     case 'stack':
       return anon(s.shared);
     case 'shared-anon':
-      return anon(true);
+      return memfdShmem.has(s.inode) ? asMemfd(s.shared) : anon(true);
     case 'heap':
       return anon(s.shared, VMA.AREA_HEAP);
     case 'vdso':
@@ -74,7 +85,7 @@ export function classifyVma(pid: number, s: SmapsEntry): Classified {
     case 'vsyscall':
       return { status: VMA.AREA_VSYSCALL | VMA.ANON_PRIVATE, anonymous: true, backing: 'none' };
     case 'memfd':
-      return { status: fileStatus(s.shared) | VMA.AREA_MEMFD, anonymous: false, backing: 'memfd' };
+      return asMemfd(s.shared);
     case 'file':
       return classifyFile(pid, s);
     case 'sysv-shm':
@@ -97,15 +108,20 @@ function checkFlags(pid: number, s: SmapsEntry, status: number): void {
   if (s.VmFlags.has('ht')) throw unsupported(pid, s, 'hugetlb mapping');
 }
 
+/** Inodes of shared anonymous objects that one of these mappings maps privately. */
+export function privatelyMappedShmem(maps: readonly MapsEntry[]): Set<number> {
+  return new Set(maps.filter((m) => m.kind === 'shared-anon' && !m.shared).map((m) => m.inode));
+}
+
 /**
  * One plan per VMA, in address order. prevEnd carries the end of the
  * previous VMA: a MAP_GROWSDOWN area gets the guard page below it when
  * there is room, as upstream records it.
  */
-export function planVmas(pid: number, smaps: readonly SmapsEntry[]): VmaPlan[] {
+export function planVmas(pid: number, smaps: readonly SmapsEntry[], memfdShmem: ReadonlySet<number> = new Set()): VmaPlan[] {
   let prevEnd = 0n;
   return smaps.map((s) => {
-    const { status, anonymous, backing } = classifyVma(pid, s);
+    const { status, anonymous, backing } = classifyVma(pid, s, memfdShmem);
     checkFlags(pid, s, status);
     const flags = mapFlagsOf(s.shared, s.VmFlags) | (anonymous ? MAP.ANONYMOUS : 0);
     const start = (flags & MAP.GROWSDOWN) !== 0 && prevEnd < s.start ? s.start - PAGE : s.start;
