@@ -1,4 +1,4 @@
-// Sockets of the families this dump does not save yet (netlink, packet,
+// Sockets of the families this dump does not save yet (packet,
 // vsock, ...): refused with an UnsupportedError naming the family, so the
 // engine releases the tree untouched. Comes after the unix and inet kinds.
 import { UnsupportedError } from '@criu-ts/base';
