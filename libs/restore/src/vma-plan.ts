@@ -14,8 +14,10 @@ type VmaEntry = Messages['vma_entry'];
 /** vma_entry.status bits: one table, beside the memory kind's dump half. */
 export { VMA };
 
+/** MAP_HUGE_<size>: log2 of a hugetlb mapping's page size, bits 26-31 */
+const MAP_HUGE_MASK = 0x3f << 26;
 /** The mmap flags we pass on from the image; everything else is decided here. */
-const KEPT_FLAGS = MAP.SHARED | MAP.PRIVATE | MAP.DROPPABLE | MAP.ANONYMOUS | MAP.GROWSDOWN | MAP.NORESERVE | MAP.LOCKED;
+const KEPT_FLAGS = MAP.SHARED | MAP.PRIVATE | MAP.DROPPABLE | MAP.ANONYMOUS | MAP.GROWSDOWN | MAP.NORESERVE | MAP.LOCKED | MAP.HUGETLB | MAP_HUGE_MASK;
 
 export type VmaAction =
   /** made by an mmap in the task */

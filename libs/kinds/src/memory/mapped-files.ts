@@ -9,7 +9,7 @@
 import { closeSync, fstatSync, openSync, readlinkSync, type Stats } from 'node:fs';
 import { UnsupportedError } from '@criu-ts/base';
 import { FdTypes, type FileEntry } from '@criu-ts/images';
-import { F, O, fcntl } from '@criu-ts/kernel';
+import { F, MFD, O, fcntl } from '@criu-ts/kernel';
 import type { DumpContext } from '../dump-context.js';
 import { dumpGhost } from '../files/ghost-file.js';
 import { dumpShmemOnce } from './shmem.js';
@@ -25,6 +25,8 @@ export interface MappedFile {
   /** /proc/PID/map_files/START-END or /proc/PID/exe */
   link: string;
   address?: bigint;
+  /** a hugetlb object's MAP_HUGE_<size> bits (its memfd inode gets them, with MFD_HUGETLB, as upstream writes them) */
+  hugeSize?: number;
 }
 
 /** /proc/PID/map_files/START-END for a VMA (lower-case hex, as the kernel names them). */
@@ -111,6 +113,7 @@ function memfdInodeId(ctx: DumpContext, file: MappedFile, fd: number, st: Stats)
     message: {
       name: memfdName(file.link), uid: st.uid, gid: st.gid, size: BigInt(st.size),
       shmid: st.ino, seals: fcntl(fd, F.GET_SEALS), inode_id: BigInt(inodeId), mode: st.mode,
+      ...(file.hugeSize !== undefined && file.hugeSize !== 0 ? { hugetlb_flag: (file.hugeSize | MFD.HUGETLB) >>> 0 } : {}),
     },
   });
   return inodeId;

@@ -38,6 +38,8 @@ import { planVmas, privatelyMappedShmem, type VmaPlan } from './vma-plan.js';
 import { VMA } from './vma-flags.js';
 
 const MEMFD_SHMEM_KEY = 'memory.memfd-shmem';
+/** MAP_HUGE_<size> bits of a VMA's flags */
+const HUGE_SIZE_MASK = 0x3f << 26;
 
 /** Fills vma.shmid from what backs each VMA, writing file entries and shared objects. */
 function resolveBacking(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]): void {
@@ -54,7 +56,7 @@ function resolveBacking(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]
         seen.set(key, id);
       }
       vma.shmid = BigInt(id);
-    } else if (plan.backing === 'memfd') vma.shmid = BigInt(memfdFileId(ctx, file));
+    } else if (plan.backing === 'memfd') vma.shmid = BigInt(memfdFileId(ctx, { ...file, hugeSize: vma.flags & HUGE_SIZE_MASK }));
     else if (plan.backing === 'shmem') dumpSharedAnon(ctx, file, s.inode);
   }
 }

@@ -8,8 +8,12 @@
 // saved as upstream saves every such object: as a memfd, each VMA a file
 // mapping of it (AREA_MEMFD with FILE_SHARED or FILE_PRIVATE), so that one
 // object comes back for all of them and the private mapping's own pages
-// go into the task's pagemap. Not saved (UnsupportedError):
-// SysV shm, hugetlb, AIO rings, deleted files, [uprobes] and other special
+// go into the task's pagemap. hugetlb memory (MAP_HUGETLB, shown as
+// /anon_hugepage): a private mapping is private anonymous memory with
+// MAP_HUGETLB and its page size (MAP_HUGE_*) in the flags, its pages in the
+// task's pagemap; a shared one is saved as upstream saves it, as a hugetlb
+// memfd. A file of a hugetlbfs mount is refused. Not saved (UnsupportedError):
+// SysV shm, hugetlbfs files, AIO rings, deleted files, [uprobes] and other special
 // or VM_IO/VM_PFNMAP areas. See proc_pid_maps(5), proc_pid_smaps(5).
 import { UnsupportedError } from '@criu-ts/base';
 import type { VmaEntry } from '@criu-ts/images';
@@ -63,11 +67,28 @@ function classifyFile(pid: number, s: SmapsEntry): Classified {
 
 const asMemfd = (shared: boolean): Classified => ({ status: fileStatus(shared) | VMA.AREA_MEMFD, anonymous: false, backing: 'memfd' });
 
+const ANON_HUGEPAGE = '/anon_hugepage';
+/** mmap(2) and memfd_create(2) take log2 of the huge page size in bits 26-31 (MAP_HUGE_SHIFT) */
+export const MAP_HUGE_SHIFT = 26;
+
+/** MAP_HUGE_<size> of a hugetlb VMA (its KernelPageSize), 0 for others. */
+export function hugeSizeBits(s: SmapsEntry): number {
+  const bytes = (s.kB.KernelPageSize ?? 0) * 1024;
+  return s.VmFlags.has('ht') && bytes > PAGE_SIZE ? Math.round(Math.log2(bytes)) << MAP_HUGE_SHIFT : 0;
+}
+
+/** hugetlb memory: only the kernel's own (/anon_hugepage, MAP_HUGETLB or a hugetlb memfd's) */
+function classifyHugetlb(pid: number, s: SmapsEntry): Classified {
+  if (s.path !== ANON_HUGEPAGE && s.kind !== 'memfd') throw unsupported(pid, s, `mapping of hugetlbfs file ${s.path}`);
+  return s.shared || s.kind === 'memfd' ? asMemfd(s.shared) : anon(false);
+}
+
 /**
  * Status bits, MAP_ANONYMOUS and backing for one VMA, by what maps says it
  * is; `memfdShmem`: inodes of shared anonymous objects saved as memfds.
  */
 export function classifyVma(pid: number, s: SmapsEntry, memfdShmem: ReadonlySet<number> = new Set()): Classified {
+  if (s.VmFlags.has('ht')) return classifyHugetlb(pid, s);
   switch (s.kind) {
     case 'anon':
     case 'named-anon':
@@ -105,7 +126,6 @@ export function pagesOf(status: number): VmaPages {
 
 function checkFlags(pid: number, s: SmapsEntry, status: number): void {
   if (isIoMapping(s.VmFlags) && (status & VMA.AREA_VVAR) === 0) throw unsupported(pid, s, 'VM_IO/VM_PFNMAP mapping');
-  if (s.VmFlags.has('ht')) throw unsupported(pid, s, 'hugetlb mapping');
 }
 
 /** Inodes of shared anonymous objects that one of these mappings maps privately. */
@@ -123,7 +143,7 @@ export function planVmas(pid: number, smaps: readonly SmapsEntry[], memfdShmem: 
   return smaps.map((s) => {
     const { status, anonymous, backing } = classifyVma(pid, s, memfdShmem);
     checkFlags(pid, s, status);
-    const flags = mapFlagsOf(s.shared, s.VmFlags) | (anonymous ? MAP.ANONYMOUS : 0);
+    const flags = mapFlagsOf(s.shared, s.VmFlags) | (anonymous ? MAP.ANONYMOUS : 0) | hugeSizeBits(s);
     const start = (flags & MAP.GROWSDOWN) !== 0 && prevEnd < s.start ? s.start - PAGE : s.start;
     prevEnd = s.end;
     const madv = madvOf(s.VmFlags);
