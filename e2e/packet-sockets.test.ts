@@ -1,9 +1,11 @@
-// AF_PACKET sockets (zdtm packet_sock, packet_sock_spkt), held by an
-// unmodified python3: a SOCK_RAW one with TPACKET_V2, PACKET_AUXDATA, an RX
-// ring and a promiscuous membership on lo; a SOCK_DGRAM ETH_P_IP one bound
+// AF_PACKET sockets (zdtm packet_sock, packet_sock_spkt, packet_sock_mmap),
+// held by an unmodified python3: a SOCK_RAW one with TPACKET_V2,
+// PACKET_AUXDATA, an RX ring mapped into the task and a promiscuous
+// membership on lo; a SOCK_DGRAM ETH_P_IP one bound
 // to lo with a reserve, PACKET_ORIGDEV, a fanout group, a unicast
 // membership and a TX ring; an old SOCK_PACKET one bound to lo and an
 // unbound one. After the restore each has its binding and options again,
+// the ring is mapped at its address from the same socket,
 // the memberships are there to be dropped, and the bound one sees a UDP
 // datagram sent over lo. Dumped and restored by ours, and with upstream
 // CRIU 4.2 on either side (skipped, saying so, when it is absent).
@@ -21,7 +23,7 @@ const noUpstream = skipWithoutUpstream();
 if (noUpstream !== false) t.comment(noUpstream);
 
 const SCRIPT = [
-  'import ctypes, os, signal, socket, struct, time',
+  'import ctypes, mmap, os, signal, socket, struct, time',
   'libc = ctypes.CDLL(None, use_errno=True)',
   'SOL, VERSION, AUXDATA, RESERVE, ORIGDEV, FANOUT, RX, TX, ADD, DROP = 263, 10, 8, 12, 9, 18, 5, 13, 1, 2',
   'ring = struct.pack("7I", 4096, 1, 1024, 4, 0, 0, 0)',
@@ -31,6 +33,11 @@ const SCRIPT = [
   'raw.setsockopt(SOL, AUXDATA, 1)',
   'raw.setsockopt(SOL, RX, ring)',
   'raw.setsockopt(SOL, ADD, mreq(1, 0))',
+  'rx = mmap.mmap(raw.fileno(), 4096)',
+  'rx_at = ctypes.addressof(ctypes.c_char.from_buffer(rx))',
+  'def ring_mapped():',
+  '    line = [l for l in open("/proc/self/maps") if l.startswith("%x-" % rx_at)]',
+  '    return len(line) == 1 and line[0].split()[5] == "socket:[%d]" % os.fstat(raw.fileno()).st_ino',
   'dgram = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))',
   'dgram.bind(("lo", 0))',
   'dgram.setsockopt(SOL, RESERVE, 8)',
@@ -62,7 +69,7 @@ const SCRIPT = [
   '    g = lambda s, o: s.getsockopt(SOL, o)',
   '    name = dgram.getsockname()',
   '    state = [g(raw, VERSION), g(raw, AUXDATA), g(raw, FANOUT), name[0], hex(name[1]), g(dgram, RESERVE), g(dgram, ORIGDEV), g(dgram, FANOUT),',
-  '             spkt_name(spkt), spkt_name(loose), sees(b"criu-ts-packet-%d" % rounds[0])]',
+  '             spkt_name(spkt), spkt_name(loose), ring_mapped(), sees(b"criu-ts-packet-%d" % rounds[0])]',
   '    if rounds[0] == 2:',
   '        raw.setsockopt(SOL, DROP, mreq(1, 0)); dgram.setsockopt(SOL, DROP, mreq(3, 6)); state.append("dropped")',
   '    print("state", *state, flush=True)',
@@ -71,7 +78,7 @@ const SCRIPT = [
   'while True: time.sleep(0.05)',
 ].join('\n');
 
-const BEFORE = 'state 1 1 0 lo 0x800 8 1 13 lo none True';
+const BEFORE = 'state 1 1 0 lo 0x800 8 1 13 lo none True True';
 const states = (out: string): string[] => readFileSync(out, 'utf8').match(/^state .*$/gm) ?? [];
 const ways: { dump: Side; restore: Side; title: string }[] = [{ dump: 'ours', restore: 'ours', title: 'dumped and restored by ours' }, ...DIRECTIONS];
 

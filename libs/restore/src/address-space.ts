@@ -41,6 +41,8 @@ export interface AddressSpaceInput {
    * instead of opening the path. undefined: open the path.
    */
   remappedFd?(fileId: number, flags: number, purpose: string): number | undefined;
+  /** our fd of the packet socket (files.img id) whose rings a mapping maps, made before the task's fds */
+  socketFd?(fileId: number, purpose: string): number;
   /** private mappings to keep as the clone from the parent left them (cow-vmas.ts inheritedRanges) */
   inherited?: readonly Range[];
 }
@@ -70,6 +72,14 @@ const openFlagsOf = (action: MapAction): number => action.openFlags ?? (action.s
 const purposeOf = (injector: Injector, action: MapAction): string => `mapping at 0x${action.start.toString(16)} of pid ${injector.pid}`;
 const fileKey = (action: MapAction): string => `${openFlagsOf(action)}:${action.fileId}`;
 
+const socketKey = (id: number): string => `socket:${id}`;
+
+/** The task's fd of a mapped packet socket (ours stays the files table's). */
+function socketFdOf(injector: Injector, input: AddressSpaceInput, action: MapAction): bigint {
+  if (input.socketFd === undefined) throw new CriuError(`task ${injector.pid}: no way to restore the socket rings mapped at 0x${action.start.toString(16)}`);
+  return takeOurFd(injector, input.socketFd(action.socketId!, purposeOf(injector, action)));
+}
+
 /**
  * Opens every distinct file the mappings map; their task fds by fileKey,
  * added to `fds`. Files with a remap are opened by us and handed over;
@@ -78,6 +88,7 @@ const fileKey = (action: MapAction): string => `${openFlagsOf(action)}:${action.
 function openMappedFiles(injector: Injector, input: AddressSpaceInput, actions: readonly MapAction[], fds: Map<string, bigint>): void {
   const byPath = new Map<string, { path: string; flags: number }>();
   for (const action of actions) {
+    if (action.socketId !== undefined && !fds.has(socketKey(action.socketId))) fds.set(socketKey(action.socketId), socketFdOf(injector, input, action));
     if (action.shmem !== undefined || action.fileId === undefined || fds.has(fileKey(action))) continue;
     const flags = openFlagsOf(action);
     const ours = input.remappedFd?.(action.fileId, flags, purposeOf(injector, action));
@@ -108,7 +119,7 @@ function shmemFd(injector: Injector, input: AddressSpaceInput, vma: VmaEntry, fd
 
 /** The mmap of one mapping, its file (or shared memory object) opened in the task first. */
 function mmapCall(injector: Injector, input: AddressSpaceInput, action: MapAction, fds: Map<string, bigint>): NamedCall {
-  const fileFdOf = (): bigint => (action.fileId === undefined ? -1n : fds.get(fileKey(action))!);
+  const fileFdOf = (): bigint => (action.socketId !== undefined ? fds.get(socketKey(action.socketId))! : action.fileId === undefined ? -1n : fds.get(fileKey(action))!);
   const fd = action.shmem !== undefined ? shmemFd(injector, input, action.shmem, fds) : fileFdOf();
   return { name: `mmap(0x${action.start.toString(16)})`, nr: SYS.mmap, args: [action.start, action.length, action.fillProt, action.flags, fd, action.pgoff] };
 }

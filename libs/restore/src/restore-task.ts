@@ -33,6 +33,8 @@ export interface TaskRestoreInput {
   sharedFd?(injector: Injector, vma: Messages['vma_entry']): bigint;
   /** our fd on a mapped (or exe) file that a remap stands for (address-space.ts) */
   remappedFd?(fileId: number, flags: number, purpose: string): number | undefined;
+  /** our fd of a packet socket whose rings a mapping maps (address-space.ts) */
+  socketFd?(fileId: number, purpose: string): number;
 }
 
 /** Where the trampoline goes once the task's own code is mapped. */
@@ -141,7 +143,7 @@ export function restoreTaskMemory(injector: Injector, task: TaskImage, parent: T
   const fill = { populate: input.populate };
   const inherited = inheritedRanges(mm, parent?.mm);
   const pages = restoreAddressSpace(injector, {
-    dir: input.dir, vmas: mm.vmas ?? [], area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd, remappedFd: input.remappedFd, inherited,
+    dir: input.dir, vmas: mm.vmas ?? [], area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd, remappedFd: input.remappedFd, socketFd: input.socketFd, inherited,
   });
   faultPoint(FAULT.RESTORE_MEMORY, String(task.pid));
   return pages;

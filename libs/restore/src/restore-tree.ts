@@ -11,7 +11,7 @@ import { CriuError, FAULT, errnoOf, faultSetting, interruptionPoint, stagePoint,
 import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kernel';
 import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector, type Injector } from '@criu-ts/inject';
-import { finishTcpRestore, punchRuns, remappedFileFd, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
+import { finishTcpRestore, mappedPacketSocketFd, punchRuns, remappedFileFd, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
 import { resolveChain } from './parent-pages.js';
 import { createTree } from './create-tree.js';
 import { readFileTable } from './file-paths.js';
@@ -149,6 +149,7 @@ function taskInput(tree: TreeImage, area: TaskArea, request: RestoreRequest, ctx
     runKinds: (pid) => runTaskKinds(ctx, taskKinds, pid),
     sharedFd: (taskInjector, vma) => sharedMappingFd(ctx, taskInjector, vma),
     remappedFd: (fileId, flags, purpose) => remappedFileFd(ctx, fileId, flags, purpose),
+    socketFd: (fileId, purpose) => mappedPacketSocketFd(ctx, fileId, purpose),
   };
 }
 

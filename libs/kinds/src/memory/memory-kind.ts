@@ -24,7 +24,7 @@ import { openPagemap, readMaps, readSmaps } from '@criu-ts/proc';
 import { CriuError, FAULT, faultPoint } from '@criu-ts/base';
 import type { DumpContext, DumpTask, PageSink } from '../dump-context.js';
 import type { TaskKind, TaskRecord } from '../kind.js';
-import { dumpSharedAnon, mapFilesLink, memfdFileId, regFileId } from './mapped-files.js';
+import { dumpSharedAnon, mapFilesLink, mappedSocketId, memfdFileId, regFileId } from './mapped-files.js';
 import { buildMmEntry } from './mm-entry.js';
 import { spliceRuns } from './page-splice.js';
 import { fileTarget, sinkTarget } from './page-targets.js';
@@ -42,7 +42,8 @@ const MEMFD_SHMEM_KEY = 'memory.memfd-shmem';
 const HUGE_SIZE_MASK = 0x3f << 26;
 
 /** Fills vma.shmid from what backs each VMA, writing file entries and shared objects. */
-function resolveBacking(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]): void {
+function resolveBacking(ctx: DumpContext, task: DumpTask, plans: readonly VmaPlan[]): void {
+  const pid = task.pid;
   // a file mapped by several VMAs (text, data, bss of a library) is opened once: smaps names it by device and inode
   const seen = new Map<string, number>();
   for (const plan of plans) {
@@ -58,6 +59,7 @@ function resolveBacking(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]
       vma.shmid = BigInt(id);
     } else if (plan.backing === 'memfd') vma.shmid = BigInt(memfdFileId(ctx, { ...file, hugeSize: vma.flags & HUGE_SIZE_MASK }));
     else if (plan.backing === 'shmem') dumpSharedAnon(ctx, file, s.inode);
+    else if (plan.backing === 'socket') vma.shmid = BigInt(mappedSocketId({ ctx, task, log: ctx.log.child('files') }, Number(/\d+/.exec(s.path)![0]), s.start));
   }
 }
 
@@ -145,7 +147,7 @@ function dumpMemory(ctx: DumpContext, task: DumpTask, record: TaskRecord): void 
   const pid = task.pid;
   const preDump = ctx.options.preDump;
   const plans = planVmas(pid, readSmaps(pid), memfdShmem(ctx));
-  if (!preDump) resolveBacking(ctx, pid, plans);
+  if (!preDump) resolveBacking(ctx, task, plans);
   const runs = splitRuns(taskRuns(ctx, pid, plans, stackPages(task)), cleanSpans(ctx, pid, plans));
   const inParent = pagesIn(runs.filter((run) => (run.flags & PE_PARENT) !== 0));
   if (ctx.pageSink !== undefined && inParent > 0) {

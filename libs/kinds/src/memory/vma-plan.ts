@@ -12,7 +12,8 @@
 // /anon_hugepage): a private mapping is private anonymous memory with
 // MAP_HUGETLB and its page size (MAP_HUGE_*) in the flags, its pages in the
 // task's pagemap; a shared one is saved as upstream saves it, as a hugetlb
-// memfd. A file of a hugetlbfs mount is refused. Not saved (UnsupportedError):
+// memfd. A file of a hugetlbfs mount is refused. A packet socket's mapped
+// rings are AREA_SOCKET, shmid the socket's file id (its fd is dumped first). Not saved (UnsupportedError):
 // SysV shm, hugetlbfs files, AIO rings, deleted files, [uprobes] and other special
 // or VM_IO/VM_PFNMAP areas. See proc_pid_maps(5), proc_pid_smaps(5).
 import { UnsupportedError } from '@criu-ts/base';
@@ -26,7 +27,8 @@ export type VmaBacking =
   | 'none' // anonymous private memory, heap, stack, vDSO, vvar, vsyscall
   | 'file' // a regular file: shmid is a reg_file_entry id in files.img
   | 'memfd' // a memfd: shmid is a memfd file_entry id; its content is dumped once
-  | 'shmem'; // shared anonymous memory: shmid is the inode, content dumped once
+  | 'shmem' // shared anonymous memory: shmid is the inode, content dumped once
+  | 'socket'; // a packet socket's rings (packet(7) PACKET_MMAP): shmid is the socket's file_entry id
 
 /** Which pages of the VMA go into pagemap-PID.img. */
 export type VmaPages = 'private' | 'all' | 'none';
@@ -60,8 +62,13 @@ function fileStatus(shared: boolean): number {
   return VMA.AREA_REGULAR | (shared ? VMA.FILE_SHARED : VMA.FILE_PRIVATE);
 }
 
+/** A mapping of a socket's rings shows the socket's name */
+const SOCKET_NAME = /^socket:\[\d+\]$/;
+
 function classifyFile(pid: number, s: SmapsEntry): Classified {
   if (s.path === '/[aio]') throw unsupported(pid, s, 'AIO ring mapping');
+  // as upstream: no FILE_* bit, no pages of its own (the rings are the socket's)
+  if (SOCKET_NAME.test(s.path)) return { status: VMA.AREA_REGULAR | VMA.AREA_SOCKET, anonymous: false, backing: 'socket' };
   return { status: fileStatus(s.shared), anonymous: false, backing: 'file' };
 }
 

@@ -3,12 +3,16 @@
 // the ifindex; an old SOCK_PACKET one by the device's name, and only if it
 // was bound), then, in the order the kernel needs them (the version and
 // reserve before the rings), the SOL_PACKET options, memberships, rings
-// and fanout group, last file flags, owner and socket options. See packet(7).
+// and fanout group, last file flags, owner and socket options. A socket
+// whose rings a task maps is made when that task's address space is
+// (mappedPacketSocketFd), and is the one its fd gets. See packet(7).
 import { closeSync, readFileSync, readdirSync } from 'node:fs';
 import { CriuError } from '@criu-ts/base';
 import { AF, SOCK, socket } from '@criu-ts/kernel';
 import type { FileEntry, PacketRing, PacketSockEntry } from '@criu-ts/images';
+import type { RestoreContext } from '../../restore-context.js';
 import type { FdRestoreEnv } from '../fd-kind.js';
+import { fileEntry, keepOwnFd, restoreFiles } from '../restore-table.js';
 import { restoreFileParams, restoreSocketOpts } from './socket-opts-restore.js';
 import { bindSocket, setsockoptBuffer, setsockoptValue } from './socket-restore-calls.js';
 
@@ -77,9 +81,30 @@ function setPacketOptions(sk: number, e: PacketSockEntry, what: string): void {
   if (e.fanout !== undefined && e.fanout !== 0xffffffff) setsockoptValue(sk, SOL_PACKET, PACKET.FANOUT, e.fanout, what);
 }
 
+/**
+ * Our fd of packet socket `id` for a mapping of its rings, made before the
+ * task's fds (address spaces come first) and kept in the files table, so
+ * the fd the task gets later is that same socket.
+ */
+export function mappedPacketSocketFd(ctx: RestoreContext, id: number, user: string): number {
+  const table = restoreFiles(ctx);
+  const known = table.opened.get(id);
+  if (known !== undefined) return known;
+  const entry = fileEntry(ctx, id, user);
+  if (entry.psk === undefined) throw new CriuError(`${user}: files.img entry ${id} is no packet socket`, { code: 'EIMAGE' });
+  const fd = keepOwnFd(ctx, makePacketSocket(entry.psk));
+  table.opened.set(id, fd);
+  ctx.log.info(`${user}: ${describePacket(entry.psk)} made for its mapped rings`);
+  return fd;
+}
+
 export function openPacketSocket(_env: FdRestoreEnv, entry: FileEntry): number {
   const e = entry.psk;
   if (e === undefined) throw new CriuError(`files.img entry id ${entry.id}: type PACKETSK without a packet_sock_entry`, { code: 'EINVAL' });
+  return makePacketSocket(e);
+}
+
+function makePacketSocket(e: PacketSockEntry): number {
   const what = describePacket(e);
   const sk = socket(AF.PACKET, e.type | SOCK.CLOEXEC, e.protocol);
   try {
