@@ -1,7 +1,7 @@
 // Every kernel feature `criu check` knows, in the order it checks them.
 // Adding a check = one descriptor in probes/ and one line here.
 import type { Feature } from './feature.js';
-import { canMapVdso, kcmpEpoll, kcmpFiles, mapFiles, memfd, prctlMmMap, vdsoLayout } from './probes/mm.js';
+import { canMapVdso, kcmpEpoll, kcmpFiles, mapFiles, memfd, memfdHugetlb, prctlMmMap, vdsoLayout } from './probes/mm.js';
 import { memDirtyTrack, pagemapScan, uffd, uffdNoncoop, uffdWp } from './probes/dirty.js';
 import { ipv6Freebind, netDiagRaw, sockDiag, sockDiagNetlink, sockDiagPacket, sockoptBufLock, tcpRepair } from './probes/net.js';
 import { tcpHalfClosed } from './probes/tcp-half-closed.js';
@@ -12,7 +12,7 @@ import { clone3SetTid, nsLastPid, nsPid } from './probes/pids.js';
 import { cgroup2, cgroupFreezer, ioUring } from './probes/system.js';
 import { fdinfoLock, mntId, openat2, timerfd } from './probes/files.js';
 import {
-  aioRemap, apparmorStacking, autofs, breakpoints, cgroupns, compatCr, linkNsid, memfdHugetlb, moveMountSetGroup,
+  aioRemap, apparmorStacking, autofs, breakpoints, cgroupns, compatCr, linkNsid, moveMountSetGroup,
   newifindex, nsid, overlayfsMaps, pagemapScanGuardPages, skNs, skUnixFile, timensCr, tun, tunNs, userns,
 } from './probes/unsupported.js';
 import {

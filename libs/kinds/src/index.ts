@@ -7,7 +7,7 @@ export { fsKind } from './fs/fs-kind.js';
 export { coreKind, coreSnapshotKind, criuNamespaceIds, taskNamespaceIds, sighandId, probeXsaveLayout, putXsaveComponents, type CoreEntry, type NamespaceIds, type XsaveLayout } from './core/index.js';
 export * from './restore-context.js';
 export { ttyKind, ttyTreeKind } from './files/tty/index.js';
-export { finishTcpRestore } from './files/sockets/index.js';
+export { finishTcpRestore, mappedPacketSocketFd } from './files/sockets/index.js';
 export { remappedFileFd } from './files/index.js';
 export { NET_LOCK_NUMBER, type NetLockMethod } from './net-lock/index.js';
 export { treeNetNs, lockTreeNetNs, unlockTreeNetNs, dumpTreeNetNs, type TreeNetNs } from './ns/net-ns.js';

@@ -35,6 +35,8 @@ export interface CreateInput {
    * were not applied)
    */
   onRoot?: (injector: Injector, made: boolean) => void;
+  /** called once a task exists, before its children are cloned from it (its memory, which they inherit) */
+  onCreated?: (pid: number, injector: Injector) => void;
 }
 
 function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
@@ -67,6 +69,7 @@ function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: b
   }
   const shares = task.fdTableOwner === undefined ? '' : `, sharing the fd table of pid ${task.fdTableOwner}`;
   input.log.debug(`created pid ${task.pid} (parent ${isRoot ? (made ? "criu's parent" : 'criu') : task.ppid}${shares})`);
+  input.onCreated?.(task.pid, injector);
 }
 
 /** A stand-in leader for an orphaned group: created by `member`, made a group leader. */

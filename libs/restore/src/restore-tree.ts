@@ -1,8 +1,9 @@
 // The restore driver (criu(8) "restore"): read and check the images,
 // start the helper (with -S: have criu-launcher make the root, a child of
 // criu's parent, sibling-root.ts), create every task with its pid,
-// session and group, restore each live task (memory, mm fields, signal dispositions, the
-// kinds' parts, threads), then set every thread's registers and let the
+// session and group, each live task's memory as soon as it exists (its
+// children, cloned from it after, inherit its private pages copy-on-write),
+// then the rest of each (mm fields, signal dispositions, the kinds' parts, threads), then set every thread's registers and let the
 // tree go. Any failure kills every task made so far and the helper:
 // nothing half-restored stays behind.
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,8 +12,8 @@ import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kerne
 import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector, type Injector } from '@criu-ts/inject';
 import {
-  closeNetNs, finishTcpRestore, inNetNs, netNsJoinPath, netNsPlan, netNsRootFlags, punchRuns, relockEmptyNetNs, remappedFileFd, restoreNetNs, setRestoredNetNs,
-  sharedMappingFd, taskKinds, type NetNsHandle, type NetNsPlan, type RestoreContext, type RestoreOptions,
+  closeNetNs, finishTcpRestore, inNetNs, mappedPacketSocketFd, netNsJoinPath, netNsPlan, netNsRootFlags, punchRuns, relockEmptyNetNs, remappedFileFd, restoreNetNs,
+  setRestoredNetNs, sharedMappingFd, taskKinds, type NetNsHandle, type NetNsPlan, type RestoreContext, type RestoreOptions,
 } from '@criu-ts/kinds';
 import { joinNetNsInTask, unshareNetNsInTask } from './net-ns-join.js';
 import { resolveChain } from './parent-pages.js';
@@ -20,7 +21,7 @@ import { createTree } from './create-tree.js';
 import { readFileTable } from './file-paths.js';
 import { DEFAULT_HELPER, killAndReap, startHelper } from './helper-process.js';
 import { makeRestoreContext, runTaskKinds } from './restore-context.js';
-import { restoreTask, setComm } from './restore-task.js';
+import { restoreTask, restoreTaskMemory, setComm, type TaskRestoreInput } from './restore-task.js';
 import { resumeTree } from './resume.js';
 import { planSessions } from './session-plan.js';
 import { areaAt, chooseAreaBase, mapArea, type TaskArea } from './task-area.js';
@@ -145,27 +146,40 @@ function prepareArea(origin: number, tree: TreeImage): TaskArea {
   return area;
 }
 
-function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request: RestoreRequest, ctx: RestoreContext, netns?: NetNsHandle): number {
-  const files = readFileTable(tree.dir);
-  let pages = 0;
+/** What every live task's restore needs. */
+function taskInput(tree: TreeImage, area: TaskArea, request: RestoreRequest, ctx: RestoreContext, made: Made): TaskRestoreInput {
+  return {
+    dir: tree.dir, area, files: readFileTable(tree.dir), populate: request.populate ?? false, log: request.log, timeoutMs: request.timeoutMs ?? 10_000,
+    // the tasks' sockets are made by the tool: in the tree's network namespace, once it is set up
+    runKinds: (pid) => (made.netns === undefined ? runTaskKinds(ctx, taskKinds, pid) : inNetNs(made.netns, () => runTaskKinds(ctx, taskKinds, pid))),
+    sharedFd: (taskInjector, vma) => sharedMappingFd(ctx, taskInjector, vma),
+    remappedFd: (fileId, flags, purpose) => remappedFileFd(ctx, fileId, flags, purpose),
+    socketFd: (fileId, purpose) => mappedPacketSocketFd(ctx, fileId, purpose),
+  };
+}
+
+/** Each live task's memory, rebuilt as soon as it exists (before its children are cloned from it); the pages read. */
+function memoryOnCreate(tree: TreeImage, input: TaskRestoreInput, counter: { pages: number }): (pid: number, injector: Injector) => void {
+  const byPid = new Map(tree.tasks.map((task) => [task.pid, task]));
+  return (pid, injector) => {
+    const task = byPid.get(pid);
+    if (task === undefined || task.state === TASK_STATE.DEAD || task.mm === undefined) return;
+    counter.pages += restoreTaskMemory(injector, task, byPid.get(task.ppid), input);
+  };
+}
+
+function restoreLiveTasks(set: TaskSet, tree: TreeImage, input: TaskRestoreInput, log: Logger): void {
   for (const task of tree.tasks) {
     const injector = set.injectors.get(task.pid)!;
     if (task.state === TASK_STATE.DEAD) {
       // a zombie keeps its name (ps shows it), not the helper's
-      setComm(injector, area, task.threads[0]!.core.tc?.comm);
-      releaseInjector(set, task.pid, request.log);
+      setComm(injector, input.area, task.threads[0]!.core.tc?.comm);
+      releaseInjector(set, task.pid, log);
       continue;
     }
-    pages += restoreTask(injector, task, {
-      dir: tree.dir, area, files, populate: request.populate ?? false, log: request.log, timeoutMs: request.timeoutMs ?? 10_000,
-      // the tasks' sockets are made by the tool: in the tree's network namespace
-      runKinds: (pid) => (netns === undefined ? runTaskKinds(ctx, taskKinds, pid) : inNetNs(netns, () => runTaskKinds(ctx, taskKinds, pid))),
-      sharedFd: (taskInjector, vma) => sharedMappingFd(ctx, taskInjector, vma),
-      remappedFd: (fileId, flags, purpose) => remappedFileFd(ctx, fileId, flags, purpose),
-    });
+    restoreTask(injector, task, input);
     set.injectors.delete(task.pid);
   }
-  return pages;
 }
 
 /** Where the tree starts from: the helper, or (-S) the root itself, made by criu-launcher. */
@@ -211,10 +225,13 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
     const task = ctx.tasks.find((t) => t.pid === pid);
     if (task !== undefined) for (const kind of taskKinds) kind.sessionCreated?.(ctx, task);
   };
+  const input = taskInput(tree, area, request, ctx, made);
+  const memory = { pages: 0 };
+  const onCreated = memoryOnCreate(tree, input, memory);
   const helper = origin.isRoot ? undefined : openInjector(origin.pid, { site: area.site, batchArea: area.batch, log });
   try {
     createTree(set, {
-      helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession,
+      helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession, onCreated,
       rootFlags: netNsRootFlags(netPlan), onRoot: rootNetNs(netPlan, area),
     });
   } finally {
@@ -224,7 +241,8 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   const root = tree.tasks[0]!.pid;
   if (netPlan !== undefined) await setUpNetNs(netPlan, ctx, request, root, made);
   await interruptionPoint();
-  const pages = restoreLiveTasks(set, tree, area, request, ctx, made.netns);
+  restoreLiveTasks(set, tree, input, log);
+  const pages = memory.pages;
   await stagePoint(FAULT.POST_RESTORE);
   // post-restore may still abort (the tasks are killed); pre-resume must not fail (criu(8))
   await request.runAction?.('post-restore', { pid: root });

@@ -27,7 +27,6 @@ export const overlayfsMaps = notBuilt('overlayfs_maps', 'files mapped from overl
 export const autofs = notBuilt('autofs', 'autofs mounts');
 export const apparmorStacking = notBuilt('apparmor_stacking', 'AppArmor namespaces and stacked profiles');
 export const aioRemap = notBuilt('aio_remap', 'AIO rings (io_setup)');
-export const memfdHugetlb = notBuilt('memfd_hugetlb', 'hugetlb memory (memfd MFD_HUGETLB, MAP_HUGETLB)');
 export const compatCr = notBuilt('compat_cr', '32-bit (compat) tasks');
 export const breakpoints = notBuilt('breakpoints', 'hardware breakpoints (x86 debug registers)');
 export const pagemapScanGuardPages = notBuilt('pagemap_scan_guard_pages', 'guard pages (MADV_GUARD_INSTALL)');
