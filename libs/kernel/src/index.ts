@@ -20,3 +20,4 @@ export * from './socket-calls.js';
 export * from './netlink-diag.js';
 export * from './unix-socket-calls.js';
 export * from './uffd.js';
+export * from './fs-context.js';

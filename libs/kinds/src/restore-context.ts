@@ -8,6 +8,7 @@
 // been let go. Threads other than the leader exist too.
 import type { Logger } from '@criu-ts/base';
 import type { Injector } from '@criu-ts/inject';
+import type { CgroupRestoreOptions } from './cgroup/cgroup-options.js';
 
 /** Options of `criu restore` that kinds act on (parsed by the tool). */
 export interface RestoreOptions {
@@ -34,6 +35,8 @@ export interface RestoreOptions {
    * was not dumped is then restored on that pty's slave (tty-external.ts)
    */
   orphanPtsMaster?: (master: number) => void;
+  /** --manage-cgroups, --cgroup-root, --cgroup-yard */
+  cgroups?: CgroupRestoreOptions;
 }
 
 /** A task being restored, as pstree.img and its core image describe it. */

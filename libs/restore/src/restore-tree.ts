@@ -10,9 +10,10 @@ import { CriuError, FAULT, errnoOf, faultSetting, interruptionPoint, stagePoint,
 import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kernel';
 import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector } from '@criu-ts/inject';
-import { finishTcpRestore, punchRuns, remappedFileFd, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
+import { finishTcpRestore, punchRuns, remappedFileFd, sharedMappingFd, taskKinds, type CgroupRestore, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
 import { resolveChain } from './parent-pages.js';
 import { createTree } from './create-tree.js';
+import { prepareCgroups } from './cgroups.js';
 import { readFileTable } from './file-paths.js';
 import { DEFAULT_HELPER, killAndReap, startHelper } from './helper-process.js';
 import { makeRestoreContext, runTaskKinds } from './restore-context.js';
@@ -163,13 +164,19 @@ function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request
   return pages;
 }
 
+/** What a restore made that its end (success or failure) must see to. */
+interface Made {
+  ctx?: RestoreContext;
+  cgroups?: CgroupRestore;
+}
+
 /** Where the tree starts from: the helper, or (-S) the root itself, made by criu-launcher. */
 interface Origin {
   pid: number;
   isRoot: boolean;
 }
 
-async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: RestoreRequest, made: { ctx?: RestoreContext }): Promise<RestoreResult> {
+async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: RestoreRequest, made: Made): Promise<RestoreResult> {
   const { log } = request;
   const started = process.hrtime.bigint();
   await stagePoint(FAULT.RESTORE_HELPER);
@@ -184,7 +191,8 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   };
   const helper = origin.isRoot ? undefined : openInjector(origin.pid, { site: area.site, batchArea: area.batch, log });
   try {
-    createTree(set, { helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession });
+    const onCreated = (pid: number): void => made.cgroups?.taskCreated(pid);
+    createTree(set, { helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession, onCreated });
   } finally {
     helper?.release();
   }
@@ -192,12 +200,14 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   await interruptionPoint();
   const pages = restoreLiveTasks(set, tree, area, request, ctx);
   const root = tree.tasks[0]!.pid;
+  made.cgroups?.beforeResume();
   await stagePoint(FAULT.POST_RESTORE);
   // post-restore may still abort (the tasks are killed); pre-resume must not fail (criu(8))
   await request.runAction?.('post-restore', { pid: root });
   await request.runAction?.('pre-resume', { pid: root });
   // the network is unlocked and TCP repair turned off at the last moment, as upstream
   finishTcpRestore(ctx, true);
+  made.cgroups?.beforeDetach();
   resumeTree({ tasks: tree.tasks, area, leaveStopped: request.leaveStopped, log });
   const restoreUs = Number((process.hrtime.bigint() - started) / 1000n);
   return { root, pids: tree.tasks.map((task) => task.pid), pagesRestored: pages, forkingUs, restoreUs };
@@ -230,17 +240,20 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   const sibling = request.siblingChannel;
   const helper = sibling === undefined ? startFreeHelper(request, new Set(treeIds(tree))) : undefined;
   let result: RestoreResult;
-  const made: { ctx?: RestoreContext } = {};
+  const made: Made = {};
   try {
+    made.cgroups = prepareCgroups(tree, request.cgroups, log);
     if (sibling !== undefined) makeSiblingRoot(sibling, rootPid, (pid) => set.processes.push(pid), log, request.timeoutMs ?? 10_000);
     result = await build(set, tree, helper === undefined ? { pid: rootPid, isRoot: true } : { pid: helper, isRoot: false }, request, made);
     log.info(`restored ${result.pids.length} task(s), root ${result.root}, ${result.pagesRestored} pages`);
     writeRestoreStats(request.imagesDir, result, log);
     if (request.autoDedup === true) punchRestored(tree, log);
     afterRestore(made.ctx, true);
+    made.cgroups?.finish(true);
   } catch (error) {
     log.info('restore failed; every task made so far is killed');
     killAll(set, log);
+    made.cgroups?.finish(false);
     if (made.ctx !== undefined) finishTcpRestore(made.ctx, false);
     afterRestore(made.ctx, false);
     throw error;

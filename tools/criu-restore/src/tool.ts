@@ -10,7 +10,7 @@ import {
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateCpuinfo } from '@criu-ts/cpuinfo';
-import { restoreTree, waitForRoot, type RestoreResult } from '@criu-ts/restore';
+import { parseCgroupRoot, restoreTree, waitForRoot, type CgroupMode, type RestoreResult } from '@criu-ts/restore';
 import { extractStream, streamSourceOptions, waitForPidsFree } from './stream-input.js';
 
 const restoreToolOptions = { ...restoreOptions, ...streamSourceOptions } as const;
@@ -67,6 +67,7 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     siblingChannel: o.restoreSibling ? launcherChannel(ctx.env) : undefined,
     orphanPtsMaster: orphanPtsMaster(ctx),
     autoDedup: o.autoDedup,
+    cgroups: { mode: o.manageCgroups as CgroupMode | undefined, roots: (o.cgroupRoot ?? []).map(parseCgroupRoot), yard: o.cgroupYard },
     runAction: (action, env) => runActionScript({ ...ctx, imagesDir }, action, { initPid: env.pid }),
   });
 }
