@@ -129,13 +129,13 @@ function prepareDirs(state: State, base: string, dirs: readonly DirEntry[]): voi
     const rel = safeRelative(dir.dir_name, 'cgroup directory');
     const path = rel === '' ? base : `${base}/${rel}`;
     if (!existsSync(path)) {
-      if (state.mode === 'none' || state.mode === 'props') throw new CriuError(`cgroup ${path.replace(/^\/proc\/self\/fd\/\d+/, '')} does not exist (--manage-cgroups=${state.mode} makes none)`, { code: 'ENOENT' });
+      if (state.mode === 'none' || state.mode === 'props') throw new CriuError(`cgroup ${state.yard.show(path)} does not exist (--manage-cgroups=${state.mode} makes none)`, { code: 'ENOENT' });
       mkdirs(state, path);
       applyPerms(path, dir.dir_perms);
       for (const prop of dir.properties ?? []) if (SPECIAL_PROPS.has(prop.name) && !isDefaultSpecial(prop)) writeProp(path, prop);
-      state.log.info(`created cgroup ${path}`);
+      state.log.info(`created cgroup ${state.yard.show(path)}`);
     } else {
-      if (state.mode === 'strict') throw new CriuError(`cgroup ${path} exists already (--manage-cgroups=strict)`, { code: 'EEXIST' });
+      if (state.mode === 'strict') throw new CriuError(`cgroup ${state.yard.show(path)} exists already (--manage-cgroups=strict)`, { code: 'EEXIST' });
       if (state.mode === 'soft' || state.mode === 'none') dir.properties = [];
       if (state.mode !== 'none') applyPerms(path, dir.dir_perms);
     }
@@ -217,7 +217,7 @@ function undoMade(state: State): void {
     try {
       rmdirSync(dir);
     } catch (error) {
-      state.log.warn(`could not remove cgroup ${dir}: ${errnoOf(error) ?? String(error)}`);
+      state.log.warn(`could not remove cgroup ${state.yard.show(dir)}: ${errnoOf(error) ?? String(error)}`);
     }
   }
   state.made = [];

@@ -4,7 +4,7 @@
 // hierarchy is visible whatever is mounted where — or, with --cgroup-yard
 // DIR, the directories an engine mounted there for us, one per hierarchy,
 // named as upstream names them ('cpu,cpuacct', 'systemd', 'unified').
-import { closeSync, existsSync, openSync, constants } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { CriuError, errnoOf } from '@criu-ts/base';
 import { FSCONFIG, fsconfig, fsmount, fsopen } from '@criu-ts/kernel';
 import { hierarchyDirName } from './cgroup-file.js';
@@ -12,6 +12,8 @@ import { hierarchyDirName } from './cgroup-file.js';
 export interface Yard {
   /** the path of a hierarchy's root: '/proc/self/fd/N' or 'YARD/cpu' */
   root(cnames: readonly string[]): string;
+  /** a path under a root as a message shows it: 'pids:/a/b' */
+  show(path: string): string;
   /** closes every mount it opened */
   close(): void;
 }
@@ -55,14 +57,16 @@ export function openYard(dir?: string): Yard {
       }
       return `/proc/self/fd/${fd}`;
     },
+    show(path) {
+      for (const [key, fd] of mounts) {
+        const root = `/proc/self/fd/${fd}`;
+        if (path === root || path.startsWith(`${root}/`)) return `${key}:${path.slice(root.length) || '/'}`;
+      }
+      return path;
+    },
     close() {
       for (const fd of mounts.values()) closeSync(fd);
       mounts.clear();
     },
   };
-}
-
-/** Opens a directory to check it is one (O_DIRECTORY), for messages that name it. */
-export function checkDirectory(path: string): void {
-  closeSync(openSync(path, constants.O_RDONLY | constants.O_DIRECTORY));
 }
