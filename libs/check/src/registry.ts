@@ -8,10 +8,10 @@ import { tcpHalfClosed } from './probes/tcp-half-closed.js';
 import { networkLockNftables } from './probes/network-lock-nftables.js';
 import { hasIptLegacy } from './probes/ipt-legacy.js';
 import { clone3SetTid, nsLastPid, nsPid } from './probes/pids.js';
-import { cgroup2, cgroupFreezer, ioUring } from './probes/system.js';
+import { cgroup2, cgroupFreezer, cgroupns, ioUring } from './probes/system.js';
 import { fdinfoLock, mntId, openat2, timerfd } from './probes/files.js';
 import {
-  aioRemap, apparmorStacking, autofs, breakpoints, cgroupns, compatCr, externalNetNs, linkNsid, memfdHugetlb, moveMountSetGroup,
+  aioRemap, apparmorStacking, autofs, breakpoints, compatCr, externalNetNs, linkNsid, memfdHugetlb, moveMountSetGroup,
   newifindex, nftables, nsid, overlayfsMaps, pagemapScanGuardPages, skNs, skUnixFile, timensCr, tun, tunNs, userns,
 } from './probes/unsupported.js';
 import {

@@ -28,7 +28,7 @@ export interface CreateInput {
   /** called right after a session leader's setsid, before its children exist (a ctty they inherit) */
   onSession?: (pid: number) => void;
   /** called right after a task is cloned, before anything else is done in it (its cgroups) */
-  onCreated?: (pid: number) => void;
+  onCreated?: (pid: number, injector: Injector) => void;
 }
 
 function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
@@ -51,10 +51,10 @@ function cloneOne(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: boo
 function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: boolean): void {
   const made = isRoot && input.helper === undefined;
   if (!made) cloneOne(set, input, task, isRoot);
-  input.onCreated?.(task.pid);
   if (isRoot && faultInjected(FAULT.RESTORE_ROOT_ONLY)) kill(task.pid, SIG.KILL);
   faultPoint(FAULT.RESTORE_CLONE, String(task.pid));
   const injector = openNew(set, input, task.pid);
+  input.onCreated?.(task.pid, injector);
   if (input.plan.setsid.has(task.pid)) {
     injector.call('setsid', SYS.setsid);
     input.onSession?.(task.pid);

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { CriuError, FAULT, errnoOf, faultSetting, interruptionPoint, stagePoint, type Logger } from '@criu-ts/base';
 import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kernel';
 import { imagePath, writeImage } from '@criu-ts/images';
-import { openInjector } from '@criu-ts/inject';
+import { openInjector, type Injector } from '@criu-ts/inject';
 import { finishTcpRestore, punchRuns, remappedFileFd, sharedMappingFd, taskKinds, type CgroupRestore, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
 import { resolveChain } from './parent-pages.js';
 import { createTree } from './create-tree.js';
@@ -191,7 +191,7 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   };
   const helper = origin.isRoot ? undefined : openInjector(origin.pid, { site: area.site, batchArea: area.batch, log });
   try {
-    const onCreated = (pid: number): void => made.cgroups?.taskCreated(pid);
+    const onCreated = (pid: number, injector: Injector): void => made.cgroups?.taskCreated(pid, injector);
     createTree(set, { helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession, onCreated });
   } finally {
     helper?.release();

@@ -8,7 +8,7 @@ import {
   launcherChannel, notifyService, restoreOptions, runActionScript, serviceNotifies, serviceOrphanPtsMaster, writePidfile, type ToolContext, type ToolSpec,
 } from '@criu-ts/cli';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { validateCpuinfo } from '@criu-ts/cpuinfo';
 import { parseCgroupRoot, restoreTree, waitForRoot, type CgroupMode, type RestoreResult } from '@criu-ts/restore';
 import { extractStream, streamSourceOptions, waitForPidsFree } from './stream-input.js';
@@ -67,7 +67,7 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     siblingChannel: o.restoreSibling ? launcherChannel(ctx.env) : undefined,
     orphanPtsMaster: orphanPtsMaster(ctx),
     autoDedup: o.autoDedup,
-    cgroups: { mode: o.manageCgroups as CgroupMode | undefined, roots: (o.cgroupRoot ?? []).map(parseCgroupRoot), yard: o.cgroupYard },
+    cgroups: { mode: o.manageCgroups as CgroupMode | undefined, roots: (o.cgroupRoot ?? []).map(parseCgroupRoot), yard: o.cgroupYard === undefined ? undefined : resolve(ctx.workDir, o.cgroupYard) },
     runAction: (action, env) => runActionScript({ ...ctx, imagesDir }, action, { initPid: env.pid }),
   });
 }

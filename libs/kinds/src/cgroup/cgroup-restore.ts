@@ -12,13 +12,15 @@
 // properties are written once every task is in place, and freezer.state
 // last, as upstream does. A failed restore removes the cgroups it made.
 import { chmodSync, chownSync, existsSync, mkdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
-import { CriuError, UnsupportedError, errnoOf, type Logger } from '@criu-ts/base';
+import { CriuError, errnoOf, type Logger } from '@criu-ts/base';
 import { readImageEntries, imagePath, type Messages } from '@criu-ts/images';
 import { hierarchyMatches } from './cgroup-file.js';
 import type { CgroupMode, CgroupRestoreOptions } from './cgroup-options.js';
 import { SPECIAL_PROPS } from './cgroup-props.js';
 import { isDefaultSpecial, writeProp, type CgPropEntry } from './cgroup-prop-write.js';
 import { rewriteCgroupRoots } from './cgroup-roots.js';
+import { CLONE, SYS } from '@criu-ts/kernel';
+import type { Injector } from '@criu-ts/inject';
 import { openYard, type Yard } from './cgroup-yard.js';
 
 type CgroupEntry = Messages['cgroup_entry'];
@@ -35,15 +37,15 @@ export interface CgroupTask {
 }
 
 export interface CgroupRestore {
-  /** Moves a task just cloned into its cgroups (unless it inherits them). */
-  taskCreated(pid: number): void;
   /**
-   * For a root in a cgroup namespace of its own: moves it into the
-   * namespace's root cgroups (the paths' cgns_prefix parts); the caller
-   * then unshares CLONE_NEWCGROUP in it and calls taskCreated. false: no
-   * namespace to make.
+   * Moves a task just cloned into its cgroups (unless it inherits them).
+   * The root of a tree that had a cgroup namespace of its own (its set's
+   * paths carry cgns_prefix) first goes into the namespace's root cgroups,
+   * unshares CLONE_NEWCGROUP there (injected: the namespace is rooted
+   * where the task is), and then moves on into its own cgroups, as
+   * upstream's prepare_cgns does; its children inherit the namespace.
    */
-  enterNamespaceRoot(pid: number): boolean;
+  taskCreated(pid: number, injector?: Injector): void;
   /** Once every task and thread exists: threads moved, properties written. */
   beforeResume(): void;
   /** Right before the tree is let go: freezer.state, as upstream restores it last. */
@@ -59,6 +61,7 @@ interface State {
   yard: Yard;
   made: string[];
   tasks: Map<number, CgroupTask>;
+  root?: number;
   freezer?: { dir: string; prop: CgPropEntry };
   log: Logger;
 }
@@ -176,8 +179,6 @@ export interface PrepareInput {
   /** inventory's root_cg_set: criu's set at dump */
   rootCgSet: number;
   tasks: readonly CgroupTask[];
-  /** the engine makes cgroup namespaces (unshares in the root after enterNamespaceRoot) */
-  cgroupNamespaces?: boolean;
   log: Logger;
 }
 
@@ -193,11 +194,7 @@ export function prepareCgroupRestore(input: PrepareInput): CgroupRestore | undef
   }
   rewriteCgroupRoots(entry, input.options.roots ?? []);
   const state: State = { mode, entry, rootCgSet: input.rootCgSet, yard: openYard(input.options.yard), made: [], tasks: new Map(input.tasks.map((t) => [t.pid, t])), log };
-  const root = input.tasks[0];
-  const rootSet = root?.threads[0]?.cgSet;
-  if (rootSet !== undefined && rootSet !== state.rootCgSet && !input.cgroupNamespaces && namespaceMembers(setById(state, rootSet)).length > 0) {
-    throw new UnsupportedError({ pid: root!.pid, kind: 'a cgroup namespace of its own (cgroup.img cgns_prefix)', hint: 'cgroup namespaces are not restored yet' });
-  }
+  state.root = input.tasks[0]?.pid;
   try {
     for (const controller of entry.controllers ?? []) {
       if ((controller.cnames ?? []).length === 0) throw new CriuError('cgroup.img: a controller entry without controllers', { code: 'EINVAL' });
@@ -224,24 +221,33 @@ function undoMade(state: State): void {
   state.yard.close();
 }
 
+/** The root's cgroup namespace: made at the cgns_prefix part of its paths; false when it had none. */
+function enterNamespace(state: State, pid: number, set: number, injector: Injector | undefined): boolean {
+  const members = namespaceMembers(setById(state, set));
+  if (members.length === 0) return false;
+  if (injector === undefined) throw new CriuError(`pid ${pid}: a cgroup namespace is made by a call in the task, and none can be injected here`);
+  for (const member of members) {
+    const dir = cgroupDir(state, member.name, member.path.slice(0, member.cgns_prefix));
+    try {
+      writeFileSync(`${dir}/cgroup.procs`, String(pid));
+    } catch (error) {
+      throw new CriuError(`cannot move pid ${pid} into ${state.yard.show(dir)}, its cgroup namespace's root: ${errnoOf(error) ?? String(error)}`, { code: errnoOf(error) ?? 'EIO', cause: error });
+    }
+  }
+  injector.call('unshare', SYS.unshare, [CLONE.NEWCGROUP]);
+  state.log.info(`pid ${pid}: cgroup namespace made at ${members.map((m) => `${m.name || 'v2'}:${m.path.slice(0, m.cgns_prefix) || '/'}`).join(' ')}`);
+  return true;
+}
+
 function restoreOf(state: State): CgroupRestore {
   return {
-    taskCreated(pid) {
+    taskCreated(pid, injector) {
       const task = state.tasks.get(pid);
       const set = task?.threads[0]?.cgSet;
       if (task === undefined || set === undefined || set === 0) return;
+      if (pid === state.root && set !== state.rootCgSet && enterNamespace(state, pid, set, injector)) return moveInto(state, set, pid, 'cgroup.procs');
       if (set === inherited(state, task)) return;
       moveInto(state, set, pid, 'cgroup.procs');
-    },
-    enterNamespaceRoot(pid) {
-      const set = state.tasks.get(pid)?.threads[0]?.cgSet;
-      if (set === undefined || set === state.rootCgSet) return false;
-      const members = namespaceMembers(setById(state, set));
-      for (const member of members) {
-        const dir = cgroupDir(state, member.name, member.path.slice(0, member.cgns_prefix));
-        writeFileSync(`${dir}/cgroup.procs`, String(pid));
-      }
-      return members.length > 0;
     },
     beforeResume() {
       for (const task of state.tasks.values()) {

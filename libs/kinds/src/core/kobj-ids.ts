@@ -89,6 +89,8 @@ export function taskNamespaceIds(ctx: DumpContext, pid: number): NamespaceIds {
   const table = kobjTable(ctx);
   const inodes = readNamespaces(pid);
   for (const [kind] of NAMESPACE_ORDER) {
+    // the tree's own cgroup namespace is the cgroup kind's (cgns_prefix in cgroup.img); not a nested one
+    if (kind === 'cgroup' && inodes.cgroup === readNamespaces(ctx.tasks[0]?.pid ?? pid).cgroup) continue;
     if ((inodes[kind] ?? 0) !== (table.criuInodes[kind] ?? 0)) {
       throw new UnsupportedError({ pid, kind: `a ${kind} namespace other than criu's (namespaces are not dumped yet)` });
     }
