@@ -8,7 +8,7 @@
 // frozen cgroup, and a dump that fails leaves it thawed and running. Both
 // ways with upstream CRIU.
 import t, { type Test } from 'tap';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEntries } from '@criu-ts/images';
 import { dumpAndKill } from './lib/round-trip.js';
@@ -164,6 +164,21 @@ t.test('--manage-cgroups=ignore leaves the tree in criu\'s cgroups', { skip }, (
   t.end();
 });
 
+t.test('--cgroup-props and --cgroup-dump-controller choose what the dump saves', { skip }, (t) => {
+  const tree = startTree(t);
+  const props = '"pids":\n - "strategy": "replace"\n - "properties": []\n';
+  const images = dumpAndKill(t, tree.dir, tree.pid, { args: ['--cgroup-props', props, '--cgroup-dump-controller', 'pids', '--cgroup-dump-controller', 'cpu'] });
+  const [entry] = readEntries(images, 'cgroup');
+  t.same(entry!.controllers!.map((c) => c.cnames!.join(',')).sort(), ['cpu', 'pids'], 'only the two hierarchies are saved');
+  tree.cgroups.remove();
+  t.equal(restore(t, tree, images, []), 0, 'restore exits 0', { log: logTail(images, 'restore.log') });
+  t.equal(ownCgroup('pids', tree.child), tree.cgroups.paths.pidsSub, 'the child is back in its pids cgroup');
+  t.equal(ownCgroup('memory', tree.pid), ownCgroup('memory'), 'memory was not saved: the tree is in criu\'s memory cgroup');
+  t.equal(prop(tree.cgroups.dirs.pids, 'pids.max'), 'max', 'pids.max was not saved: the new cgroup has the default');
+  t.equal(prop(tree.cgroups.dirs.cpu, 'cpu.shares'), '512', 'cpu.shares (a built-in property) was');
+  t.end();
+});
+
 t.test('--cgroup-root moves the tree under another root', { skip }, (t) => {
   const moved = `/criu-ts-test-${process.pid}-moved`;
   const tree = startTree(t, [`/sys/fs/cgroup/pids${moved}`]);
@@ -195,6 +210,42 @@ t.test('--freeze-cgroup: dumped through the freezer; a failed dump leaves it tha
   t.equal(restore(t, tree, images, []), 0, 'restore exits 0', { log: logTail(images, 'restore.log') });
   checkPlaces(t, tree);
   t.equal(ownCgroup('freezer', tree.pid), tree.cgroups.paths.freezer, 'back in its freezer cgroup');
+  t.end();
+});
+
+t.test('--freeze-cgroup with the cgroup v2 freezer (cgroup.freeze)', { skip }, (t) => {
+  const tree = startTree(t);
+  const frozen = (): string => prop(tree.cgroups.dirs.v2, 'cgroup.freeze');
+  const failed = spawnSync(process.execPath, [toolPath('criu-dump'), '-t', String(tree.pid), '-D', tree.dir, '-v4', '-o', 'fail.log', '--freeze-cgroup', tree.cgroups.dirs.v2], {
+    env: { ...process.env, CRIU_FAULT: '1003' }, timeout: 60_000,
+  });
+  t.not(failed.status, 0, 'the dump with a fault fails');
+  t.match(readFileSync(join(tree.dir, 'fail.log'), 'utf8'), /--freeze-cgroup .*: frozen \(it was thawed\)/, 'it froze the cgroup first');
+  t.equal(frozen(), '0', 'cgroup.freeze is 0 again');
+  const before = lastCount(tree.out);
+  waitFor('the tree to run on', () => lastCount(tree.out) > before + 3, 20_000);
+  const images = dumpAndKill(t, tree.dir, tree.pid, { args: ['--freeze-cgroup', tree.cgroups.dirs.v2] });
+  t.equal(restore(t, tree, images, []), 0, 'restore exits 0', { log: logTail(images, 'restore.log') });
+  checkPlaces(t, tree);
+  t.end();
+});
+
+t.test('a restore that fails removes the cgroups it made, and none it did not', { skip }, (t) => {
+  const tree = startTree(t);
+  const images = dumpAndKill(t, tree.dir, tree.pid);
+  tree.cgroups.remove();
+  // the cpu cgroup is there already: the restore must leave it
+  mkdirSync(tree.cgroups.dirs.cpu);
+  const run = spawnSync('sh', ['-c', 'exec "$0" "$@" >>"$OUT" 2>&1 </dev/null', process.execPath, toolPath('criu-restore'), '-D', images, '-d', '-v4', '-o', 'restore.log', '--manage-cgroups=soft'], {
+    env: { ...process.env, OUT: tree.out, CRIU_FAULT: '2005' }, timeout: 120_000,
+  });
+  t.teardown(() => readEntries(images, 'pstree').forEach((e) => killAndReap(e.pid)));
+  t.not(run.status, 0, 'the restore with a fault fails');
+  t.match(readFileSync(join(images, 'restore.log'), 'utf8'), /created cgroup pids:\/criu-ts-test/, 'it had made the pids cgroups');
+  t.notOk(alive(tree.pid) || alive(tree.child), 'no task is left');
+  t.notOk(existsSync(tree.cgroups.dirs.pids), 'the pids cgroups it made are gone');
+  t.notOk(existsSync(tree.cgroups.dirs.memory), 'so is the memory cgroup');
+  t.ok(existsSync(tree.cgroups.dirs.cpu), 'the cpu cgroup that was there is kept');
   t.end();
 });
 
