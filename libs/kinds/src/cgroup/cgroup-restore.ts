@@ -62,6 +62,8 @@ interface State {
   made: string[];
   tasks: Map<number, CgroupTask>;
   root?: number;
+  /** an image pid or tid as criu sees it (the same, but in a pid namespace of the tree's own) */
+  outer: (id: number) => number;
   freezer?: { dir: string; prop: CgPropEntry };
   log: Logger;
 }
@@ -90,7 +92,8 @@ function setById(state: State, id: number): SetEntry {
   return set;
 }
 
-function moveInto(state: State, id: number, tid: number, file: 'cgroup.procs' | 'thread'): void {
+function moveInto(state: State, id: number, imageTid: number, file: 'cgroup.procs' | 'thread'): void {
+  const tid = state.outer(imageTid);
   for (const member of setById(state, id).ctls ?? []) {
     const dir = cgroupDir(state, member.name, member.path);
     const target = file === 'cgroup.procs' ? 'cgroup.procs' : member.name === '' ? 'cgroup.threads' : 'tasks';
@@ -154,7 +157,10 @@ function writeProps(state: State, base: string, dirs: readonly DirEntry[]): void
     if (rel !== '') {
       for (const prop of dir.properties ?? []) {
         if (prop.name === 'freezer.state') state.freezer = { dir: path, prop };
-        else if (!SPECIAL_PROPS.has(prop.name)) writeProp(path, prop);
+        else if (!SPECIAL_PROPS.has(prop.name)) {
+          writeProp(path, prop);
+          state.log.debug(`${state.yard.show(path)}: ${prop.name} = ${JSON.stringify(prop.value)}`);
+        }
       }
     }
     writeProps(state, path, dir.children ?? []);
@@ -179,6 +185,8 @@ export interface PrepareInput {
   /** inventory's root_cg_set: criu's set at dump */
   rootCgSet: number;
   tasks: readonly CgroupTask[];
+  /** the pid criu sees for an image pid or tid (default: the same; a pid namespace of the tree's own maps them) */
+  outerPid?: (id: number) => number;
   log: Logger;
 }
 
@@ -193,7 +201,7 @@ export function prepareCgroupRestore(input: PrepareInput): CgroupRestore | undef
     return undefined;
   }
   rewriteCgroupRoots(entry, input.options.roots ?? []);
-  const state: State = { mode, entry, rootCgSet: input.rootCgSet, yard: openYard(input.options.yard), made: [], tasks: new Map(input.tasks.map((t) => [t.pid, t])), log };
+  const state: State = { mode, entry, rootCgSet: input.rootCgSet, yard: openYard(input.options.yard), made: [], tasks: new Map(input.tasks.map((t) => [t.pid, t])), outer: input.outerPid ?? ((id) => id), log };
   state.root = input.tasks[0]?.pid;
   try {
     for (const controller of entry.controllers ?? []) {
@@ -229,7 +237,7 @@ function enterNamespace(state: State, pid: number, set: number, injector: Inject
   for (const member of members) {
     const dir = cgroupDir(state, member.name, member.path.slice(0, member.cgns_prefix));
     try {
-      writeFileSync(`${dir}/cgroup.procs`, String(pid));
+      writeFileSync(`${dir}/cgroup.procs`, String(state.outer(pid)));
     } catch (error) {
       throw new CriuError(`cannot move pid ${pid} into ${state.yard.show(dir)}, its cgroup namespace's root: ${errnoOf(error) ?? String(error)}`, { code: errnoOf(error) ?? 'EIO', cause: error });
     }
