@@ -4,6 +4,7 @@
 import { CriuError, UsageError, watchInterrupts } from '@criu-ts/base';
 import { runActionScript, serviceOrphanPtsMaster, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { rmSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { dumpCpuinfo } from '@criu-ts/cpuinfo';
 import { dumpTree, parseCgroupRoot, type CgroupMode, type DumpResult } from '@criu-ts/dump';
 import { loadTlsMaterial, type ConnectOptions } from '@criu-ts/page-server';
@@ -87,6 +88,7 @@ async function dumpInto(ctx: DumpContext, imagesDir: string, stream: StreamOutpu
       props: o.cgroupProps,
       propsFile: o.cgroupPropsFile,
       dumpControllers: o.cgroupDumpController,
+      yard: o.cgroupYard === undefined ? undefined : resolve(ctx.workDir, o.cgroupYard),
     },
     afterImages: stream === undefined ? undefined : (dir) => stream.write(dir, o.leaveRunning || preDump),
     pageStream: stream?.writer,

@@ -47,7 +47,7 @@ function newState(ctx: DumpContext): DumpState {
   const controllers = parseHierarchies(self, skip).map((cnames) => ({ cnames, heads: [], isThreaded: false }));
   return {
     options, skip, table: propTable(options.props, options.propsFile), sets: [criuSet], criuSet, controllers,
-    yard: openYard(), log: ctx.log.child('cg'),
+    yard: openYard(options.yard), log: ctx.log.child('cg'),
   };
 }
 

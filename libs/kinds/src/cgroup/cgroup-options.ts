@@ -20,6 +20,8 @@ export interface CgroupDumpOptions {
   propsFile?: string;
   /** --cgroup-dump-controller (repeatable): only these hierarchies */
   dumpControllers?: readonly string[];
+  /** --cgroup-yard DIR: walk the hierarchies mounted there instead of mounting them */
+  yard?: string;
   /** --freeze-cgroup: the freezer's state before the dump froze it ('THAWED' or 'FROZEN'), saved as freezer.state */
   freezerState?: 'THAWED' | 'FROZEN';
 }
