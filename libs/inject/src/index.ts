@@ -4,3 +4,4 @@ export { batchOnThreads, callsChecked, checkResults, inThreadGroups, openInjecto
 export { type BatchArg, type ResultRef } from './syscall-batch.js';
 export { chooseTrampolineSite, findTrampolineSite, type TrampolineSite } from './trampoline-site.js';
 export { TRAMPOLINE } from './run-to-trap.js';
+export { TOOL_PIDFD_SCRATCH, nsTidOf, seesTool, toolPidfd } from './tool-pidfd.js';

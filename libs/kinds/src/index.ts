@@ -10,3 +10,6 @@ export { ttyKind, ttyTreeKind } from './files/tty/index.js';
 export { finishTcpRestore } from './files/sockets/index.js';
 export { remappedFileFd } from './files/index.js';
 export { NET_LOCK_NUMBER, type NetLockMethod } from './net-lock/index.js';
+export { NAMESPACE_ORDER } from './core/kobj-ids.js';
+export { namespaceKinds, namespaceKindOf } from './ns/registry.js';
+export { withNamespace, type NamespaceKind } from './ns/namespace.js';

@@ -74,9 +74,16 @@ export interface RestoreContext {
   scratch(pid: number): TaskScratch;
   /** A per-restore table that kinds share by name, created on first use. */
   shared<T>(key: string, create: () => T): T;
+  /** A pid or tid of the tree as the images (the tree's pid namespace) name it; absent: the same number. */
+  nsPid?(pid: number): number;
   /**
    * Runs fn with a short-lived injector on thread `tid` (not the leader) of
    * the task being restored, beside the leader's trampoline; released after.
    */
   withThread?<T>(tid: number, fn: (injector: Injector) => T): T;
+}
+
+/** The number the images give pid (a pid or tid of the tree being restored). */
+export function imagePidOf(ctx: Pick<RestoreContext, 'nsPid'>, pid: number): number {
+  return ctx.nsPid?.(pid) ?? pid;
 }

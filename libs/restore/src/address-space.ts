@@ -14,7 +14,7 @@ import { callsChecked, takeOurFd, type Injector, type NamedCall } from '@criu-ts
 import type { FileTable } from './file-paths.js';
 import { fillPages, openAllInTask, type FillOptions } from './page-fill.js';
 import { unregisterRseq } from './rseq.js';
-import type { TaskArea } from './task-area.js';
+import { scratchEndOf, type TaskArea } from './task-area.js';
 import { isVdsoPiece, parkVdso, placeVdso, taskMappings, type Mapping } from './vdso-move.js';
 import { VMA, madviceOf, planVma, type VmaAction } from './vma-plan.js';
 
@@ -73,7 +73,7 @@ function openMappedFiles(injector: Injector, input: AddressSpaceInput, actions: 
     const ours = input.remappedFd?.(action.fileId, flags, purposeOf(injector, action));
     if (ours !== undefined) {
       try {
-        fds.set(fileKey(action), takeOurFd(injector, ours));
+        fds.set(fileKey(action), takeOurFd(injector, ours, () => scratchEndOf(input.area)));
       } finally {
         closeSync(ours);
       }

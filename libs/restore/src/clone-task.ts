@@ -14,6 +14,8 @@ import { putScratch, type TaskArea } from './task-area.js';
 export interface CloneRequest {
   /** the pid (tid) the new task must have */
   pid: number;
+  /** its pid in its own pid namespace, when that is not criu's (1 for the root cloned with CLONE_NEWPID) */
+  nsPid?: number;
   flags: bigint;
   /** signal the parent gets when it ends: SIGCHLD for processes, 0 for threads */
   exitSignal: number;
@@ -33,8 +35,13 @@ export function cloneArgs(request: CloneRequest, setTidAddr: bigint): Buffer {
   args.writeBigUInt64LE(childTid, 16);
   args.writeBigUInt64LE(BigInt(request.exitSignal), 32);
   args.writeBigUInt64LE(setTidAddr, 64);
-  args.writeBigUInt64LE(1n, 72);
+  args.writeBigUInt64LE(BigInt(setTids(request).length), 72);
   return args;
+}
+
+/** set_tid, innermost pid namespace first: [pid], or [pid in its namespace, pid in criu's]. */
+export function setTids(request: CloneRequest): number[] {
+  return request.nsPid === undefined || request.nsPid === request.pid ? [request.pid] : [request.nsPid, request.pid];
 }
 
 /** Waits (bounded) for a new task's first stop. */
@@ -52,7 +59,7 @@ export function waitInitialStop(pid: number, timeoutMs: number): void {
  * scratch for the arguments; returns once the child is in its initial stop.
  */
 export function cloneTask(injector: Injector, area: TaskArea, request: CloneRequest, timeoutMs = 10_000): number {
-  const tidAddr = putScratch(injector.pid, area, Buffer.from(new Int32Array([request.pid]).buffer), 128);
+  const tidAddr = putScratch(injector.pid, area, Buffer.from(new Int32Array(setTids(request)).buffer), 128);
   const argsAddr = putScratch(injector.pid, area, cloneArgs(request, tidAddr), 0);
   let got: bigint;
   try {
@@ -63,7 +70,8 @@ export function cloneTask(injector: Injector, area: TaskArea, request: CloneRequ
     }
     throw error;
   }
-  if (got !== BigInt(request.pid)) {
+  // the parent sees the child's pid in its own pid namespace
+  if (got !== BigInt(request.pid) && got !== BigInt(request.nsPid ?? request.pid)) {
     throw new CriuError(`clone3 in task ${injector.tid} made pid ${got}, not ${request.pid}`);
   }
   waitInitialStop(request.pid, timeoutMs);

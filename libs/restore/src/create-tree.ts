@@ -25,6 +25,10 @@ export interface CreateInput {
   plan: SessionPlan;
   log: Logger;
   timeoutMs: number;
+  /** CLONE_NEW* flags the root is cloned with (the tree's own namespaces, tree-namespaces.ts) */
+  rootFlags?: bigint;
+  /** called right after the root is made, before anything else: the namespaces' restore hooks */
+  onRoot?: (pid: number) => void;
   /** called right after a session leader's setsid, before its children exist (a ctty they inherit) */
   onSession?: (pid: number) => void;
 }
@@ -39,11 +43,11 @@ function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
 function cloneOne(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: boolean): void {
   const parent = isRoot ? input.helper! : set.injectors.get(task.ppid)!;
   // a task that shares its parent's fd table gets it again from the kernel (fd-tables.ts)
-  const flags = isRoot ? CLONE.PARENT : task.fdTableOwner !== undefined ? CLONE.FILES : 0n;
+  const flags = isRoot ? CLONE.PARENT | (input.rootFlags ?? 0n) : task.fdTableOwner !== undefined ? CLONE.FILES : 0n;
   // with CLONE_PARENT the child takes the helper's exit signal (SIGCHLD); clone3 wants 0 there
   const exitSignal = isRoot ? 0 : SIG.CHLD;
   set.processes.push(task.pid);
-  cloneTask(parent, input.area, { pid: task.pid, flags, exitSignal }, input.timeoutMs);
+  cloneTask(parent, input.area, { pid: task.pid, nsPid: task.nsPid, flags, exitSignal }, input.timeoutMs);
 }
 
 function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: boolean): void {
@@ -52,6 +56,7 @@ function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: b
   if (isRoot && faultInjected(FAULT.RESTORE_ROOT_ONLY)) kill(task.pid, SIG.KILL);
   faultPoint(FAULT.RESTORE_CLONE, String(task.pid));
   const injector = openNew(set, input, task.pid);
+  if (isRoot) input.onRoot?.(task.pid);
   if (input.plan.setsid.has(task.pid)) {
     injector.call('setsid', SYS.setsid);
     input.onSession?.(task.pid);
@@ -77,7 +82,7 @@ function standInLeader(set: TaskSet, input: CreateInput, pgid: number, member: n
 function dropStandIn(set: TaskSet, input: CreateInput, pgid: number, member: number): void {
   kill(pgid, SIG.KILL);
   waitpidWithin(pgid, WAIT.__WALL, input.timeoutMs);
-  set.injectors.get(member)!.call('wait4', SYS.wait4, [pgid, 0, WAIT.__WALL, 0]);
+  set.injectors.get(member)!.call('wait4', SYS.wait4, [nsPidIn(input, pgid), 0, WAIT.__WALL, 0]);
   set.processes.splice(set.processes.indexOf(pgid), 1);
 }
 
@@ -89,9 +94,14 @@ function joinGroups(set: TaskSet, input: CreateInput): void {
   for (const [pgid, member] of plan.orphans) standInLeader(set, input, pgid, member);
   for (const task of tasks) {
     const want = plan.pgid.get(task.pid)!;
-    if (want !== task.pid && getpgid(task.pid) !== want) set.injectors.get(task.pid)!.call('setpgid', SYS.setpgid, [0, want]);
+    if (want !== task.pid && getpgid(task.pid) !== want) set.injectors.get(task.pid)!.call('setpgid', SYS.setpgid, [0, nsPidIn(input, want)]);
   }
   for (const [pgid, member] of plan.orphans) dropStandIn(set, input, pgid, member);
+}
+
+/** pid (the tool's view) as the tree's pid namespace sees it: what a call injected into its tasks takes. */
+function nsPidIn(input: CreateInput, pid: number): number {
+  return input.tasks.find((task) => task.pid === pid)?.nsPid ?? pid;
 }
 
 /** Creates every task (parents first) with its session and group; leaves an injector open on each. */

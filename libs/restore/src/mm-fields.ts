@@ -10,7 +10,7 @@ import { imageFileName, type Messages } from '@criu-ts/images';
 import { takeOurFd, type Injector } from '@criu-ts/inject';
 import type { FileTable } from './file-paths.js';
 import { openInTask } from './page-fill.js';
-import { putScratch, type TaskArea } from './task-area.js';
+import { putScratch, scratchEndOf, type TaskArea } from './task-area.js';
 
 type MmEntry = Messages['mm_entry'];
 
@@ -52,7 +52,7 @@ function openExe(injector: Injector, area: TaskArea, mm: MmEntry, source: ExeSou
     const ours = source.remappedFd?.(mm.exe_file_id, O.RDONLY, purpose);
     if (ours !== undefined) {
       try {
-        return takeOurFd(injector, ours);
+        return takeOurFd(injector, ours, () => scratchEndOf(area));
       } finally {
         closeSync(ours);
       }

@@ -49,6 +49,7 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
     ...(task.fdTableOwner === undefined ? {} : { fdTableOwner: task.fdTableOwner }),
   }));
   const { log, ...options } = input;
+  const nsPids = new Map(tree.tasks.flatMap((task) => [[task.pid, task.nsPid] as const, ...task.threads.map((thread) => [thread.tid, thread.nsTid] as const)]));
   return {
     options: {
       imagesDir: options.imagesDir, shellJob: options.shellJob, leaveStopped: options.leaveStopped,
@@ -70,6 +71,7 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
       return shared.get(key) as T;
     },
     withThread: (tid, fn) => withThreadOf(tid, area, log, fn),
+    nsPid: (pid) => nsPids.get(pid) ?? pid,
   };
 }
 

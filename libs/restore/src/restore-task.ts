@@ -90,7 +90,7 @@ function threadSetupCalls(injector: Injector, area: TaskArea, task: TaskImage, t
 function makeThreads(injector: Injector, task: TaskImage, input: TaskRestoreInput): void {
   for (const thread of task.threads.slice(1)) {
     const childTid = thread.core.thread_info!.clear_tid_addr;
-    cloneTask(injector, input.area, { pid: thread.tid, flags: THREAD_FLAGS, exitSignal: 0, childTid }, input.timeoutMs);
+    cloneTask(injector, input.area, { pid: thread.tid, nsPid: thread.nsTid, flags: THREAD_FLAGS, exitSignal: 0, childTid }, input.timeoutMs);
   }
 }
 
@@ -134,11 +134,11 @@ export function restoreTask(injector: Injector, task: TaskImage, input: TaskRest
   const mm = task.mm!;
   const vmas = mm.vmas ?? [];
   const leader = task.threads[0]!;
-  const fill = { populate: input.populate };
+  const fill = { populate: input.populate, imagePid: task.nsPid };
   const pages = restoreAddressSpace(injector, { dir: input.dir, vmas, area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd, remappedFd: input.remappedFd });
   faultPoint(FAULT.RESTORE_MEMORY, String(task.pid));
   restoreMmFields(injector, input.area, mm, { files: input.files, remappedFd: input.remappedFd }, input.log);
-  restoreSigactions(injector, input.area, leader.core.tc?.sigactions ?? [], imagePath(input.dir, 'core', task.pid));
+  restoreSigactions(injector, input.area, leader.core.tc?.sigactions ?? [], imagePath(input.dir, 'core', task.nsPid));
   const clearTid = leader.core.thread_info!.clear_tid_addr;
   if (clearTid !== 0n) injector.call('set_tid_address', SYS.set_tid_address, [clearTid]);
   callsChecked(injector, threadSetupCalls(injector, input.area, task, leader, 0));

@@ -10,7 +10,7 @@ import { CriuError, FAULT, errnoOf, faultSetting, interruptionPoint, stagePoint,
 import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kernel';
 import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector } from '@criu-ts/inject';
-import { finishTcpRestore, punchRuns, remappedFileFd, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
+import { finishTcpRestore, namespaceKinds, punchRuns, remappedFileFd, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
 import { resolveChain } from './parent-pages.js';
 import { createTree } from './create-tree.js';
 import { readFileTable } from './file-paths.js';
@@ -184,7 +184,9 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   };
   const helper = origin.isRoot ? undefined : openInjector(origin.pid, { site: area.site, batchArea: area.batch, log });
   try {
-    createTree(set, { helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession });
+    const rootFlags = tree.own.filter((ns) => ns.kind.unshared !== true).reduce((flags, ns) => flags | ns.kind.cloneFlag, 0n);
+    const onRoot = (pid: number): void => restoreNamespaces(ctx, tree, pid);
+    createTree(set, { helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession, rootFlags, onRoot });
   } finally {
     helper?.release();
   }
@@ -203,12 +205,23 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   return { root, pids: tree.tasks.map((task) => task.pid), pagesRestored: pages, forkingUs, restoreUs };
 }
 
+/** The tree's own namespaces, in the root just made (ns/namespace.ts): each kind's restore hook, in registry order. */
+function restoreNamespaces(ctx: RestoreContext, tree: TreeImage, pid: number): void {
+  const root = ctx.tasks.find((task) => task.pid === pid)!;
+  for (const kind of namespaceKinds) {
+    const ns = tree.own.find((own) => own.kind === kind);
+    if (ns === undefined) continue;
+    ctx.log.info(`restoring the tree's ${kind.name} namespace ${ns.id} in pid ${pid}`);
+    kind.restore?.(ctx, ns.id, root);
+  }
+}
+
 /** --auto-dedup: the restored tasks' pages are punched out of every image of the chain they came from. */
 function punchRestored(tree: TreeImage, log: Logger): void {
   let bytes = 0;
   for (const task of tree.tasks) {
-    if (task.state === TASK_STATE.DEAD || !existsSync(imagePath(tree.dir, 'pagemap', task.pid))) continue;
-    for (const level of resolveChain(tree.dir, task.pid)) bytes += punchRuns(level.dir, level.pagesId, level.runs);
+    if (task.state === TASK_STATE.DEAD || !existsSync(imagePath(tree.dir, 'pagemap', task.nsPid))) continue;
+    for (const level of resolveChain(tree.dir, task.nsPid)) bytes += punchRuns(level.dir, level.pagesId, level.runs);
   }
   log.info(`--auto-dedup: ${bytes} bytes of restored pages punched out of the images`);
 }
@@ -228,6 +241,9 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   await request.runAction?.('pre-restore', { pid: rootPid });
   const set = newTaskSet();
   const sibling = request.siblingChannel;
+  if (sibling !== undefined && tree.own.length > 0) {
+    throw new CriuError(`-S/--restore-sibling with the tree's own ${tree.own.map((ns) => ns.kind.name).join(', ')} namespace(s) is not supported: the root made by criu-launcher cannot be cloned into them`, { code: 'EUNSUPPORTED' });
+  }
   const helper = sibling === undefined ? startFreeHelper(request, new Set(treeIds(tree))) : undefined;
   let result: RestoreResult;
   const made: { ctx?: RestoreContext } = {};

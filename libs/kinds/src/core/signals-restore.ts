@@ -9,7 +9,7 @@
 // thread's own mask is set just before it is let go.
 import { ImageError } from '@criu-ts/base';
 import { SIGINFO_SIZE, SYS } from '@criu-ts/kernel';
-import type { Injector } from '@criu-ts/inject';
+import { nsTidOf, type Injector } from '@criu-ts/inject';
 import type { TaskScratch } from '../restore-context.js';
 import { runChecked, type NamedCall } from './injected-batch.js';
 import type { SignalQueue } from './signals.js';
@@ -31,14 +31,15 @@ export function queuedSiginfos(queue: SignalQueue | undefined, image: string): B
  */
 export function queueSignals(injector: Injector, scratch: TaskScratch, siginfos: readonly Buffer[], shared: boolean): void {
   const perBatch = Math.floor(scratch.size / SIGINFO_SIZE);
+  const [pid, tid] = [nsTidOf(injector.pid), nsTidOf(injector.tid)];
   for (let first = 0; first < siginfos.length; first += perBatch) {
     const chunk = siginfos.slice(first, first + perBatch);
     const calls: NamedCall[] = chunk.map((si, i) => {
       const addr = scratch.write(si, i * SIGINFO_SIZE);
       const signo = si.readInt32LE(0);
       return shared
-        ? { name: `rt_sigqueueinfo(${signo})`, nr: SYS.rt_sigqueueinfo, args: [injector.pid, signo, addr] }
-        : { name: `rt_tgsigqueueinfo(${signo})`, nr: SYS.rt_tgsigqueueinfo, args: [injector.pid, injector.tid, signo, addr] };
+        ? { name: `rt_sigqueueinfo(${signo})`, nr: SYS.rt_sigqueueinfo, args: [pid, signo, addr] }
+        : { name: `rt_tgsigqueueinfo(${signo})`, nr: SYS.rt_tgsigqueueinfo, args: [pid, tid, signo, addr] };
     });
     runChecked(injector, calls);
   }

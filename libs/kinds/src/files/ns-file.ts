@@ -13,7 +13,7 @@ import { CriuError, UnsupportedError } from '@criu-ts/base';
 import { O } from '@criu-ts/kernel';
 import { FdTypes, readOne } from '@criu-ts/images';
 import { knownNamespaceId, NAMESPACE_ORDER, type NamespaceIds } from '../core/kobj-ids.js';
-import type { RestoreContext } from '../restore-context.js';
+import { imagePidOf, type RestoreContext } from '../restore-context.js';
 import type { FdKind } from './fd-kind.js';
 
 /** CLONE_NEW* of each namespace kind (the /proc/PID/ns names). */
@@ -38,7 +38,7 @@ function treeNamespaceIds(ctx: RestoreContext, kind: string): Set<number> {
     const byKind = new Map<string, Set<number>>();
     for (const task of ctx.tasks) {
       if (task.zombie) continue;
-      const ids = readOne(ctx.options.imagesDir, 'ids', task.pid) as NamespaceIds;
+      const ids = readOne(ctx.options.imagesDir, 'ids', imagePidOf(ctx, task.pid)) as NamespaceIds;
       for (const [name, field] of NAMESPACE_ORDER) {
         const id = ids[field];
         if (id === undefined) continue;

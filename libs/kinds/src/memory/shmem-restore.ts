@@ -19,7 +19,8 @@ import { CriuError, UnsupportedError } from '@criu-ts/base';
 import { PE_PRESENT, imagePath, openPagemap, openPagesImage, readEntries, readOne, type Messages, type VmaEntry } from '@criu-ts/images';
 import { F, MAP, MFD, PAGE_SIZE, PROT, SYS, fcntl, memfdCreate, syscall } from '@criu-ts/kernel';
 import { takeOurFd, type Injector } from '@criu-ts/inject';
-import type { RestoreContext } from '../restore-context.js';
+import { scratchEnd } from '../files/fd-install.js';
+import { imagePidOf, type RestoreContext } from '../restore-context.js';
 import { copyRange } from '../files/file-copy.js';
 import { fileEntry, keepOwnFd } from '../files/restore-table.js';
 import { VMA } from './vma-flags.js';
@@ -69,7 +70,7 @@ export function sharedAnonSizes(vmas: readonly VmaEntry[]): Map<number, bigint> 
 function treeSizes(ctx: RestoreContext): Map<number, bigint> {
   return ctx.shared(SHARED_ANON_SIZES, () => {
     const dir = ctx.options.imagesDir;
-    const vmas = ctx.tasks.filter((task) => !task.zombie).flatMap((task) => readOne(dir, 'mm', task.pid).vmas ?? []);
+    const vmas = ctx.tasks.filter((task) => !task.zombie).flatMap((task) => readOne(dir, 'mm', imagePidOf(ctx, task.pid)).vmas ?? []);
     return sharedAnonSizes(vmas);
   });
 }
@@ -137,5 +138,5 @@ export function sharedObjectFd(ctx: RestoreContext, pid: number, vma: VmaEntry):
  * of the tool + pidfd_getfd, injected); the caller closes it in the task.
  */
 export function sharedMappingFd(ctx: RestoreContext, injector: Injector, vma: VmaEntry): bigint {
-  return takeOurFd(injector, sharedObjectFd(ctx, injector.pid, vma));
+  return takeOurFd(injector, sharedObjectFd(ctx, injector.pid, vma), () => scratchEnd(ctx, injector.pid));
 }

@@ -20,6 +20,8 @@ import { TtyType, type TtyInfoEntry } from '@criu-ts/images';
 import type { RestoreContext, RestoreTask } from '../../restore-context.js';
 import { isExternal, onOrphanPty, openExternal } from './tty-external.js';
 import { TTY_IOCTL } from './tty-ioctls.js';
+import { toolPidfd } from '@criu-ts/inject';
+import { scratchEnd } from '../fd-install.js';
 import { isHungUp, ttyImages, type TtyFile } from './tty-images.js';
 import { inPair, ptyPair } from './tty-pairs.js';
 import { openTtyPath } from './tty-pty-open.js';
@@ -53,7 +55,7 @@ function openForCtty(ctx: RestoreContext, file: TtyFile): number | undefined {
 /** Runs `use(taskFd)` in the task on a copy of our fd (pidfd_getfd injected), closed after. */
 function withFdInTask<T>(ctx: RestoreContext, pid: number, ours: number, use: (taskFd: number) => T): T {
   const injector = ctx.injector(pid);
-  const pidfd = Number(injector.call('pidfd_open', SYS.pidfd_open, [process.pid, 0]));
+  const pidfd = Number(toolPidfd(injector, () => scratchEnd(ctx, pid)));
   let taskFd: number;
   try {
     taskFd = Number(injector.call('pidfd_getfd', SYS.pidfd_getfd, [pidfd, ours, 0]));

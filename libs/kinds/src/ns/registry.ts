@@ -1,0 +1,24 @@
+// Every namespace kind a dump may take along, in the order their restore
+// hooks run in the root (ns/namespace.ts has the contract). mnt and net are
+// not listed yet: a tree with its own mount or network namespace is
+// refused by name (kobj-ids.ts).
+import type { NamespaceKind } from './namespace.js';
+import { pidNamespace } from './pid-ns.js';
+import { utsNamespace } from './uts-ns.js';
+import { ipcNamespace } from './ipc-ns.js';
+import { timeNamespace } from './time-ns.js';
+import { cgroupNamespace, userNamespace } from './refused-ns.js';
+
+export const namespaceKinds: readonly NamespaceKind[] = [
+  userNamespace,
+  pidNamespace,
+  timeNamespace,
+  utsNamespace,
+  ipcNamespace,
+  cgroupNamespace,
+];
+
+/** The module of the /proc/PID/ns entry `name`; undefined if that kind is not dumped. */
+export function namespaceKindOf(name: string): NamespaceKind | undefined {
+  return namespaceKinds.find((kind) => kind.name === name);
+}
