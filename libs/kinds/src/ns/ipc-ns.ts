@@ -80,7 +80,7 @@ export const ipcNamespace: NamespaceKind = {
     const entry = readOne(ctx.options.imagesDir, 'ipcns-var', id);
     withNamespace(ipcNamespace, root.pid, () => {
       writeIpcVar(entry);
-      restoreSysvObjects(ctx, id, root.pid);
+      restoreSysvObjects(ctx, id);
       for (const [field, name] of SYSCTLS) {
         const value = entry[field];
         if (name.endsWith('_next_id') && value !== undefined) writeFileSync(sysctl(name), String(value));

@@ -3,8 +3,9 @@
 // - shared memory segments: ipcns-shm-ID.img, each ipc_shm_entry followed
 //   by the segment's bytes (read with one kernel copy from our own
 //   read-only attach) — upstream's inline layout, which its restore reads;
-//   a dump of upstream's, whose contents are in pagemap-shmem images
-//   (in_pagemaps), is refused by name;
+//   upstream's own dump puts them in pagemap-shmem-ID.img and pages
+//   (in_pagemaps), which restore reads too, copied kernel-side into the
+//   segment (its file, through /proc/self/map_files of our attach);
 // - semaphore sets: ipcns-sem-ID.img, ipc_sem_entry then the u16 values;
 // - message queues: ipcns-msg-ID.img, ipc_msg_entry then each message
 //   (ipc_msg {mtype, msize} and its text), read without taking them off
@@ -14,12 +15,13 @@
 // of the restoring criu (root), and the times and pids of last operations
 // are not kept (the kernel has no way to set them). Hugetlb segments are
 // refused.
-import { existsSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
-import { SYS, readTaskMemory, syscall, trySyscall, writeTaskMemory } from '@criu-ts/kernel';
+import { PAGE_SIZE, SYS, readTaskMemory, syscall, trySyscall, writeTaskMemory } from '@criu-ts/kernel';
 import { imagePath, readImageEntries, writeImage, type ImageMessage, type Messages } from '@criu-ts/images';
 import type { DumpContext } from '../dump-context.js';
 import type { RestoreContext } from '../restore-context.js';
+import { fillShmem } from '../memory/shmem-restore.js';
 
 const IPC = { RMID: 0, SET: 1, STAT: 2, CREAT: 0o1000, EXCL: 0o2000, NOWAIT: 0o4000 } as const;
 const SHM = { STAT: 13, INFO: 14, RDONLY: 0o10000, HUGETLB: 0o4000 } as const;
@@ -119,19 +121,30 @@ function makeWithId(what: string, nextId: string, desc: IpcDesc, get: () => bigi
   return id;
 }
 
-function restoreShm(dir: string, nsId: number, pid: number): void {
+/** The contents of an upstream dump's segment (pagemap-shmem-ID.img) into the segment attached at addr. */
+function fillFromPagemap(ctx: RestoreContext, shm: Messages['ipc_shm_entry'], addr: bigint): void {
+  const end = addr + ((BigInt(shm.size) + BigInt(PAGE_SIZE) - 1n) / BigInt(PAGE_SIZE)) * BigInt(PAGE_SIZE);
+  const fd = openSync(`/proc/self/map_files/${addr.toString(16)}-${end.toString(16)}`, 'r+');
+  try {
+    fillShmem(ctx, fd, shm.desc.id, `SysV shared memory segment ${shm.desc.id}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function restoreShm(ctx: RestoreContext, dir: string, nsId: number): void {
   const image = imagePath(dir, 'ipcns-shm', nsId);
   for (const entry of readImageEntries(image, 'ipcns-shm')) {
     const shm = entry.message as unknown as Messages['ipc_shm_entry'];
-    if (shm.in_pagemaps === true) throw new UnsupportedError({ pid, kind: `SysV shared memory segment ${shm.desc.id} with its contents in pagemap-shmem images (upstream's layout: not read yet)` });
     const what = `SysV shared memory segment ${shm.desc.id}`;
     const flags = (shm.desc.mode & 0o777) | IPC.CREAT | IPC.EXCL;
     const id = makeWithId(what, 'shm_next_id', shm.desc, () => syscall(SYS.shmget, shm.desc.key, shm.size, flags), image);
     const data = entry.payload ?? Buffer.alloc(0);
-    if (data.length === 0) continue;
+    if (data.length === 0 && shm.in_pagemaps !== true) continue;
     const addr = syscall(SYS.shmat, id, 0, 0);
     try {
-      if (writeTaskMemory(process.pid, addr, data) !== data.length) throw new CriuError(`${what}: short write`);
+      if (shm.in_pagemaps === true) fillFromPagemap(ctx, shm, addr);
+      else if (writeTaskMemory(process.pid, addr, data) !== data.length) throw new CriuError(`${what}: short write`);
     } finally {
       syscall(SYS.shmdt, addr);
     }
@@ -170,10 +183,10 @@ function restoreMsg(dir: string, nsId: number): void {
 }
 
 /** Makes the dumped SysV objects again in the namespace the calling thread is in (a new, empty one). */
-export function restoreSysvObjects(ctx: RestoreContext, nsId: number, pid: number): void {
+export function restoreSysvObjects(ctx: RestoreContext, nsId: number): void {
   const dir = ctx.options.imagesDir;
   // upstream writes an image only for kinds that have objects; ours, every kind (empty ones too)
-  if (existsSync(imagePath(dir, 'ipcns-shm', nsId))) restoreShm(dir, nsId, pid);
+  if (existsSync(imagePath(dir, 'ipcns-shm', nsId))) restoreShm(ctx, dir, nsId);
   if (existsSync(imagePath(dir, 'ipcns-sem', nsId))) restoreSem(dir, nsId);
   if (existsSync(imagePath(dir, 'ipcns-msg', nsId))) restoreMsg(dir, nsId);
 }
