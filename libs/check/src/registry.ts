@@ -8,11 +8,12 @@ import { tcpHalfClosed } from './probes/tcp-half-closed.js';
 import { networkLockNftables } from './probes/network-lock-nftables.js';
 import { hasIptLegacy } from './probes/ipt-legacy.js';
 import { clone3SetTid, nsLastPid, nsPid } from './probes/pids.js';
+import { timens } from './probes/namespaces.js';
 import { cgroup2, cgroupFreezer, ioUring } from './probes/system.js';
 import { fdinfoLock, mntId, openat2, timerfd } from './probes/files.js';
 import {
   aioRemap, apparmorStacking, autofs, breakpoints, cgroupns, compatCr, externalNetNs, linkNsid, memfdHugetlb, moveMountSetGroup,
-  newifindex, nftables, nsid, overlayfsMaps, pagemapScanGuardPages, skNs, skUnixFile, timensCr, tun, tunNs, userns,
+  newifindex, nftables, nsid, overlayfsMaps, pagemapScanGuardPages, skNs, skUnixFile, tun, tunNs, userns,
 } from './probes/unsupported.js';
 import {
   getRseqConf, loginuid, pidfdStore, pidfdWait, processVm, ptraceRegsets, ptraceSeize, seccompFilters, seccompSuspend, timerCrIds,
@@ -65,7 +66,7 @@ export const FEATURES: readonly Feature[] = [
   // upstream's feature names for resources not checkpointed yet (each answers so)
   userns,
   cgroupns,
-  timensCr,
+  timens,
   nsid,
   linkNsid,
   externalNetNs,

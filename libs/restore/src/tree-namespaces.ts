@@ -21,6 +21,8 @@ type Ids = Messages['task_kobj_ids_entry'];
 
 /** The tree's own namespaces, from the images (root = the root's pid in them). */
 export function ownNamespaces(dir: string, root: number, others: readonly number[]): OwnNamespace[] {
+  // a tree without inventory.img is refused before (restore-tree.ts); without root_ids, upstream too takes criu's
+  if (!existsSync(imagePath(dir, 'inventory'))) return [];
   const inventory = readOne(dir, 'inventory');
   const criu = inventory.root_ids;
   if (criu === undefined || !existsSync(imagePath(dir, 'ids', root))) return [];

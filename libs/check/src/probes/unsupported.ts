@@ -14,9 +14,8 @@ function notBuilt(name: string, what: string): Feature {
   };
 }
 
-export const userns = notBuilt('userns', 'user namespaces');
-export const cgroupns = notBuilt('cgroupns', 'cgroup namespaces');
-export const timensCr = notBuilt('timens', 'time namespaces (clock offsets)');
+export const userns = notBuilt('userns', 'user namespaces (a tree with its own is refused)');
+export const cgroupns = notBuilt('cgroupns', 'cgroup namespaces (a tree with its own is refused: cgroups are not dumped yet)');
 export const nsid = notBuilt('nsid', 'network namespace ids (NETNSA_NSID)');
 export const linkNsid = notBuilt('link_nsid', 'links between network namespaces (IFLA_LINK_NETNSID)');
 export const externalNetNs = notBuilt('external_net_ns', 'external network namespaces (--external net[INODE]:KEY)');

@@ -84,12 +84,14 @@ export function criuNamespaceIds(ctx: DumpContext): NamespaceIds {
 
 /**
  * The id of the namespace of `kind` with `inode` (a namespace file's
- * target) if it is one of criu's own — the only namespaces a dumped tree
- * may live in today; undefined for any other.
+ * target) if the dumped tree lives in it — criu's own, or one of the
+ * tree's own (the root's, known once its ids are taken); undefined for any
+ * other.
  */
 export function knownNamespaceId(ctx: DumpContext, kind: string, inode: number): number | undefined {
   const table = kobjTable(ctx);
-  if (table.criuInodes[kind] !== inode) return undefined;
+  const own = table.own.get(kind);
+  if (table.criuInodes[kind] !== inode && (own === undefined || table.rootInodes?.[kind] !== inode)) return undefined;
   return table.namespaces.get(`${kind}:${inode}`);
 }
 

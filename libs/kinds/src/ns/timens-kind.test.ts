@@ -14,7 +14,9 @@ t.test('afterTasks writes timens-0.img with CLOCK_MONOTONIC and CLOCK_BOOTTIME',
   const before = clockNow(1);
   const lines: string[] = [];
   // the kind reads only the images dir and the logger of the context
-  const ctx = { options: { imagesDir: dir }, log: { debug: (line: string) => lines.push(line) } } as unknown as DumpContext;
+  const tables = new Map<string, unknown>();
+  const shared = <T>(key: string, create: () => T): T => (tables.has(key) ? tables.get(key) : tables.set(key, create()).get(key)) as T;
+  const ctx = { options: { imagesDir: dir }, tasks: [], shared, log: { debug: (line: string) => lines.push(line) } } as unknown as DumpContext;
   timensKind.afterTasks!(ctx);
   const after = clockNow(1);
   const entry = readOne(dir, 'timens', 0);
