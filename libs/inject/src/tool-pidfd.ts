@@ -77,7 +77,15 @@ function sendOurPidfd(pid: number, taskFd: number): void {
  * what a pid argument of a call injected into it must be.
  */
 export function nsTidOf(tid: number): number {
-  const m = /^NSpid:([\t \d]*)$/m.exec(readFileSync(`/proc/${tid}/status`, 'utf8'));
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${tid}/status`, 'utf8');
+  } catch (error) {
+    // a thread gone: its number as we know it (an error naming it is on its way)
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ESRCH') return tid;
+    throw error;
+  }
+  const m = /^NSpid:([\t \d]*)$/m.exec(status);
   const last = m?.[1]?.trim().split(/\s+/).pop();
   return last === undefined || last === '' ? tid : Number(last);
 }
