@@ -112,10 +112,22 @@ t.test('a time namespace of its own: timens-ID.img, and the clocks go on after t
   t.end();
 });
 
+t.test('a SysV segment kept attached: its mapping (SYSVIPC, shmid its id) attached again at its address', (t) => {
+  const dir = scratchDir(t);
+  const tree = startTree(t, dir, 'pid,uts,ipc,attach');
+  t.equal(verdict(tree, 1), 'ok', 'the fixture is set up');
+  const images = dump('ours', dir, tree);
+  const sysv = (readOne(images, 'mm', 1).vmas ?? []).filter((vma) => (vma.status & (1 << 10)) !== 0);
+  t.same(sysv.map((vma) => [vma.shmid, vma.end - vma.start]), [[0n, 4n * 4096n]], 'one SysV mapping of segment 0, all of it');
+  const init = restore(t, 'ours', tree, images);
+  if (init !== undefined) checkRestored(t, tree, init);
+  t.end();
+});
+
 for (const way of [{ dump: 'ours', restore: 'upstream' }, { dump: 'upstream', restore: 'ours' }] as const) {
-  t.test(`pid, uts and ipc namespaces, dumped by ${way.dump}, restored by ${way.restore}`, { skip: skipWithoutUpstream() }, (t) => {
+  t.test(`pid, uts and ipc namespaces, a SysV segment attached, dumped by ${way.dump}, restored by ${way.restore}`, { skip: skipWithoutUpstream() }, (t) => {
     const dir = scratchDir(t);
-    const tree = startTree(t, dir, 'pid,uts,ipc');
+    const tree = startTree(t, dir, 'pid,uts,ipc,attach');
     t.equal(verdict(tree, 1), 'ok', 'the fixture is set up');
     const images = dump(way.dump, dir, tree);
     const init = restore(t, way.restore, tree, images);

@@ -35,6 +35,7 @@ import { pagesIn, splitRuns, type SplitRun } from './page-parent.js';
 import { armTrackers, cleanSpans } from './tracking.js';
 import { memoryTables } from './tables.js';
 import { planVmas, type VmaPlan } from './vma-plan.js';
+import { treeNamespaces } from '../core/kobj-ids.js';
 import { VMA } from './vma-flags.js';
 
 /** Fills vma.shmid from what backs each VMA, writing file entries and shared objects. */
@@ -132,7 +133,8 @@ function dumpMemory(ctx: DumpContext, task: DumpTask, record: TaskRecord): void 
   const t0 = process.hrtime.bigint();
   const pid = task.pid;
   const preDump = ctx.options.preDump;
-  const plans = planVmas(pid, readSmaps(pid));
+  // SysV segments are saved with the tree's own IPC namespace, and their mappings with them
+  const plans = planVmas(pid, readSmaps(pid), { sysv: treeNamespaces(ctx).some((ns) => ns.kind.name === 'ipc') });
   if (!preDump) resolveBacking(ctx, pid, plans);
   const runs = splitRuns(taskRuns(ctx, pid, plans, stackPages(task)), cleanSpans(ctx, pid, plans));
   const inParent = pagesIn(runs.filter((run) => (run.flags & PE_PARENT) !== 0));

@@ -59,7 +59,8 @@ export function fillShmem(ctx: RestoreContext, fd: number, shmid: number, what: 
 export function sharedAnonSizes(vmas: readonly VmaEntry[]): Map<number, bigint> {
   const sizes = new Map<number, bigint>();
   for (const vma of vmas) {
-    if (((vma.status >>> 0) & VMA.ANON_SHARED) === 0) continue;
+    // a SysV segment's mapping is ANON_SHARED too (as upstream writes it), but its segment is the IPC namespace's
+    if (((vma.status >>> 0) & VMA.ANON_SHARED) === 0 || ((vma.status >>> 0) & VMA.AREA_SYSVIPC) !== 0) continue;
     const end = vma.pgoff + (vma.end - vma.start);
     const shmid = Number(vma.shmid);
     if (end > (sizes.get(shmid) ?? 0n)) sizes.set(shmid, end);

@@ -2,9 +2,12 @@
 // CRIU 4.x does it (criu/proc_parse.c): what the VMA is (status), what backs
 // it (a file, a memfd, shared anonymous memory or nothing) and which of its
 // pages go into pagemap-PID.img. Saved: every VMA, with the one-page stack
-// guard gap below a MAP_GROWSDOWN area. Not saved (UnsupportedError):
-// SysV shm, hugetlb, AIO rings, deleted files, [uprobes] and other special
-// or VM_IO/VM_PFNMAP areas. See proc_pid_maps(5), proc_pid_smaps(5).
+// guard gap below a MAP_GROWSDOWN area; a SysV shared memory segment's
+// mapping (status SYSVIPC, shmid its id, as upstream) when the segment is
+// dumped with the tree's own IPC namespace (ns/ipc-sysv.ts). Not saved
+// (UnsupportedError): SysV shm of criu's IPC namespace, hugetlb, AIO
+// rings, deleted files, [uprobes] and other special or VM_IO/VM_PFNMAP
+// areas. See proc_pid_maps(5), proc_pid_smaps(5).
 import { UnsupportedError } from '@criu-ts/base';
 import type { VmaEntry } from '@criu-ts/images';
 import { MAP, PAGE_SIZE, PROT } from '@criu-ts/kernel';
@@ -16,7 +19,8 @@ export type VmaBacking =
   | 'none' // anonymous private memory, heap, stack, vDSO, vvar, vsyscall
   | 'file' // a regular file: shmid is a reg_file_entry id in files.img
   | 'memfd' // a memfd: shmid is a memfd file_entry id; its content is dumped once
-  | 'shmem'; // shared anonymous memory: shmid is the inode, content dumped once
+  | 'shmem' // shared anonymous memory: shmid is the inode, content dumped once
+  | 'sysv'; // a SysV shm segment: shmid is its id (the inode), content dumped with its IPC namespace
 
 /** Which pages of the VMA go into pagemap-PID.img. */
 export type VmaPages = 'private' | 'all' | 'none';
@@ -56,7 +60,7 @@ function classifyFile(pid: number, s: SmapsEntry): Classified {
 }
 
 /** Status bits, MAP_ANONYMOUS and backing for one VMA, by what maps says it is. */
-export function classifyVma(pid: number, s: SmapsEntry): Classified {
+export function classifyVma(pid: number, s: SmapsEntry, sysv = false): Classified {
   switch (s.kind) {
     case 'anon':
     case 'named-anon':
@@ -78,7 +82,9 @@ export function classifyVma(pid: number, s: SmapsEntry): Classified {
     case 'file':
       return classifyFile(pid, s);
     case 'sysv-shm':
-      throw unsupported(pid, s, 'SysV shared memory mapping');
+      if (!sysv || !s.shared) throw unsupported(pid, s, `SysV shared memory mapping${sysv ? '' : " (of criu's IPC namespace, which is not dumped)"}`);
+      // as upstream writes it: shared anonymous memory that is a SysV segment (MAP_SHARED | MAP_ANONYMOUS)
+      return { status: VMA.AREA_REGULAR | VMA.ANON_SHARED | VMA.AREA_SYSVIPC, anonymous: true, backing: 'sysv' };
     case 'special':
       throw unsupported(pid, s, `special mapping ${s.path}`);
   }
@@ -102,10 +108,10 @@ function checkFlags(pid: number, s: SmapsEntry, status: number): void {
  * previous VMA: a MAP_GROWSDOWN area gets the guard page below it when
  * there is room, as upstream records it.
  */
-export function planVmas(pid: number, smaps: readonly SmapsEntry[]): VmaPlan[] {
+export function planVmas(pid: number, smaps: readonly SmapsEntry[], options: { sysv?: boolean } = {}): VmaPlan[] {
   let prevEnd = 0n;
   return smaps.map((s) => {
-    const { status, anonymous, backing } = classifyVma(pid, s);
+    const { status, anonymous, backing } = classifyVma(pid, s, options.sysv === true);
     checkFlags(pid, s, status);
     const flags = mapFlagsOf(s.shared, s.VmFlags) | (anonymous ? MAP.ANONYMOUS : 0);
     const start = (flags & MAP.GROWSDOWN) !== 0 && prevEnd < s.start ? s.start - PAGE : s.start;
@@ -115,7 +121,7 @@ export function planVmas(pid: number, smaps: readonly SmapsEntry[]): VmaPlan[] {
       start,
       end: s.end,
       pgoff: s.offset,
-      shmid: backing === 'shmem' ? BigInt(s.inode) : 0n,
+      shmid: backing === 'shmem' || backing === 'sysv' ? BigInt(s.inode) : 0n,
       prot: protOf(s),
       flags,
       status,
