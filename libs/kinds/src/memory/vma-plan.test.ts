@@ -65,7 +65,7 @@ t.test('a mapping of a deleted file is a file mapping (its file goes into a ghos
 
 t.test('unsupported mappings', async (t) => {
   const cases: [string, string, RegExp][] = [
-    ['7f0000000000-7f0000001000 rw-s 00000000 00:01 5 /SYSV0000abcd (deleted)', 'rd wr sh', /SysV/],
+    ['7f0000000000-7f0000001000 rw-s 00000000 00:01 5 /SYSV0000abcd (deleted)', 'rd wr sh', /SysV shared memory mapping \(of criu's IPC namespace, which is not dumped\)/],
     ['7f0000000000-7f0000001000 r-xp 00000000 00:00 0 [uprobes]', 'rd ex', /special mapping \[uprobes\]/],
     ['7f0000000000-7f0000001000 rw-p 00000000 00:00 0 ', 'rd wr ht', /hugetlb/],
     ['7f0000000000-7f0000001000 rw-s 00000000 00:05 9 /dev/mem', 'rd wr sh io pf', /VM_IO/],
@@ -80,4 +80,11 @@ t.test('unsupported mappings', async (t) => {
     t.ok(caught instanceof UnsupportedError, `${header}: UnsupportedError`);
     t.match(caught, { pid: 7, message: kind }, header);
   }
+});
+
+t.test("a SysV segment's mapping in the tree's own IPC namespace: SYSVIPC, shared anonymous as upstream, shmid its id, no pages", async (t) => {
+  const [plan] = planVmas(7, parseSmaps(block('7f0000000000-7f0000004000 rw-s 00000000 00:01 5 /SYSV0000abcd (deleted)', 'rd wr sh mr mw me ms')), { sysv: true });
+  t.equal(plan!.backing, 'sysv');
+  t.equal(plan!.pages, 'none');
+  t.match(plan!.vma, { shmid: 5n, status: VMA.AREA_REGULAR | VMA.ANON_SHARED | VMA.AREA_SYSVIPC, flags: MAP.SHARED | MAP.ANONYMOUS });
 });
