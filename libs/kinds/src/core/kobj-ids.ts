@@ -141,6 +141,12 @@ export function taskNamespaceIds(ctx: DumpContext, pid: number): NamespaceIds {
     const refusal = refusalOf(ctx, kind, rootPid);
     if (refusal !== undefined) throw new UnsupportedError({ pid, kind: refusal });
   }
+  for (const kind of ['pid', 'time']) {
+    const forChildren = inodes[`${kind}_for_children`];
+    if (forChildren !== undefined && forChildren !== inodes[kind]) {
+      throw new UnsupportedError({ pid, kind: `a ${kind} namespace made for its children (unshare CLONE_NEW${kind.toUpperCase()}): nested ${kind} namespaces are not dumped, as upstream` });
+    }
+  }
   const ids = numberNamespaces(table, inodes);
   if (pid === rootPid) noteOwn(table, ids, rootPid);
   return ids;
