@@ -136,6 +136,40 @@ for (const way of [{ dump: 'ours', restore: 'upstream' }, { dump: 'upstream', re
   });
 }
 
+// an init (unmodified python3) of new pid, uts and ipc namespaces whose controlling terminal is a pty it holds both ends of
+const PTY_INIT = `
+import os, fcntl, termios, time, signal, sys
+m, s = os.openpty()
+fcntl.ioctl(s, termios.TIOCSCTTY, 0)
+if os.fork() == 0:
+    while True: time.sleep(1)
+signal.signal(signal.SIGUSR1, lambda *a: print('tty', os.getpid(), os.getsid(0), os.tcgetpgrp(s), os.ttyname(s).startswith('/dev/pts/'), flush=True))
+print('ready', flush=True)
+while True: signal.pause()
+`;
+
+t.test("a terminal in the tree's pid namespace: its session and foreground group as the namespace sees them, restored", (t) => {
+  const dir = scratchDir(t);
+  const out = join(dir, 'out');
+  const unshare = startBackground(t, join(dir, 'unshare.out'), '/usr/bin/unshare', ['-p', '-f', '-u', '-i', 'setsid', 'sh', '-c', 'exec python3 -c "$0" >"$1" 2>&1', PTY_INIT, out]);
+  waitFor('the init', () => existsSync(`/proc/${unshare}/task/${unshare}/children`) && readFileSync(`/proc/${unshare}/task/${unshare}/children`, 'utf8').trim() !== '');
+  const init = Number(readFileSync(`/proc/${unshare}/task/${unshare}/children`, 'utf8').trim());
+  t.teardown(() => killAndReap(init));
+  waitFor('its output', () => existsSync(out));
+  waitOutput(out, /ready/);
+  const tree = { init, out };
+  const images = dump('ours', dir, tree);
+  const infos = readEntries(images, 'tty-info').map((info) => [info.sid, info.pgrp]);
+  t.same(infos, infos.map(() => [1, 1]), 'tty-info of master and slave: session 1, foreground group 1 (the namespace\'s numbers)');
+  t.ok(infos.length >= 1);
+  const restored = restore(t, 'ours', tree, images);
+  if (restored !== undefined) {
+    signalWhenAsleep(restored, SIG.USR1);
+    t.equal(waitOutput(out, /^tty .*/m)[0], 'tty 1 1 1 True', 'pid 1, its own session, its group in the foreground of its terminal');
+  }
+  t.end();
+});
+
 for (const { kind, why } of [
   { kind: 'user', why: /a user namespace other than criu's \(user namespaces are not dumped/ },
   { kind: 'cgroup', why: /a cgroup namespace other than criu's \(a cgroup namespace is rooted at a cgroup, and cgroups are not dumped yet/ },
