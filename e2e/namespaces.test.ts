@@ -16,7 +16,7 @@ import { SIG } from '@criu-ts/kernel';
 import { compileFixture, scratchDir } from './lib/fixtures.js';
 import { toolPath } from './lib/workspace.js';
 import { logTail, restoreChecked, signalWhenAsleep, skipWithoutUpstream, upstreamCriu, type Side } from './lib/upstream.js';
-import { alive, killAndReap, startBackground, waitFor, waitOutput } from '../libs/restore/test/live.js';
+import { alive, killAndReap, root, startBackground, waitFor, waitOutput } from '../libs/restore/test/live.js';
 
 interface Tree {
   /** the init's pid here */
@@ -135,6 +135,27 @@ for (const way of [{ dump: 'ours', restore: 'upstream' }, { dump: 'upstream', re
     t.end();
   });
 }
+
+t.test('restore -d -S through the umbrella: the root, pid 1 of its new namespaces, is a child of the shell', (t) => {
+  const dir = scratchDir(t);
+  const tree = startTree(t, dir, 'pid,uts,ipc,time');
+  const images = dump('ours', dir, tree);
+  const pidfile = join(images, 'restored.pid');
+  // the shell reports its own pid and the root's parent while it still runs (criu restore -d -S has exited by then)
+  const script = '"$0" restore -d -S -D "$1" -v4 -o restore.log --pidfile "$2" </dev/null >>"$3" 2>&1; echo "status $? shell $$ $(grep PPid /proc/$(cat "$2")/status)"';
+  const shell = spawnSync('sh', ['-c', script, join(root, 'node_modules/.bin/criu'), images, pidfile, tree.out], { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
+  const got = /^status (\d+) shell (\d+) PPid:\s+(\d+)/.exec(shell.stdout);
+  t.ok(got, `the shell reported: ${shell.stdout}`, { log: got?.[1] === '0' ? '' : logTail(images, 'restore.log') });
+  if (got === null) return t.end();
+  const init = Number(readFileSync(pidfile, 'utf8'));
+  t.teardown(() => killAndReap(init));
+  t.equal(got[1], '0', 'criu restore -d -S exits 0');
+  t.equal(got[3], got[2], "the restored root's parent was the shell that ran criu");
+  t.same(nsPids(init).slice(-1), [1], 'pid 1 of its pid namespace');
+  for (const kind of ['pid', 'uts', 'ipc', 'time']) t.not(readlinkSync(`/proc/${init}/ns/${kind}`), readlinkSync(`/proc/self/ns/${kind}`), `in a ${kind} namespace of its own`);
+  t.equal(verdict({ init, out: tree.out }, 1), 'ok', 'the init finds everything as it was');
+  t.end();
+});
 
 // an init (unmodified python3) of new pid, uts and ipc namespaces whose controlling terminal is a pty it holds both ends of
 const PTY_INIT = `

@@ -184,7 +184,7 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   };
   const helper = origin.isRoot ? undefined : openInjector(origin.pid, { site: area.site, batchArea: area.batch, log });
   try {
-    const rootFlags = tree.own.filter((ns) => ns.kind.unshared !== true).reduce((flags, ns) => flags | ns.kind.cloneFlag, 0n);
+    const rootFlags = rootCloneFlags(tree);
     const onRoot = (pid: number): void => restoreNamespaces(ctx, tree, pid);
     createTree(set, { helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession, rootFlags, onRoot });
   } finally {
@@ -203,6 +203,11 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   resumeTree({ tasks: tree.tasks, area, leaveStopped: request.leaveStopped, log });
   const restoreUs = Number((process.hrtime.bigint() - started) / 1000n);
   return { root, pids: tree.tasks.map((task) => task.pid), pagesRestored: pages, forkingUs, restoreUs };
+}
+
+/** CLONE_NEW* flags the root is cloned with: the tree's own namespaces but those whose kind makes them itself (time). */
+function rootCloneFlags(tree: TreeImage): bigint {
+  return tree.own.filter((ns) => ns.kind.unshared !== true).reduce((flags, ns) => flags | ns.kind.cloneFlag, 0n);
 }
 
 /** The tree's own namespaces, in the root just made (ns/namespace.ts): each kind's restore hook, in registry order. */
@@ -241,14 +246,14 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   await request.runAction?.('pre-restore', { pid: rootPid });
   const set = newTaskSet();
   const sibling = request.siblingChannel;
-  if (sibling !== undefined && tree.own.length > 0) {
-    throw new CriuError(`-S/--restore-sibling with the tree's own ${tree.own.map((ns) => ns.kind.name).join(', ')} namespace(s) is not supported: the root made by criu-launcher cannot be cloned into them`, { code: 'EUNSUPPORTED' });
-  }
   const helper = sibling === undefined ? startFreeHelper(request, new Set(treeIds(tree))) : undefined;
   let result: RestoreResult;
   const made: { ctx?: RestoreContext } = {};
   try {
-    if (sibling !== undefined) makeSiblingRoot(sibling, rootPid, (pid) => set.processes.push(pid), log, request.timeoutMs ?? 10_000);
+    if (sibling !== undefined) {
+      const ns = { flags: rootCloneFlags(tree), nsPid: tree.tasks[0]!.nsPid };
+      makeSiblingRoot(sibling, rootPid, (pid) => set.processes.push(pid), log, request.timeoutMs ?? 10_000, ns);
+    }
     result = await build(set, tree, helper === undefined ? { pid: rootPid, isRoot: true } : { pid: helper, isRoot: false }, request, made);
     log.info(`restored ${result.pids.length} task(s), root ${result.root}, ${result.pagesRestored} pages`);
     writeRestoreStats(request.imagesDir, result, log);
