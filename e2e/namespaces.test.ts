@@ -9,7 +9,7 @@
 // net) is refused by name and the tree runs on.
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEntries, readOne } from '@criu-ts/images';
 import { SIG } from '@criu-ts/kernel';
@@ -22,6 +22,13 @@ interface Tree {
   /** the init's pid here */
   init: number;
   out: string;
+  /** the init's threads' tids in its pid namespace, before the dump */
+  threads?: number[];
+}
+
+/** The tids of pid's threads as its own pid namespace sees them (NSpid of each /proc/PID/task/TID). */
+function nsThreads(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => nsPids(Number(tid)).slice(-1)[0]!).sort((a, b) => a - b);
 }
 
 function startTree(t: Test, dir: string, namespaces: string): Tree {
@@ -31,7 +38,7 @@ function startTree(t: Test, dir: string, namespaces: string): Tree {
   const init = Number(waitOutput(out, /ready (\d+)/)[1]);
   t.teardown(() => killAndReap(init));
   waitOutput(out, /init monotonic/);
-  return { init, out };
+  return { init, out, threads: nsThreads(init) };
 }
 
 /** Asks the init for its verdict; the n-th one printed (1-based). */
@@ -73,6 +80,7 @@ function checkRestored(t: Test, tree: Tree, init: number): void {
   t.same(nsPids(init).slice(-1), [1], 'the restored root is pid 1 of its pid namespace (NSpid)');
   const children = readFileSync(`/proc/${init}/task/${init}/children`, 'utf8').trim().split(/\s+/).map(Number);
   t.same(children.map((child) => nsPids(child).slice(-1)[0]), [2], 'its child keeps pid 2 there');
+  t.same(nsThreads(init), tree.threads, `its threads keep their tids there (${tree.threads?.join(', ')})`);
   for (const kind of ['pid', 'uts', 'ipc']) t.not(readlinkSync(`/proc/${init}/ns/${kind}`), readlinkSync(`/proc/self/ns/${kind}`), `in a ${kind} namespace of its own`);
   t.equal(verdict({ init, out: tree.out }, 2), 'ok', 'the init finds pid 1, child 2, its hostname, shm bytes, semaphore values and messages as they were');
 }
@@ -82,7 +90,7 @@ t.test('pid, uts and ipc namespaces: dumped as the namespace sees them, restored
   const tree = startTree(t, dir, 'pid,uts,ipc');
   t.equal(verdict(tree, 1), 'ok', 'the fixture is set up');
   const images = dump('ours', dir, tree);
-  t.same(readEntries(images, 'pstree').map((e) => [e.pid, e.ppid, e.pgid, e.sid, e.threads]), [[1, 0, 1, 1, [1]], [2, 1, 1, 1, [2]]], 'pstree holds the pids of the pid namespace, as upstream');
+  t.same(readEntries(images, 'pstree').map((e) => [e.pid, e.ppid, e.pgid, e.sid, e.threads]), [[1, 0, 1, 1, [1, 3]], [2, 1, 1, 1, [2]]], 'pstree holds the pids and tids of the pid namespace, as upstream');
   const ids = readOne(images, 'ids', 1);
   const root = readOne(images, 'inventory').root_ids!;
   t.ok(ids.pid_ns_id !== root.pid_ns_id && ids.uts_ns_id !== root.uts_ns_id && ids.ipc_ns_id !== root.ipc_ns_id && ids.net_ns_id === root.net_ns_id, 'ids-1.img names new pid, uts and ipc namespaces, criu\'s net one');
