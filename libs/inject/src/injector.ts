@@ -42,7 +42,6 @@ import { requeueDeferred, restoreTask, type Saved } from './restore.js';
 import { syscallStopOf } from './syscall-stop.js';
 import { MAX_CALL_CODE_BYTES, assembleBatch, isResultRef, mapBatchCode, writeBatchCode, type BatchArea, type BatchArg, type BatchCall } from './syscall-batch.js';
 import { findTrampolineSite } from './trampoline-site.js';
-import { TOOL_PIDFD_SCRATCH, seesTool, toolPidfd } from './tool-pidfd.js';
 
 export type { Scratch } from './scratch.js';
 export type { BatchCall } from './syscall-batch.js';
@@ -374,27 +373,6 @@ export function callsChecked(injector: Injector, calls: readonly NamedCall[]): b
     results.push(...got);
   }
   return results;
-}
-
-/**
- * A copy of our fd `fd` in the task behind `injector` (its number there):
- * pidfd_open of us, pidfd_getfd, close of that pidfd — one trip. A task in
- * a pid namespace of its own is handed our pidfd first (tool-pidfd.ts),
- * through 128 bytes of its memory at `at()` (default: a scratch mapping).
- */
-export function takeOurFd(injector: Injector, fd: number | bigint, at?: () => bigint): bigint {
-  if (!seesTool(injector.pid)) {
-    const pidfd = toolPidfd(injector, at ?? (() => injector.scratch(TOOL_PIDFD_SCRATCH).addr));
-    return callsChecked(injector, [
-      { name: `pidfd_getfd(${fd})`, nr: SYS.pidfd_getfd, args: [pidfd, fd, 0] },
-      { name: 'close(pidfd)', nr: SYS.close, args: [pidfd] },
-    ])[0]!;
-  }
-  return callsChecked(injector, [
-    { name: 'pidfd_open', nr: SYS.pidfd_open, args: [process.pid, 0] },
-    { name: `pidfd_getfd(${fd})`, nr: SYS.pidfd_getfd, args: [{ result: 0 }, fd, 0] },
-    { name: 'close(pidfd)', nr: SYS.close, args: [{ result: 0 }] },
-  ])[1]!;
 }
 
 /** batchOnThreads over groups of jobs that fit `capacity` calls each (a job larger than that runs alone). */

@@ -6,10 +6,11 @@
 // end by pidfd_getfd, sendmsg of our pidfd as SCM_RIGHTS on it, recvmsg
 // in the task on the other end, both ends closed again. Needs 128 bytes
 // of the task's memory at `at` for the socket pair and the message header.
+// takeOurFd: a copy of one of our fds in the task, either way.
 import { closeSync, readFileSync, readlinkSync } from 'node:fs';
 import { CriuError } from '@criu-ts/base';
 import { SYS, pidfdGetfd, pidfdOpen, readTaskMemory, sendmsgFds, writeTaskMemory } from '@criu-ts/kernel';
-import type { Injector } from './injector.js';
+import { callsChecked, type Injector } from './injector.js';
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -88,4 +89,25 @@ export function nsTidOf(tid: number): number {
   const m = /^NSpid:([\t \d]*)$/m.exec(status);
   const last = m?.[1]?.trim().split(/\s+/).pop();
   return last === undefined || last === '' ? tid : Number(last);
+}
+
+/**
+ * A copy of our fd `fd` in the task behind `injector` (its number there):
+ * pidfd_open of us, pidfd_getfd, close of that pidfd — one trip. A task in
+ * a pid namespace of its own is handed our pidfd first (tool-pidfd.ts),
+ * through 128 bytes of its memory at `at()` (default: a scratch mapping).
+ */
+export function takeOurFd(injector: Injector, fd: number | bigint, at?: () => bigint): bigint {
+  if (!seesTool(injector.pid)) {
+    const pidfd = toolPidfd(injector, at ?? (() => injector.scratch(TOOL_PIDFD_SCRATCH).addr));
+    return callsChecked(injector, [
+      { name: `pidfd_getfd(${fd})`, nr: SYS.pidfd_getfd, args: [pidfd, fd, 0] },
+      { name: 'close(pidfd)', nr: SYS.close, args: [pidfd] },
+    ])[0]!;
+  }
+  return callsChecked(injector, [
+    { name: 'pidfd_open', nr: SYS.pidfd_open, args: [process.pid, 0] },
+    { name: `pidfd_getfd(${fd})`, nr: SYS.pidfd_getfd, args: [{ result: 0 }, fd, 0] },
+    { name: 'close(pidfd)', nr: SYS.close, args: [{ result: 0 }] },
+  ])[1]!;
 }
