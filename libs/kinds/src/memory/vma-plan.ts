@@ -31,7 +31,7 @@ export type VmaBacking =
   | 'file' // a regular file: shmid is a reg_file_entry id in files.img
   | 'memfd' // a memfd: shmid is a memfd file_entry id; its content is dumped once
   | 'shmem' // shared anonymous memory: shmid is the inode, content dumped once
-  | 'socket'; // a packet socket's rings (packet(7) PACKET_MMAP): shmid is the socket's file_entry id
+  | 'socket' // a packet socket's rings (packet(7) PACKET_MMAP): shmid is the socket's file_entry id
   | 'sysv'; // a SysV shm segment: shmid is its id (the inode), content dumped with its IPC namespace
 
 /** Which pages of the VMA go into pagemap-PID.img. */

@@ -65,7 +65,7 @@ function joinPathOf(options: RestoreOptions): string | undefined {
 }
 
 /** What the images and options say about the tree's network namespace; undefined: it shares criu's. */
-export function netNsPlan(options: RestoreOptions, root: number, log: Logger): NetNsPlan | undefined {
+export function netNsPlan(options: RestoreOptions, root: number /* as the images name it */, log: Logger): NetNsPlan | undefined {
   const dir = options.imagesDir;
   const inventory = readOne(dir, 'inventory');
   const id = rootNetId(dir, root);
