@@ -9,6 +9,7 @@
 import { CriuError, type Logger } from '@criu-ts/base';
 import { O, PROT, SYS } from '@criu-ts/kernel';
 import type { Messages } from '@criu-ts/images';
+import { canBeLazy } from '@criu-ts/kinds';
 import { closeSync } from 'node:fs';
 import { callsChecked, takeOurFd, type Injector, type NamedCall } from '@criu-ts/inject';
 import type { FileTable } from './file-paths.js';
@@ -36,6 +37,12 @@ export interface AddressSpaceInput {
    * instead of opening the path. undefined: open the path.
    */
   remappedFd?(fileId: number, flags: number, purpose: string): number | undefined;
+  /**
+   * --lazy-pages: called with the task's lazily restored areas (private
+   * anonymous mappings) once the other pages are in, before anything may
+   * touch them
+   */
+  lazy?(injector: Injector, ranges: { start: bigint; end: bigint }[]): void;
 }
 
 /** Ranges to unmap: every present mapping except the area, the vDSO pieces and [vsyscall], adjacent ones merged. */
@@ -144,6 +151,10 @@ export function restoreAddressSpace(injector: Injector, input: AddressSpaceInput
   const pages = fillPages(injector, input.area, input.dir, {
     ...input.fill, private: ranges(maps.filter((action) => !action.shared)), shared: ranges(maps.filter((action) => action.shared)), skipped: ranges(vdso),
   });
+  if (input.lazy !== undefined) {
+    const lazy = input.vmas.filter((vma) => canBeLazy(vma) && maps.some((action) => action.start === vma.start));
+    input.lazy(injector, lazy.map((vma) => ({ start: vma.start, end: vma.end })));
+  }
   finishMappings(injector, input, maps);
   placeVdso(injector, parked, vdso);
   input.log.debug(`pid ${injector.pid}: ${maps.length} mappings, ${pages} pages read`);

@@ -31,6 +31,8 @@ export interface TaskRestoreInput {
   sharedFd?(injector: Injector, vma: Messages['vma_entry']): bigint;
   /** our fd on a mapped (or exe) file that a remap stands for (address-space.ts) */
   remappedFd?(fileId: number, flags: number, purpose: string): number | undefined;
+  /** --lazy-pages: hands the task's lazy areas to the lazy-pages daemon (address-space.ts) */
+  lazy?(injector: Injector, ranges: { start: bigint; end: bigint }[]): void;
 }
 
 /** Where the trampoline goes once the task's own code is mapped. */
@@ -134,8 +136,10 @@ export function restoreTask(injector: Injector, task: TaskImage, input: TaskRest
   const mm = task.mm!;
   const vmas = mm.vmas ?? [];
   const leader = task.threads[0]!;
-  const fill = { populate: input.populate };
-  const pages = restoreAddressSpace(injector, { dir: input.dir, vmas, area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd, remappedFd: input.remappedFd });
+  const fill = { populate: input.populate, lazy: input.lazy !== undefined };
+  const pages = restoreAddressSpace(injector, {
+    dir: input.dir, vmas, area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd, remappedFd: input.remappedFd, lazy: input.lazy,
+  });
   faultPoint(FAULT.RESTORE_MEMORY, String(task.pid));
   restoreMmFields(injector, input.area, mm, { files: input.files, remappedFd: input.remappedFd }, input.log);
   restoreSigactions(injector, input.area, leader.core.tc?.sigactions ?? [], imagePath(input.dir, 'core', task.pid));

@@ -12,6 +12,7 @@ import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector } from '@criu-ts/inject';
 import { finishTcpRestore, punchRuns, remappedFileFd, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
 import { resolveChain } from './parent-pages.js';
+import { abandonLazy, connectLazyDaemon, finishLazy, handOverUffd, handOverZombie, type LazyChannel } from './lazy-handover.js';
 import { createTree } from './create-tree.js';
 import { readFileTable } from './file-paths.js';
 import { DEFAULT_HELPER, killAndReap, startHelper } from './helper-process.js';
@@ -41,6 +42,8 @@ export interface RestoreRequest extends RestoreOptions {
   timeoutMs?: number;
   /** --auto-dedup: once the tree is restored, punch the pages it read out of the images */
   autoDedup?: boolean;
+  /** --lazy-pages: the work dir where `criu lazy-pages` listens (lazy-handover.ts) */
+  lazyPages?: { workDir: string };
   /** runs the --action-script hooks; a rejection before resume fails the restore */
   runAction?: (action: RestoreAction, env: { pid: number }) => Promise<void>;
 }
@@ -141,12 +144,13 @@ function prepareArea(origin: number, tree: TreeImage): TaskArea {
   return area;
 }
 
-function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request: RestoreRequest, ctx: RestoreContext): number {
+function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request: RestoreRequest, ctx: RestoreContext, lazy: LazyChannel | undefined): number {
   const files = readFileTable(tree.dir);
   let pages = 0;
   for (const task of tree.tasks) {
     const injector = set.injectors.get(task.pid)!;
     if (task.state === TASK_STATE.DEAD) {
+      if (lazy !== undefined) handOverZombie(lazy, task.pid);
       // a zombie keeps its name (ps shows it), not the helper's
       setComm(injector, area, task.threads[0]!.core.tc?.comm);
       releaseInjector(set, task.pid, request.log);
@@ -157,6 +161,7 @@ function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request
       runKinds: (pid) => runTaskKinds(ctx, taskKinds, pid),
       sharedFd: (taskInjector, vma) => sharedMappingFd(ctx, taskInjector, vma),
       remappedFd: (fileId, flags, purpose) => remappedFileFd(ctx, fileId, flags, purpose),
+      lazy: lazy === undefined ? undefined : (taskInjector, ranges) => handOverUffd(lazy, taskInjector, ranges),
     });
     set.injectors.delete(task.pid);
   }
@@ -169,7 +174,12 @@ interface Origin {
   isRoot: boolean;
 }
 
-async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: RestoreRequest, made: { ctx?: RestoreContext }): Promise<RestoreResult> {
+interface Made {
+  ctx?: RestoreContext;
+  lazy?: LazyChannel;
+}
+
+async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: RestoreRequest, made: Made): Promise<RestoreResult> {
   const { log } = request;
   const started = process.hrtime.bigint();
   await stagePoint(FAULT.RESTORE_HELPER);
@@ -190,7 +200,7 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   }
   const forkingUs = Number((process.hrtime.bigint() - started) / 1000n);
   await interruptionPoint();
-  const pages = restoreLiveTasks(set, tree, area, request, ctx);
+  const pages = restoreLiveTasks(set, tree, area, request, ctx, made.lazy);
   const root = tree.tasks[0]!.pid;
   await stagePoint(FAULT.POST_RESTORE);
   // post-restore may still abort (the tasks are killed); pre-resume must not fail (criu(8))
@@ -199,6 +209,10 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   // the network is unlocked and TCP repair turned off at the last moment, as upstream
   finishTcpRestore(ctx, true);
   resumeTree({ tasks: tree.tasks, area, leaveStopped: request.leaveStopped, log });
+  if (made.lazy !== undefined) {
+    finishLazy(made.lazy);
+    made.lazy = undefined;
+  }
   const restoreUs = Number((process.hrtime.bigint() - started) / 1000n);
   return { root, pids: tree.tasks.map((task) => task.pid), pagesRestored: pages, forkingUs, restoreUs };
 }
@@ -230,8 +244,9 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   const sibling = request.siblingChannel;
   const helper = sibling === undefined ? startFreeHelper(request, new Set(treeIds(tree))) : undefined;
   let result: RestoreResult;
-  const made: { ctx?: RestoreContext } = {};
+  const made: Made = {};
   try {
+    if (request.lazyPages !== undefined) made.lazy = connectLazyDaemon(request.lazyPages.workDir, log);
     if (sibling !== undefined) makeSiblingRoot(sibling, rootPid, (pid) => set.processes.push(pid), log, request.timeoutMs ?? 10_000);
     result = await build(set, tree, helper === undefined ? { pid: rootPid, isRoot: true } : { pid: helper, isRoot: false }, request, made);
     log.info(`restored ${result.pids.length} task(s), root ${result.root}, ${result.pagesRestored} pages`);
@@ -241,6 +256,7 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   } catch (error) {
     log.info('restore failed; every task made so far is killed');
     killAll(set, log);
+    if (made.lazy !== undefined) abandonLazy(made.lazy);
     if (made.ctx !== undefined) finishTcpRestore(made.ctx, false);
     afterRestore(made.ctx, false);
     throw error;

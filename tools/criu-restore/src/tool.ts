@@ -51,7 +51,6 @@ async function run(ctx: RestoreContext): Promise<void> {
 
 function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreResult> {
   const o = ctx.options;
-  if (o.lazyPages) throw new CriuError('restore --lazy-pages is not implemented yet', { code: 'ENOSYS' });
   checkCpu(ctx, imagesDir);
   return restoreTree({
     imagesDir,
@@ -67,6 +66,7 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     siblingChannel: o.restoreSibling ? launcherChannel(ctx.env) : undefined,
     orphanPtsMaster: orphanPtsMaster(ctx),
     autoDedup: o.autoDedup,
+    lazyPages: o.lazyPages ? { workDir: ctx.workDir } : undefined,
     runAction: (action, env) => runActionScript({ ...ctx, imagesDir }, action, { initPid: env.pid }),
   });
 }
