@@ -44,6 +44,8 @@ export interface DumpOptions {
   leaveRunning?: boolean;
   /** --auto-dedup: punch the pages this run writes out of the parent images */
   autoDedup?: boolean;
+  /** --lazy-pages: PE_LAZY runs go into the pagemap without their data (served after the dump, from the frozen tree) */
+  lazyPages?: boolean;
 }
 
 /** A thread of a frozen task, stopped under ptrace. */

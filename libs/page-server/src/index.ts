@@ -7,3 +7,4 @@ export { runPageServer, type PageServerOptions } from './server.js';
 export { PageServerClient, clientOnOwnedFd, type ClientRun, type RunSource } from './client.js';
 export { connectPageServer, connectPageServerSync, type ConnectOptions } from './client-connect.js';
 export { TLS_DEFAULTS, loadTlsMaterial, serverTlsOptions, clientCertificateProblem, clientTlsOptions, tlsFailure, type TlsFiles, type TlsMaterial } from './tls-files.js';
+export { imagesLazyPages, frozenTaskLazyPages, type LazyPagesSource } from './lazy-pages-source.js';
