@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { CriuError, FAULT, errnoOf, faultSetting, interruptionPoint, stagePoint, type Logger } from '@criu-ts/base';
 import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kernel';
-import { imagePath, writeImage } from '@criu-ts/images';
+import { PE_LAZY, imagePath, writeImage } from '@criu-ts/images';
 import { openInjector } from '@criu-ts/inject';
 import { finishTcpRestore, punchRuns, remappedFileFd, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
 import { resolveChain } from './parent-pages.js';
@@ -217,12 +217,19 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   return { root, pids: tree.tasks.map((task) => task.pid), pagesRestored: pages, forkingUs, restoreUs };
 }
 
-/** --auto-dedup: the restored tasks' pages are punched out of every image of the chain they came from. */
-function punchRestored(tree: TreeImage, log: Logger): void {
+/**
+ * --auto-dedup: the restored tasks' pages are punched out of every image of
+ * the chain they came from (with --lazy-pages, not the lazy runs: the
+ * daemon has yet to read them).
+ */
+function punchRestored(tree: TreeImage, log: Logger, lazy: boolean): void {
   let bytes = 0;
   for (const task of tree.tasks) {
     if (task.state === TASK_STATE.DEAD || !existsSync(imagePath(tree.dir, 'pagemap', task.pid))) continue;
-    for (const level of resolveChain(tree.dir, task.pid)) bytes += punchRuns(level.dir, level.pagesId, level.runs);
+    resolveChain(tree.dir, task.pid).forEach((level, depth) => {
+      const runs = lazy && depth === 0 ? level.runs.filter((run) => (run.flags & PE_LAZY) === 0) : level.runs;
+      bytes += punchRuns(level.dir, level.pagesId, runs);
+    });
   }
   log.info(`--auto-dedup: ${bytes} bytes of restored pages punched out of the images`);
 }
@@ -251,7 +258,7 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
     result = await build(set, tree, helper === undefined ? { pid: rootPid, isRoot: true } : { pid: helper, isRoot: false }, request, made);
     log.info(`restored ${result.pids.length} task(s), root ${result.root}, ${result.pagesRestored} pages`);
     writeRestoreStats(request.imagesDir, result, log);
-    if (request.autoDedup === true) punchRestored(tree, log);
+    if (request.autoDedup === true) punchRestored(tree, log, request.lazyPages !== undefined);
     afterRestore(made.ctx, true);
   } catch (error) {
     log.info('restore failed; every task made so far is killed');
