@@ -184,6 +184,31 @@ t.test('python3 forks while its pages are missing: the child is served through i
   t.equal(ask(pid, out, SIG.USR1, /hash ([0-9a-f]+)/)[1], hash, 'the parent hashes the same');
 });
 
+t.test('REMOVE, REMAP and UNMAP while the pages are missing: madvise, mremap and munmap see what they should', async (t) => {
+  const dir = scratchDir(t);
+  const out = join(dir, 'out');
+  const pid = startBackground(t, out, compileFixture('lazy-events', dir), []);
+  waitOutput(out, /ready \d+/);
+  const images = join(dir, 'img');
+  mkdirSync(images);
+  t.equal(execaSyncDump(['-t', String(pid), '-D', images, '-v4', '-o', 'dump.log']), 0, 'dumped');
+  killAndReap(pid);
+  waitFor('the fixture to be gone', () => !alive(pid));
+  const work = join(dir, 'restore-work');
+  mkdirSync(work);
+  const daemon = background(t, 'criu-lazy-pages', ['-D', images, '-v4', '-o', 'lazy-pages.log']);
+  waitSocket(images);
+  const relay = startLazyRelay(work, images);
+  t.teardown(() => relay.close());
+  t.equal(await run('criu-restore', ['-D', images, '-W', work, '--lazy-pages', '-d', '-v4', '-o', 'restore.log']), 0, 'restored', { log: logOf(work, 'restore.log') });
+  t.teardown(() => killAndReap(pid));
+  t.equal(ask(pid, out, SIG.USR2, /events \S+.*/)[0], 'events ok', 'zeros after MADV_DONTNEED, the moved area intact, the unmapped half gone');
+  const log = logOf(images, 'lazy-pages.log');
+  for (const event of ['REMOVE', 'REMAP', 'UNMAP']) t.match(log, new RegExp(`: ${event} 0x`), `the daemon followed ${event}`);
+  relay.release();
+  t.equal((await daemon).exitCode, 0, 'and ends once the rest is in', { log: logOf(images, 'lazy-pages.log') });
+});
+
 t.test('remote: criu lazy-pages --page-server fetches from criu page-server --lazy-pages on loopback', async (t) => {
   const dir = scratchDir(t);
   const out = join(dir, 'out');
