@@ -297,9 +297,30 @@ t.test('dump --lazy-pages -R: the images lack the lazy pages, which the source s
   t.equal(ask(pid, out, SIG.USR1, /verify \S+ \d+/)[0], `verify ok ${sum}`, '-R: the source runs on, intact');
   killAndReap(pid);
   waitFor('the source to be gone', () => !alive(pid));
+  const local = background(t, 'criu-lazy-pages', ['-D', images, '-v4', '-o', 'lazy-pages.log']);
+  waitSocket(images);
+  t.not(await run('criu-restore', ['-D', images, '--lazy-pages', '-d', '-v4', '-o', 'restore.log']), 0, 'the lazy dump\'s own images do not restore with a local daemon');
+  t.equal((await local).exitCode, 1, 'whose daemon fails at the hand-over');
+  t.match(logOf(images, 'lazy-pages.log'), /are not in the images \(a dump --lazy-pages\)/, 'saying the pages are not in the images');
+  t.notOk(alive(pid), 'and no task runs on without its memory');
   t.equal(await run('criu-restore', ['-D', copy, '-d', '-v4', '-o', 'restore.log']), 0, 'the fetched pages restore', { log: logOf(copy, 'restore.log') });
   t.teardown(() => killAndReap(pid));
   t.equal(ask(pid, out, SIG.USR1, /verify \S+ \d+/, 1)[0], `verify ok ${sum}`, 'every page served was right');
+});
+
+t.test('restore --lazy-pages with no daemon listening fails plainly and leaves no task', async (t) => {
+  const dir = scratchDir(t);
+  const out = join(dir, 'out');
+  const pid = startBackground(t, out, compileFixture('mem-dirty', dir), ['8', '1']);
+  waitOutput(out, /ready \d+/);
+  const images = join(dir, 'img');
+  mkdirSync(images);
+  t.equal(execaSyncDump(['-t', String(pid), '-D', images, '-o', 'dump.log']), 0, 'dumped');
+  killAndReap(pid);
+  waitFor('the fixture to be gone', () => !alive(pid));
+  t.equal(await run('criu-restore', ['-D', images, '--lazy-pages', '-d', '-o', 'restore.log']), 1, 'exit 1');
+  t.match(logOf(images, 'restore.log'), /cannot reach the lazy-pages daemon at \S+lazy-pages\.socket/, 'the log names the socket');
+  t.notOk(alive(pid), 'no task left');
 });
 
 t.test('criu lazy-pages on a directory that is not a dump fails plainly', async (t) => {

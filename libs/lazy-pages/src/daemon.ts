@@ -10,10 +10,10 @@
 // page server's answers, never page by page.
 import { closeSync, existsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { CriuError, type Logger } from '@criu-ts/base';
+import { CriuError, SyscallError, type Logger } from '@criu-ts/base';
 import { imagePath, readEntries, readOne } from '@criu-ts/images';
-import { AF, MSG, SCM, SOCK, SOL, accept4, bindUnix, controlMessages, listen, pollInputs, recvmsg, socket } from '@criu-ts/kernel';
-import { collectIovs } from './lazy-iovs.js';
+import { AF, MSG, SCM, SIG, SOCK, SOL, accept4, bindUnix, controlMessages, kill, listen, pollInputs, recvmsg, socket } from '@criu-ts/kernel';
+import { collectIovs, pagesOf } from './lazy-iovs.js';
 import { closeTask, copySome, finished, newTask, retryFaults, serveEvents, type LazyTask } from './lazy-task.js';
 import { lazyRuns, type PageSource } from './page-source.js';
 
@@ -40,6 +40,7 @@ interface Daemon {
 }
 
 function newLazyTask(d: Daemon, pid: number, uffd: number): LazyTask {
+  d.options.source.check?.(pid);
   const vmas = (readOne(d.options.dir, 'mm', pid).vmas ?? []).map((vma) => ({ start: vma.start, end: vma.end }));
   const iovs = collectIovs(lazyRuns(d.options.dir, pid).runs, vmas);
   const task = newTask(pid, uffd, iovs);
@@ -80,7 +81,14 @@ function readHandOver(d: Daemon, client: number): 'more' | 'hangup' {
     closeSync(fds[0]!);
     throw new CriuError(`lazy-pages: pid ${pid} is not a task of the dump in ${d.options.dir}`, { code: 'EPROTO' });
   }
-  d.tasks.push(newLazyTask(d, pid, fds[0]!));
+  try {
+    d.tasks.push(newLazyTask(d, pid, fds[0]!));
+  } catch (error) {
+    // its memory cannot be had: it must not run on with empty pages
+    closeSync(fds[0]!);
+    killQuietly(pid);
+    throw error;
+  }
   return 'more';
 }
 
@@ -138,6 +146,25 @@ function turn(d: Daemon, listener: number): 'go' | 'done' {
   return 'go';
 }
 
+/**
+ * The daemon fails: a task still missing pages must not run on, as closing
+ * its uffd would give it empty pages where its memory was. SIGKILL.
+ */
+function killUnfilled(d: Daemon): void {
+  for (const task of d.tasks.filter((one) => !one.exited && one.iovs.length > 0)) {
+    d.options.log.error(`lazy-pages: pid ${task.pid} still lacks ${pagesOf(task.iovs)} page(s): killed`);
+    killQuietly(task.pid);
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    kill(pid, SIG.KILL);
+  } catch (error) {
+    if (!(error instanceof SyscallError)) throw error;
+  }
+}
+
 /** Runs the daemon until every page is in place. */
 export function runLazyDaemon(options: LazyDaemonOptions): void {
   const d: Daemon = { options, pids: treePids(options.dir), tasks: [], finished: false };
@@ -147,6 +174,9 @@ export function runLazyDaemon(options: LazyDaemonOptions): void {
     options.onReady?.();
     while (turn(d, listener) === 'go');
     options.log.info('lazy-pages: every page is in place');
+  } catch (error) {
+    killUnfilled(d);
+    throw error;
   } finally {
     for (const task of d.tasks) if (!task.exited) closeSync(task.uffd);
     if (d.client !== undefined && d.client >= 0) closeSync(d.client);

@@ -5,7 +5,7 @@
 // finished. Where the kernel says the task is gone (ESRCH, ENOSPC) the task
 // is done; where its mm is changing (EAGAIN) the piece is tried again.
 import { closeSync } from 'node:fs';
-import { CriuError, type Logger } from '@criu-ts/base';
+import { CriuError, SyscallError, type Logger } from '@criu-ts/base';
 import { PAGE_SIZE } from '@criu-ts/images';
 import {
   SYS, UFFD_EVENT, UFFD_MSG_SIZE, decodeUffdMessage, trySyscall, uffdCopy, uffdUnregister, uffdWake, uffdZeropage, type UffdMessage,
@@ -111,7 +111,7 @@ function handle(task: LazyTask, message: UffdMessage, source: PageSource, log: L
       try {
         uffdUnregister(task.uffd, { start: message.start, end: message.end });
       } catch (error) {
-        if ((error as { errno?: number }).errno === 12 /* ENOMEM: the mm is gone */) return markExited(task, log);
+        if (error instanceof SyscallError && error.errno === 12 /* ENOMEM: the mm is gone */) return markExited(task, log);
         throw error;
       }
     }

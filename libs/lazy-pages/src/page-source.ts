@@ -19,6 +19,8 @@ export interface Pages {
 export interface PageSource {
   /** up to nrPages pages of pid's image from imgAddr on (fewer at the end of a run) */
   fetch(pid: number, imgAddr: bigint, nrPages: number): Pages;
+  /** throws now if pid's lazy pages cannot be had from here (before its faults need them) */
+  check?(pid: number): void;
   close(): void;
 }
 
@@ -63,13 +65,18 @@ export function localSource(dir: string): PageSource {
       closeSync(fd);
     }
   };
+  const mappedOf = (pid: number): MappedPages => {
+    let m = mapped.get(pid);
+    if (m === undefined) {
+      m = open(pid);
+      mapped.set(pid, m);
+    }
+    return m;
+  };
   return {
+    check: (pid) => void mappedOf(pid),
     fetch(pid, imgAddr, nrPages) {
-      let m = mapped.get(pid);
-      if (m === undefined) {
-        m = open(pid);
-        mapped.set(pid, m);
-      }
+      const m = mappedOf(pid);
       const run = findRun(m.runs, imgAddr);
       if (run === undefined) throw new CriuError(`pid ${pid}: no lazy pages at 0x${imgAddr.toString(16)} in the images`, { code: 'ENOENT' });
       const skip = (imgAddr - run.vaddr) / PAGE;

@@ -4,6 +4,7 @@
 // --daemon runs it in the background (returning once it listens),
 // --status-fd gets '\0' once it listens.
 import { closeSync, writeSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
 import { CriuError, UsageError } from '@criu-ts/base';
 import { daemonize, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { localSource, remoteSource, runLazyDaemon, type PageSource } from '@criu-ts/lazy-pages';
@@ -25,12 +26,13 @@ function announceReady(ctx: Context): void {
   }
 }
 
-function pageSource(ctx: Context): PageSource {
+/** The pages' source; a page server's name is looked up now (the daemon's loop is synchronous). */
+async function pageSource(ctx: Context): Promise<PageSource> {
   const o = ctx.options;
   if (!o.pageServer) return localSource(ctx.imagesDir);
   if (o.port === undefined) throw new UsageError('lazy-pages --page-server needs --port (and --address)');
   if (o.tls) throw new CriuError('lazy-pages --page-server with --tls is not supported yet', { code: 'EUNSUPPORTED' });
-  const address = o.address ?? '127.0.0.1';
+  const { address } = await lookup(o.address ?? 'localhost');
   return remoteSource(() => connectPageServerSync(address, o.port!));
 }
 
@@ -43,7 +45,7 @@ async function run(ctx: Context): Promise<void> {
     ctx.log.info(`lazy-pages: running in the background as pid ${pid}`);
     return;
   }
-  runLazyDaemon({ dir: ctx.imagesDir, workDir: ctx.workDir, source: pageSource(ctx), log: ctx.log, onReady: () => announceReady(ctx) });
+  runLazyDaemon({ dir: ctx.imagesDir, workDir: ctx.workDir, source: await pageSource(ctx), log: ctx.log, onReady: () => announceReady(ctx) });
 }
 
 export const lazyPagesTool: ToolSpec<typeof lazyPagesOptions> = {
