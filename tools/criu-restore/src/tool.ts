@@ -29,6 +29,7 @@ async function run(ctx: RestoreContext): Promise<void> {
     throw new CriuError(`-r/--root ${o.root}: restoring into another root needs the tree's mount namespace, which criu-ts does not restore yet`, { code: 'ENOSYS' });
   }
   if (!o.stream && (o.streamFile !== undefined || o.streamFd !== undefined)) throw new UsageError('--stream-file and --stream-fd go with --stream');
+  if (o.stream && o.lazyPages) throw new UsageError('--lazy-pages with --stream: the lazy-pages daemon reads its pages from an images dir (or a page server), which a stream does not leave');
   const extracted = o.stream ? await extractStream({ file: o.streamFile, fd: o.streamFd }, ctx.log) : undefined;
   let result: RestoreResult;
   // SIGINT/SIGTERM before the tree runs fail the restore at its next stage: what it made is killed
