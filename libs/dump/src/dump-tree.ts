@@ -9,7 +9,8 @@ import { accessSync, closeSync, constants, fsyncSync, openSync, statSync } from 
 import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CriuError, FAULT, faultPoint, faultSetting, stagePoint, type Logger } from '@criu-ts/base';
-import { SIG, kill } from '@criu-ts/kernel';
+import { SIG, kill, syncfs } from '@criu-ts/kernel';
+import { deferImageSync, prepareImageKinds } from '@criu-ts/images';
 import { criuNamespaceIds, dedupImages, memoryKind, taskKinds, uptimeMicros, type DumpOptions, type PageStream, type TaskKind, type TaskRecord } from '@criu-ts/kinds';
 import { connectPageServer, type ConnectOptions } from '@criu-ts/page-server';
 import { createEngineContext, isGone, type EngineContext } from './dump-context.js';
@@ -90,11 +91,17 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   const { log } = request;
   faultSetting();
   checkImagesDir(request.imagesDir);
-  if (request.prevImagesDir !== undefined) {
-    const parentDir = resolve(request.imagesDir, request.prevImagesDir);
-    return linkParent(request.imagesDir, request.prevImagesDir, log, () => dumpChecked({ ...request, parentDir }));
+  // images are made durable together, by syncDir, before the tree is killed
+  deferImageSync(true);
+  try {
+    if (request.prevImagesDir !== undefined) {
+      const parentDir = resolve(request.imagesDir, request.prevImagesDir);
+      return await linkParent(request.imagesDir, request.prevImagesDir, log, () => dumpChecked({ ...request, parentDir }));
+    }
+    return await dumpChecked(request);
+  } finally {
+    deferImageSync(false);
   }
-  return dumpChecked(request);
 }
 
 async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
@@ -109,6 +116,8 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
   let started: bigint;
   try {
     prepared = Object.assign({}, ...kinds.map((kind) => kind.prepareDump?.() ?? {}));
+    // the entries' schema types are built now, not while the tree is frozen
+    prepareImageKinds(new Set([...kinds.flatMap((kind) => kind.images), 'pstree', 'inventory', 'stats']));
     started = process.hrtime.bigint();
     tree = freezeTree(request.pid, { log: log.child('freeze'), timeoutMs: request.timeoutSeconds * 1000 });
   } catch (error) {
@@ -197,9 +206,15 @@ function microsSince(start: bigint): number {
   return Number((process.hrtime.bigint() - start) / 1000n);
 }
 
+/**
+ * Make the image set durable: the images were closed without an fsync each
+ * (deferImageSync), so one syncfs(2) of the directory's filesystem writes
+ * them all out with a single journal commit, then the directory itself.
+ */
 function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
+    syncfs(fd, dir);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

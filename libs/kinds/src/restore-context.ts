@@ -79,4 +79,10 @@ export interface RestoreContext {
    * the task being restored, beside the leader's trampoline; released after.
    */
   withThread?<T>(tid: number, fn: (injector: Injector) => T): T;
+  /**
+   * Runs fn with injectors on threads `tids` of task `pid` (not its
+   * leader), all on the leader's trampoline and batch area, ready for
+   * batchOnThreads; released after.
+   */
+  withThreads?(pid: number, tids: readonly number[], fn: (injectors: readonly Injector[]) => void): void;
 }

@@ -10,7 +10,7 @@ import { PR, PROT, SYS } from '@criu-ts/kernel';
 import { imagePath, type Messages } from '@criu-ts/images';
 import { batchOnThreads, callsChecked, checkResults, inThreadGroups, openInjector, type Injector, type NamedCall } from '@criu-ts/inject';
 import { restoreAddressSpace } from './address-space.js';
-import { THREAD_FLAGS, cloneTask } from './clone-task.js';
+import { THREAD_FLAGS, cloneTasks } from './clone-task.js';
 import type { FileTable } from './file-paths.js';
 import { restoreMmFields } from './mm-fields.js';
 import { restoreSigactions } from './sigactions.js';
@@ -90,10 +90,8 @@ function threadSetupCalls(injector: Injector, area: TaskArea, task: TaskImage, t
 }
 
 function makeThreads(injector: Injector, task: TaskImage, input: TaskRestoreInput): void {
-  for (const thread of task.threads.slice(1)) {
-    const childTid = thread.core.thread_info!.clear_tid_addr;
-    cloneTask(injector, input.area, { pid: thread.tid, flags: THREAD_FLAGS, exitSignal: 0, childTid }, input.timeoutMs);
-  }
+  const requests = task.threads.slice(1).map((thread) => ({ pid: thread.tid, flags: THREAD_FLAGS, exitSignal: 0, childTid: thread.core.thread_info!.clear_tid_addr }));
+  cloneTasks(injector, input.area, requests, input.timeoutMs);
 }
 
 /**
