@@ -139,6 +139,28 @@ t.test('the task runs on with its pages missing; faults are served, the rest com
   t.equal(ask(pid, out, SIG.USR1, /verify \S+ \d+/, 1)[0], `verify ok ${sum}`, 'still every page right');
 });
 
+t.test('SIGTERM to the daemon while pages are missing: the task is killed, not left to run on empty pages', async (t) => {
+  const dir = scratchDir(t);
+  const out = join(dir, 'out');
+  const { pid, images } = dumpedFixture(t, dir, out);
+  const work = join(dir, 'restore-work');
+  mkdirSync(work);
+  const daemon = background(t, 'criu-lazy-pages', ['-D', images, '-v4', '-o', 'lazy-pages.log']);
+  waitSocket(images);
+  const relay = startLazyRelay(work, images);
+  t.teardown(() => relay.close());
+  t.equal(await run('criu-restore', ['-D', images, '-W', work, '--lazy-pages', '-d', '-v4', '-o', 'restore.log']), 0, 'restored', { log: logOf(work, 'restore.log') });
+  t.teardown(() => killAndReap(pid));
+  t.ok(alive(pid), 'the task runs, most of its memory still missing');
+  daemon.kill('SIGTERM');
+  const ended = await daemon;
+  t.not(ended.exitCode, 0, 'the daemon fails');
+  t.match(logOf(images, 'lazy-pages.log'), /interrupted by SIGTERM/, 'and says why');
+  t.match(logOf(images, 'lazy-pages.log'), new RegExp(`pid ${pid} still lacks \\d+ page\\(s\\): killed`), 'it names the task it killed');
+  waitFor('the task to be killed', () => !alive(pid), 10_000);
+  t.pass('the task is gone');
+});
+
 t.test('python3 forks while its pages are missing: the child is served through its own uffd (UFFD_EVENT_FORK)', async (t) => {
   const dir = scratchDir(t);
   const out = join(dir, 'out');

@@ -10,7 +10,7 @@
 // page server's answers, never page by page.
 import { closeSync, existsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { CriuError, SyscallError, type Logger } from '@criu-ts/base';
+import { CriuError, SyscallError, interruptionPoint, type Logger } from '@criu-ts/base';
 import { imagePath, readEntries, readOne } from '@criu-ts/images';
 import { AF, MSG, SCM, SIG, SOCK, SOL, accept4, bindUnix, controlMessages, kill, listen, pollInputs, recvmsg, socket } from '@criu-ts/kernel';
 import { collectIovs, pagesOf } from './lazy-iovs.js';
@@ -165,14 +165,19 @@ function killQuietly(pid: number): void {
   }
 }
 
-/** Runs the daemon until every page is in place. */
-export function runLazyDaemon(options: LazyDaemonOptions): void {
+/**
+ * Runs the daemon until every page is in place. Between turns it lets
+ * signal handlers run: SIGINT/SIGTERM (when the caller watches them,
+ * watchInterrupts) end it like a failure — the tasks still missing pages
+ * are killed rather than left to run on empty pages.
+ */
+export async function runLazyDaemon(options: LazyDaemonOptions): Promise<void> {
   const d: Daemon = { options, pids: treePids(options.dir), tasks: [], finished: false };
   const { fd: listener, path } = listenSocket(options.workDir);
   options.log.info(`lazy-pages: waiting for the restore on ${path}`);
   try {
     options.onReady?.();
-    while (turn(d, listener) === 'go');
+    while (turn(d, listener) === 'go') await interruptionPoint();
     options.log.info('lazy-pages: every page is in place');
   } catch (error) {
     killUnfilled(d);

@@ -5,7 +5,7 @@
 // --status-fd gets '\0' once it listens.
 import { closeSync, writeSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
-import { CriuError, UsageError } from '@criu-ts/base';
+import { CriuError, UsageError, watchInterrupts } from '@criu-ts/base';
 import { daemonize, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { localSource, remoteSource, runLazyDaemon, type PageSource } from '@criu-ts/lazy-pages';
 import { connectPageServerSync } from '@criu-ts/page-server';
@@ -45,7 +45,13 @@ async function run(ctx: Context): Promise<void> {
     ctx.log.info(`lazy-pages: running in the background as pid ${pid}`);
     return;
   }
-  runLazyDaemon({ dir: ctx.imagesDir, workDir: ctx.workDir, source: await pageSource(ctx), log: ctx.log, onReady: () => announceReady(ctx) });
+  // SIGINT/SIGTERM: the tasks still missing pages are killed, not left to run on empty pages
+  const interrupts = watchInterrupts();
+  try {
+    await runLazyDaemon({ dir: ctx.imagesDir, workDir: ctx.workDir, source: await pageSource(ctx), log: ctx.log, onReady: () => announceReady(ctx) });
+  } finally {
+    interrupts.dispose();
+  }
 }
 
 export const lazyPagesTool: ToolSpec<typeof lazyPagesOptions> = {
