@@ -22,6 +22,9 @@ import { alive, killAndReap, startBackground, waitFor, waitOutput } from '../lib
 
 const MIB64_PAGES = 16384;
 
+// seven restores of 64 MiB and a dump serving its pages: more than tap's default 120 s on a busy machine
+t.setTimeout(600_000);
+
 /** A tool in the background (a daemon); its end awaited at the test's end or killed there. */
 function background(t: Test, tool: string, args: string[]): ResultPromise {
   const child = execa(process.execPath, [toolPath(tool), ...args], { reject: false, timeout: 120_000, stdin: 'ignore' });
