@@ -348,6 +348,22 @@ t.test('restore --lazy-pages with no daemon listening fails plainly and leaves n
   t.notOk(alive(pid), 'no task left');
 });
 
+t.test('a restore that fails after the hand-over (CRIU_FAULT 2005): no task left, the daemon exits 1', async (t) => {
+  const dir = scratchDir(t);
+  const out = join(dir, 'out');
+  const { pid, images } = dumpedFixture(t, dir, out);
+  const daemon = background(t, 'criu-lazy-pages', ['-D', images, '-v4', '-o', 'lazy-pages.log']);
+  waitSocket(images);
+  const restore = await execa(process.execPath, [toolPath('criu-restore'), '-D', images, '--lazy-pages', '-d', '-v4', '-o', 'restore.log'], {
+    reject: false, timeout: 120_000, stdin: 'ignore', env: { ...process.env, CRIU_FAULT: '2005' },
+  });
+  t.not(restore.exitCode, 0, 'the restore fails at the resume stage');
+  t.match(readFileSync(join(images, 'restore.log'), 'utf8'), /uffd handed over/, 'after the uffd was handed over');
+  t.equal((await daemon).exitCode, 1, 'the daemon exits 1');
+  t.match(logOf(images, 'lazy-pages.log'), /closed the connection before it finished/, 'saying the restore went away');
+  t.notOk(alive(pid), 'no task left');
+});
+
 t.test('criu lazy-pages on a directory that is not a dump fails plainly', async (t) => {
   const dir = scratchDir(t);
   const images = join(dir, 'img');
