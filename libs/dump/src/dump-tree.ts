@@ -11,10 +11,10 @@ import { randomUUID } from 'node:crypto';
 import { CriuError, FAULT, faultPoint, faultSetting, stagePoint, type Logger } from '@criu-ts/base';
 import { SIG, kill, syncfs } from '@criu-ts/kernel';
 import { deferImageSync, prepareImageKinds } from '@criu-ts/images';
-import { criuNamespaceIds, dedupImages, memoryKind, taskKinds, uptimeMicros, type DumpOptions, type PageStream, type TaskKind, type TaskRecord } from '@criu-ts/kinds';
+import { criuNamespaceIds, dedupImages, lockTreeNetNs, memoryKind, taskKinds, treeNetNs, unlockTreeNetNs, uptimeMicros, type DumpOptions, type FrozenCgroup, type PageStream, type TaskKind, type TaskRecord } from '@criu-ts/kinds';
 import { connectPageServer, type ConnectOptions } from '@criu-ts/page-server';
 import { createEngineContext, isGone, type EngineContext } from './dump-context.js';
-import { freezeTree } from './freeze.js';
+import { freezeTreeVia } from './cgroup-freeze.js';
 import { finishPageServer, pageSinkOf } from './page-server-sink.js';
 import type { FrozenTask, FrozenTree } from './task-tree.js';
 import { liveThreads } from './task-tree.js';
@@ -33,7 +33,7 @@ export interface DumpRequest extends DumpOptions {
   timeoutSeconds: number;
   log: Logger;
   /** runs the --action-script hooks; a rejection fails the dump */
-  runAction?: (action: 'pre-dump' | 'post-dump', env: { pid: number }) => Promise<void>;
+  runAction?: (action: 'pre-dump' | 'post-dump' | 'network-lock' | 'network-unlock', env: { pid: number }) => Promise<void>;
   /** --page-server: send page data there (connected before freezing) instead of writing pagemap/pages images */
   pageServer?: ConnectOptions;
   /**
@@ -56,6 +56,8 @@ export interface DumpRequest extends DumpOptions {
   serveLazyPages?: (imagesDir: string) => Promise<void>;
   /** --prev-images-dir as given (relative to the images dir): linked as imagesDir/parent */
   prevImagesDir?: string;
+  /** --freeze-cgroup DIR: stop the tree with this freezer cgroup before seizing it */
+  freezeCgroup?: string;
 }
 
 export interface DumpResult {
@@ -104,7 +106,8 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   }
 }
 
-async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
+async function dumpChecked(given: DumpRequest): Promise<DumpResult> {
+  let request = given;
   const { log } = request;
   await request.runAction?.('pre-dump', { pid: request.pid });
   const pageServer = request.pageServer === undefined ? undefined : await connectPageServer(request.pageServer);
@@ -114,12 +117,14 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
   let tree: FrozenTree;
   let prepared: Record<string, unknown>;
   let started: bigint;
+  let cgroup: FrozenCgroup | undefined;
   try {
     prepared = Object.assign({}, ...kinds.map((kind) => kind.prepareDump?.() ?? {}));
     // the entries' schema types are built now, not while the tree is frozen
     prepareImageKinds(new Set([...kinds.flatMap((kind) => kind.images), 'pstree', 'inventory', 'stats']));
     started = process.hrtime.bigint();
-    tree = freezeTree(request.pid, { log: log.child('freeze'), timeoutMs: request.timeoutSeconds * 1000 });
+    ({ tree, cgroup } = freezeTreeVia(request.freezeCgroup, request.pid, { log: log.child('freeze'), timeoutMs: request.timeoutSeconds * 1000 }));
+    if (cgroup !== undefined) request = { ...request, cgroups: { ...request.cgroups, freezerState: cgroup.origin } };
   } catch (error) {
     pageServer?.close();
     throw error;
@@ -130,11 +135,13 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
   try {
     faultPoint(FAULT.DUMP_EARLY);
     await stagePoint(FAULT.DUMP_FREEZE);
+    if (!request.preDump) await lockNetwork(request, ctx);
     dumpTasks(ctx, tree, kinds);
     await stagePoint(FAULT.DUMP_WRITE);
     if (!request.preDump) writePstree(request.imagesDir, tree.tasks);
     const track = request.preDump || request.trackMem === true;
     writeInventory(request.imagesDir, request.preDump ? {} : criuIds(ctx), {
+      rootCgSet: request.preDump ? undefined : 1,
       runId,
       networkLock: request.networkLock ?? 'iptables',
       tcpClose: request.tcpClose === true,
@@ -155,17 +162,43 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
     // post-dump runs with the tree still frozen; if it fails, the tree goes on running
     await request.runAction?.('post-dump', { pid: request.pid });
     await stagePoint(FAULT.DUMP_KILL);
+    if (request.leaveRunning) await networkUnlockScripts(request, ctx);
     finish(request, tree, ctx);
+    if (request.leaveRunning || request.leaveStopped) cgroup?.restoreOrigin();
     return { tree, stats: ctx.stats, freezingUs: Number((frozen - started) / 1000n), frozenUs };
   } catch (error) {
     log.info('dump failed; the tree is left running as it was');
     ctx.releaseInjectors();
+    await networkUnlockScripts(request, ctx);
     ctx.runOn();
     releaseThreads(liveThreads(tree), log);
+    cgroup?.restoreOrigin();
     pageServer?.close();
     ctx.discardImages();
     faultPoint(FAULT.DUMP_CRASH);
     throw error;
+  }
+}
+
+/**
+ * criu(8)'s network-lock stage: a tree with a network namespace of its own
+ * has it locked whole before any socket is dumped, and unlocked (after
+ * every connection is out of repair mode: the undo registered first runs
+ * last) when the tree runs on; without one, connections are locked as
+ * they are dumped.
+ */
+async function lockNetwork(request: DumpRequest, ctx: EngineContext): Promise<void> {
+  ctx.onRunOn?.(() => unlockTreeNetNs(ctx));
+  await lockTreeNetNs(ctx, (action) => request.runAction?.(action, { pid: request.pid }) ?? Promise.resolve());
+}
+
+/** The network-unlock action scripts, when the tree runs on with its namespace locked; a failing script is reported only. */
+async function networkUnlockScripts(request: DumpRequest, ctx: EngineContext): Promise<void> {
+  try {
+    if (treeNetNs(ctx)?.locked !== true) return;
+    await request.runAction?.('network-unlock', { pid: request.pid });
+  } catch (error) {
+    ctx.log.warn(`network-unlock: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

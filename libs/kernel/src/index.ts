@@ -18,5 +18,7 @@ export * from './process.js';
 export * from './fd-calls.js';
 export * from './socket-calls.js';
 export * from './netlink-diag.js';
+export * from './packet-diag.js';
 export * from './unix-socket-calls.js';
 export * from './uffd.js';
+export * from './fs-context.js';

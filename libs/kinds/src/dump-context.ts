@@ -6,6 +6,7 @@ import type { Logger } from '@criu-ts/base';
 import type { ImageWriter, KindName } from '@criu-ts/images';
 import type { Injector } from '@criu-ts/inject';
 import type { NetLockMethod } from './net-lock/net-lock.js';
+import type { CgroupDumpOptions } from './cgroup/cgroup-options.js';
 
 /** Options of `criu dump` that kinds act on (parsed by the tool, validated). */
 export interface DumpOptions {
@@ -46,6 +47,10 @@ export interface DumpOptions {
   autoDedup?: boolean;
   /** --lazy-pages: PE_LAZY runs go into the pagemap without their data (served after the dump, from the frozen tree) */
   lazyPages?: boolean;
+  /** --external TYPE[ID]:VALUE, as given (net[INODE]:KEY: the tree's network namespace is external) */
+  external?: readonly string[];
+  /** --manage-cgroups, --cgroup-root, --cgroup-props(-file), --cgroup-dump-controller, --freeze-cgroup */
+  cgroups?: CgroupDumpOptions;
 }
 
 /** A thread of a frozen task, stopped under ptrace. */

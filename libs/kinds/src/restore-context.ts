@@ -8,6 +8,7 @@
 // been let go. Threads other than the leader exist too.
 import type { Logger } from '@criu-ts/base';
 import type { Injector } from '@criu-ts/inject';
+import type { CgroupRestoreOptions } from './cgroup/cgroup-options.js';
 
 /** Options of `criu restore` that kinds act on (parsed by the tool). */
 export interface RestoreOptions {
@@ -34,6 +35,16 @@ export interface RestoreOptions {
    * was not dumped is then restored on that pty's slave (tty-external.ts)
    */
   orphanPtsMaster?: (master: number) => void;
+  /** --external TYPE[ID]:VALUE, as given (veth[IN]:OUT[@BRIDGE]: a veth's outer end) */
+  external?: readonly string[];
+  /** --veth-pair IN=OUT */
+  vethPair?: readonly string[];
+  /** --join-ns NS:{PID|PATH}[,EXTRA], as given */
+  joinNs?: readonly string[];
+  /** --empty-ns net: the network namespace is made empty, for an action script (setup-namespaces) to fill */
+  emptyNs?: 'net';
+  /** --manage-cgroups, --cgroup-root, --cgroup-yard */
+  cgroups?: CgroupRestoreOptions;
 }
 
 /** A task being restored, as pstree.img and its core image describe it. */

@@ -8,7 +8,8 @@
 // anonymous pages so) are in the pages image and read like others; runs
 // with PE_LAZY alone (a `dump --lazy-pages`) are refused. With
 // --lazy-pages every PE_LAZY run is left out: the lazy-pages daemon fills
-// it on demand (lazy-handover.ts).
+// it on demand (lazy-handover.ts). In mappings kept from the parent's
+// clone, pages equal to the parent's are left shared (cow-pages.ts).
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
@@ -16,6 +17,7 @@ import { AT, IOV_MAX, MADV, O, SYS } from '@criu-ts/kernel';
 import { PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, imageFileName, openPagemap, type PageRun } from '@criu-ts/images';
 import type { BatchCall, Injector } from '@criu-ts/inject';
 import { putPath, putScratch, type Range, type TaskArea } from './task-area.js';
+import { keepSharedPages } from './cow-pages.js';
 import { resolveChain, type ChainLevel } from './parent-pages.js';
 
 /** One preadv: runs contiguous in the pages file, read from fileOffset. */
@@ -156,6 +158,8 @@ export interface MappedRanges {
   shared: readonly Range[];
   /** the vDSO area: the kernel's own vDSO is moved there */
   skipped: readonly Range[];
+  /** private mappings kept from the parent's clone, holding its pages (cow-pages.ts); inside `private` */
+  inherited?: readonly Range[];
 }
 
 /**
@@ -248,9 +252,10 @@ function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void 
 export function fillPages(injector: Injector, area: TaskArea, dir: string, options: FillOptions & MappedRanges): number {
   const top = readRuns(dir, injector.pid, options.lazy === true);
   const chain: ChainLevel[] = top.inParent ? resolveChain(dir, injector.pid) : [{ dir, pagesId: top.pagesId, runs: top.runs }];
-  const levels = chain
+  const wanted = chain
     .map((level) => ({ ...level, runs: runsToRead(level.runs, options, join(level.dir, imageFileName('pagemap', injector.pid))) }))
     .filter((level) => level.runs.length > 0);
+  const { levels } = keepSharedPages(injector, wanted, options.inherited ?? []);
   if (options.populate) {
     for (const level of levels) for (const run of level.runs) injector.call('madvise', SYS.madvise, [run.vaddr, run.nrPages * PAGE_SIZE, MADV.POPULATE_WRITE]);
   }

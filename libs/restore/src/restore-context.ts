@@ -56,6 +56,7 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
       extUnixSk: options.extUnixSk ?? false,
       fileValidation: options.fileValidation ?? 'buildid',
       orphanPtsMaster: options.orphanPtsMaster,
+      external: options.external, vethPair: options.vethPair, joinNs: options.joinNs, emptyNs: options.emptyNs,
     },
     log,
     tasks,

@@ -1,4 +1,5 @@
-// Restoring one live task once the whole tree exists: its address space,
+// Restoring one live task: its address space as soon as it exists (its
+// children are cloned from it after), the rest once the whole tree exists:
 // mm fields, signal dispositions, the clear-tid and robust-list addresses
 // of its leader, its other threads (clone3 with CLONE_THREAD and set_tid
 // from the leader), then the kinds' restore halves (credentials last: the
@@ -11,12 +12,14 @@ import { imagePath, type Messages } from '@criu-ts/images';
 import { batchOnThreads, callsChecked, checkResults, inThreadGroups, openInjector, type Injector, type NamedCall } from '@criu-ts/inject';
 import { restoreAddressSpace } from './address-space.js';
 import { THREAD_FLAGS, cloneTasks } from './clone-task.js';
+import { inheritedRanges } from './cow-vmas.js';
 import type { FileTable } from './file-paths.js';
 import { restoreMmFields } from './mm-fields.js';
 import { restoreSigactions } from './sigactions.js';
 import { putScratch, type TaskArea } from './task-area.js';
 import type { TaskImage, ThreadImage } from './tree-images.js';
 import { VMA, planVma } from './vma-plan.js';
+import { canBeLazy } from '@criu-ts/kinds';
 
 export interface TaskRestoreInput {
   dir: string;
@@ -31,8 +34,15 @@ export interface TaskRestoreInput {
   sharedFd?(injector: Injector, vma: Messages['vma_entry']): bigint;
   /** our fd on a mapped (or exe) file that a remap stands for (address-space.ts) */
   remappedFd?(fileId: number, flags: number, purpose: string): number | undefined;
-  /** --lazy-pages: hands the task's lazy areas to the lazy-pages daemon (address-space.ts) */
+  /**
+   * --lazy-pages: hands the task's lazy areas (private anonymous mappings,
+   * their PE_LAZY runs left empty) to the lazy-pages daemon, once the whole
+   * tree exists (no fork of a registered area during the restore) and
+   * before anything may touch them (restoreTask's first step)
+   */
   lazy?(injector: Injector, ranges: { start: bigint; end: bigint }[]): void;
+  /** our fd of a packet socket whose rings a mapping maps (address-space.ts) */
+  socketFd?(fileId: number, purpose: string): number;
 }
 
 /** Where the trampoline goes once the task's own code is mapped. */
@@ -129,16 +139,34 @@ function dropArea(pid: number, site: bigint, area: TaskArea, log: Logger): void 
   }
 }
 
-/** Restores a live task whose leader's injector (at the restore area) is open; releases it. */
-export function restoreTask(injector: Injector, task: TaskImage, input: TaskRestoreInput): number {
+/**
+ * Rebuilds a live task's address space (before its children are cloned
+ * from it: they inherit its private pages, cow-vmas.ts); `parent` is its
+ * parent's image, undefined for the root. Returns the pages read.
+ */
+export function restoreTaskMemory(injector: Injector, task: TaskImage, parent: TaskImage | undefined, input: TaskRestoreInput): number {
+  const mm = task.mm!;
+  const fill = { populate: input.populate, lazy: input.lazy !== undefined };
+  // lazily, every mapping is made afresh: one kept from the parent's clone would hold the parent's pages where the task's own are still to come
+  const inherited = input.lazy !== undefined ? [] : inheritedRanges(mm, parent?.mm);
+  const pages = restoreAddressSpace(injector, {
+    dir: input.dir, vmas: mm.vmas ?? [], area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd, remappedFd: input.remappedFd, socketFd: input.socketFd, inherited,
+  });
+  faultPoint(FAULT.RESTORE_MEMORY, String(task.pid));
+  return pages;
+}
+
+/** The mappings restored lazily: private anonymous ones, as upstream's vma_entry_can_be_lazy. */
+function lazyAreas(pid: number, vmas: readonly Messages['vma_entry'][]): { start: bigint; end: bigint }[] {
+  return vmas.filter((vma) => canBeLazy(vma) && planVma(pid, vma).kind === 'map').map((vma) => ({ start: vma.start, end: vma.end }));
+}
+
+/** Restores the rest of a live task, its memory rebuilt, whose leader's injector (at the restore area) is open; releases it. */
+export function restoreTask(injector: Injector, task: TaskImage, input: TaskRestoreInput): void {
   const mm = task.mm!;
   const vmas = mm.vmas ?? [];
   const leader = task.threads[0]!;
-  const fill = { populate: input.populate, lazy: input.lazy !== undefined };
-  const pages = restoreAddressSpace(injector, {
-    dir: input.dir, vmas, area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd, remappedFd: input.remappedFd, lazy: input.lazy,
-  });
-  faultPoint(FAULT.RESTORE_MEMORY, String(task.pid));
+  input.lazy?.(injector, lazyAreas(task.pid, vmas));
   restoreMmFields(injector, input.area, mm, { files: input.files, remappedFd: input.remappedFd }, input.log);
   restoreSigactions(injector, input.area, leader.core.tc?.sigactions ?? [], imagePath(input.dir, 'core', task.pid));
   const clearTid = leader.core.thread_info!.clear_tid_addr;
@@ -149,5 +177,4 @@ export function restoreTask(injector: Injector, task: TaskImage, input: TaskRest
   injector.release();
   setupThreads(task, input);
   dropArea(task.pid, finalSite(task.pid, vmas), input.area, input.log);
-  return pages;
 }

@@ -4,8 +4,9 @@
 import { CriuError, UsageError, watchInterrupts } from '@criu-ts/base';
 import { runActionScript, serviceOrphanPtsMaster, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { closeSync, rmSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { dumpCpuinfo } from '@criu-ts/cpuinfo';
-import { dumpTree, type DumpResult } from '@criu-ts/dump';
+import { dumpTree, parseCgroupRoot, type CgroupMode, type DumpResult } from '@criu-ts/dump';
 import { frozenTaskLazyPages, loadTlsMaterial, runPageServer, type ConnectOptions } from '@criu-ts/page-server';
 import { dumpToolOptions } from './dump-tool-options.js';
 import { openStreamOutput, type StreamOutput } from './stream-output.js';
@@ -102,6 +103,7 @@ async function dumpInto(ctx: DumpContext, imagesDir: string, stream: StreamOutpu
     tcpClose: o.tcpClose,
     skipInFlight: o.skipInFlight,
     networkLock: o.networkLock,
+    external: o.external,
     extUnixSk: o.extUnixSk !== undefined,
     fileValidation: o.fileValidation === 'filesize' ? 'filesize' : 'buildid',
     preDump,
@@ -112,6 +114,15 @@ async function dumpInto(ctx: DumpContext, imagesDir: string, stream: StreamOutpu
     pageServer,
     lazyPages: o.lazyPages,
     serveLazyPages: lazyPagesServer(ctx),
+    freezeCgroup: o.freezeCgroup,
+    cgroups: {
+      mode: o.manageCgroups as CgroupMode | undefined,
+      roots: (o.cgroupRoot ?? []).map(parseCgroupRoot),
+      props: o.cgroupProps,
+      propsFile: o.cgroupPropsFile,
+      dumpControllers: o.cgroupDumpController,
+      yard: o.cgroupYard === undefined ? undefined : resolve(ctx.workDir, o.cgroupYard),
+    },
     afterImages: stream === undefined ? undefined : (dir) => stream.write(dir, o.leaveRunning || preDump),
     pageStream: stream?.writer,
     runAction: (action, env) => runActionScript(ctx, action, { initPid: env.pid }),

@@ -15,21 +15,17 @@ function notBuilt(name: string, what: string): Feature {
 }
 
 export const userns = notBuilt('userns', 'user namespaces');
-export const cgroupns = notBuilt('cgroupns', 'cgroup namespaces');
 export const timensCr = notBuilt('timens', 'time namespaces (clock offsets)');
 export const nsid = notBuilt('nsid', 'network namespace ids (NETNSA_NSID)');
 export const linkNsid = notBuilt('link_nsid', 'links between network namespaces (IFLA_LINK_NETNSID)');
-export const externalNetNs = notBuilt('external_net_ns', 'external network namespaces (--external net[INODE]:KEY)');
 export const newifindex = notBuilt('newifindex', 'network devices with their ifindex (IFLA_NEW_IFINDEX)');
 export const tun = notBuilt('tun', 'tun/tap devices');
 export const tunNs = notBuilt('tun_ns', 'tun/tap devices in other network namespaces');
-export const nftables = notBuilt('nftables', 'nftables rules of a network namespace');
 export const moveMountSetGroup = notBuilt('move_mount_set_group', 'mount sharing groups (move_mount MOVE_MOUNT_SET_GROUP)');
 export const overlayfsMaps = notBuilt('overlayfs_maps', 'files mapped from overlayfs mounts');
 export const autofs = notBuilt('autofs', 'autofs mounts');
 export const apparmorStacking = notBuilt('apparmor_stacking', 'AppArmor namespaces and stacked profiles');
 export const aioRemap = notBuilt('aio_remap', 'AIO rings (io_setup)');
-export const memfdHugetlb = notBuilt('memfd_hugetlb', 'hugetlb memory (memfd MFD_HUGETLB, MAP_HUGETLB)');
 export const compatCr = notBuilt('compat_cr', '32-bit (compat) tasks');
 export const breakpoints = notBuilt('breakpoints', 'hardware breakpoints (x86 debug registers)');
 export const pagemapScanGuardPages = notBuilt('pagemap_scan_guard_pages', 'guard pages (MADV_GUARD_INSTALL)');

@@ -6,10 +6,11 @@
 // in tree order, kinds in the order pid, net, ipc, uts, time, mnt, user,
 // cgroup. sighand ids come from their own counter, 1 being CRIU's.
 //
-// Namespaces are not dumped (no kind writes ns images yet): upstream would
-// take a namespace of the root task that differs from CRIU's into the image
-// and refuses nested ones, so any task whose namespace differs from ours is
-// refused here with UnsupportedError. The table is per dump
+// Namespaces but the network namespace are not dumped: upstream would take
+// a namespace of the root task that differs from CRIU's into the image and
+// refuses nested ones, so any task whose namespace differs from ours is
+// refused here with UnsupportedError — but a network namespace of the
+// root's own (ns/net-ns.ts), that all its tasks share. The table is per dump
 // (DumpContext.shared); inventory.img's root_ids take criuNamespaceIds().
 import { UnsupportedError } from '@criu-ts/base';
 import { KCMP, KCMP_RESULT, kcmp } from '@criu-ts/kernel';
@@ -75,25 +76,48 @@ export function criuNamespaceIds(ctx: DumpContext): NamespaceIds {
 
 /**
  * The id of the namespace of `kind` with `inode` (a namespace file's
- * target) if it is one of criu's own — the only namespaces a dumped tree
- * may live in today; undefined for any other.
+ * target) if it is one of criu's own, or the tree's own network namespace
+ * — the only namespaces a dumped tree may live in today; undefined for any
+ * other.
  */
 export function knownNamespaceId(ctx: DumpContext, kind: string, inode: number): number | undefined {
   const table = kobjTable(ctx);
+  const root = ctx.tasks[0]?.pid;
+  if (kind === 'net' && root !== undefined && inode === treeNetInode(ctx, root) && inode !== table.criuInodes[kind]) {
+    // the tree's own network namespace (ns/net-ns.ts): numbered with the root's ids
+    return taskNamespaceIds(ctx, root).net_ns_id;
+  }
   if (table.criuInodes[kind] !== inode) return undefined;
   return table.namespaces.get(`${kind}:${inode}`);
 }
 
-/** The namespace ids of a task; UnsupportedError if it lives in a namespace other than ours. */
+/**
+ * The namespace ids of a task; UnsupportedError if it lives in a namespace
+ * other than ours — but for the network namespace, which the tree may have
+ * of its own (ns/net-ns.ts dumps it): the root's, shared by every task
+ * (a task in a network namespace other than its root's is refused).
+ */
 export function taskNamespaceIds(ctx: DumpContext, pid: number): NamespaceIds {
   const table = kobjTable(ctx);
   const inodes = readNamespaces(pid);
+  const root = ctx.tasks[0]?.pid;
   for (const [kind] of NAMESPACE_ORDER) {
-    if ((inodes[kind] ?? 0) !== (table.criuInodes[kind] ?? 0)) {
-      throw new UnsupportedError({ pid, kind: `a ${kind} namespace other than criu's (namespaces are not dumped yet)` });
+    const inode = inodes[kind] ?? 0;
+    if (inode === (table.criuInodes[kind] ?? 0)) continue;
+    // the tree's own cgroup namespace is the cgroup kind's (cgns_prefix in cgroup.img); not a nested one
+    if (kind === 'cgroup' && inode === readNamespaces(ctx.tasks[0]?.pid ?? pid).cgroup) continue;
+    if (kind !== 'net') throw new UnsupportedError({ pid, kind: `a ${kind} namespace other than criu's (namespaces are not dumped yet)` });
+    const rootInode = root === undefined || root === pid ? inode : treeNetInode(ctx, root);
+    if (inode !== rootInode) {
+      throw new UnsupportedError({ pid, kind: `a network namespace other than its root task's (nested network namespaces are not dumped)` });
     }
   }
   return numberNamespaces(table, inodes);
+}
+
+/** The inode of the root task's network namespace, read once per dump. */
+function treeNetInode(ctx: DumpContext, root: number): number {
+  return ctx.shared('core.tree-net-inode', () => readNamespaces(root).net ?? 0);
 }
 
 /**
