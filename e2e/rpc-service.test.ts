@@ -46,6 +46,9 @@ t.test('criu service --daemon --pidfile serves connections on a 0600 socket', as
   t.match(version, { type: 'VERSION', success: true, version: { major_number: 4, minor_number: 1 } }, 'VERSION');
   const [check] = ask(address, [{ type: 'CHECK' }]);
   t.match(check, { type: 'CHECK', success: true }, 'CHECK in a worker');
+  const [features] = ask(address, [{ type: 'FEATURE_CHECK', features: { lazy_pages: true, mem_track: true } }]);
+  // this kernel has userfaultfd with its events and the WP-async dirty tracking: both are answered true
+  t.match(features, { type: 'FEATURE_CHECK', success: true, features: { lazy_pages: true, mem_track: true, pidfd_store: false } }, 'FEATURE_CHECK probes lazy_pages and mem_track');
   const [sibling] = ask(address, [{ type: 'RESTORE', opts: { images_dir: dir, rst_sibling: true } }]);
   t.match(sibling, { type: 'RESTORE', success: false, cr_errno: 56 }, 'rst_sibling is refused over the service socket (swrk only)');
   t.match(sibling.cr_errmsg, /only with criu swrk/);

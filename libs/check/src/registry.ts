@@ -2,7 +2,7 @@
 // Adding a check = one descriptor in probes/ and one line here.
 import type { Feature } from './feature.js';
 import { canMapVdso, kcmpEpoll, kcmpFiles, mapFiles, memfd, memfdHugetlb, prctlMmMap, vdsoLayout } from './probes/mm.js';
-import { memDirtyTrack, pagemapScan, uffd, uffdNoncoop, uffdWp } from './probes/dirty.js';
+import { lazyPages, memDirtyTrack, pagemapScan, uffd, uffdNoncoop, uffdWp } from './probes/dirty.js';
 import { ipv6Freebind, netDiagRaw, sockDiag, sockDiagNetlink, sockDiagPacket, sockoptBufLock, tcpRepair } from './probes/net.js';
 import { tcpHalfClosed } from './probes/tcp-half-closed.js';
 import { networkLockNftables } from './probes/network-lock-nftables.js';
@@ -38,6 +38,7 @@ export const FEATURES: readonly Feature[] = [
   pagemapScan,
   uffd,
   uffdNoncoop,
+  lazyPages,
   uffdWp,
   memfd,
   kcmpEpoll,

@@ -48,6 +48,12 @@ export interface DumpRequest extends DumpOptions {
    * afterImages then appends the rest and the end marker.
    */
   pageStream?: PageStream;
+  /**
+   * dump --lazy-pages: once the images are synced, serve the lazy pages
+   * from the frozen tree (a page server for the lazy-pages daemon); the
+   * tree is killed or released when it resolves. A rejection fails the dump.
+   */
+  serveLazyPages?: (imagesDir: string) => Promise<void>;
   /** --prev-images-dir as given (relative to the images dir): linked as imagesDir/parent */
   prevImagesDir?: string;
   /** --freeze-cgroup DIR: stop the tree with this freezer cgroup before seizing it */
@@ -152,6 +158,7 @@ async function dumpChecked(given: DumpRequest): Promise<DumpResult> {
     ctx.releaseInjectors();
     finishPageServer(pageServer, log);
     await request.afterImages?.(request.imagesDir);
+    await request.serveLazyPages?.(request.imagesDir);
     // post-dump runs with the tree still frozen; if it fails, the tree goes on running
     await request.runAction?.('post-dump', { pid: request.pid });
     await stagePoint(FAULT.DUMP_KILL);

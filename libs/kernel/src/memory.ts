@@ -10,7 +10,7 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { SyscallError } from '@criu-ts/base';
 import { bufferAddresses } from './ffi.js';
 import { IOV_MAX } from './mm-constants.js';
-import { invokeInt } from './syscall.js';
+import { invoke, invokeInt } from './syscall.js';
 import { SYS } from './sys-numbers.js';
 
 /** A range of the task's address space. */
@@ -165,4 +165,15 @@ export function writeTaskMemory(pid: number, addr: bigint, buf: Buffer): number 
   } finally {
     mem.close();
   }
+}
+
+/** mmap(2) of a whole file read-only and private in this process: its address (for calls that take one, such as UFFDIO_COPY). */
+export function mapFileReadOnly(fd: number, length: number): bigint {
+  const PROT_READ = 1;
+  const MAP_PRIVATE = 2;
+  return invoke(SYS.mmap, [0, length, PROT_READ, MAP_PRIVATE, fd, 0], { call: 'mmap', path: `fd ${fd}` });
+}
+
+export function unmapRange(addr: bigint, length: number): void {
+  invoke(SYS.munmap, [addr, length], { call: 'munmap' });
 }

@@ -93,3 +93,21 @@ export function pollIn(fd: number, timeoutMs: number): boolean {
   if (errno !== 0) throw new SyscallError({ syscall: 'poll', errno, path: `fd ${fd}` });
   return value > 0n;
 }
+
+export const POLL = { IN: 0x1, ERR: 0x8, HUP: 0x10, NVAL: 0x20 } as const;
+
+/**
+ * poll(2) many fds for input: the revents of each (0: nothing), in order.
+ * An interrupted poll (EINTR) answers all zeros.
+ */
+export function pollInputs(fds: readonly number[], timeoutMs: number): number[] {
+  const pollfds = Buffer.alloc(8 * fds.length);
+  fds.forEach((fd, i) => {
+    pollfds.writeInt32LE(fd, i * 8);
+    pollfds.writeInt16LE(POLLIN, i * 8 + 4);
+  });
+  const { errno } = trySyscall(SYS.poll, pollfds, fds.length, timeoutMs);
+  if (errno === 4) return fds.map(() => 0);
+  if (errno !== 0) throw new SyscallError({ syscall: 'poll', errno, path: `${fds.length} fd(s)` });
+  return fds.map((_, i) => pollfds.readUInt16LE(i * 8 + 6));
+}

@@ -45,6 +45,8 @@ export interface DumpOptions {
   leaveRunning?: boolean;
   /** --auto-dedup: punch the pages this run writes out of the parent images */
   autoDedup?: boolean;
+  /** --lazy-pages: PE_LAZY runs go into the pagemap without their data (served after the dump, from the frozen tree) */
+  lazyPages?: boolean;
   /** --external TYPE[ID]:VALUE, as given (net[INODE]:KEY: the tree's network namespace is external) */
   external?: readonly string[];
   /** --manage-cgroups, --cgroup-root, --cgroup-props(-file), --cgroup-dump-controller, --freeze-cgroup */

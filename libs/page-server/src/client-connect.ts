@@ -107,6 +107,28 @@ async function connectTls(address: string, port: number, material: TlsMaterial, 
   return clientOnOwnedFd(mine, name);
 }
 
+/**
+ * A plain TCP connection to a page server at a numeric address, made at
+ * once (for the lazy-pages daemon's synchronous loop, which may need it in
+ * the middle of a fault).
+ */
+export function connectPageServerSync(ip: string, port: number, timeoutMs = 60_000): PageServerClient {
+  const family = ip.includes(':') ? 6 : 4;
+  if (!/^[0-9a-fA-F.:]+$/.test(ip)) throw new CriuError(`page server address ${ip}: give a numeric IPv4 or IPv6 address`, { code: 'EUSAGE' });
+  const fd = socket(family === 6 ? AF.INET6 : AF.INET, SOCK.STREAM | SOCK.CLOEXEC);
+  try {
+    setTimeouts(fd, timeoutMs);
+    const addr = sockaddr(family, ip, port);
+    const { errno } = trySyscall(SYS.connect, fd, addr, addr.length);
+    if (errno !== 0) throw new SyscallError({ syscall: 'connect', errno, path: `page server ${ip}:${port}` });
+    setsockoptInt(fd, SOL.TCP, TCP_OPT.NODELAY, 1);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return clientOnOwnedFd(fd, `page server ${ip}:${port}`);
+}
+
 /** Connect to the page server as `criu dump --page-server` does. */
 export async function connectPageServer(options: ConnectOptions): Promise<PageServerClient> {
   const timeoutMs = options.timeoutMs ?? 60_000;

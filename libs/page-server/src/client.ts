@@ -8,7 +8,7 @@ import { CriuError, errnoOf } from '@criu-ts/base';
 import { PAGE_SIZE, PE_PRESENT } from '@criu-ts/images';
 import { splice } from '@criu-ts/kernel';
 import { copyFromFd, writeFully } from '@criu-ts/stream';
-import { PS_IOV, encodeDstId, encodeIov, type PagemapKind } from './protocol.js';
+import { IOV_SIZE, PS_IOV, commandName, decodeIov, encodeDstId, encodeIov, type PagemapKind } from './protocol.js';
 
 const SPLICE_F_MOVE = 1;
 
@@ -89,6 +89,40 @@ export class PageServerClient {
       done += n;
     }
     return done;
+  }
+
+  /**
+   * The lazy-pages daemon's request (PS_IOV_GET): up to nrPages pages of
+   * pid's memory from vaddr on, read into `into`. The server answers a
+   * header (PS_IOV_ADD_F, the pages it has there, perhaps fewer) and the
+   * data. Returns the pages received.
+   */
+  getPages(pid: number, vaddr: bigint, nrPages: number, into: Buffer): number {
+    const dstId = encodeDstId('pagemap', pid);
+    this.send(PS_IOV.GET, { nrPages, vaddr, dstId });
+    const answer = decodeIov(this.receive(IOV_SIZE, 'PS_IOV_GET'));
+    const where = `PS_IOV_GET of pid ${pid} at 0x${vaddr.toString(16)}`;
+    if (answer.command !== PS_IOV.ADD_F || answer.vaddr !== vaddr || answer.dstId !== dstId || answer.nrPages === 0 || answer.nrPages > nrPages) {
+      throw new CriuError(`${this.name}: bad answer to ${where}: ${commandName(answer.command)} of ${answer.nrPages} page(s) at 0x${answer.vaddr.toString(16)}`, { code: 'EPROTO' });
+    }
+    if (answer.nrPages * PAGE_SIZE > into.length) throw new CriuError(`${this.name}: ${where}: ${answer.nrPages} pages do not fit the buffer`, { code: 'EPROTO' });
+    this.receiveInto(into, answer.nrPages * PAGE_SIZE, where);
+    return answer.nrPages;
+  }
+
+  private receiveInto(buf: Buffer, size: number, what: string): void {
+    let done = 0;
+    while (done < size) {
+      let n: number;
+      try {
+        n = readSync(this.fd, buf, done, size - done, null);
+      } catch (error) {
+        const code = errnoOf(error);
+        throw new CriuError(`${this.name}: reading ${what} failed (${code ?? String(error)})`, { code: code ?? 'EIO', cause: error });
+      }
+      if (n === 0) throw new CriuError(`${this.name} closed the connection in the middle of ${what}`, { code: 'ECONNRESET' });
+      done += n;
+    }
   }
 
   /**

@@ -5,5 +5,6 @@ export { PAGES_ID_BASE, ReceivedImages } from './received-images.js';
 export { serveSession, type SessionLimits, type SessionOptions, type SessionResult } from './session.js';
 export { runPageServer, type PageServerOptions } from './server.js';
 export { PageServerClient, clientOnOwnedFd, type ClientRun, type RunSource } from './client.js';
-export { connectPageServer, type ConnectOptions } from './client-connect.js';
+export { connectPageServer, connectPageServerSync, type ConnectOptions } from './client-connect.js';
 export { TLS_DEFAULTS, loadTlsMaterial, serverTlsOptions, clientCertificateProblem, clientTlsOptions, tlsFailure, type TlsFiles, type TlsMaterial } from './tls-files.js';
+export { imagesLazyPages, frozenTaskLazyPages, type LazyPagesSource } from './lazy-pages-source.js';

@@ -105,7 +105,7 @@ const bad: [string, Step[], RegExp][] = [
   ],
   ['a disconnect mid-header', [{ open: ['pagemap', 9] }, { raw: Buffer.alloc(10) }, { close: true }], /middle of a header \(10 of 24/],
   ['no flush', [{ open: ['pagemap', 9] }, { run: { vaddr: 0x1000n, nrPages: 2, flags: PE_PRESENT } }, { close: true }], /ended before the data were flushed/],
-  ['PS_IOV_GET', [{ raw: header(PS_IOV.GET, { nrPages: 1, dstId: encodeDstId('pagemap', 1) }) }, { close: true }], /lazy-pages daemon is not supported/],
+  ['PS_IOV_GET', [{ raw: header(PS_IOV.GET, { nrPages: 1, dstId: encodeDstId('pagemap', 1) }) }, { close: true }], /serving them to a lazy-pages daemon needs --lazy-pages/],
 ];
 for (const [what, steps, message] of bad) {
   t.test(`a client sending ${what}: a clear error and no image`, async (t) => {

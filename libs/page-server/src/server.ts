@@ -6,6 +6,7 @@ import { TLSSocket, createServer as createTlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { CriuError, type Logger } from '@criu-ts/base';
 import { serveSession, type SessionLimits, type SessionResult } from './session.js';
+import type { LazyPagesSource } from './lazy-pages-source.js';
 import { clientCertificateProblem, serverTlsOptions, tlsFailure, type TlsMaterial } from './tls-files.js';
 
 export interface PageServerOptions extends SessionLimits {
@@ -25,6 +26,8 @@ export interface PageServerOptions extends SessionLimits {
   acceptTimeoutMs?: number;
   /** give up on a client that sends nothing for this long (default 10 minutes) */
   idleTimeoutMs?: number;
+  /** --lazy-pages: serve a lazy-pages daemon's PS_IOV_GET from here (and receive nothing) */
+  lazy?: LazyPagesSource;
 }
 
 function peerName(socket: Socket): string {
@@ -99,9 +102,11 @@ export async function runPageServer(options: PageServerOptions): Promise<Session
   socket.setNoDelay(true);
   try {
     const result = await serveSession(socket, { ...options, peer });
-    options.log.info(`page-server: session over, ${result.pages} page(s) in ${result.images.length} image(s)`);
+    if (options.lazy !== undefined) options.log.info(`page-server: session over, ${result.pages} lazy page(s) served`);
+    else options.log.info(`page-server: session over, ${result.pages} page(s) in ${result.images.length} image(s)`);
     return result;
   } finally {
     socket.destroy();
+    options.lazy?.close();
   }
 }

@@ -9,8 +9,9 @@ import type { Duplex } from 'node:stream';
 import { CriuError, type Logger } from '@criu-ts/base';
 import { PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT } from '@criu-ts/images';
 import { ByteQueue } from '@criu-ts/stream';
-import { IOV_SIZE, PS_IOV, commandName, decodeDstId, decodeIov, type PageServerIov } from './protocol.js';
+import { IOV_SIZE, PS_IOV, commandName, decodeDstId, decodeIov, encodeIov, type PageServerIov } from './protocol.js';
 import { ReceivedImages } from './received-images.js';
+import type { LazyPagesSource } from './lazy-pages-source.js';
 
 export interface SessionLimits {
   /** the most pages one header may announce (default 2^22 pages = 16 GiB) */
@@ -26,6 +27,8 @@ export interface SessionOptions extends SessionLimits {
   /** the peer, for messages: '127.0.0.1:40000' */
   peer: string;
   pagesIdBase?: number;
+  /** --lazy-pages: answer PS_IOV_GET from here (lazy-pages-source.ts); without it PS_IOV_GET is refused */
+  lazy?: LazyPagesSource;
 }
 
 export interface SessionResult {
@@ -103,6 +106,28 @@ async function add(s: Session, iov: PageServerIov, flags: number): Promise<void>
   s.bytes += length;
 }
 
+/** PS_IOV_GET: the header again (PS_IOV_ADD_F, PE_PRESENT, the pages we have there), then the pages. */
+async function get(s: Session, iov: PageServerIov): Promise<void> {
+  const lazy = s.options.lazy;
+  if (lazy === undefined) throw peerError(s, 'PS_IOV_GET: this page server receives pages; serving them to a lazy-pages daemon needs --lazy-pages');
+  const target = decodeDstId(iov.dstId);
+  const maxRun = s.options.maxRunPages ?? 1 << 22;
+  if (target?.kind !== 'pagemap' || iov.nrPages === 0 || iov.nrPages > maxRun) {
+    throw peerError(s, `PS_IOV_GET of ${iov.nrPages} page(s) of dst_id 0x${iov.dstId.toString(16)}: only task pagemaps, 1 to ${maxRun} pages`);
+  }
+  let data: Buffer;
+  try {
+    data = lazy.get(Number(target.id), iov.vaddr, iov.nrPages);
+  } catch (error) {
+    if (error instanceof CriuError) throw peerError(s, error.message);
+    throw error;
+  }
+  const nrPages = data.length / PAGE_SIZE;
+  await reply(s, Buffer.concat([encodeIov({ command: PS_IOV.ADD_F, flags: PE_PRESENT, nrPages, vaddr: iov.vaddr, dstId: iov.dstId }), data]));
+  s.pages += nrPages;
+  s.bytes += data.length;
+}
+
 /** Handle one command; true when the session ends (FLUSH_N_CLOSE). */
 async function handle(s: Session, iov: PageServerIov): Promise<'flushed' | 'closed' | 'more'> {
   switch (iov.command) {
@@ -128,7 +153,8 @@ async function handle(s: Session, iov: PageServerIov): Promise<'flushed' | 'clos
       return iov.command === PS_IOV.FLUSH_N_CLOSE ? 'closed' : 'flushed';
     }
     case PS_IOV.GET:
-      throw peerError(s, 'PS_IOV_GET: serving pages to a lazy-pages daemon is not supported by this page server');
+      await get(s, iov);
+      return 'more';
     default:
       throw peerError(s, `unknown command ${commandName(iov.command)} (cmd 0x${(((iov.flags << 16) | iov.command) >>> 0).toString(16)}): not a CRIU page-server client?`);
   }

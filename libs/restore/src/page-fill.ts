@@ -4,11 +4,12 @@
 // run, consecutive runs being consecutive in the file). The page data never
 // passes through the tool. Runs held by a parent image (PE_PARENT,
 // incremental dumps) are read from the parent chain's pages images
-// (parent-pages.ts); runs served lazily (PE_LAZY without PE_PRESENT) are
-// refused. PE_LAZY|PE_PRESENT runs (upstream marks private anonymous pages
-// so) are in the pages image and read like others. In mappings kept from
-// the parent's clone, pages equal to the parent's are left shared
-// (cow-pages.ts).
+// (parent-pages.ts). PE_LAZY|PE_PRESENT runs (upstream marks private
+// anonymous pages so) are in the pages image and read like others; runs
+// with PE_LAZY alone (a `dump --lazy-pages`) are refused. With
+// --lazy-pages every PE_LAZY run is left out: the lazy-pages daemon fills
+// it on demand (lazy-handover.ts). In mappings kept from the parent's
+// clone, pages equal to the parent's are left shared (cow-pages.ts).
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
@@ -56,15 +57,18 @@ export function planReads(runs: readonly PageRun[], maxIov = IOV_MAX): ReadBatch
   return batches;
 }
 
-/** Reads and checks the runs of pagemap-PID.img (PE_PARENT runs are left to the parent chain). */
-export function readRuns(dir: string, pid: number): { pagesId: number; runs: PageRun[]; inParent: boolean } {
+/**
+ * Reads and checks the runs of pagemap-PID.img (PE_PARENT runs are left to
+ * the parent chain; `lazy`: PE_LAZY runs are left to the lazy-pages daemon).
+ */
+export function readRuns(dir: string, pid: number, lazy = false): { pagesId: number; runs: PageRun[]; inParent: boolean } {
   const pagemap = openPagemap(dir, pid);
   try {
-    const runs = [...pagemap];
+    const runs = lazy ? [...pagemap].filter((run) => (run.flags & PE_LAZY) === 0) : [...pagemap];
     for (const run of runs) {
       // upstream marks every private anonymous page PE_LAZY; with PE_PRESENT its data is in pages-N.img
       if ((run.flags & PE_LAZY) !== 0 && (run.flags & PE_PRESENT) === 0) {
-        throw new UnsupportedError({ pid, kind: 'lazy pages (not in the pages image)', address: run.vaddr });
+        throw new UnsupportedError({ pid, kind: 'lazy pages (not in the pages image: restore them with --lazy-pages and `criu lazy-pages`)', address: run.vaddr });
       }
     }
     const inParent = runs.some((run) => (run.flags & PE_PARENT) !== 0);
@@ -133,6 +137,8 @@ export interface FillOptions {
   populate: boolean;
   /** the task's pid in the images (in its own pid namespace); default: its pid */
   imagePid?: number;
+  /** --lazy-pages: PE_LAZY runs are not read (the lazy-pages daemon fills them) */
+  lazy?: boolean;
 }
 
 /** Sorted ranges with adjacent ones joined (a run may span neighbouring mappings). */
@@ -247,7 +253,7 @@ function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void 
 /** Fills the task's memory from the pages image (and its parents'); returns the number of pages read. */
 export function fillPages(injector: Injector, area: TaskArea, dir: string, options: FillOptions & MappedRanges): number {
   const pid = options.imagePid ?? injector.pid;
-  const top = readRuns(dir, pid);
+  const top = readRuns(dir, pid, options.lazy === true);
   const chain: ChainLevel[] = top.inParent ? resolveChain(dir, pid) : [{ dir, pagesId: top.pagesId, runs: top.runs }];
   const wanted = chain
     .map((level) => ({ ...level, runs: runsToRead(level.runs, options, join(level.dir, imageFileName('pagemap', pid))) }))

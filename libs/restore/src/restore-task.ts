@@ -19,6 +19,7 @@ import { restoreSigactions } from './sigactions.js';
 import { putScratch, type TaskArea } from './task-area.js';
 import type { TaskImage, ThreadImage } from './tree-images.js';
 import { VMA, planVma } from './vma-plan.js';
+import { canBeLazy } from '@criu-ts/kinds';
 
 export interface TaskRestoreInput {
   dir: string;
@@ -33,6 +34,13 @@ export interface TaskRestoreInput {
   sharedFd?(injector: Injector, vma: Messages['vma_entry']): bigint;
   /** our fd on a mapped (or exe) file that a remap stands for (address-space.ts) */
   remappedFd?(fileId: number, flags: number, purpose: string): number | undefined;
+  /**
+   * --lazy-pages: hands the task's lazy areas (private anonymous mappings,
+   * their PE_LAZY runs left empty) to the lazy-pages daemon, once the whole
+   * tree exists (no fork of a registered area during the restore) and
+   * before anything may touch them (restoreTask's first step)
+   */
+  lazy?(injector: Injector, ranges: { start: bigint; end: bigint }[]): void;
   /** our fd of a packet socket whose rings a mapping maps (address-space.ts) */
   socketFd?(fileId: number, purpose: string): number;
 }
@@ -140,8 +148,9 @@ function dropArea(pid: number, site: bigint, area: TaskArea, log: Logger): void 
  */
 export function restoreTaskMemory(injector: Injector, task: TaskImage, parent: TaskImage | undefined, input: TaskRestoreInput): number {
   const mm = task.mm!;
-  const fill = { populate: input.populate, imagePid: task.nsPid };
-  const inherited = inheritedRanges(mm, parent?.mm);
+  const fill = { populate: input.populate, imagePid: task.nsPid, lazy: input.lazy !== undefined };
+  // lazily, every mapping is made afresh: one kept from the parent's clone would hold the parent's pages where the task's own are still to come
+  const inherited = input.lazy !== undefined ? [] : inheritedRanges(mm, parent?.mm);
   const pages = restoreAddressSpace(injector, {
     dir: input.dir, vmas: mm.vmas ?? [], area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd, remappedFd: input.remappedFd, socketFd: input.socketFd, inherited,
   });
@@ -149,11 +158,17 @@ export function restoreTaskMemory(injector: Injector, task: TaskImage, parent: T
   return pages;
 }
 
+/** The mappings restored lazily: private anonymous ones, as upstream's vma_entry_can_be_lazy. */
+function lazyAreas(pid: number, vmas: readonly Messages['vma_entry'][]): { start: bigint; end: bigint }[] {
+  return vmas.filter((vma) => canBeLazy(vma) && planVma(pid, vma).kind === 'map').map((vma) => ({ start: vma.start, end: vma.end }));
+}
+
 /** Restores the rest of a live task, its memory rebuilt, whose leader's injector (at the restore area) is open; releases it. */
 export function restoreTask(injector: Injector, task: TaskImage, input: TaskRestoreInput): void {
   const mm = task.mm!;
   const vmas = mm.vmas ?? [];
   const leader = task.threads[0]!;
+  input.lazy?.(injector, lazyAreas(task.pid, vmas));
   restoreMmFields(injector, input.area, mm, { files: input.files, remappedFd: input.remappedFd }, input.log);
   restoreSigactions(injector, input.area, leader.core.tc?.sigactions ?? [], imagePath(input.dir, 'core', task.nsPid));
   const clearTid = leader.core.thread_info!.clear_tid_addr;

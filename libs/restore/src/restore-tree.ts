@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { CriuError, FAULT, errnoOf, faultSetting, interruptionPoint, stagePoint, type Logger } from '@criu-ts/base';
 import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kernel';
-import { imagePath, writeImage } from '@criu-ts/images';
+import { PE_LAZY, imagePath, writeImage } from '@criu-ts/images';
 import { openInjector, type Injector } from '@criu-ts/inject';
 import {
   closeNetNs, finishTcpRestore, inNetNs, mappedPacketSocketFd, namespaceKinds, netNsJoinPath, netNsPlan, netNsRootFlags, punchRuns, relockEmptyNetNs, remappedFileFd,
@@ -17,6 +17,7 @@ import {
 } from '@criu-ts/kinds';
 import { joinNetNsInTask, unshareNetNsInTask } from './net-ns-join.js';
 import { resolveChain } from './parent-pages.js';
+import { abandonLazy, connectLazyDaemon, finishLazy, handOverUffd, handOverZombie, type LazyChannel } from './lazy-handover.js';
 import { createTree } from './create-tree.js';
 import { prepareCgroups } from './cgroups.js';
 import { readFileTable } from './file-paths.js';
@@ -47,6 +48,8 @@ export interface RestoreRequest extends RestoreOptions {
   timeoutMs?: number;
   /** --auto-dedup: once the tree is restored, punch the pages it read out of the images */
   autoDedup?: boolean;
+  /** --lazy-pages: the work dir where `criu lazy-pages` listens (lazy-handover.ts) */
+  lazyPages?: { workDir: string };
   /** runs the --action-script hooks; a rejection before resume fails the restore */
   runAction?: (action: RestoreAction, env: { pid: number }) => Promise<void>;
 }
@@ -156,6 +159,7 @@ function taskInput(tree: TreeImage, area: TaskArea, request: RestoreRequest, ctx
     sharedFd: (taskInjector, vma) => sharedMappingFd(ctx, taskInjector, vma),
     remappedFd: (fileId, flags, purpose) => remappedFileFd(ctx, fileId, flags, purpose),
     socketFd: (fileId, purpose) => mappedPacketSocketFd(ctx, fileId, purpose),
+    lazy: made.lazy === undefined ? undefined : (taskInjector, ranges) => handOverUffd(made.lazy!, taskInjector, ranges),
   };
 }
 
@@ -169,10 +173,11 @@ function memoryOnCreate(tree: TreeImage, input: TaskRestoreInput, counter: { pag
   };
 }
 
-function restoreLiveTasks(set: TaskSet, tree: TreeImage, input: TaskRestoreInput, log: Logger): void {
+function restoreLiveTasks(set: TaskSet, tree: TreeImage, input: TaskRestoreInput, log: Logger, lazy: LazyChannel | undefined): void {
   for (const task of tree.tasks) {
     const injector = set.injectors.get(task.pid)!;
     if (task.state === TASK_STATE.DEAD) {
+      if (lazy !== undefined) handOverZombie(lazy, task.pid);
       // a zombie keeps its name (ps shows it), not the helper's
       setComm(injector, input.area, task.threads[0]!.core.tc?.comm);
       releaseInjector(set, task.pid, log);
@@ -183,15 +188,16 @@ function restoreLiveTasks(set: TaskSet, tree: TreeImage, input: TaskRestoreInput
   }
 }
 
-/** What a restore made that its end (success or failure) must see to. */
 /** Where the tree starts from: the helper, or (-S) the root itself, made by criu-launcher. */
 interface Origin {
   pid: number;
   isRoot: boolean;
 }
 
+/** What a restore made that its end (success or failure) must see to. */
 interface Made {
   ctx?: RestoreContext;
+  lazy?: LazyChannel;
   netns?: NetNsHandle;
   cgroups?: CgroupRestore;
 }
@@ -251,7 +257,7 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   const root = tree.tasks[0]!.pid;
   if (netPlan !== undefined) await setUpNetNs(netPlan, ctx, request, root, made);
   await interruptionPoint();
-  restoreLiveTasks(set, tree, input, log);
+  restoreLiveTasks(set, tree, input, log, made.lazy);
   const pages = memory.pages;
   made.cgroups?.beforeResume();
   await stagePoint(FAULT.POST_RESTORE);
@@ -263,6 +269,10 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   finishTcpRestore(ctx, true);
   made.cgroups?.beforeDetach();
   resumeTree({ tasks: tree.tasks, area, leaveStopped: request.leaveStopped, log });
+  if (made.lazy !== undefined) {
+    finishLazy(made.lazy);
+    made.lazy = undefined;
+  }
   const restoreUs = Number((process.hrtime.bigint() - started) / 1000n);
   return { root, pids: tree.tasks.map((task) => task.pid), pagesRestored: pages, forkingUs, restoreUs };
 }
@@ -283,12 +293,19 @@ function restoreNamespaces(ctx: RestoreContext, tree: TreeImage, pid: number): v
   }
 }
 
-/** --auto-dedup: the restored tasks' pages are punched out of every image of the chain they came from. */
-function punchRestored(tree: TreeImage, log: Logger): void {
+/**
+ * --auto-dedup: the restored tasks' pages are punched out of every image of
+ * the chain they came from (with --lazy-pages, not the lazy runs: the
+ * daemon has yet to read them).
+ */
+function punchRestored(tree: TreeImage, log: Logger, lazy: boolean): void {
   let bytes = 0;
   for (const task of tree.tasks) {
     if (task.state === TASK_STATE.DEAD || !existsSync(imagePath(tree.dir, 'pagemap', task.nsPid))) continue;
-    for (const level of resolveChain(tree.dir, task.nsPid)) bytes += punchRuns(level.dir, level.pagesId, level.runs);
+    resolveChain(tree.dir, task.nsPid).forEach((level, depth) => {
+      const runs = lazy && depth === 0 ? level.runs.filter((run) => (run.flags & PE_LAZY) === 0) : level.runs;
+      bytes += punchRuns(level.dir, level.pagesId, runs);
+    });
   }
   log.info(`--auto-dedup: ${bytes} bytes of restored pages punched out of the images`);
 }
@@ -313,6 +330,7 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   let result: RestoreResult;
   const made: Made = {};
   try {
+    if (request.lazyPages !== undefined) made.lazy = connectLazyDaemon(request.lazyPages.workDir, log);
     made.cgroups = prepareCgroups(tree, request.cgroups, log);
     if (sibling !== undefined) {
       const ns = { flags: rootCloneFlags(tree), nsPid: tree.tasks[0]!.nsPid };
@@ -321,12 +339,13 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
     result = await build(set, tree, helper === undefined ? { pid: rootPid, isRoot: true } : { pid: helper, isRoot: false }, request, made, netPlan);
     log.info(`restored ${result.pids.length} task(s), root ${result.root}, ${result.pagesRestored} pages`);
     writeRestoreStats(request.imagesDir, result, log);
-    if (request.autoDedup === true) punchRestored(tree, log);
+    if (request.autoDedup === true) punchRestored(tree, log, request.lazyPages !== undefined);
     afterRestore(made.ctx, true);
     made.cgroups?.finish(true);
   } catch (error) {
     log.info('restore failed; every task made so far is killed');
     killAll(set, log);
+    if (made.lazy !== undefined) abandonLazy(made.lazy);
     made.cgroups?.finish(false);
     if (made.ctx !== undefined) finishTcpRestore(made.ctx, false);
     afterRestore(made.ctx, false);

@@ -20,13 +20,14 @@ export const handleVersion: Handler = async (_ctx, req) => {
 
 /**
  * What each feature needs here: mem_track the kernel's dirty-memory tracking
- * (criu check's mem_dirty_track probe); lazy_pages a working lazy-pages
- * daemon, which criu-ts does not have yet; pidfd_store the pidfd_store_sk
- * option, which criu-ts does not take.
+ * (criu check's mem_dirty_track probe); lazy_pages userfaultfd with its
+ * non-cooperative events (criu check's lazy_pages probe, as upstream
+ * answers it); pidfd_store the pidfd_store_sk option, which criu-ts does
+ * not take.
  */
 const FEATURE_PROBES: Readonly<Record<keyof CriuFeatures, string | undefined>> = {
   mem_track: 'mem_dirty_track',
-  lazy_pages: undefined,
+  lazy_pages: 'lazy_pages',
   pidfd_store: undefined,
 };
 

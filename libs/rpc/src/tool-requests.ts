@@ -31,11 +31,12 @@ function pageServerArgs(opts: CriuOpts, mode: Mode): string[] {
   const ps = opts.ps as { address?: string; port?: number; fd?: number };
   if (mode === 'restore') return [];
   if (mode !== 'page-server' && ps.fd !== undefined) throw new RpcError('criu_opts.ps.fd (a connected page-server socket) is supported only for PAGE_SERVER');
-  if (opts.lazy_pages === true) throw new RpcError('criu_opts.ps with lazy_pages (a lazy-pages page server) is not supported yet');
   const address = ps.address === undefined ? [] : ['--address', ps.address];
   const port = ps.port === undefined ? [] : ['--port', String(ps.port)];
   const socket = ps.fd === undefined ? [] : ['--ps-socket', String(ps.fd)];
-  return [...(mode === 'page-server' ? [] : ['--page-server']), ...address, ...port, ...socket];
+  // a lazy dump serves its lazy pages itself on ps.port (upstream: no use_page_server then)
+  const lazyDump = opts.lazy_pages === true && mode !== 'page-server';
+  return [...(mode === 'page-server' || lazyDump ? [] : ['--page-server']), ...address, ...port, ...socket];
 }
 
 /** orphan_pts_master acts on dump (an unpaired pty slave is allowed) and restore (it gets a new pty, whose master goes to the client) */

@@ -2,7 +2,7 @@
 // meaning ours (the issue's): the checkpoint as one tar stream on stdout,
 // or into the file or fd these two options name (criu(8) has no such
 // option: its --stream talks to criu-image-streamer over a socket).
-import { dumpOptions, flag, int, text } from '@criu-ts/cli';
+import { dumpOptions, flag, int, statusFdOption, text } from '@criu-ts/cli';
 
 export const streamTargetOptions = {
   stream: flag('write the whole checkpoint as one stream (a tar of the images) to stdout, or to --stream-file / --stream-fd; no images directory is used'),
@@ -13,4 +13,6 @@ export const streamTargetOptions = {
 export const dumpToolOptions = {
   ...dumpOptions,
   ...streamTargetOptions,
+  // dump --lazy-pages: '\0' once the lazy pages are being served
+  ...statusFdOption,
 } as const;

@@ -3,11 +3,11 @@
 // --page-server: page data goes to `criu page-server` at --address/--port.
 import { CriuError, UsageError, watchInterrupts } from '@criu-ts/base';
 import { runActionScript, serviceOrphanPtsMaster, type ToolContext, type ToolSpec } from '@criu-ts/cli';
-import { rmSync, writeSync } from 'node:fs';
+import { closeSync, rmSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { dumpCpuinfo } from '@criu-ts/cpuinfo';
 import { dumpTree, parseCgroupRoot, type CgroupMode, type DumpResult } from '@criu-ts/dump';
-import { loadTlsMaterial, type ConnectOptions } from '@criu-ts/page-server';
+import { frozenTaskLazyPages, loadTlsMaterial, runPageServer, type ConnectOptions } from '@criu-ts/page-server';
 import { dumpToolOptions } from './dump-tool-options.js';
 import { openStreamOutput, type StreamOutput } from './stream-output.js';
 
@@ -39,7 +39,37 @@ function checkOptions(ctx: DumpContext, preDump: boolean): void {
   if (o.stream && preDump) throw new UsageError('pre-dump cannot write a stream');
   if (!o.pageServer && o.tls) throw new UsageError('--tls secures the --page-server connection; give --page-server too');
   if (o.stream && o.prevImagesDir !== undefined) throw new UsageError('--stream cannot have a parent (--prev-images-dir): a stream holds one whole checkpoint');
-  if (o.lazyPages) throw new UsageError('dump --lazy-pages is not implemented yet');
+  if (o.lazyPages && (o.stream || o.pageServer)) throw new UsageError('dump --lazy-pages serves the lazy pages itself: it goes with neither --stream nor --page-server');
+  if (o.lazyPages && o.port === undefined) throw new UsageError('dump --lazy-pages needs --port (and --address) to serve the lazy pages on');
+  if (o.lazyPages && o.tls) throw new CriuError('dump --lazy-pages with --tls is not supported yet', { code: 'EUNSUPPORTED' });
+}
+
+/**
+ * dump --lazy-pages: once the images are synced, a page server on
+ * --address/--port answers the lazy-pages daemon's PS_IOV_GET from the
+ * frozen tree until the daemon has them all and hangs up.
+ */
+function lazyPagesServer(ctx: DumpContext): ((dir: string) => Promise<void>) | undefined {
+  const o = ctx.options;
+  if (!o.lazyPages) return undefined;
+  return async (dir) => {
+    await runPageServer({
+      dir,
+      log: ctx.log,
+      address: o.address,
+      port: o.port,
+      lazy: frozenTaskLazyPages(dir),
+      onReady: (port) => {
+        ctx.log.info(`dump --lazy-pages: serving the lazy pages on ${o.address ?? '*'}:${port}`);
+        if (o.statusFd === undefined) return;
+        try {
+          writeSync(o.statusFd, Buffer.from([0]));
+        } finally {
+          closeSync(o.statusFd);
+        }
+      },
+    });
+  };
 }
 
 /** --page-server: where to connect, with TLS material read now (before anything is frozen). */
@@ -82,6 +112,8 @@ async function dumpInto(ctx: DumpContext, imagesDir: string, stream: StreamOutpu
     preDumpMode: o.preDumpMode === 'read' ? 'read' : 'splice',
     autoDedup: o.autoDedup,
     pageServer,
+    lazyPages: o.lazyPages,
+    serveLazyPages: lazyPagesServer(ctx),
     freezeCgroup: o.freezeCgroup,
     cgroups: {
       mode: o.manageCgroups as CgroupMode | undefined,

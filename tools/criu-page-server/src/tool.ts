@@ -3,7 +3,7 @@
 import { closeSync, writeSync } from 'node:fs';
 import { CriuError, UsageError } from '@criu-ts/base';
 import { writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
-import { loadTlsMaterial, runPageServer, type TlsMaterial } from '@criu-ts/page-server';
+import { imagesLazyPages, loadTlsMaterial, runPageServer, type TlsMaterial } from '@criu-ts/page-server';
 import { DAEMON_CHILD_ENV, daemonize } from './daemon.js';
 import { pageServerOptions } from './page-server-options.js';
 
@@ -12,7 +12,6 @@ type Context = ToolContext<typeof pageServerOptions>;
 function checkOptions(ctx: Context, daemonChild: boolean): void {
   const o = ctx.options;
   if (o.daemon && o.statusFd !== undefined && !daemonChild) throw new UsageError('--daemon and --status-fd cannot be used together');
-  if (o.lazyPages) throw new CriuError('page-server --lazy-pages (serving pages to a lazy-pages daemon) is not supported yet', { code: 'EUNSUPPORTED' });
   if (o.autoDedup) throw new CriuError('page-server --auto-dedup is not supported yet', { code: 'EUNSUPPORTED' });
   if (o.psSocket === undefined && o.port === undefined) throw new UsageError('--port is required (or --ps-socket FD)');
 }
@@ -53,6 +52,7 @@ async function run(ctx: Context): Promise<void> {
     psSocket: ctx.options.psSocket,
     tls,
     onReady: (port) => announceReady(ctx, port),
+    lazy: ctx.options.lazyPages ? imagesLazyPages(ctx.imagesDir) : undefined,
   });
 }
 

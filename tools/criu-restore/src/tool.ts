@@ -29,6 +29,7 @@ async function run(ctx: RestoreContext): Promise<void> {
     throw new CriuError(`-r/--root ${o.root}: restoring into another root needs the tree's mount namespace, which criu-ts does not restore yet`, { code: 'ENOSYS' });
   }
   if (!o.stream && (o.streamFile !== undefined || o.streamFd !== undefined)) throw new UsageError('--stream-file and --stream-fd go with --stream');
+  if (o.stream && o.lazyPages) throw new UsageError('--lazy-pages with --stream: the lazy-pages daemon reads its pages from an images dir (or a page server), which a stream does not leave');
   const extracted = o.stream ? await extractStream({ file: o.streamFile, fd: o.streamFd }, ctx.log) : undefined;
   let result: RestoreResult;
   // SIGINT/SIGTERM before the tree runs fail the restore at its next stage: what it made is killed
@@ -51,7 +52,6 @@ async function run(ctx: RestoreContext): Promise<void> {
 
 function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreResult> {
   const o = ctx.options;
-  if (o.lazyPages) throw new CriuError('restore --lazy-pages is not implemented yet', { code: 'ENOSYS' });
   checkCpu(ctx, imagesDir);
   return restoreTree({
     imagesDir,
@@ -67,6 +67,7 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     siblingChannel: o.restoreSibling ? launcherChannel(ctx.env) : undefined,
     orphanPtsMaster: orphanPtsMaster(ctx),
     autoDedup: o.autoDedup,
+    lazyPages: o.lazyPages ? { workDir: ctx.workDir } : undefined,
     external: o.external,
     vethPair: o.vethPair,
     joinNs: o.joinNs,

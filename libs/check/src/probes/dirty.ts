@@ -97,6 +97,18 @@ export const uffdNoncoop: Feature = {
   probe: () => uffdHas(UFFD_FEATURE.EVENT_FORK | UFFD_FEATURE.EVENT_REMAP | UFFD_FEATURE.EVENT_REMOVE | UFFD_FEATURE.EVENT_UNMAP, 'fork/remap/remove/unmap events'),
 };
 
+/**
+ * What `criu restore --lazy-pages` with `criu lazy-pages` needs (as RPC
+ * FEATURE_CHECK's lazy_pages asks upstream): userfaultfd with its
+ * non-cooperative events.
+ */
+export const lazyPages: Feature = {
+  name: 'lazy_pages',
+  category: 2,
+  neededFor: 'post-copy restore (restore --lazy-pages, criu lazy-pages, dump --lazy-pages)',
+  probe: (ctx) => uffdNoncoop.probe(ctx),
+};
+
 const probeUffdWp = (): ProbeResult => uffdHas(UFFD_FEATURE.PAGEFAULT_FLAG_WP | UFFD_FEATURE.WP_ASYNC, 'write-protect (PAGEFAULT_FLAG_WP, WP_ASYNC)');
 
 export const uffdWp: Feature = {

@@ -4,6 +4,7 @@ export { dedupImages, punchRuns, type DedupResult } from './dedup.js';
 export { normalize, intersect, subtract, splitRuns, piecesInside, type Span, type Piece } from './page-parent.js';
 export { TRACK_RECORD, readTrackRecord } from './track-record.js';
 export { VMA, protOf, mapFlagsOf, madvOf, fdflagsOf, describeStatus } from './vma-flags.js';
+export { canBeLazy } from './page-runs.js';
 export { planVmas, classifyVma, pagesOf, type VmaPlan, type VmaBacking, type VmaPages } from './vma-plan.js';
 export { MEMFD_INODES_KEY, memfdInodes } from './tables.js';
 export { memfdFileId, regFileId, mapFilesLink, type MappedFile } from './mapped-files.js';

@@ -18,7 +18,7 @@
 // pagemap-PID.img and pages-N.img; with --track-mem and a parent, pages
 // unchanged since the parent run go in as PE_PARENT entries (no data).
 // See criu(8) "dump", "pre-dump", proc_pid_smaps(5).
-import { createPagemap, imagePath, writeImage, PE_PARENT, PE_PRESENT } from '@criu-ts/images';
+import { createPagemap, imagePath, writeImage, PE_LAZY, PE_PARENT, PE_PRESENT } from '@criu-ts/images';
 import { PAGE_SIZE, ptraceGetRegs } from '@criu-ts/kernel';
 import { openPagemap, readMaps, readSmaps } from '@criu-ts/proc';
 import { CriuError, FAULT, faultPoint } from '@criu-ts/base';
@@ -143,6 +143,20 @@ function sendPages(ctx: DumpContext, sink: PageSink, pid: number, runs: readonly
   return copied.bytes / 4096;
 }
 
+/**
+ * dump --lazy-pages: the lazy runs keep only PE_LAZY (their data stays in
+ * the frozen task, served to the lazy-pages daemon after the dump), as
+ * upstream counts them: pages_lazy, not written.
+ */
+function leaveLazy(ctx: DumpContext, runs: SplitRun[]): SplitRun[] {
+  if (ctx.options.lazyPages !== true) return runs;
+  return runs.map((run) => {
+    if ((run.flags & PE_LAZY) === 0 || (run.flags & PE_PRESENT) === 0) return run;
+    ctx.stats.pagesLazy += run.pages;
+    return { ...run, flags: PE_LAZY };
+  });
+}
+
 function dumpMemory(ctx: DumpContext, task: DumpTask, record: TaskRecord): void {
   const t0 = process.hrtime.bigint();
   const pid = task.pid;
@@ -150,7 +164,7 @@ function dumpMemory(ctx: DumpContext, task: DumpTask, record: TaskRecord): void 
   // SysV segments are saved with the tree's own IPC namespace, and their mappings with them
   const plans = planVmas(pid, readSmaps(pid), { memfdShmem: memfdShmem(ctx), sysv: treeNamespaces(ctx).some((ns) => ns.kind.name === 'ipc') });
   if (!preDump) resolveBacking(ctx, task, plans);
-  const runs = splitRuns(taskRuns(ctx, pid, plans, stackPages(task)), cleanSpans(ctx, pid, plans));
+  const runs = leaveLazy(ctx, splitRuns(taskRuns(ctx, pid, plans, stackPages(task)), cleanSpans(ctx, pid, plans)));
   const inParent = pagesIn(runs.filter((run) => (run.flags & PE_PARENT) !== 0));
   if (ctx.pageSink !== undefined && inParent > 0) {
     throw new CriuError(`pid ${pid}: --page-server with pages in a parent image is not supported yet`, { code: 'ENOTSUP' });
