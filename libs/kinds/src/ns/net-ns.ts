@@ -83,7 +83,12 @@ export async function lockTreeNetNs(ctx: DumpContext, runAction?: (action: 'netw
 
 /** Removes the namespace's lock (the tree runs on); reports, never throws. */
 export function unlockTreeNetNs(ctx: DumpContext): void {
-  const tree = treeNetNs(ctx);
+  let tree: TreeNetNs | undefined;
+  try {
+    tree = treeNetNs(ctx);
+  } catch {
+    return; // the tree's namespaces were refused before any lock could be taken
+  }
   if (tree === undefined || !tree.locked) return;
   unlockNetNs(tree.ns, lockSpec(ctx), ctx.log.child('netlock'));
   tree.locked = false;
