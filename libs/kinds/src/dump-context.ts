@@ -44,6 +44,16 @@ export interface DumpOptions {
   leaveRunning?: boolean;
   /** --auto-dedup: punch the pages this run writes out of the parent images */
   autoDedup?: boolean;
+  /** --external, as given (the mount kind takes mnt[..]) */
+  external?: readonly string[];
+  /** -M/--ext-mount-map KEY:VALUE or auto */
+  extMountMap?: readonly string[];
+  /** --enable-fs FS[,FS...] (or all): file systems mounted again by name */
+  enableFs?: readonly string[];
+  /** --skip-mnt mount points left out of the dumped mount namespace */
+  skipMnt?: readonly string[];
+  enableExternalSharing?: boolean;
+  enableExternalMasters?: boolean;
 }
 
 /** A thread of a frozen task, stopped under ptrace. */

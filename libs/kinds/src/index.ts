@@ -10,3 +10,4 @@ export { ttyKind, ttyTreeKind } from './files/tty/index.js';
 export { finishTcpRestore } from './files/sockets/index.js';
 export { remappedFileFd } from './files/index.js';
 export { NET_LOCK_NUMBER, type NetLockMethod } from './net-lock/index.js';
+export * from './mounts/index.js';

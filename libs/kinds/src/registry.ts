@@ -8,9 +8,11 @@ import { fsKind } from './fs/fs-kind.js';
 import { coreKind } from './core/core-kind.js';
 import { coreSnapshotKind } from './core/core-snapshot.js';
 import { timensKind } from './ns/timens-kind.js';
+import { mntNsKind } from './mounts/mnt-kind.js';
 
 export const taskKinds: readonly TaskKind[] = [
   coreSnapshotKind, // reads what injection would change; writes nothing
+  mntNsKind, // once, with the root: the tree's mount namespace, which the kinds after it resolve paths in
   memoryKind,
   filesKind,
   ttyTreeKind, // after the last task's fds: tty pairs, sessions, queued bytes

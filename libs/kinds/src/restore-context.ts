@@ -34,6 +34,12 @@ export interface RestoreOptions {
    * was not dumped is then restored on that pty's slave (tty-external.ts)
    */
   orphanPtsMaster?: (master: number) => void;
+  /** -r/--root: where the tree's mount namespace gets its root (default /) */
+  root?: string;
+  /** --external, as given (mnt[KEY]:PATH for external mounts) */
+  external?: readonly string[];
+  /** -M/--ext-mount-map KEY:PATH or auto */
+  extMountMap?: readonly string[];
 }
 
 /** A task being restored, as pstree.img and its core image describe it. */

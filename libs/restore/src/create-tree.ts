@@ -27,6 +27,12 @@ export interface CreateInput {
   timeoutMs: number;
   /** called right after a session leader's setsid, before its children exist (a ctty they inherit) */
   onSession?: (pid: number) => void;
+  /**
+   * The root's own namespaces: `flags` (CLONE_NEWNS) it is cloned with (or,
+   * made already with -S, unshares), and `made`, run in it right after,
+   * before its session and children (the mount tree)
+   */
+  onRoot?: { flags: bigint; made: (injector: Injector) => void };
 }
 
 function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
@@ -39,7 +45,7 @@ function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
 function cloneOne(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: boolean): void {
   const parent = isRoot ? input.helper! : set.injectors.get(task.ppid)!;
   // a task that shares its parent's fd table gets it again from the kernel (fd-tables.ts)
-  const flags = isRoot ? CLONE.PARENT : task.fdTableOwner !== undefined ? CLONE.FILES : 0n;
+  const flags = isRoot ? CLONE.PARENT | (input.onRoot?.flags ?? 0n) : task.fdTableOwner !== undefined ? CLONE.FILES : 0n;
   // with CLONE_PARENT the child takes the helper's exit signal (SIGCHLD); clone3 wants 0 there
   const exitSignal = isRoot ? 0 : SIG.CHLD;
   set.processes.push(task.pid);
@@ -52,6 +58,10 @@ function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: b
   if (isRoot && faultInjected(FAULT.RESTORE_ROOT_ONLY)) kill(task.pid, SIG.KILL);
   faultPoint(FAULT.RESTORE_CLONE, String(task.pid));
   const injector = openNew(set, input, task.pid);
+  if (isRoot && input.onRoot !== undefined) {
+    if (made) injector.call('unshare', SYS.unshare, [input.onRoot.flags]);
+    input.onRoot.made(injector);
+  }
   if (input.plan.setsid.has(task.pid)) {
     injector.call('setsid', SYS.setsid);
     input.onSession?.(task.pid);

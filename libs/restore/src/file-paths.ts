@@ -39,15 +39,16 @@ export function checkImagePath(path: string, what: string): string {
   return path;
 }
 
-/** The regular files of the images in dir, read once. */
-export function readFileTable(dir: string): FileTable {
+/** The regular files of the images in dir, read once; toolPath maps an image path to where the tool finds it (the tree's mount namespace). */
+export function readFileTable(dir: string, toolPath: (path: string) => string = (path) => path): FileTable {
   let table: Map<number, RegFile> | undefined;
   return {
     path(id, purpose) {
       table ??= regFiles(dir);
       const reg = table.get(id);
       if (reg === undefined) throw new CriuError(`${purpose}: no regular file with id ${id} in files.img or reg-files.img`, { code: 'EIMAGE' });
-      return checkImagePath(reg.name, `${purpose} (file id ${id})`);
+      if (!reg.name.startsWith('/') || reg.name.split('/').includes('..')) throw new CriuError(`${purpose} (file id ${id}): path ${JSON.stringify(reg.name)} is not absolute or has ".."`, { code: 'EINVAL' });
+      return checkImagePath(toolPath(reg.name), `${purpose} (file id ${id})`);
     },
   };
 }

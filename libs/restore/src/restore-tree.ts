@@ -10,7 +10,10 @@ import { CriuError, FAULT, errnoOf, faultSetting, interruptionPoint, stagePoint,
 import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kernel';
 import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector } from '@criu-ts/inject';
-import { finishTcpRestore, punchRuns, remappedFileFd, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions } from '@criu-ts/kinds';
+import {
+  finishTcpRestore, punchRuns, remappedFileFd, restorePathOf, rootMountNsId, setRestoredMountRoot, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions,
+} from '@criu-ts/kinds';
+import { mountNamespaceHook } from './mount-ns.js';
 import { resolveChain } from './parent-pages.js';
 import { createTree } from './create-tree.js';
 import { readFileTable } from './file-paths.js';
@@ -142,7 +145,7 @@ function prepareArea(origin: number, tree: TreeImage): TaskArea {
 }
 
 function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request: RestoreRequest, ctx: RestoreContext): number {
-  const files = readFileTable(tree.dir);
+  const files = readFileTable(tree.dir, (path) => restorePathOf(ctx, path));
   let pages = 0;
   for (const task of tree.tasks) {
     const injector = set.injectors.get(task.pid)!;
@@ -183,8 +186,12 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
     if (task !== undefined) for (const kind of taskKinds) kind.sessionCreated?.(ctx, task);
   };
   const helper = origin.isRoot ? undefined : openInjector(origin.pid, { site: area.site, batchArea: area.batch, log });
+  const mntNs = rootMountNsId(tree.dir, tree.tasks[0]!.pid);
+  if (mntNs !== undefined) setRestoredMountRoot(ctx, tree.tasks[0]!.pid);
+  else if (request.root !== undefined) throw new CriuError(`-r/--root ${request.root}: the dumped tree has no mount namespace of its own to put there`, { code: 'EINVAL' });
+  const onRoot = mntNs === undefined ? undefined : mountNamespaceHook(request, tree.dir, mntNs, area);
   try {
-    createTree(set, { helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession });
+    createTree(set, { helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession, onRoot });
   } finally {
     helper?.release();
   }

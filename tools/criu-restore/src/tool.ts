@@ -25,9 +25,6 @@ async function run(ctx: RestoreContext): Promise<void> {
     });
   }
   if (o.tree !== undefined) ctx.log.warn('Using -t with criu restore is obsoleted');
-  if (o.root !== undefined) {
-    throw new CriuError(`-r/--root ${o.root}: restoring into another root needs the tree's mount namespace, which criu-ts does not restore yet`, { code: 'ENOSYS' });
-  }
   if (!o.stream && (o.streamFile !== undefined || o.streamFd !== undefined)) throw new UsageError('--stream-file and --stream-fd go with --stream');
   const extracted = o.stream ? await extractStream({ file: o.streamFile, fd: o.streamFd }, ctx.log) : undefined;
   let result: RestoreResult;
@@ -67,6 +64,9 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     siblingChannel: o.restoreSibling ? launcherChannel(ctx.env) : undefined,
     orphanPtsMaster: orphanPtsMaster(ctx),
     autoDedup: o.autoDedup,
+    root: o.root,
+    external: o.external,
+    extMountMap: o.extMountMap,
     runAction: (action, env) => runActionScript({ ...ctx, imagesDir }, action, { initPid: env.pid }),
   });
 }

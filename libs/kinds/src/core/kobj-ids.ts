@@ -6,10 +6,10 @@
 // in tree order, kinds in the order pid, net, ipc, uts, time, mnt, user,
 // cgroup. sighand ids come from their own counter, 1 being CRIU's.
 //
-// Namespaces are not dumped (no kind writes ns images yet): upstream would
-// take a namespace of the root task that differs from CRIU's into the image
-// and refuses nested ones, so any task whose namespace differs from ours is
-// refused here with UnsupportedError. The table is per dump
+// Of the namespaces only the mount namespace is dumped (mounts/mnt-kind.ts):
+// the tree's root may have one of its own, which every other task must
+// share (upstream refuses nested ones too); any other namespace that differs
+// from ours is refused here with UnsupportedError. The table is per dump
 // (DumpContext.shared); inventory.img's root_ids take criuNamespaceIds().
 import { UnsupportedError } from '@criu-ts/base';
 import { KCMP, KCMP_RESULT, kcmp } from '@criu-ts/kernel';
@@ -84,11 +84,17 @@ export function knownNamespaceId(ctx: DumpContext, kind: string, inode: number):
   return table.namespaces.get(`${kind}:${inode}`);
 }
 
-/** The namespace ids of a task; UnsupportedError if it lives in a namespace other than ours. */
+/** The namespace ids of a task; UnsupportedError if it lives in a namespace other than ours (but for the tree's own mount namespace). */
 export function taskNamespaceIds(ctx: DumpContext, pid: number): NamespaceIds {
   const table = kobjTable(ctx);
   const inodes = readNamespaces(pid);
+  const root = ctx.tasks[0]?.pid ?? pid;
+  const rootMnt = root === pid ? inodes.mnt : readNamespaces(root).mnt;
   for (const [kind] of NAMESPACE_ORDER) {
+    if (kind === 'mnt' && inodes.mnt !== table.criuInodes.mnt) {
+      if (inodes.mnt === rootMnt) continue;
+      throw new UnsupportedError({ pid, kind: `a mount namespace other than the tree root's (pid ${root}) and criu's (nested mount namespaces)` });
+    }
     if ((inodes[kind] ?? 0) !== (table.criuInodes[kind] ?? 0)) {
       throw new UnsupportedError({ pid, kind: `a ${kind} namespace other than criu's (namespaces are not dumped yet)` });
     }

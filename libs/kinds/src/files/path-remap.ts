@@ -25,11 +25,14 @@ import { fileEntry, restoreFiles } from './restore-table.js';
 import { dumpGhost, fdGhostSource } from './ghost-file.js';
 import type { OpenFd } from './open-fd.js';
 import { writeShared } from './image-entry.js';
+import { toolPathOf } from '../mounts/mnt-kind.js';
 
 /**
  * What `path` names now. /proc shows an fd's path as seen from the reader's
  * root — ours, whatever root (chroot) the task has — so it is looked up
- * from here, not under /proc/PID/root.
+ * from here, not under /proc/PID/root; but for a tree in a mount namespace
+ * of its own, where it is the path from that namespace's root
+ * (toolPathOf).
  */
 function statNow(path: string): { dev: bigint; ino: bigint } | undefined {
   try {
@@ -42,11 +45,11 @@ function statNow(path: string): { dev: bigint; ino: bigint } | undefined {
 }
 
 /** Hard-link the open file under a new name beside `path`, trying parent dirs that still exist. */
-function linkBack(fd: OpenFd, path: string, linkId: number): string {
+function linkBack(ctx: DumpContext, fd: OpenFd, path: string, linkId: number): string {
   for (let dir = dirname(path); ; dir = dirname(dir)) {
     const name = `${dir === '/' ? '' : dir}/link_remap.${linkId}`;
     try {
-      syscall(SYS.linkat, fd.local, Buffer.from('\0'), AT.FDCWD, Buffer.from(`${name}\0`), AT.EMPTY_PATH);
+      syscall(SYS.linkat, fd.local, Buffer.from('\0'), AT.FDCWD, Buffer.from(`${toolPathOf(ctx, name)}\0`), AT.EMPTY_PATH);
       return name;
     } catch (error) {
       if (errnoOf(error) !== 'ENOENT' || dir === '/') throw error;
@@ -62,8 +65,8 @@ function dumpLinkedRemap(ctx: DumpContext, fd: OpenFd, id: number, path: string)
     });
   }
   const linkId = ctx.nextId();
-  const name = linkBack(fd, path, linkId);
-  ctx.onAbort?.(() => syscall(SYS.unlinkat, AT.FDCWD, Buffer.from(`${name}\0`), 0));
+  const name = linkBack(ctx, fd, path, linkId);
+  ctx.onAbort?.(() => syscall(SYS.unlinkat, AT.FDCWD, Buffer.from(`${toolPathOf(ctx, name)}\0`), 0));
   ctx.log.info(`linked ${path} back as ${name}`);
   const fown = { uid: 0, euid: 0, signum: 0, pid_type: 0, pid: 0 };
   writeShared(ctx, 'files', { message: { type: FdTypes.REG, id: linkId, reg: { id: linkId, flags: 0, pos: 0n, fown, name } } });
@@ -82,7 +85,7 @@ export function checkPathRemap(ctx: DumpContext, fd: OpenFd, id: number, path: s
     dumpGhost(ctx, fdGhostSource(fd), id, path);
     return;
   }
-  const now = statNow(path);
+  const now = statNow(toolPathOf(ctx, path));
   if (now === undefined) {
     dumpLinkedRemap(ctx, fd, id, path);
     return;
