@@ -5,8 +5,9 @@
 // tmpfs as tar), killed, restored with --root /: the mounts under the test
 // directory read back the same from the restored task's mountinfo (type,
 // source, options, propagation), the file's contents and the open file's
-// offset survived. A file system criu cannot mount (ramfs) is refused by
-// name, the tree left running. Every mount lives only in the test's
+// offset survived; the same with upstream CRIU 4.2 on either side. A file
+// system criu cannot mount (ramfs) is refused by name, the tree left
+// running. Every mount lives only in the test's
 // namespace, so it goes with the process.
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
@@ -15,8 +16,10 @@ import { join } from 'node:path';
 import { scratchDir } from './lib/fixtures.js';
 import { runTool } from './lib/criu.js';
 import { waitFor } from './lib/processes.js';
+import { DIRECTIONS, dumpWith, restoreChecked, skipWithoutUpstream, type Side } from './lib/upstream.js';
 
-const HOLD = `import time
+const HOLD = `import time, os
+os.closerange(3, 4096)
 f = open(D + '/T/f'); f.read(2); f.seek(3)
 print('ready', flush=True)
 while True: time.sleep(1)
@@ -95,3 +98,18 @@ t.test('mount namespace: a ramfs is refused by name, the tree runs on', async (t
   t.notOk(gone(pid)(), 'the tree runs on');
   t.same(readdirSync(images), ['dump.log'], 'no image is left');
 });
+
+for (const way of DIRECTIONS) {
+  t.test(`mount namespace, ${way.title}`, { skip: skipWithoutUpstream() }, async (t) => {
+    const dir = scratchDir(t);
+    const pid = startInNamespace(t, dir, MOUNTS);
+    await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
+    const before = mountsUnder(pid, dir);
+    const pos = fdPos(pid, 3);
+    const images = dumpWith(way.dump as Side, t, dir, pid);
+    if (!restoreChecked(t, way.restore as Side, join(dir, 'out'), images, ['--root', '/'])) return;
+    t.same(mountsUnder(pid, dir), before, 'the restored mounts read back as dumped');
+    t.equal(readFileSync(`/proc/${pid}/root${dir}/T/f`, 'utf8'), 'data\n', 'the tmpfs file came back');
+    t.equal(fdPos(pid, 3), pos, 'the open file kept its offset');
+  });
+}

@@ -8,7 +8,7 @@
 // enabled with --enable-fs), a fuse, binfmt_misc or autofs mount, a
 // non-empty mqueue, an overlay whose layers are gone, a tmpfs no mount shows
 // from its root. See mount_namespaces(7), proc_pid_mountinfo(5), criu(8).
-import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { CriuError, UnsupportedError } from '@criu-ts/base';
 import { O } from '@criu-ts/kernel';
@@ -16,6 +16,7 @@ import { Fstype, imagePath, writeImage } from '@criu-ts/images';
 import { readFdinfo, readMountinfo } from '@criu-ts/proc';
 import type { DumpContext } from '../dump-context.js';
 import { isSubpath, mountEntries, parseMountExternals, type MntEntry, type MountDumpOptions } from './mount-entries.js';
+import { kernelDev } from './mount-flags.js';
 
 /** What the rest of the dump needs to know of the tree's mount namespace. */
 export interface DumpedMountNs {
@@ -141,11 +142,26 @@ function dumpFileSystems(ctx: DumpContext, pid: number, entries: readonly MntEnt
   for (const binds of tmpfs.values()) dumpTmpfs(ctx, pid, binds);
 }
 
+/**
+ * The kernel hides devpts's newinstance; a devpts other than criu's own
+ * /dev/pts was made with it, so it is put back, as upstream's devpts_parse
+ * does (its restore mounts with it).
+ */
+function markNewDevpts(entries: MntEntry[]): void {
+  const st = statSync('/dev/pts', { throwIfNoEntry: false });
+  const ours = st === undefined ? undefined : kernelDev(Math.floor(st.dev / 256) & 0xfff, (st.dev & 0xff) | ((st.dev >> 12) & 0xfff00));
+  for (const entry of entries) {
+    if (entry.fstype !== Fstype.DEVPTS || entry.root_dev === ours || entry.options.split(',').includes('newinstance')) continue;
+    entry.options = entry.options === '' ? 'newinstance' : `${entry.options},newinstance`;
+  }
+}
+
 /** Dumps the mount namespace of `pid` (the tree's root) as namespace `id`. */
 export function dumpMountNamespace(ctx: DumpContext, pid: number, id: number): DumpedMountNs {
   const options = mountDumpOptions(ctx);
   const mounts = readMountinfo(pid);
   const entries = mountEntries(mounts, readMountinfo(process.pid), options);
+  markNewDevpts(entries);
   const roots = entries.filter((e) => !entries.some((p) => p.mnt_id === e.parent_mnt_id));
   if (roots.length !== 1 || roots[0]!.mountpoint !== '/') {
     throw new CriuError(`pid ${pid}: its mount namespace has ${roots.length} mounts without a parent (${roots.map(where).join(', ')}), not one root at /`, { code: 'EINVAL' });
