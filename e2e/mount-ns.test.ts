@@ -22,16 +22,19 @@ import { DIRECTIONS, dumpWith, restoreChecked, skipWithoutUpstream, type Side } 
 const HOLD = `import time, os
 os.closerange(3, 4096)
 f = open(D + '/T/f'); f.read(2); f.seek(3)
+if os.environ.get('GHOST'):
+    g = open(D + '/T/g', 'w+'); g.write('ghost'); g.flush(); os.unlink(D + '/T/g')
+    os.link(D + '/T/f', D + '/T/h'); h = open(D + '/T/h'); os.unlink(D + '/T/h')
 print('ready', flush=True)
 while True: time.sleep(1)
 `;
 
-function startInNamespace(t: Test, dir: string, setup: string): number {
+function startInNamespace(t: Test, dir: string, setup: string, env: NodeJS.ProcessEnv = {}): number {
   const script = `set -e; D=${dir}; mkdir -p $D/T $D/B $D/RO $D/S1 $D/S2 $D/R $D/E
 ${setup}
 exec </dev/null >$D/T/log 2>&1 python3 -c "D='$D'
 ${HOLD}"`;
-  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { stdio: 'ignore', detached: true });
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { stdio: 'ignore', detached: true, env: { ...process.env, ...env } });
   const pid = child.pid!;
   child.unref();
   t.teardown(() => {
@@ -174,4 +177,75 @@ t.test('mount namespace: external mounts by --external mnt[MOUNTPOINT]:KEY and b
     t.equal(restore.exitCode, 0, 'restore with --external mnt[] exits 0');
     if (restore.exitCode === 0) t.equal(readFileSync(`/proc/${pid}/root${dir}/E/x`, 'utf8'), 'host\n', 'bound again from the mount of criu\'s namespace');
   }
+});
+
+// a container's shape: a root of its own (pivot_root), read-only binds of the host's /usr, /lib, /etc,
+// /dev (external mounts, auto-detected), a proc and a tmpfs of its own; restored under the same --root
+const CONTAINER = (root: string): string => `set -e; R=${root}; mkdir -p $R/proc $R/tmp $R/old
+mount --bind $R $R
+for d in usr lib lib64 bin etc dev; do [ -e /$d ] || continue; mkdir -p $R/$d; mount --rbind /$d $R/$d; mount -o remount,bind,ro $R/$d; done
+mount -t proc proc $R/proc; mount -t tmpfs tmp $R/tmp; echo data > $R/tmp/f
+cd $R; pivot_root . old; umount -l /old; cd /
+exec </dev/null >/tmp/log 2>&1 /usr/bin/python3 -c "import time, os
+os.closerange(3, 4096)
+f = open('/tmp/f'); f.read(2)
+print('ready', flush=True)
+while True: time.sleep(1)"`;
+
+t.test('mount namespace: a pivoted root with external binds, restored under the same --root', async (t) => {
+  const dir = scratchDir(t);
+  const root = join(dir, 'rootfs');
+  mkdirSync(root);
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', CONTAINER(root)], { stdio: 'ignore', detached: true });
+  const pid = child.pid!;
+  child.unref();
+  t.teardown(() => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  });
+  await waitFor(() => existsSync(`/proc/${pid}/root/tmp/log`) && readFileSync(`/proc/${pid}/root/tmp/log`, 'utf8').includes('ready'), 10_000, 'python3 in its root');
+  const strip = (lines: string): string[] => lines.split('\n').filter((l) => l !== '').map((l) => l.split(' ').slice(3).join(' ').replace(/ (shared|master):\d+/g, ' $1'));
+  const before = strip(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
+  const images = join(dir, 'img');
+  mkdirSync(images);
+  const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4', '--external', 'mnt[]']);
+  t.equal(dump.exitCode, 0, 'dump with --external mnt[] exits 0');
+  await waitFor(gone(pid), 10_000, 'the dumped task to go');
+  const restore = await runTool('criu-restore', ['-D', images, '-d', '--root', root, '--external', 'mnt[]', '-o', 'restore.log', '-v4']);
+  t.equal(restore.exitCode, 0, `restore: ${readFileSync(join(images, 'restore.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
+  if (restore.exitCode !== 0) return;
+  // the host's overmounted /dev/shm and /dev/pts come back as its top ones (bound by path, as upstream does): compare the rest
+  const same = (lines: string[]): string[] => lines.filter((l) => !/ \/dev\/(shm|pts) /.test(l));
+  t.same(same(strip(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'))), same(before), 'the same mounts, roots, flags and options');
+  t.equal(readFileSync(`/proc/${pid}/root/tmp/f`, 'utf8'), 'data\n', 'the tmpfs of its own came back');
+  t.equal(readlinkSync(`/proc/${pid}/fd/3`), '/tmp/f', 'the open file, by its path in the namespace');
+  t.equal(/pos:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/fdinfo/3`, 'utf8'))![1], '5', 'at its offset');
+});
+
+t.test('mount namespace: a deleted file in its tmpfs (ghost) and a linked one (--link-remap)', async (t) => {
+  const dir = scratchDir(t);
+  const pid = startInNamespace(t, dir, 'mount -t tmpfs x $D/T; echo data > $D/T/f', { GHOST: '1' });
+  await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
+  const links = (): Map<string, number> => new Map(readdirSync(`/proc/${pid}/fd`).map((n) => [readlinkSync(`/proc/${pid}/fd/${n}`), Number(n)]));
+  const before = links();
+  const ghost = before.get(`${dir}/T/g (deleted)`);
+  const linked = before.get(`${dir}/T/h (deleted)`);
+  t.ok(ghost !== undefined && linked !== undefined, 'python3 holds a deleted file and a deleted link of a live one');
+  const images = join(dir, 'img');
+  mkdirSync(images);
+  const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4', '--link-remap']);
+  t.equal(dump.exitCode, 0, `dump: ${readFileSync(join(images, 'dump.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
+  await waitFor(gone(pid), 10_000, 'the dumped task to go');
+  const restore = await runTool('criu-restore', ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', '-v4']);
+  t.equal(restore.exitCode, 0, `restore: ${readFileSync(join(images, 'restore.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
+  if (restore.exitCode !== 0) return;
+  const after = links();
+  t.equal(after.get(`${dir}/T/g (deleted)`), ghost, 'the ghost is open again, deleted, at its fd');
+  t.equal(readFileSync(`/proc/${pid}/fd/${ghost}`, 'utf8'), 'ghost', 'with its contents');
+  t.equal(after.get(`${dir}/T/h (deleted)`), linked, 'the linked file is open again under its old name');
+  t.same(readdirSync(`/proc/${pid}/root${dir}/T`).sort(), ['f', 'log'], 'nothing left in the tmpfs: ghost and link_remap removed');
+  t.notOk(existsSync(`${dir}/T/g`) || readdirSync(`${dir}/T`).length > 0, 'and nothing made in criu\'s namespace');
 });

@@ -8,7 +8,7 @@ import { fsKind } from './fs/fs-kind.js';
 import { coreKind } from './core/core-kind.js';
 import { coreSnapshotKind } from './core/core-snapshot.js';
 import { timensKind } from './ns/timens-kind.js';
-import { mntNsKind } from './mounts/mnt-kind.js';
+import { mntNsKind, tmpfsContentsKind } from './mounts/mnt-kind.js';
 
 export const taskKinds: readonly TaskKind[] = [
   coreSnapshotKind, // reads what injection would change; writes nothing
@@ -18,5 +18,6 @@ export const taskKinds: readonly TaskKind[] = [
   ttyTreeKind, // after the last task's fds: tty pairs, sessions, queued bytes
   fsKind,
   timensKind, // once, after the last task: timens-0.img, the clocks as upstream saves them
+  tmpfsContentsKind, // once, after the last task: the tmpfs files, with what the dump linked there
   coreKind,
 ];

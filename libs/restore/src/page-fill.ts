@@ -1,13 +1,15 @@
 // Reading a task's pages back: the runs of pagemap-PID.img whose data is in
 // pages-N.img are read by the task itself, with injected preadv calls on
-// the pages image that it opens (up to IOV_MAX runs per call, one iovec per
+// the pages image, which the tool opens and the task takes with
+// pidfd_getfd — the task may not see the images directory, in a mount
+// namespace of its own (up to IOV_MAX runs per call, one iovec per
 // run, consecutive runs being consecutive in the file). The page data never
 // passes through the tool. Runs held by a parent image (PE_PARENT,
 // incremental dumps) are read from the parent chain's pages images
 // (parent-pages.ts); runs served lazily (PE_LAZY without PE_PRESENT) are
 // refused. PE_LAZY|PE_PRESENT runs (upstream marks private anonymous pages
 // so) are in the pages image and read like others.
-import { statSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
 import { AT, IOV_MAX, MADV, O, SYS } from '@criu-ts/kernel';
@@ -197,17 +199,19 @@ export function shortReadError(pid: number, image: string, imageSize: number, ba
 function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void {
   const image = join(level.dir, imageFileName('pages', level.pagesId));
   const reads = planReads(level.runs);
-  const pathBytes = Buffer.byteLength(image) + 1;
+  // opened here and handed over (pidfd_getfd): the task may not see the images directory (a mount namespace of its own)
+  const ours = openSync(image, 'r');
   let fd: bigint | undefined;
   try {
     for (let first = 0; first < reads.length || fd === undefined; ) {
       const calls: BatchCall[] = [];
       let offset = 0;
       if (fd === undefined) {
-        calls.push({ nr: SYS.openat, args: [BigInt(AT.FDCWD), putPath(injector.pid, area, image), BigInt(O.RDONLY | O.CLOEXEC), 0n] });
-        offset = Math.ceil(pathBytes / 16) * 16;
+        calls.push({ nr: SYS.pidfd_open, args: [BigInt(process.pid), 0n] });
+        calls.push({ nr: SYS.pidfd_getfd, args: [{ result: 0 }, BigInt(ours), 0n] });
+        calls.push({ nr: SYS.close, args: [{ result: 0 }] });
       }
-      const fdArg = fd ?? { result: 0 };
+      const fdArg = fd ?? { result: 1 };
       const batched: ReadBatch[] = [];
       for (let i = first; i < reads.length; i++) {
         const iovecs = iovecBuffer(reads[i]!);
@@ -219,12 +223,13 @@ function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void 
       }
       const results = injector.batch(calls);
       if (fd === undefined) {
-        const opened = results.shift()!;
-        if (opened < 0n) {
-          const error = new SyscallError({ syscall: 'openat', errno: Number(-opened), pid: injector.pid });
-          throw new CriuError(`task ${injector.pid}: cannot open ${image}: ${error.message}`, { code: error.code, cause: error });
+        const [pidfd, taken] = results.splice(0, 3);
+        const failed = pidfd! < 0n ? { call: 'pidfd_open', errno: pidfd! } : taken! < 0n ? { call: 'pidfd_getfd', errno: taken! } : undefined;
+        if (failed !== undefined) {
+          const error = new SyscallError({ syscall: failed.call, errno: Number(-failed.errno), pid: injector.pid });
+          throw new CriuError(`task ${injector.pid}: cannot take ${image} from criu: ${error.message}`, { code: error.code, cause: error });
         }
-        fd = opened;
+        fd = taken!;
       }
       results.forEach((got, i) => {
         const batch = batched[i]!;
@@ -233,6 +238,7 @@ function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void 
       first += batched.length;
     }
   } finally {
+    closeSync(ours);
     if (fd !== undefined) injector.call('close', SYS.close, [fd]);
   }
 }

@@ -26,6 +26,7 @@ import { dumpGhost, fdGhostSource } from './ghost-file.js';
 import type { OpenFd } from './open-fd.js';
 import { writeShared } from './image-entry.js';
 import { toolPathOf } from '../mounts/mnt-kind.js';
+import { restorePathOf } from '../mounts/mnt-ns.js';
 
 /**
  * What `path` names now. /proc shows an fd's path as seen from the reader's
@@ -106,6 +107,16 @@ export function checkPathRemap(ctx: DumpContext, fd: OpenFd, id: number, path: s
  * removed through it.
  */
 export function checkCanonicalDir(dir: string, what: string): void {
+  // under a task's root (/proc/PID/root: a tree's own mount namespace) realpath would leave it for ours: each component is looked at instead
+  const inRoot = /^\/proc\/\d+\/root(?=\/|$)/.exec(dir);
+  if (inRoot !== null) {
+    let at = inRoot[0];
+    for (const part of dir.slice(at.length).split('/').filter((p) => p !== '')) {
+      at = `${at}/${part}`;
+      if (lstatSync(at).isSymbolicLink()) throw new CriuError(`${what}: ${dir} goes through a symlink (${at}); a dumped path never does`, { code: 'EINVAL' });
+    }
+    return;
+  }
   const real = realpathSync(dir);
   if (real !== dir) throw new CriuError(`${what}: ${dir} goes through a symlink (to ${real}); a dumped path never does`, { code: 'EINVAL' });
 }
@@ -173,7 +184,8 @@ export function openLinkedRemap(ctx: RestoreContext, path: string, flags: number
   const table = restoreFiles(ctx);
   const link = fileEntry(ctx, remap.remap_id, `link remap of ${path}`).reg;
   if (link === undefined) throw new CriuError(`link remap of ${path}: entry ${remap.remap_id} is not a regular file`, { code: 'EIMAGE' });
-  const source = checkRestorePath(link.name, `link remap of ${path}`);
+  // path is where the tool reaches the file (restorePathOf); the link's name is the tree's
+  const source = restorePathOf(ctx, checkRestorePath(link.name, `link remap of ${path}`));
   checkLinkRemapSource(source, path);
   faultPoint(FAULT.RESTORE_OPEN_LINK_REMAP);
   const done = ctx.shared('files.link-remaps', () => new Set<string>());

@@ -56,8 +56,8 @@ export function openRegPath(ctx: RestoreContext, id: number, reg: RegFileEntry, 
   const remap = restoreFiles(ctx).remaps.get(id);
   if (remap === undefined) return openExpecting(restorePathOf(ctx, path), flags, reg.mode);
   const type = remap.remap_type ?? RemapType.LINKED;
-  if (type === RemapType.GHOST) return openGhost(ctx, path, flags, remap, reg.mode);
-  if (type === RemapType.LINKED) return openLinkedRemap(ctx, path, flags, remap, reg.mode);
+  if (type === RemapType.GHOST) return openGhost(ctx, restorePathOf(ctx, path), flags, remap, reg.mode);
+  if (type === RemapType.LINKED) return openLinkedRemap(ctx, restorePathOf(ctx, path), flags, remap, reg.mode);
   throw new CriuError(`file id ${id} (${path}): remap type ${type} (a /proc file of a dead task) is not restored`, { code: 'EUNSUPPORTED' });
 }
 

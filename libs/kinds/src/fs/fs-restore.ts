@@ -13,6 +13,7 @@ import type { RestoreContext, RestoreTask } from '../restore-context.js';
 import { checkRestorePath } from '../files/open-path.js';
 import { fileEntry, restoreFiles } from '../files/restore-table.js';
 import { ghostDirFd } from '../files/ghost-file.js';
+import { restorePathOf } from '../mounts/mnt-ns.js';
 
 /**
  * The path the task enters: the dumped one, or for a deleted directory
@@ -26,7 +27,7 @@ function dirPath(ctx: RestoreContext, pid: number, id: number, which: 'cwd' | 'r
   const remap = restoreFiles(ctx).remaps.get(id);
   if (remap === undefined) return path;
   if (remap.remap_type !== RemapType.GHOST) throw new UnsupportedError({ pid, kind: `a ${which} remapped as ${remap.remap_type} (${reg.name})` });
-  return `/proc/${process.pid}/fd/${ghostDirFd(ctx, path, remap)}`;
+  return `/proc/${process.pid}/fd/${ghostDirFd(ctx, restorePathOf(ctx, path), remap)}`;
 }
 
 export function restoreTaskFs(ctx: RestoreContext, task: RestoreTask): 'done' {

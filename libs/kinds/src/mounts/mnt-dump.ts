@@ -1,8 +1,8 @@
 // Dump half of the mount namespace kind: the mounts of the tree's mount
 // namespace when it is not criu's — mountpoints-ID.img (ID the namespace's
-// id in ids-PID.img), and for each tmpfs the files in it,
-// tmpfs-dev-S_DEV.tar.gz.img, made by tar as upstream runs it (on the
-// mount's root, reached as the namespace sees it). What restore cannot make
+// id in ids-PID.img), and, once every task is dumped, for each tmpfs the
+// files in it, tmpfs-dev-S_DEV.tar.gz.img, made by tar as upstream runs it
+// (on the mount's root, reached as the namespace sees it). What restore cannot make
 // again is refused here by name: a file system of a kind criu cannot mount
 // (unless it is external, a bind of the namespace root's file system, or
 // enabled with --enable-fs), a fuse, binfmt_misc or autofs mount, a
@@ -24,6 +24,8 @@ export interface DumpedMountNs {
   /** the task whose /proc/PID/root leads into the namespace (the tree's root) */
   pid: number;
   entries: MntEntry[];
+  /** the mounts of each tmpfs superblock, whose files are saved once the tasks are dumped */
+  tmpfs: MntEntry[][];
 }
 
 /** tar as upstream runs it (criu/filesystems.c tmpfs_dump), on the directory at fd 3. */
@@ -119,8 +121,8 @@ function checkOverlay(pid: number, entry: MntEntry): void {
   }
 }
 
-/** How restore makes each mount: refuse those it cannot, tar each tmpfs once. */
-function dumpFileSystems(ctx: DumpContext, pid: number, entries: readonly MntEntry[], fsnames: ReadonlyMap<number, string>): void {
+/** How restore makes each mount: refuse those it cannot; the tmpfs superblocks to tar (each once, with its mounts). */
+function checkFileSystems(pid: number, entries: readonly MntEntry[], fsnames: ReadonlyMap<number, string>): MntEntry[][] {
   const root = entries.find((e) => !entries.some((p) => p.mnt_id === e.parent_mnt_id))!;
   const tmpfs = new Map<number, MntEntry[]>();
   for (const entry of entries) {
@@ -139,7 +141,7 @@ function dumpFileSystems(ctx: DumpContext, pid: number, entries: readonly MntEnt
     else if (entry.fstype === Fstype.PSTORE) checkEmpty(pid, entry, 'pstore');
     else if (entry.fstype === Fstype.OVERLAYFS) checkOverlay(pid, entry);
   }
-  for (const binds of tmpfs.values()) dumpTmpfs(ctx, pid, binds);
+  return [...tmpfs.values()];
 }
 
 /**
@@ -166,9 +168,17 @@ export function dumpMountNamespace(ctx: DumpContext, pid: number, id: number): D
   if (roots.length !== 1 || roots[0]!.mountpoint !== '/') {
     throw new CriuError(`pid ${pid}: its mount namespace has ${roots.length} mounts without a parent (${roots.map(where).join(', ')}), not one root at /`, { code: 'EINVAL' });
   }
-  dumpFileSystems(ctx, pid, entries, new Map(mounts.map((m) => [m.mount_id, m.fstype])));
+  const tmpfs = checkFileSystems(pid, entries, new Map(mounts.map((m) => [m.mount_id, m.fstype])));
   writeImage(imagePath(ctx.options.imagesDir, 'mountpoints', id), 'mountpoints', entries);
   ctx.log.info(`mnt: namespace ${id} of pid ${pid}: ${entries.length} mounts`);
   for (const e of entries) ctx.log.debug(`mnt:   ${e.mnt_id} <- ${e.parent_mnt_id} ${e.mountpoint} root ${e.root} fstype ${e.fstype} flags 0x${e.flags.toString(16)} sb 0x${(e.sb_flags ?? 0).toString(16)} ${e.options}${e.ext_key === undefined ? '' : ` external ${e.ext_key}`}`);
-  return { id, pid, entries };
+  return { id, pid, entries, tmpfs };
+}
+
+/**
+ * The files of each tmpfs, once every task is dumped: what the dump itself
+ * puts there (a --link-remap link) goes in with them, as upstream's order has it.
+ */
+export function dumpTmpfsContents(ctx: DumpContext, ns: DumpedMountNs): void {
+  for (const binds of ns.tmpfs) dumpTmpfs(ctx, ns.pid, binds);
 }

@@ -8,7 +8,7 @@ import { readNamespaces } from '@criu-ts/proc';
 import type { DumpContext } from '../dump-context.js';
 import type { TaskKind } from '../kind.js';
 import { taskNamespaceIds } from '../core/kobj-ids.js';
-import { dumpMountNamespace, type DumpedMountNs } from './mnt-dump.js';
+import { dumpMountNamespace, dumpTmpfsContents, type DumpedMountNs } from './mnt-dump.js';
 
 const SHARED_KEY = 'mnt.namespace';
 
@@ -28,12 +28,25 @@ export function toolPathOf(ctx: DumpContext, path: string): string {
 
 export const mntNsKind: TaskKind = {
   name: 'mnt',
-  images: ['mountpoints', 'tmpfs-dev'],
+  images: ['mountpoints'],
   dump(ctx, task) {
     if (task.pid !== ctx.tasks[0]?.pid) return;
     if (readNamespaces(task.pid).mnt === readNamespaces(process.pid).mnt) return;
     const id = taskNamespaceIds(ctx, task.pid).mnt_ns_id!;
     const ns = dumpMountNamespace(ctx, task.pid, id);
     ctx.shared<{ ns?: DumpedMountNs }>(SHARED_KEY, () => ({})).ns = ns;
+  },
+};
+
+/** The files of the namespace's tmpfs mounts, saved after everything else of the tasks (late in the registry, as upstream's order). */
+export const tmpfsContentsKind: TaskKind = {
+  name: 'tmpfs',
+  images: ['tmpfs-dev'],
+  dump() {
+    // nothing per task: the namespace's, once the tasks are dumped
+  },
+  afterTasks(ctx) {
+    const ns = dumpedMountNs(ctx);
+    if (ns !== undefined) dumpTmpfsContents(ctx, ns);
   },
 };
