@@ -1,14 +1,17 @@
-// A tree in a mount namespace of its own, end to end: an unmodified python3
-// started by `unshare -m` in a namespace with a tmpfs (a file in it held
-// open, its stdout there too), a bind of it, a read-only bind of a
-// subdirectory, and a shared/slave pair. Dumped (mountpoints-ID.img, the
-// tmpfs as tar), killed, restored with --root /: the mounts under the test
-// directory read back the same from the restored task's mountinfo (type,
-// source, options, propagation), the file's contents and the open file's
-// offset survived; the same with upstream CRIU 4.2 on either side. A file
-// system criu cannot mount (ramfs) is refused by name, the tree left
-// running. Every mount lives only in the test's
-// namespace, so it goes with the process.
+// A tree in a mount namespace of its own, end to end, with unmodified
+// python3 started by `unshare -m`: a tmpfs (a file in it held open, its
+// stdout there too), a bind of it, a read-only bind of a subdirectory, a
+// peer group of two with a slave, an unbindable bind — dumped
+// (mountpoints-ID.img, the tmpfs as tar), killed, restored with --root /:
+// the mounts under the test directory read back the same from the restored
+// task's mountinfo (type, source, options, propagation), the file's contents
+// and the open file's offset survived; the same with upstream CRIU 4.2 on
+// either side. Also: a file system criu cannot mount (ramfs) refused by
+// name, the tree left running, or left out with --skip-mnt; external mounts
+// by key and auto-detected; a container-like pivoted root restored under
+// the same --root; a ghost and a link remap inside the namespace. Every
+// mount lives only in the test's namespace (but the host tmpfs of the
+// external test, unmounted after it), so it goes with the process.
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
@@ -30,7 +33,7 @@ while True: time.sleep(1)
 `;
 
 function startInNamespace(t: Test, dir: string, setup: string, env: NodeJS.ProcessEnv = {}): number {
-  const script = `set -e; D=${dir}; mkdir -p $D/T $D/B $D/RO $D/S1 $D/S2 $D/R $D/E
+  const script = `set -e; D=${dir}; mkdir -p $D/T $D/B $D/RO $D/S1 $D/S2 $D/S3 $D/U $D/R $D/E
 ${setup}
 exec </dev/null >$D/T/log 2>&1 python3 -c "D='$D'
 ${HOLD}"`;
@@ -49,14 +52,21 @@ ${HOLD}"`;
 
 const MOUNTS = `mount -t tmpfs -o size=4m,mode=755 x $D/T; echo data > $D/T/f; mkdir $D/T/sub; echo deep > $D/T/sub/g
 mount --bind $D/T $D/B; mount --bind -o ro $D/T/sub $D/RO
-mount -t tmpfs y $D/S1; mount --make-shared $D/S1; mount --bind $D/S1 $D/S2; mount --make-slave $D/S2`;
+mount -t tmpfs y $D/S1; mount --make-shared $D/S1; mount --bind $D/S1 $D/S2; mount --make-slave $D/S2; mount --bind $D/S1 $D/S3
+mount --bind $D/T/sub $D/U; mount --make-unbindable $D/U`;
 
-/** The task's mounts under dir, without ids and devices: mount point, options, propagation, type, source, super options. */
+/**
+ * The task's mounts under dir, without ids and devices: mount point,
+ * options, propagation (peer groups numbered by first appearance, so the
+ * same groups read the same), type, source, super options.
+ */
 function mountsUnder(pid: number, dir: string): string[] {
+  const groups = new Map<string, number>();
+  const group = (id: string): number => groups.get(id) ?? (groups.set(id, groups.size + 1), groups.size);
   return readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(`${dir}/`)).map((line) => {
     const f = line.split(' ');
     const dash = f.indexOf('-');
-    const propagation = f.slice(6, dash).map((o) => o.replace(/:\d+$/, '')).join(',');
+    const propagation = f.slice(6, dash).map((o) => o.replace(/:(\d+)$/, (_m, id: string) => `:${group(id)}`)).join(',');
     return [f[3], f[4], f[5], propagation, ...f.slice(dash + 1)].join(' ');
   });
 }
@@ -65,14 +75,14 @@ const fdPos = (pid: number, fd: number): string => /pos:\s+(\d+)/.exec(readFileS
 const ready = (pid: number, dir: string) => () => existsSync(`/proc/${pid}/root${dir}/T/log`) && readFileSync(`/proc/${pid}/root${dir}/T/log`, 'utf8').includes('ready');
 const gone = (pid: number) => () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
 
-t.test('mount namespace: tmpfs, binds, ro bind, shared/slave pair survive dump and restore', async (t) => {
+t.test('mount namespace: tmpfs, binds, ro bind, peers and a slave, unbindable survive dump and restore', async (t) => {
   const dir = scratchDir(t);
   const pid = startInNamespace(t, dir, MOUNTS);
   await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
   const before = mountsUnder(pid, dir);
   const fd = readdirSync(`/proc/${pid}/fd`).map(Number).find((n) => readlinkSync(`/proc/${pid}/fd/${n}`) === `${dir}/T/f`)!;
   const pos = fdPos(pid, fd);
-  t.equal(before.length, 5, 'five mounts made under the test directory');
+  t.equal(before.length, 7, 'seven mounts made under the test directory');
   const images = join(dir, 'img');
   mkdirSync(images);
   const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4']);
@@ -90,7 +100,7 @@ t.test('mount namespace: tmpfs, binds, ro bind, shared/slave pair survive dump a
   t.notOk(readdirSync('/tmp').some((f) => f.startsWith('.criu-ts-mntns-')), 'no yard directory left behind');
 });
 
-t.test('mount namespace: a ramfs is refused by name, the tree runs on', async (t) => {
+t.test('mount namespace: a ramfs is refused by name, the tree runs on; --skip-mnt leaves it out', async (t) => {
   const dir = scratchDir(t);
   const pid = startInNamespace(t, dir, 'mount -t tmpfs x $D/T; echo data > $D/T/f; mount -t ramfs r $D/R');
   await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
@@ -101,6 +111,14 @@ t.test('mount namespace: a ramfs is refused by name, the tree runs on', async (t
   t.match(readFileSync(join(images, 'dump.log'), 'utf8'), new RegExp(`file system type ramfs \\(mount \\d+ at ${dir}/R\\)`), 'the error names the file system and the mount');
   t.notOk(gone(pid)(), 'the tree runs on');
   t.same(readdirSync(images), ['dump.log'], 'no image is left');
+  const skipped = join(dir, 'img-skip');
+  mkdirSync(skipped);
+  const skip = await runTool('criu-dump', ['-t', String(pid), '-D', skipped, '-o', 'dump.log', '--skip-mnt', `${dir}/R`]);
+  t.equal(skip.exitCode, 0, 'with --skip-mnt it is left out and the dump succeeds');
+  await waitFor(gone(pid), 10_000, 'the dumped task to go');
+  const restore = await runTool('criu-restore', ['-D', skipped, '-d', '-j', '--root', '/', '-o', 'restore.log']);
+  t.equal(restore.exitCode, 0, 'restore exits 0');
+  if (restore.exitCode === 0) t.same(mountsUnder(pid, dir).map((m) => m.split(' ')[1]), [`${dir}/T`], 'the restored namespace has the tmpfs, not the skipped ramfs');
 });
 
 for (const way of DIRECTIONS) {
