@@ -71,6 +71,9 @@ function mountsUnder(pid: number, dir: string): string[] {
   });
 }
 
+// the namespace is a copy of criu's: the mounts it shares with criu's (the host's /dev/shm, /run...) are external, auto-detected, not saved
+const AUTO = ['--external', 'mnt[]'];
+
 const fdPos = (pid: number, fd: number): string => /pos:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))![1]!;
 const ready = (pid: number, dir: string) => () => existsSync(`/proc/${pid}/root${dir}/T/log`) && readFileSync(`/proc/${pid}/root${dir}/T/log`, 'utf8').includes('ready');
 const gone = (pid: number) => () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
@@ -85,12 +88,12 @@ t.test('mount namespace: tmpfs, binds, ro bind, peers and a slave, unbindable su
   t.equal(before.length, 7, 'seven mounts made under the test directory');
   const images = join(dir, 'img');
   mkdirSync(images);
-  const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4']);
+  const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4', ...AUTO]);
   t.equal(dump.exitCode, 0, `dump: ${readFileSync(join(images, 'dump.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
   t.ok(readdirSync(images).some((f) => /^mountpoints-\d+\.img$/.test(f)), 'mountpoints-ID.img written');
   t.ok(readdirSync(images).some((f) => /^tmpfs-dev-\d+\.tar\.gz\.img$/.test(f)), 'tmpfs-dev-S_DEV.tar.gz.img written');
   await waitFor(gone(pid), 10_000, 'the dumped task to go');
-  const restore = await runTool('criu-restore', ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', '-v4']);
+  const restore = await runTool('criu-restore', ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', '-v4', ...AUTO]);
   t.equal(restore.exitCode, 0, `restore: ${readFileSync(join(images, 'restore.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
   if (restore.exitCode !== 0) return;
   t.same(mountsUnder(pid, dir), before, 'the restored mounts read back as dumped (type, source, options, propagation)');
@@ -106,17 +109,17 @@ t.test('mount namespace: a ramfs is refused by name, the tree runs on; --skip-mn
   await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
   const images = join(dir, 'img');
   mkdirSync(images);
-  const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log']);
+  const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', ...AUTO]);
   t.not(dump.exitCode, 0, 'the dump fails');
   t.match(readFileSync(join(images, 'dump.log'), 'utf8'), new RegExp(`file system type ramfs \\(mount \\d+ at ${dir}/R\\)`), 'the error names the file system and the mount');
   t.notOk(gone(pid)(), 'the tree runs on');
   t.same(readdirSync(images), ['dump.log'], 'no image is left');
   const skipped = join(dir, 'img-skip');
   mkdirSync(skipped);
-  const skip = await runTool('criu-dump', ['-t', String(pid), '-D', skipped, '-o', 'dump.log', '--skip-mnt', `${dir}/R`]);
+  const skip = await runTool('criu-dump', ['-t', String(pid), '-D', skipped, '-o', 'dump.log', '--skip-mnt', `${dir}/R`, ...AUTO]);
   t.equal(skip.exitCode, 0, 'with --skip-mnt it is left out and the dump succeeds');
   await waitFor(gone(pid), 10_000, 'the dumped task to go');
-  const restore = await runTool('criu-restore', ['-D', skipped, '-d', '-j', '--root', '/', '-o', 'restore.log']);
+  const restore = await runTool('criu-restore', ['-D', skipped, '-d', '-j', '--root', '/', '-o', 'restore.log', ...AUTO]);
   t.equal(restore.exitCode, 0, 'restore exits 0');
   if (restore.exitCode === 0) t.same(mountsUnder(pid, dir).map((m) => m.split(' ')[1]), [`${dir}/T`], 'the restored namespace has the tmpfs, not the skipped ramfs');
 });
@@ -128,8 +131,8 @@ for (const way of DIRECTIONS) {
     await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
     const before = mountsUnder(pid, dir);
     const pos = fdPos(pid, 3);
-    const images = dumpWith(way.dump as Side, t, dir, pid);
-    if (!restoreChecked(t, way.restore as Side, join(dir, 'out'), images, ['--root', '/'])) return;
+    const images = dumpWith(way.dump as Side, t, dir, pid, AUTO);
+    if (!restoreChecked(t, way.restore as Side, join(dir, 'out'), images, ['--root', '/', ...AUTO])) return;
     t.same(mountsUnder(pid, dir), before, 'the restored mounts read back as dumped');
     t.equal(readFileSync(`/proc/${pid}/root${dir}/T/f`, 'utf8'), 'data\n', 'the tmpfs file came back');
     t.equal(fdPos(pid, 3), pos, 'the open file kept its offset');
@@ -153,7 +156,7 @@ async function dumpExternal(t: Test, dir: string, name: string, args: string[]):
   await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
   const images = join(dir, name);
   mkdirSync(images);
-  const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4', ...args]);
+  const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4', ...args, ...AUTO]);
   t.equal(dump.exitCode, 0, 'dump exits 0');
   await waitFor(gone(pid), 10_000, 'the dumped task to go');
   return { pid, images };
@@ -162,7 +165,7 @@ async function dumpExternal(t: Test, dir: string, name: string, args: string[]):
 /** mountpoints-ID.img of the dumped root's namespace. */
 const mountsOf = (images: string, pid: number) => readEntries(images, 'mountpoints', readEntries(images, 'ids', pid)[0]!.mnt_ns_id!);
 
-const restoreIn = (images: string, args: string[]) => runTool('criu-restore', ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', '-v4', ...args]);
+const restoreIn = (images: string, args: string[], auto = true) => runTool('criu-restore', ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', '-v4', ...args, ...(auto ? AUTO : [])]);
 
 t.test('mount namespace: external mounts by --external mnt[MOUNTPOINT]:KEY and by auto-detection', async (t) => {
   const dir = scratchDir(t);
@@ -185,13 +188,13 @@ t.test('mount namespace: external mounts by --external mnt[MOUNTPOINT]:KEY and b
     }
   }
   {
-    const { pid, images } = await dumpExternal(t, dir, 'img-auto', ['--external', 'mnt[]']);
+    const { pid, images } = await dumpExternal(t, dir, 'img-auto', []);
     const entry = mountsOf(images, pid).find((e) => e.mountpoint === `${dir}/E`);
     t.same([entry?.ext_key, entry?.source], ['CRIU:AUTOGENERATED', `${dir}/H`], 'auto-detected: a bind of criu\'s mount, its path kept as source');
-    const refused = await restoreIn(images, []);
+    const refused = await restoreIn(images, [], false);
     t.not(refused.exitCode, 0, 'restore without --external mnt[] fails');
     t.match(readFileSync(join(images, 'restore.log'), 'utf8'), /auto-detected external mount: allow it with --external mnt\[\]/);
-    const restore = await restoreIn(images, ['--external', 'mnt[]']);
+    const restore = await restoreIn(images, []);
     t.equal(restore.exitCode, 0, 'restore with --external mnt[] exits 0');
     if (restore.exitCode === 0) t.equal(readFileSync(`/proc/${pid}/root${dir}/E/x`, 'utf8'), 'host\n', 'bound again from the mount of criu\'s namespace');
   }
@@ -254,10 +257,10 @@ t.test('mount namespace: a deleted file in its tmpfs (ghost) and a linked one (-
   t.ok(ghost !== undefined && linked !== undefined, 'python3 holds a deleted file and a deleted link of a live one');
   const images = join(dir, 'img');
   mkdirSync(images);
-  const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4', '--link-remap']);
+  const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4', '--link-remap', ...AUTO]);
   t.equal(dump.exitCode, 0, `dump: ${readFileSync(join(images, 'dump.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
   await waitFor(gone(pid), 10_000, 'the dumped task to go');
-  const restore = await runTool('criu-restore', ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', '-v4']);
+  const restore = await runTool('criu-restore', ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', '-v4', ...AUTO]);
   t.equal(restore.exitCode, 0, `restore: ${readFileSync(join(images, 'restore.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
   if (restore.exitCode !== 0) return;
   const after = links();
@@ -266,4 +269,25 @@ t.test('mount namespace: a deleted file in its tmpfs (ghost) and a linked one (-
   t.equal(after.get(`${dir}/T/h (deleted)`), linked, 'the linked file is open again under its old name');
   t.same(readdirSync(`/proc/${pid}/root${dir}/T`).sort(), ['f', 'log'], 'nothing left in the tmpfs: ghost and link_remap removed');
   t.notOk(existsSync(`${dir}/T/g`) || readdirSync(`${dir}/T`).length > 0, 'and nothing made in criu\'s namespace');
+});
+
+t.test('mount namespace: overlay, mqueue and an overmounting sysfs', async (t) => {
+  const dir = scratchDir(t);
+  const setup = `mount -t tmpfs x $D/T; echo data > $D/T/f; mkdir $D/L $D/UP $D/W $D/O $D/M; echo low > $D/L/x
+mount -t overlay overlay -o lowerdir=$D/L,upperdir=$D/UP,workdir=$D/W $D/O; echo up > $D/O/y
+mount -t mqueue mq $D/M; mount -t sysfs sysfs $D/M`;
+  const pid = startInNamespace(t, dir, setup);
+  await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
+  const before = mountsUnder(pid, dir);
+  t.same(before.map((m) => m.split(' ').at(-3)), ['tmpfs', 'overlay', 'mqueue', 'sysfs'], 'an overlay, a mqueue and a sysfs over it');
+  const images = join(dir, 'img');
+  mkdirSync(images);
+  const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4', ...AUTO]);
+  t.equal(dump.exitCode, 0, 'dump exits 0');
+  await waitFor(gone(pid), 10_000, 'the dumped task to go');
+  const restore = await runTool('criu-restore', ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', '-v4', ...AUTO]);
+  t.equal(restore.exitCode, 0, `restore: ${readFileSync(join(images, 'restore.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
+  if (restore.exitCode !== 0) return;
+  t.same(mountsUnder(pid, dir), before, 'the same mounts read back');
+  t.equal(readFileSync(`/proc/${pid}/root${dir}/O/y`, 'utf8') + readFileSync(`/proc/${pid}/root${dir}/O/x`, 'utf8'), 'up\nlow\n', 'the overlay shows its upper and lower layers');
 });
