@@ -25,6 +25,8 @@ import { DIRECTIONS, dumpWith, restoreChecked, skipWithoutUpstream, type Side } 
 const HOLD = `import time, os
 os.closerange(3, 4096)
 f = open(D + '/T/f'); f.read(2); f.seek(3)
+if os.environ.get('NESTED'):
+    import subprocess; subprocess.Popen(['unshare', '-m', 'sleep', '1000'])
 if os.environ.get('GHOST'):
     g = open(D + '/T/g', 'w+'); g.write('ghost'); g.flush(); os.unlink(D + '/T/g')
     os.link(D + '/T/f', D + '/T/h'); h = open(D + '/T/h'); os.unlink(D + '/T/h')
@@ -40,11 +42,14 @@ ${HOLD}"`;
   const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { stdio: 'ignore', detached: true, env: { ...process.env, ...env } });
   const pid = child.pid!;
   child.unref();
+  // its own session and group (detached): the group goes, with any child (the nested test's)
   t.teardown(() => {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
     }
   });
   return pid;
@@ -290,4 +295,30 @@ mount -t mqueue mq $D/M; mount -t sysfs sysfs $D/M`;
   if (restore.exitCode !== 0) return;
   t.same(mountsUnder(pid, dir), before, 'the same mounts read back');
   t.equal(readFileSync(`/proc/${pid}/root${dir}/O/y`, 'utf8') + readFileSync(`/proc/${pid}/root${dir}/O/x`, 'utf8'), 'up\nlow\n', 'the overlay shows its upper and lower layers');
+});
+
+t.test('mount namespace: a failed restore leaves no task and no yard, the next one works; a nested namespace is refused', async (t) => {
+  const dir = scratchDir(t);
+  const pid = startInNamespace(t, dir, 'mount -t tmpfs x $D/T; echo data > $D/T/f');
+  await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
+  const images = join(dir, 'img');
+  mkdirSync(images);
+  t.equal((await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', ...AUTO])).exitCode, 0, 'dump exits 0');
+  await waitFor(gone(pid), 10_000, 'the dumped task to go');
+  const args = ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', ...AUTO];
+  const failed = await runTool('criu-restore', args, { env: { ...process.env, CRIU_FAULT: '2003' } });
+  t.not(failed.exitCode, 0, 'a restore failing once the memory is restored (CRIU_FAULT=2003) fails');
+  t.notOk(existsSync(`/proc/${pid}`) && !gone(pid)(), 'and leaves no task');
+  t.notOk(readdirSync('/tmp').some((f) => f.startsWith('.criu-ts-mntns-')), 'and no yard directory');
+  const restore = await runTool('criu-restore', args);
+  t.equal(restore.exitCode, 0, 'the same images restore then');
+  if (restore.exitCode === 0) t.equal(readFileSync(`/proc/${pid}/root${dir}/T/f`, 'utf8'), 'data\n', 'with the tmpfs');
+
+  const nested = startInNamespace(t, join(dir, 'n'), 'mount -t tmpfs x $D/T; echo data > $D/T/f', { NESTED: '1' });
+  await waitFor(ready(nested, join(dir, 'n')), 10_000, 'python3 and its child in a namespace of its own');
+  const nestedImages = join(dir, 'img-nested');
+  mkdirSync(nestedImages);
+  t.not((await runTool('criu-dump', ['-t', String(nested), '-D', nestedImages, '-o', 'dump.log', ...AUTO])).exitCode, 0, 'a tree with a nested mount namespace is not dumped');
+  t.match(readFileSync(join(nestedImages, 'dump.log'), 'utf8'), /a mount namespace other than the tree root's .* \(nested mount namespaces\) is not supported/, 'the error says why');
+  t.notOk(gone(nested)(), 'the tree runs on');
 });
