@@ -21,6 +21,8 @@ import { scratchDir } from './lib/fixtures.js';
 import { runTool } from './lib/criu.js';
 import { waitFor } from './lib/processes.js';
 import { DIRECTIONS, dumpWith, restoreChecked, skipWithoutUpstream, type Side } from './lib/upstream.js';
+import { fixturesDir } from './lib/workspace.js';
+import { criuBin } from './lib/rpc-client.js';
 
 const HOLD = `import time, os
 os.closerange(3, 4096)
@@ -321,4 +323,33 @@ t.test('mount namespace: a failed restore leaves no task and no yard, the next o
   t.not((await runTool('criu-dump', ['-t', String(nested), '-D', nestedImages, '-o', 'dump.log', ...AUTO])).exitCode, 0, 'a tree with a nested mount namespace is not dumped');
   t.match(readFileSync(join(nestedImages, 'dump.log'), 'utf8'), /a mount namespace other than the tree root's .* \(nested mount namespaces\) is not supported/, 'the error says why');
   t.notOk(gone(nested)(), 'the tree runs on');
+});
+
+/** One request through criu swrk with pycriu, as runc makes it (root, auto_ext_mnt, ext_mnt): its JSON answer. */
+function swrk(action: 'dump' | 'restore', images: string, pid: number, root: string, extMnt: string[] = []): { success: boolean; pid?: number; error?: string } {
+  const run = spawnSync('/usr/bin/python3', [join(fixturesDir, 'rpc', 'pycriu-mntns.py'), criuBin, action, images, String(pid), root, ...extMnt], { timeout: 120_000, encoding: 'utf8' });
+  try {
+    return JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '') as { success: boolean; pid?: number; error?: string };
+  } catch (error) {
+    return { success: false, error: `no answer (${String(error)}): ${run.stdout} ${run.stderr}` };
+  }
+}
+
+t.test('mount namespace through criu swrk (pycriu): root, auto_ext_mnt', { skip: existsSync('/usr/lib/python3/dist-packages/pycriu') ? false : 'Debian\'s pycriu is not installed' }, async (t) => {
+  const dir = scratchDir(t);
+  const pid = startInNamespace(t, dir, MOUNTS);
+  await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
+  const before = mountsUnder(pid, dir);
+  const pos = fdPos(pid, 3);
+  const images = join(dir, 'img');
+  mkdirSync(images);
+  t.match(swrk('dump', images, pid, '/'), { success: true }, 'DUMP with root and auto_ext_mnt');
+  // reaped, not only dead: the restore below blocks this process (spawnSync), which is the task's parent
+  await waitFor(() => !existsSync(`/proc/${pid}`), 10_000, 'the dumped task to be reaped');
+  const restored = swrk('restore', images, pid, '/');
+  const errors = existsSync(join(images, 'restore.log')) ? readFileSync(join(images, 'restore.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ') : '(no restore.log)';
+  t.match(restored, { success: true, pid }, `RESTORE with root and auto_ext_mnt: the same pid ${restored.success ? '' : `${restored.error ?? ''} ${errors}`}`);
+  if (!existsSync(`/proc/${pid}`)) return;
+  t.same(mountsUnder(pid, dir), before, 'the restored mounts read back as dumped');
+  t.equal(fdPos(pid, 3), pos, 'the open file kept its offset');
 });
