@@ -27,6 +27,8 @@ import { criuBin } from './lib/rpc-client.js';
 const HOLD = `import time, os
 os.closerange(3, 4096)
 f = open(D + '/T/f'); f.read(2); f.seek(3)
+if os.environ.get('NSFD'):
+    n = os.open('/proc/self/ns/mnt', os.O_RDONLY)
 if os.environ.get('NESTED'):
     import subprocess; subprocess.Popen(['unshare', '-m', 'sleep', '1000'])
 if os.environ.get('GHOST'):
@@ -299,10 +301,12 @@ mount -t mqueue mq $D/M; mount -t sysfs sysfs $D/M`;
   t.equal(readFileSync(`/proc/${pid}/root${dir}/O/y`, 'utf8') + readFileSync(`/proc/${pid}/root${dir}/O/x`, 'utf8'), 'up\nlow\n', 'the overlay shows its upper and lower layers');
 });
 
-t.test('mount namespace: a failed restore leaves no task and no yard, the next one works; a nested namespace is refused', async (t) => {
+t.test('mount namespace: a failed restore leaves no task and no yard, the next one works (a file of the namespace too); a nested namespace is refused', async (t) => {
   const dir = scratchDir(t);
-  const pid = startInNamespace(t, dir, 'mount -t tmpfs x $D/T; echo data > $D/T/f');
+  const pid = startInNamespace(t, dir, 'mount -t tmpfs x $D/T; echo data > $D/T/f', { NSFD: '1' });
   await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
+  const nsFd = readdirSync(`/proc/${pid}/fd`).find((n) => readlinkSync(`/proc/${pid}/fd/${n}`).startsWith('mnt:'))!;
+  t.equal(readlinkSync(`/proc/${pid}/fd/${nsFd}`), readlinkSync(`/proc/${pid}/ns/mnt`), 'python3 holds a file of its own mount namespace');
   const images = join(dir, 'img');
   mkdirSync(images);
   t.equal((await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', ...AUTO])).exitCode, 0, 'dump exits 0');
@@ -314,7 +318,10 @@ t.test('mount namespace: a failed restore leaves no task and no yard, the next o
   t.notOk(readdirSync('/tmp').some((f) => f.startsWith('.criu-ts-mntns-')), 'and no yard directory');
   const restore = await runTool('criu-restore', args);
   t.equal(restore.exitCode, 0, 'the same images restore then');
-  if (restore.exitCode === 0) t.equal(readFileSync(`/proc/${pid}/root${dir}/T/f`, 'utf8'), 'data\n', 'with the tmpfs');
+  if (restore.exitCode === 0) {
+    t.equal(readFileSync(`/proc/${pid}/root${dir}/T/f`, 'utf8'), 'data\n', 'with the tmpfs');
+    t.equal(readlinkSync(`/proc/${pid}/fd/${nsFd}`), readlinkSync(`/proc/${pid}/ns/mnt`), 'and the namespace file is of its new mount namespace');
+  }
 
   const nested = startInNamespace(t, join(dir, 'n'), 'mount -t tmpfs x $D/T; echo data > $D/T/f', { NESTED: '1' });
   await waitFor(ready(nested, join(dir, 'n')), 10_000, 'python3 and its child in a namespace of its own');

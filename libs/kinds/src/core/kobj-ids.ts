@@ -75,12 +75,16 @@ export function criuNamespaceIds(ctx: DumpContext): NamespaceIds {
 
 /**
  * The id of the namespace of `kind` with `inode` (a namespace file's
- * target) if it is one of criu's own — the only namespaces a dumped tree
- * may live in today; undefined for any other.
+ * target) if it is one of criu's own or the tree's own mount namespace —
+ * the only namespaces a dumped tree may live in today; undefined for any
+ * other.
  */
 export function knownNamespaceId(ctx: DumpContext, kind: string, inode: number): number | undefined {
   const table = kobjTable(ctx);
-  if (table.criuInodes[kind] !== inode) return undefined;
+  const rootPid = ctx.tasks[0]?.pid;
+  // the tree's own mount namespace, numbered when its root was dumped (mounts/mnt-kind.ts)
+  const treeMnt = kind === 'mnt' && rootPid !== undefined && readNamespaces(rootPid).mnt === inode;
+  if (table.criuInodes[kind] !== inode && !treeMnt) return undefined;
   return table.namespaces.get(`${kind}:${inode}`);
 }
 

@@ -2,12 +2,14 @@
 // ns_file_entry {id, ns_id, ns_cflag, flags} in files.img, type NS, as
 // upstream writes it — ns_id is the namespace's id in the dump's numbering
 // (ids-PID.img, kobj-ids.ts), ns_cflag its CLONE_NEW* flag. A dumped tree
-// lives in criu's own namespaces (others are refused), so a file of one of
-// those is saved and any other is refused, as upstream refuses a namespace
-// outside the dumped tree. Restore: the namespace must be one the restored
-// tasks live in (their ids-PID.img), and since they are restored into the
-// restoring criu's namespaces, the file is /proc/self/ns/KIND of the tool,
-// opened with the saved flags.
+// lives in criu's own namespaces (others are refused) but for a mount
+// namespace of its own, so a file of one of those is saved and any other is
+// refused, as upstream refuses a namespace outside the dumped tree.
+// Restore: the namespace must be one the restored tasks live in (their
+// ids-PID.img), and since they are restored into the restoring criu's
+// namespaces, the file is /proc/self/ns/KIND of the tool — or, for the
+// tree's own mount namespace, /proc/ROOT/ns/mnt — opened with the saved
+// flags.
 import { openSync } from 'node:fs';
 import { CriuError, UnsupportedError } from '@criu-ts/base';
 import { O } from '@criu-ts/kernel';
@@ -15,6 +17,7 @@ import { FdTypes, readOne } from '@criu-ts/images';
 import { knownNamespaceId, NAMESPACE_ORDER, type NamespaceIds } from '../core/kobj-ids.js';
 import type { RestoreContext } from '../restore-context.js';
 import type { FdKind } from './fd-kind.js';
+import { restoredMountRoot } from '../mounts/mnt-ns.js';
 
 /** CLONE_NEW* of each namespace kind (the /proc/PID/ns names). */
 const CLONE_FLAG: Readonly<Record<string, number>> = {
@@ -75,6 +78,8 @@ export const nsFileKind: FdKind = {
       });
     }
     env.log.debug(`namespace file ${nsf.id}: the ${kind} namespace the tree is restored into`);
-    return openSync(`/proc/self/ns/${kind}`, (nsf.flags & ~O.CLOEXEC) | O.CLOEXEC);
+    // the tree's own mount namespace is its root's; the others are still criu's
+    const root = kind === 'mnt' ? restoredMountRoot(env.ctx) : undefined;
+    return openSync(`/proc/${root ?? 'self'}/ns/${kind}`, (nsf.flags & ~O.CLOEXEC) | O.CLOEXEC);
   },
 };

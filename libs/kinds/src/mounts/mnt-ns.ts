@@ -22,8 +22,13 @@ export function setRestoredMountRoot(ctx: RestoreContext, pid: number): void {
   ctx.shared<{ pid?: number }>(ROOT_KEY, () => ({})).pid = pid;
 }
 
+/** The tree's root task, when the tree has a mount namespace of its own (rebuilt in it). */
+export function restoredMountRoot(ctx: RestoreContext): number | undefined {
+  return ctx.shared<{ pid?: number }>(ROOT_KEY, () => ({})).pid;
+}
+
 /** The tool-side path of an image's path: under /proc/ROOT/root when the tree has its own mount namespace. */
 export function restorePathOf(ctx: RestoreContext, path: string): string {
-  const pid = ctx.shared<{ pid?: number }>(ROOT_KEY, () => ({})).pid;
+  const pid = restoredMountRoot(ctx);
   return pid === undefined || !path.startsWith('/') ? path : `/proc/${pid}/root${path}`;
 }
