@@ -280,15 +280,16 @@ t.test('mount namespace: a deleted file in its tmpfs (ghost) and a linked one (-
   t.notOk(existsSync(`${dir}/T/g`) || readdirSync(`${dir}/T`).length > 0, 'and nothing made in criu\'s namespace');
 });
 
-t.test('mount namespace: overlay, mqueue and an overmounting sysfs', async (t) => {
+t.test('mount namespace: overlay, mqueue, an overmounting sysfs, a bind made before the mount of its root', async (t) => {
   const dir = scratchDir(t);
   const setup = `mount -t tmpfs x $D/T; echo data > $D/T/f; mkdir $D/L $D/UP $D/W $D/O $D/M; echo low > $D/L/x
 mount -t overlay overlay -o lowerdir=$D/L,upperdir=$D/UP,workdir=$D/W $D/O; echo up > $D/O/y
-mount -t mqueue mq $D/M; mount -t sysfs sysfs $D/M`;
+mount -t mqueue mq $D/M; mount -t sysfs sysfs $D/M
+mkdir $D/X $D/Y $D/Z; mount -t tmpfs z $D/X; mkdir $D/X/sub; echo deep > $D/X/sub/g; mount --bind $D/X/sub $D/Z; mount --bind $D/X $D/Y; umount $D/X`;
   const pid = startInNamespace(t, dir, setup);
   await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
   const before = mountsUnder(pid, dir);
-  t.same(before.map((m) => m.split(' ').at(-3)), ['tmpfs', 'overlay', 'mqueue', 'sysfs'], 'an overlay, a mqueue and a sysfs over it');
+  t.same(before.map((m) => m.split(' ').at(-3)), ['tmpfs', 'overlay', 'mqueue', 'sysfs', 'tmpfs', 'tmpfs'], 'an overlay, a mqueue and a sysfs over it, a bind of a subdirectory older than the mount of its root');
   const images = join(dir, 'img');
   mkdirSync(images);
   const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4', ...AUTO]);
@@ -297,8 +298,10 @@ mount -t mqueue mq $D/M; mount -t sysfs sysfs $D/M`;
   const restore = await runTool('criu-restore', ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', '-v4', ...AUTO]);
   t.equal(restore.exitCode, 0, `restore: ${readFileSync(join(images, 'restore.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
   if (restore.exitCode !== 0) return;
-  t.same(mountsUnder(pid, dir), before, 'the same mounts read back');
+  // the mount of Y's root is made before its older bind Z: mountinfo lists them the other way round
+  t.same(mountsUnder(pid, dir).sort(), [...before].sort(), 'the same mounts read back');
   t.equal(readFileSync(`/proc/${pid}/root${dir}/O/y`, 'utf8') + readFileSync(`/proc/${pid}/root${dir}/O/x`, 'utf8'), 'up\nlow\n', 'the overlay shows its upper and lower layers');
+  t.equal(readFileSync(`/proc/${pid}/root${dir}/Z/g`, 'utf8'), 'deep\n', 'the subdirectory bind shows its files');
 });
 
 t.test('mount namespace: a failed restore leaves no task and no yard, the next one works (a file of the namespace too); a nested namespace is refused', async (t) => {

@@ -171,6 +171,22 @@ function makeMount(task: MountNsRestore, entry: MntEntry, made: readonly Made[],
   return { entry, target, fd: openFd(task, target) };
 }
 
+/**
+ * The next mount to make, taken out of `pending` (in tree order): the first
+ * whose parent is made and that can be made now — external, a bind of a
+ * mount made, or one no pending mount could be the source of (a bind of a
+ * file system's subdirectory waits for a mount of that file system's root).
+ */
+export function nextMount(pending: MntEntry[], made: readonly { entry: MntEntry }[]): MntEntry | undefined {
+  const parentMade = (e: MntEntry): boolean => made.some((m) => m.entry.mnt_id === e.parent_mnt_id);
+  const sourceOf = (e: MntEntry, of: MntEntry): boolean => of !== e && of.root_dev === e.root_dev && isSubpath(e.root, of.root);
+  const ready = (e: MntEntry): boolean => e.ext_key !== undefined || made.some((m) => sourceOf(e, m.entry)) || !pending.some((p) => sourceOf(e, p) && p.root !== e.root);
+  let i = pending.findIndex((e) => parentMade(e) && ready(e));
+  if (i < 0) i = pending.findIndex(parentMade);
+  if (i < 0 && pending.length > 0) throw new CriuError(`mountpoints image: mount ${pending[0]!.mnt_id} at ${pending[0]!.mountpoint} hangs from no mount of the namespace`, { code: 'EIMAGE' });
+  return i < 0 ? undefined : pending.splice(i, 1)[0];
+}
+
 function pivotRoot(task: MountNsRestore, root: string): void {
   call(task, `chdir ${root}`, SYS.chdir, [root]);
   call(task, 'pivot_root(".", ".")', SYS.pivot_root, ['.', '.']);
@@ -259,7 +275,9 @@ export function restoreMountNamespace(task: MountNsRestore): void {
     call(task, 'make every mount private', SYS.mount, [null, '/', null, MS.REC | MS.PRIVATE, null]);
     bindFrom(task, AT.FDCWD, newRoot, yard);
     made.push({ entry: entries[0]!, target: yard, fd: openFd(task, yard) });
-    for (const entry of entries.slice(1)) made.push(makeMount(task, entry, made, made[0]!));
+    for (let pending = entries.slice(1), next = nextMount(pending, made); next !== undefined; next = nextMount(pending, made)) {
+      made.push(makeMount(task, next, made, made[0]!));
+    }
     pivotRoot(task, yard);
     restoreSharing(task, made);
     for (const m of made) restoreFlags(task, m);
