@@ -90,7 +90,7 @@ const gone = (pid: number) => () => !existsSync(`/proc/${pid}`) || readFileSync(
 t.test('mount namespace: tmpfs, binds, ro bind, peers and a slave, unbindable survive dump and restore', async (t) => {
   const dir = scratchDir(t);
   const pid = startInNamespace(t, dir, MOUNTS);
-  await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
+  await waitFor(ready(pid, dir), 30_000, 'python3 in its namespace');
   const before = mountsUnder(pid, dir);
   const fd = readdirSync(`/proc/${pid}/fd`).map(Number).find((n) => readlinkSync(`/proc/${pid}/fd/${n}`) === `${dir}/T/f`)!;
   const pos = fdPos(pid, fd);
@@ -101,7 +101,7 @@ t.test('mount namespace: tmpfs, binds, ro bind, peers and a slave, unbindable su
   t.equal(dump.exitCode, 0, `dump: ${readFileSync(join(images, 'dump.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
   t.ok(readdirSync(images).some((f) => /^mountpoints-\d+\.img$/.test(f)), 'mountpoints-ID.img written');
   t.ok(readdirSync(images).some((f) => /^tmpfs-dev-\d+\.tar\.gz\.img$/.test(f)), 'tmpfs-dev-S_DEV.tar.gz.img written');
-  await waitFor(gone(pid), 10_000, 'the dumped task to go');
+  await waitFor(gone(pid), 30_000, 'the dumped task to go');
   const restore = await runTool('criu-restore', ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', '-v4', ...AUTO]);
   t.equal(restore.exitCode, 0, `restore: ${readFileSync(join(images, 'restore.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
   if (restore.exitCode !== 0) return;
@@ -115,7 +115,7 @@ t.test('mount namespace: tmpfs, binds, ro bind, peers and a slave, unbindable su
 t.test('mount namespace: a ramfs is refused by name, the tree runs on; --skip-mnt leaves it out', async (t) => {
   const dir = scratchDir(t);
   const pid = startInNamespace(t, dir, 'mount -t tmpfs x $D/T; echo data > $D/T/f; mount -t ramfs r $D/R');
-  await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
+  await waitFor(ready(pid, dir), 30_000, 'python3 in its namespace');
   const images = join(dir, 'img');
   mkdirSync(images);
   const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', ...AUTO]);
@@ -127,7 +127,7 @@ t.test('mount namespace: a ramfs is refused by name, the tree runs on; --skip-mn
   mkdirSync(skipped);
   const skip = await runTool('criu-dump', ['-t', String(pid), '-D', skipped, '-o', 'dump.log', '--skip-mnt', `${dir}/R`, ...AUTO]);
   t.equal(skip.exitCode, 0, 'with --skip-mnt it is left out and the dump succeeds');
-  await waitFor(gone(pid), 10_000, 'the dumped task to go');
+  await waitFor(gone(pid), 30_000, 'the dumped task to go');
   const restore = await runTool('criu-restore', ['-D', skipped, '-d', '-j', '--root', '/', '-o', 'restore.log', ...AUTO]);
   t.equal(restore.exitCode, 0, 'restore exits 0');
   if (restore.exitCode === 0) t.same(mountsUnder(pid, dir).map((m) => m.split(' ')[1]), [`${dir}/T`], 'the restored namespace has the tmpfs, not the skipped ramfs');
@@ -137,7 +137,7 @@ for (const way of DIRECTIONS) {
   t.test(`mount namespace, ${way.title}`, { skip: skipWithoutUpstream() }, async (t) => {
     const dir = scratchDir(t);
     const pid = startInNamespace(t, dir, MOUNTS);
-    await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
+    await waitFor(ready(pid, dir), 30_000, 'python3 in its namespace');
     const before = mountsUnder(pid, dir);
     const pos = fdPos(pid, 3);
     const images = dumpWith(way.dump as Side, t, dir, pid, AUTO);
@@ -162,12 +162,12 @@ function hostTmpfs(t: Test, dir: string, name: string, text: string): string {
 
 async function dumpExternal(t: Test, dir: string, name: string, args: string[]): Promise<{ pid: number; images: string }> {
   const pid = startInNamespace(t, dir, `mount -t tmpfs x $D/T; echo data > $D/T/f; mount --bind $D/H $D/E`);
-  await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
+  await waitFor(ready(pid, dir), 30_000, 'python3 in its namespace');
   const images = join(dir, name);
   mkdirSync(images);
   const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4', ...args, ...AUTO]);
   t.equal(dump.exitCode, 0, 'dump exits 0');
-  await waitFor(gone(pid), 10_000, 'the dumped task to go');
+  await waitFor(gone(pid), 30_000, 'the dumped task to go');
   return { pid, images };
 }
 
@@ -193,7 +193,7 @@ t.test('mount namespace: external mounts by --external mnt[MOUNTPOINT]:KEY and b
     if (restore.exitCode === 0) {
       t.equal(readFileSync(`/proc/${pid}/root${dir}/E/x`, 'utf8'), 'other\n', 'the external mount is bound from the given path');
       process.kill(pid, 'SIGKILL');
-      await waitFor(gone(pid), 10_000, 'the restored task to go');
+      await waitFor(gone(pid), 30_000, 'the restored task to go');
     }
   }
   {
@@ -236,14 +236,14 @@ t.test('mount namespace: a pivoted root with external binds, restored under the 
       if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
     }
   });
-  await waitFor(() => existsSync(`/proc/${pid}/root/tmp/log`) && readFileSync(`/proc/${pid}/root/tmp/log`, 'utf8').includes('ready'), 10_000, 'python3 in its root');
+  await waitFor(() => existsSync(`/proc/${pid}/root/tmp/log`) && readFileSync(`/proc/${pid}/root/tmp/log`, 'utf8').includes('ready'), 30_000, 'python3 in its root');
   const strip = (lines: string): string[] => lines.split('\n').filter((l) => l !== '').map((l) => l.split(' ').slice(3).join(' ').replace(/ (shared|master):\d+/g, ' $1'));
   const before = strip(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
   const images = join(dir, 'img');
   mkdirSync(images);
   const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4', '--external', 'mnt[]']);
   t.equal(dump.exitCode, 0, 'dump with --external mnt[] exits 0');
-  await waitFor(gone(pid), 10_000, 'the dumped task to go');
+  await waitFor(gone(pid), 30_000, 'the dumped task to go');
   const restore = await runTool('criu-restore', ['-D', images, '-d', '--root', root, '--external', 'mnt[]', '-o', 'restore.log', '-v4']);
   t.equal(restore.exitCode, 0, `restore: ${readFileSync(join(images, 'restore.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
   if (restore.exitCode !== 0) return;
@@ -258,7 +258,7 @@ t.test('mount namespace: a pivoted root with external binds, restored under the 
 t.test('mount namespace: a deleted file in its tmpfs (ghost) and a linked one (--link-remap)', async (t) => {
   const dir = scratchDir(t);
   const pid = startInNamespace(t, dir, 'mount -t tmpfs x $D/T; echo data > $D/T/f', { GHOST: '1' });
-  await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
+  await waitFor(ready(pid, dir), 30_000, 'python3 in its namespace');
   const links = (): Map<string, number> => new Map(readdirSync(`/proc/${pid}/fd`).map((n) => [readlinkSync(`/proc/${pid}/fd/${n}`), Number(n)]));
   const before = links();
   const ghost = before.get(`${dir}/T/g (deleted)`);
@@ -268,7 +268,7 @@ t.test('mount namespace: a deleted file in its tmpfs (ghost) and a linked one (-
   mkdirSync(images);
   const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4', '--link-remap', ...AUTO]);
   t.equal(dump.exitCode, 0, `dump: ${readFileSync(join(images, 'dump.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
-  await waitFor(gone(pid), 10_000, 'the dumped task to go');
+  await waitFor(gone(pid), 30_000, 'the dumped task to go');
   const restore = await runTool('criu-restore', ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', '-v4', ...AUTO]);
   t.equal(restore.exitCode, 0, `restore: ${readFileSync(join(images, 'restore.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
   if (restore.exitCode !== 0) return;
@@ -287,14 +287,14 @@ mount -t overlay overlay -o lowerdir=$D/L,upperdir=$D/UP,workdir=$D/W $D/O; echo
 mount -t mqueue mq $D/M; mount -t sysfs sysfs $D/M
 mkdir $D/X $D/Y $D/Z; mount -t tmpfs z $D/X; mkdir $D/X/sub; echo deep > $D/X/sub/g; mount --bind $D/X/sub $D/Z; mount --bind $D/X $D/Y; umount $D/X`;
   const pid = startInNamespace(t, dir, setup);
-  await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
+  await waitFor(ready(pid, dir), 30_000, 'python3 in its namespace');
   const before = mountsUnder(pid, dir);
   t.same(before.map((m) => m.split(' ').at(-3)), ['tmpfs', 'overlay', 'mqueue', 'sysfs', 'tmpfs', 'tmpfs'], 'an overlay, a mqueue and a sysfs over it, a bind of a subdirectory older than the mount of its root');
   const images = join(dir, 'img');
   mkdirSync(images);
   const dump = await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4', ...AUTO]);
   t.equal(dump.exitCode, 0, 'dump exits 0');
-  await waitFor(gone(pid), 10_000, 'the dumped task to go');
+  await waitFor(gone(pid), 30_000, 'the dumped task to go');
   const restore = await runTool('criu-restore', ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', '-v4', ...AUTO]);
   t.equal(restore.exitCode, 0, `restore: ${readFileSync(join(images, 'restore.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
   if (restore.exitCode !== 0) return;
@@ -307,13 +307,13 @@ mkdir $D/X $D/Y $D/Z; mount -t tmpfs z $D/X; mkdir $D/X/sub; echo deep > $D/X/su
 t.test('mount namespace: a failed restore leaves no task and no yard, the next one works (a file of the namespace too); a nested namespace is refused', async (t) => {
   const dir = scratchDir(t);
   const pid = startInNamespace(t, dir, 'mount -t tmpfs x $D/T; echo data > $D/T/f', { NSFD: '1' });
-  await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
+  await waitFor(ready(pid, dir), 30_000, 'python3 in its namespace');
   const nsFd = readdirSync(`/proc/${pid}/fd`).find((n) => readlinkSync(`/proc/${pid}/fd/${n}`).startsWith('mnt:'))!;
   t.equal(readlinkSync(`/proc/${pid}/fd/${nsFd}`), readlinkSync(`/proc/${pid}/ns/mnt`), 'python3 holds a file of its own mount namespace');
   const images = join(dir, 'img');
   mkdirSync(images);
   t.equal((await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', ...AUTO])).exitCode, 0, 'dump exits 0');
-  await waitFor(gone(pid), 10_000, 'the dumped task to go');
+  await waitFor(gone(pid), 30_000, 'the dumped task to go');
   const args = ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', ...AUTO];
   const failed = await runTool('criu-restore', args, { env: { ...process.env, CRIU_FAULT: '2003' } });
   t.not(failed.exitCode, 0, 'a restore failing once the memory is restored (CRIU_FAULT=2003) fails');
@@ -327,7 +327,7 @@ t.test('mount namespace: a failed restore leaves no task and no yard, the next o
   }
 
   const nested = startInNamespace(t, join(dir, 'n'), 'mount -t tmpfs x $D/T; echo data > $D/T/f', { NESTED: '1' });
-  await waitFor(ready(nested, join(dir, 'n')), 10_000, 'python3 and its child in a namespace of its own');
+  await waitFor(ready(nested, join(dir, 'n')), 30_000, 'python3 and its child in a namespace of its own');
   const nestedImages = join(dir, 'img-nested');
   mkdirSync(nestedImages);
   t.not((await runTool('criu-dump', ['-t', String(nested), '-D', nestedImages, '-o', 'dump.log', ...AUTO])).exitCode, 0, 'a tree with a nested mount namespace is not dumped');
@@ -348,14 +348,14 @@ function swrk(action: 'dump' | 'restore', images: string, pid: number, root: str
 t.test('mount namespace through criu swrk (pycriu): root, auto_ext_mnt', { skip: existsSync('/usr/lib/python3/dist-packages/pycriu') ? false : 'Debian\'s pycriu is not installed' }, async (t) => {
   const dir = scratchDir(t);
   const pid = startInNamespace(t, dir, MOUNTS);
-  await waitFor(ready(pid, dir), 10_000, 'python3 in its namespace');
+  await waitFor(ready(pid, dir), 30_000, 'python3 in its namespace');
   const before = mountsUnder(pid, dir);
   const pos = fdPos(pid, 3);
   const images = join(dir, 'img');
   mkdirSync(images);
   t.match(swrk('dump', images, pid, '/'), { success: true }, 'DUMP with root and auto_ext_mnt');
   // reaped, not only dead: the restore below blocks this process (spawnSync), which is the task's parent
-  await waitFor(() => !existsSync(`/proc/${pid}`), 10_000, 'the dumped task to be reaped');
+  await waitFor(() => !existsSync(`/proc/${pid}`), 30_000, 'the dumped task to be reaped');
   const restored = swrk('restore', images, pid, '/');
   const errors = existsSync(join(images, 'restore.log')) ? readFileSync(join(images, 'restore.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ') : '(no restore.log)';
   t.match(restored, { success: true, pid }, `RESTORE with root and auto_ext_mnt: the same pid ${restored.success ? '' : `${restored.error ?? ''} ${errors}`}`);
