@@ -17,6 +17,10 @@
 // 4. through those fds: sharing groups (MOVE_MOUNT_SET_GROUP from a member,
 //    MS_SLAVE for a slave of a group of the namespace), unbindable, and the
 //    per-mount flags (mount_setattr: ro, nosuid, nodev, noexec, atime).
+// Not restored: an external mount's sharing with criu's namespace — it is
+// bound from the task's private copy of that namespace, so it comes back
+// private (binding from criu's own mount would let the mounts made under it
+// propagate out).
 // See mount(2), open_tree(2), move_mount(2), mount_setattr(2),
 // pivot_root(2), mount_namespaces(7).
 import { spawnSync } from 'node:child_process';
