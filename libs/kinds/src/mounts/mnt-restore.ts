@@ -161,11 +161,8 @@ function makeMount(task: MountNsRestore, entry: MntEntry, made: readonly Made[],
   const target = join(root.target, checkPath(entry.mountpoint, `mount ${entry.mnt_id}`));
   if (entry.ext_key !== undefined) {
     const source = externalSource(task, entry);
+    // from the task's private copy of criu's namespace: private, whatever its sharing was (see the top)
     call(task, `bind ${source} at ${target}`, SYS.mount, [source, target, null, MS.BIND, null]);
-    const slave = (entry.flags & MS.SLAVE) !== 0 && entry.master_id !== 0 && !made.some((m) => m.entry.shared_id === entry.master_id);
-    const keepShared = (entry.flags & MS.SHARED) !== 0 && entry.internal_sharing !== true;
-    if (slave) call(task, `make ${target} a slave`, SYS.mount, [null, target, null, MS.SLAVE, null]);
-    else if (!keepShared) call(task, `make ${target} private`, SYS.mount, [null, target, null, MS.PRIVATE, null]);
   } else {
     const source = made.find((m) => m.entry.root_dev === entry.root_dev && isSubpath(entry.root, m.entry.root) && m.entry.ext_key === undefined)
       ?? made.find((m) => m.entry.root_dev === entry.root_dev && isSubpath(entry.root, m.entry.root));
