@@ -42,10 +42,12 @@ while True:
 `;
 
 const CLIENT = `
-import socket, sys, time
+import socket, struct, sys, time
 c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
 if len(sys.argv) > 3:
-    packet = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)  # a socket criu cannot dump (yet)
+    # a socket criu cannot dump (nor upstream): a packet socket with a membership added twice
+    packet = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)
+    for _ in range(2): packet.setsockopt(263, 1, struct.pack('iHH32s', 1, 1, 0, b''))
 f = c.makefile('rb')
 n, pad = 0, b'.' * 200
 print('connected', flush=True)

@@ -1,18 +1,19 @@
 // Every kernel feature `criu check` knows, in the order it checks them.
 // Adding a check = one descriptor in probes/ and one line here.
 import type { Feature } from './feature.js';
-import { canMapVdso, kcmpEpoll, kcmpFiles, mapFiles, memfd, prctlMmMap, vdsoLayout } from './probes/mm.js';
+import { canMapVdso, kcmpEpoll, kcmpFiles, mapFiles, memfd, memfdHugetlb, prctlMmMap, vdsoLayout } from './probes/mm.js';
 import { memDirtyTrack, pagemapScan, uffd, uffdNoncoop, uffdWp } from './probes/dirty.js';
 import { ipv6Freebind, netDiagRaw, sockDiag, sockDiagNetlink, sockDiagPacket, sockoptBufLock, tcpRepair } from './probes/net.js';
 import { tcpHalfClosed } from './probes/tcp-half-closed.js';
 import { networkLockNftables } from './probes/network-lock-nftables.js';
 import { hasIptLegacy } from './probes/ipt-legacy.js';
+import { externalNetNs, nftables } from './probes/netns.js';
 import { clone3SetTid, nsLastPid, nsPid } from './probes/pids.js';
 import { cgroup2, cgroupFreezer, ioUring } from './probes/system.js';
 import { fdinfoLock, mntId, openat2, timerfd } from './probes/files.js';
 import {
-  aioRemap, apparmorStacking, autofs, breakpoints, cgroupns, compatCr, externalNetNs, linkNsid, memfdHugetlb, moveMountSetGroup,
-  newifindex, nftables, nsid, overlayfsMaps, pagemapScanGuardPages, skNs, skUnixFile, timensCr, tun, tunNs, userns,
+  aioRemap, apparmorStacking, autofs, breakpoints, cgroupns, compatCr, linkNsid, moveMountSetGroup,
+  newifindex, nsid, overlayfsMaps, pagemapScanGuardPages, skNs, skUnixFile, timensCr, tun, tunNs, userns,
 } from './probes/unsupported.js';
 import {
   getRseqConf, loginuid, pidfdStore, pidfdWait, processVm, ptraceRegsets, ptraceSeize, seccompFilters, seccompSuspend, timerCrIds,

@@ -1,10 +1,10 @@
 import t from 'tap';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CriuError } from '@criu-ts/base';
 import { AMD_EPYC_LEAVES, recordedReader } from '../test/recorded-cpuid.js';
-import { DEFAULT_CPUID_HELPER, featureIndex, featureName, hasFeature, nativeCpuidReader, parseCpuidOutput, readCpuFeatures } from './index.js';
+import { DEFAULT_CPUID_LIBRARY, featureIndex, featureName, hasFeature, nativeCpuidReader, readCpuFeatures } from './index.js';
 
 t.test('the recorded AMD EPYC leaves give the words CRIU would store', async (t) => {
   const cpu = readCpuFeatures(recordedReader(AMD_EPYC_LEAVES));
@@ -45,19 +45,22 @@ t.test('XSAVE components whose CPUID feature is off are dropped', async (t) => {
   t.equal(readCpuFeatures(recordedReader(AMD_EPYC_LEAVES, noAvx512)).xfeaturesMask, 0x07n);
 });
 
-t.test('the native helper: real leaves, output checks, a clear error when missing', async (t) => {
-  const cpu = readCpuFeatures(nativeCpuidReader(DEFAULT_CPUID_HELPER));
+t.test('the native library: real leaves, and a clear error when it is missing', async (t) => {
+  const cpu = readCpuFeatures(nativeCpuidReader(DEFAULT_CPUID_LIBRARY));
   t.ok(hasFeature(cpu.capability, featureIndex('fpu')) && hasFeature(cpu.capability, featureIndex('sse2')), 'this x86-64 CPU has fpu and sse2');
   t.equal(featureName(featureIndex('avx2')), 'avx2');
   t.equal(featureName(2 * 32 + 5), 'word 2 bit 5');
-  t.throws(() => parseCpuidOutput('0x1 0x0 0x1 0x2 0x3\n', [{ leaf: 1, subleaf: 0 }]), /unexpected line/);
-  t.throws(() => parseCpuidOutput('', [{ leaf: 1, subleaf: 0 }]), /answered 0 of 1/);
+  const [leaf0, leaf1] = nativeCpuidReader()([{ leaf: 0, subleaf: 0 }, { leaf: 1, subleaf: 0 }]);
+  const vendor = Buffer.alloc(12);
+  vendor.writeUInt32LE(leaf0!.ebx, 0);
+  vendor.writeUInt32LE(leaf0!.edx, 4);
+  vendor.writeUInt32LE(leaf0!.ecx, 8);
+  t.match(vendor.toString('latin1'), /^(GenuineIntel|AuthenticAMD|HygonGenuine)$/, 'leaf 0 names the vendor');
+  t.ok(leaf0!.eax >= 0xd, 'the highest basic leaf includes the XSAVE leaf');
+  t.equal((leaf1!.edx >>> 0) & 1, 1, 'leaf 1: edx bit 0 is fpu');
   const dir = mkdtempSync(join(tmpdir(), 'criu-ts-cpuid-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const missing = join(dir, 'cpuid');
+  const missing = join(dir, 'libcriu-cpuid.so');
   const error = t.throws(() => nativeCpuidReader(missing)([{ leaf: 0, subleaf: 0 }])) as CriuError;
-  t.match(error, { code: 'ENOCPUID', hint: /make -C native/ });
-  writeFileSync(missing, '#!/bin/sh\necho 0x00000000 0x00000000 0x1 0x2 0x3 0x4\n');
-  chmodSync(missing, 0o755);
-  t.same(nativeCpuidReader(missing)([{ leaf: 0, subleaf: 0 }]), [{ eax: 1, ebx: 2, ecx: 3, edx: 4 }], 'any executable answering the format works');
+  t.match(error, { code: 'ENOCPUID', hint: /make -C native/, message: /libcriu-cpuid\.so is missing/ });
 });

@@ -101,7 +101,7 @@ function xsaveState(leaves: Leaves, words: readonly number[]): Pick<CpuFeatures,
   return { xfeaturesMask: mask & XFEATURE_MASK_USER, xsaveSize: d0.ebx >>> 0, xsaveSizeMax: d0.ecx >>> 0 };
 }
 
-/** This CPU's features; `reader` defaults to the native cpuid helper. */
+/** This CPU's features; `reader` defaults to the native cpuid library (in-process). */
 export function readCpuFeatures(reader: CpuidReader = nativeCpuidReader()): CpuFeatures {
   const leaves = leafTable(reader);
   const leaf0 = leaves(0);

@@ -1,5 +1,5 @@
 // Test support: CPUID leaves recorded on an AMD EPYC (family 0x1a) VM with
-// native/build/cpuid, served by a fake CpuidReader, and small helpers to
+// the native cpuid reader, served by a fake CpuidReader, and small helpers to
 // doctor a CpuFeatures.
 import type { CpuFeatures, CpuidReader, CpuidRegs } from '../src/index.js';
 import { featureIndex } from '../src/index.js';

@@ -9,8 +9,9 @@ import { accessSync, closeSync, constants, fsyncSync, openSync, statSync } from 
 import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CriuError, FAULT, faultPoint, faultSetting, stagePoint, type Logger } from '@criu-ts/base';
-import { SIG, kill } from '@criu-ts/kernel';
-import { criuNamespaceIds, dedupImages, memoryKind, taskKinds, uptimeMicros, type DumpOptions, type PageStream, type TaskKind, type TaskRecord } from '@criu-ts/kinds';
+import { SIG, kill, syncfs } from '@criu-ts/kernel';
+import { deferImageSync, prepareImageKinds } from '@criu-ts/images';
+import { criuNamespaceIds, dedupImages, lockTreeNetNs, memoryKind, taskKinds, treeNetNs, unlockTreeNetNs, uptimeMicros, type DumpOptions, type PageStream, type TaskKind, type TaskRecord } from '@criu-ts/kinds';
 import { connectPageServer, type ConnectOptions } from '@criu-ts/page-server';
 import { createEngineContext, isGone, type EngineContext } from './dump-context.js';
 import { freezeTree } from './freeze.js';
@@ -32,7 +33,7 @@ export interface DumpRequest extends DumpOptions {
   timeoutSeconds: number;
   log: Logger;
   /** runs the --action-script hooks; a rejection fails the dump */
-  runAction?: (action: 'pre-dump' | 'post-dump', env: { pid: number }) => Promise<void>;
+  runAction?: (action: 'pre-dump' | 'post-dump' | 'network-lock' | 'network-unlock', env: { pid: number }) => Promise<void>;
   /** --page-server: send page data there (connected before freezing) instead of writing pagemap/pages images */
   pageServer?: ConnectOptions;
   /**
@@ -84,11 +85,17 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   const { log } = request;
   faultSetting();
   checkImagesDir(request.imagesDir);
-  if (request.prevImagesDir !== undefined) {
-    const parentDir = resolve(request.imagesDir, request.prevImagesDir);
-    return linkParent(request.imagesDir, request.prevImagesDir, log, () => dumpChecked({ ...request, parentDir }));
+  // images are made durable together, by syncDir, before the tree is killed
+  deferImageSync(true);
+  try {
+    if (request.prevImagesDir !== undefined) {
+      const parentDir = resolve(request.imagesDir, request.prevImagesDir);
+      return await linkParent(request.imagesDir, request.prevImagesDir, log, () => dumpChecked({ ...request, parentDir }));
+    }
+    return await dumpChecked(request);
+  } finally {
+    deferImageSync(false);
   }
-  return dumpChecked(request);
 }
 
 async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
@@ -103,6 +110,8 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
   let started: bigint;
   try {
     prepared = Object.assign({}, ...kinds.map((kind) => kind.prepareDump?.() ?? {}));
+    // the entries' schema types are built now, not while the tree is frozen
+    prepareImageKinds(new Set([...kinds.flatMap((kind) => kind.images), 'pstree', 'inventory', 'stats']));
     started = process.hrtime.bigint();
     tree = freezeTree(request.pid, { log: log.child('freeze'), timeoutMs: request.timeoutSeconds * 1000 });
   } catch (error) {
@@ -115,6 +124,7 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
   try {
     faultPoint(FAULT.DUMP_EARLY);
     await stagePoint(FAULT.DUMP_FREEZE);
+    if (!request.preDump) await lockNetwork(request, ctx);
     dumpTasks(ctx, tree, kinds);
     await stagePoint(FAULT.DUMP_WRITE);
     if (!request.preDump) writePstree(request.imagesDir, tree.tasks);
@@ -139,17 +149,41 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
     // post-dump runs with the tree still frozen; if it fails, the tree goes on running
     await request.runAction?.('post-dump', { pid: request.pid });
     await stagePoint(FAULT.DUMP_KILL);
+    if (request.leaveRunning) await networkUnlockScripts(request, ctx);
     finish(request, tree, ctx);
     return { tree, stats: ctx.stats, freezingUs: Number((frozen - started) / 1000n), frozenUs };
   } catch (error) {
     log.info('dump failed; the tree is left running as it was');
     ctx.releaseInjectors();
+    await networkUnlockScripts(request, ctx);
     ctx.runOn();
     releaseThreads(liveThreads(tree), log);
     pageServer?.close();
     ctx.discardImages();
     faultPoint(FAULT.DUMP_CRASH);
     throw error;
+  }
+}
+
+/**
+ * criu(8)'s network-lock stage: a tree with a network namespace of its own
+ * has it locked whole before any socket is dumped, and unlocked (after
+ * every connection is out of repair mode: the undo registered first runs
+ * last) when the tree runs on; without one, connections are locked as
+ * they are dumped.
+ */
+async function lockNetwork(request: DumpRequest, ctx: EngineContext): Promise<void> {
+  ctx.onRunOn?.(() => unlockTreeNetNs(ctx));
+  await lockTreeNetNs(ctx, (action) => request.runAction?.(action, { pid: request.pid }) ?? Promise.resolve());
+}
+
+/** The network-unlock action scripts, when the tree runs on with its namespace locked; a failing script is reported only. */
+async function networkUnlockScripts(request: DumpRequest, ctx: EngineContext): Promise<void> {
+  try {
+    if (treeNetNs(ctx)?.locked !== true) return;
+    await request.runAction?.('network-unlock', { pid: request.pid });
+  } catch (error) {
+    ctx.log.warn(`network-unlock: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -190,9 +224,15 @@ function microsSince(start: bigint): number {
   return Number((process.hrtime.bigint() - start) / 1000n);
 }
 
+/**
+ * Make the image set durable: the images were closed without an fsync each
+ * (deferImageSync), so one syncfs(2) of the directory's filesystem writes
+ * them all out with a single journal commit, then the directory itself.
+ */
 function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
+    syncfs(fd, dir);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -63,7 +63,7 @@ const messageQueue: ExtraFormat = {
     input.records = records;
   },
   size: (entry) =>
-    (entry.records ?? []).reduce((sum, r) => sum + encodeMessage(messageType('ipc_msg'), r.message).length + Number(r.message.msize ?? 0), 0),
+    (entry.records ?? []).reduce((sum, r) => sum + encodeMessage('ipc_msg', r.message).length + Number(r.message.msize ?? 0), 0),
 };
 
 const formats: Readonly<Record<string, ExtraFormat>> = {

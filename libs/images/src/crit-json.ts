@@ -1,7 +1,8 @@
 // One message ↔ crit's JSON object (pycriu pb2dict / dict2pb): present fields
 // in field-number order, enums by name, bytes as base64 lines; with pretty,
 // (criu).hex / dev / flags / dict / ipadd fields in their readable forms.
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { protobufjs } from './protobufjs-lazy.js';
 import { CriuError } from '@criu-ts/base';
 import { critOptions, longTypes } from './schema.js';
 import {
@@ -32,8 +33,8 @@ function prettyInt(field: protobuf.Field, value: number | bigint, isHex: boolean
 
 function valueToCrit(field: protobuf.Field, value: unknown, pretty: boolean, isHex: boolean): JsonValue {
   const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return messageToCrit(resolved, value as ImageMessage, pretty, isHex);
-  if (resolved instanceof protobuf.Enum) return resolved.valuesById[value as number] ?? null;
+  if (resolved instanceof protobufjs().Type) return messageToCrit(resolved, value as ImageMessage, pretty, isHex);
+  if (resolved instanceof protobufjs().Enum) return resolved.valuesById[value as number] ?? null;
   if (field.type === 'bytes') {
     const bytes = value as Uint8Array;
     return critOptions(field).conv === 'unix_name' ? quotedPrintable(bytes) : base64Lines(bytes);
@@ -78,8 +79,8 @@ function intFromCrit(field: protobuf.Field, value: JsonValue): bigint {
 
 function valueFromCrit(field: protobuf.Field, value: JsonValue): unknown {
   const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return messageFromCrit(resolved, value as JsonObject);
-  if (resolved instanceof protobuf.Enum) {
+  if (resolved instanceof protobufjs().Type) return messageFromCrit(resolved, value as JsonObject);
+  if (resolved instanceof protobufjs().Enum) {
     const number = resolved.values[String(value)];
     if (number === undefined) throw new CriuError(`${field.name}: no ${resolved.name} value ${String(value)}`, { code: 'EINVAL' });
     return number;

@@ -2,7 +2,6 @@
 // demands (checked against the message's size fields) and its padding.
 import { CriuError } from '@criu-ts/base';
 import { IMG_COMMON_MAGIC, IMG_SERVICE_MAGIC, type ImageKindSpec, type PayloadSpec } from './kinds.js';
-import { messageType } from './schema.js';
 import { recordCount, recordSize, restFollows, sizedPayload } from './payload.js';
 import { encodeMessage, type ImageMessage } from './wire.js';
 import type { ImageRecord } from './entry-steps.js';
@@ -38,7 +37,7 @@ export function encodeHeader(kind: ImageKindSpec): Buffer {
 
 /** A length-prefixed protobuf message. */
 export function encodeFramed(typeName: string, message: ImageMessage): Uint8Array[] {
-  const body = encodeMessage(messageType(typeName), message);
+  const body = encodeMessage(typeName, message);
   const length = Buffer.alloc(4);
   length.writeUInt32LE(body.length, 0);
   return [length, body];

@@ -5,7 +5,6 @@
 import { CriuError, ImageError } from '@criu-ts/base';
 import { IMG_COMMON_MAGIC, IMG_SERVICE_MAGIC, type ImageKindSpec, type PayloadSpec } from './kinds.js';
 import { kindByMagic } from './kind-lookup.js';
-import { messageType } from './schema.js';
 import { recordCount, recordSize, restFollows, sizedPayload } from './payload.js';
 import { decodeMessage, type ImageMessage } from './wire.js';
 
@@ -106,7 +105,7 @@ function* messageSteps(state: ParseState, typeName: string, allowEof: boolean): 
   const body = yield* take(state, length);
   if (body.length < length) throw new ImageError(`truncated ${typeName} (${body.length} of ${length} bytes)`, where);
   try {
-    return decodeMessage(messageType(typeName), body);
+    return decodeMessage(typeName, body);
   } catch (error) {
     if (error instanceof ImageError || !(error instanceof Error)) throw error;
     throw new ImageError(`cannot decode ${typeName}: ${error.message}`, { image: state.image, offset: start + 4, cause: error });

@@ -1,6 +1,9 @@
 // Synchronous, buffered writing of an image one entry at a time. Files are
-// created 0600; close() flushes and fsyncs. Payloads the caller moves itself
-// (splice, copy_file_range) get a slot: the fd and the offset to write at.
+// created 0600; close() flushes and fsyncs — unless the caller has taken
+// durability over for a whole image set (deferImageSync: a dump syncs its
+// images directory's filesystem once with syncfs(2) before the tree is
+// killed, instead of one journal commit per file). Payloads the caller moves
+// itself (splice, copy_file_range) get a slot: the fd and the offset to write at.
 import { closeSync, fstatSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { CriuError } from '@criu-ts/base';
@@ -23,6 +26,17 @@ export interface PayloadSlot {
 }
 
 const DEFAULT_BUFFER = 256 * 1024;
+
+let deferredSync = false;
+
+/**
+ * Whether close() leaves durability to the caller (true) or fsyncs each
+ * image (false, the default). A caller that defers must make the files
+ * durable itself (syncfs(2) of their filesystem) before relying on them.
+ */
+export function deferImageSync(defer: boolean): void {
+  deferredSync = defer;
+}
 
 export class ImageWriter {
   readonly kind: ImageKindSpec;
@@ -107,13 +121,13 @@ export class ImageWriter {
     return slot;
   }
 
-  /** Flush, fsync (regular files) and close the fd if the writer opened it. */
+  /** Flush, fsync (regular files, unless deferred: deferImageSync) and close the fd if the writer opened it. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     try {
       this.flush();
-      if (this.position !== null) fsyncSync(this.fd);
+      if (this.position !== null && !deferredSync) fsyncSync(this.fd);
     } finally {
       if (this.ownsFd) closeSync(this.fd);
     }

@@ -1,6 +1,7 @@
 // Finding image kinds: by our name, by magic, and naming their files.
 import { CriuError } from '@criu-ts/base';
 import { imageKinds, type ImageKind, type ImageKindSpec, type KindName } from './kinds.js';
+import { prepareWireType, wireType, type WireType } from './wire-types.js';
 
 const byName = new Map<string, ImageKindSpec>(imageKinds.map((kind) => [kind.name, kind]));
 
@@ -43,4 +44,16 @@ const filePatterns: readonly [RegExp, ImageKindSpec][] = imageKinds.map((kind) =
 /** The kind whose file-name pattern `name` fits ('core-42.img' → core, 'stats-dump' → stats), if any. */
 export function kindOfFileName(name: string): ImageKindSpec | undefined {
   return filePatterns.find(([pattern]) => pattern.test(name))?.[1];
+}
+
+/**
+ * Make the codec's descriptors of these image kinds' entries now (they are
+ * otherwise made on first use): a dump does it before it freezes the tree.
+ */
+export function prepareImageKinds(kinds: Iterable<KindName | ImageKindSpec>): void {
+  const done = new Set<WireType>();
+  for (const kind of kinds) {
+    const spec = imageKind(kind);
+    for (const name of [spec.message, spec.head]) if (name !== undefined) prepareWireType(wireType(name), done);
+  }
 }

@@ -8,7 +8,7 @@ import { CriuError, ImageError } from '@criu-ts/base';
 import { imageFileName } from './kind-lookup.js';
 import { openImage, type ImageReader } from './image-reader.js';
 import { createImage, type ImageWriter, type PayloadSlot } from './image-writer.js';
-import { fieldById, messageType } from './schema.js';
+import { wireType } from './wire-types.js';
 import type { ImageMessage } from './wire.js';
 import type { PagemapEntry } from './generated/messages.js';
 
@@ -29,10 +29,10 @@ export interface PageRun {
 
 /** Field names of pagemap_entry's page counts: field 2 (uint32, every CRIU) and field 5 (uint64, CRIU 4). */
 function countFields(): { compat: string; wide: string | undefined } {
-  const type = messageType('pagemap_entry');
-  const compat = fieldById(type, 2);
+  const type = wireType('pagemap_entry');
+  const compat = type.byId[2];
   if (compat === undefined) throw new CriuError('pagemap_entry has no field 2 (page count)', { code: 'ENOSCHEMA' });
-  return { compat: compat.name, wide: fieldById(type, 5)?.name };
+  return { compat: compat.name, wide: type.byId[5]?.name };
 }
 
 /**

@@ -2,14 +2,13 @@
 // agree with the payloads given, so images can be written and compared.
 import type { ImageKindSpec, PayloadSpec } from './kinds.js';
 import type { EntryInput } from './entry-encode.js';
-import { hasMessageType, messageType } from './schema.js';
+import { hasWireType, longTypes, wireType } from './wire-types.js';
 import { sampleMessage } from './sample-message.js';
-import { longTypes } from './schema.js';
 import type { ImageMessage } from './wire.js';
 
 function setCount(typeName: string, message: ImageMessage, field: string, value: number): void {
-  const type = messageType(typeName).fields[field];
-  message[field] = type !== undefined && longTypes.has(type.type) ? BigInt(value) : value;
+  const type = wireType(typeName).wireFields.find((f) => f.name === field);
+  message[field] = type !== undefined && longTypes.has(type.kind) ? BigInt(value) : value;
 }
 
 function bytes(length: number, seed: number): Buffer {
@@ -41,7 +40,7 @@ function withPayload(typeName: string, spec: PayloadSpec | undefined, seed: numb
 export function kindHasSchema(kind: ImageKindSpec): boolean {
   const types = [kind.message, kind.head];
   if (kind.payload !== undefined && 'records' in kind.payload) types.push(kind.payload.records.type);
-  return kind.message !== undefined && types.every((type) => type === undefined || hasMessageType(type));
+  return kind.message !== undefined && types.every((type) => type === undefined || hasWireType(type));
 }
 
 /**

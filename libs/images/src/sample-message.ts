@@ -2,7 +2,8 @@
 // codecs (ours and others'): values at the edges of each type (64-bit values
 // beyond 2^53, unsigned values with the top bit set, non-ASCII strings, bytes
 // long enough for base64 line breaks), two items per repeated field.
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+import { protobufjs } from './protobufjs-lazy.js';
 import { critDictTables } from './crit-format.js';
 import { critOptions, messageType } from './schema.js';
 import type { ImageMessage } from './wire.js';
@@ -27,8 +28,8 @@ const scalars: Record<string, (seed: number) => unknown> = {
 
 function sampleValue(field: protobuf.Field, seed: number, depth: number): unknown {
   const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return depth > 4 ? undefined : sampleMessageOf(resolved, seed, depth + 1);
-  if (resolved instanceof protobuf.Enum) {
+  if (resolved instanceof protobufjs().Type) return depth > 4 ? undefined : sampleMessageOf(resolved, seed, depth + 1);
+  if (resolved instanceof protobufjs().Enum) {
     const values = Object.values(resolved.values);
     return values[(seed + values.length - 1) % values.length];
   }

@@ -1,14 +1,20 @@
-// The image schemas at run time: the protobufjs root built from the bundle
-// that codegen/ generated from proto/*.proto, and crit's per-field options.
-// Types are added to the root when first looked up, with the types their
-// fields name: building all ~140 at start cost tens of ms of every run.
-import protobuf from 'protobufjs';
+// The image schemas as protobufjs reflection, for crit's JSON path (field
+// options, enum names) and tests: the root built from the bundle that
+// codegen/ generated from proto/*.proto, and crit's per-field options.
+// Encoding and decoding do not use it (wire.ts walks wire-types.ts), so
+// protobufjs is loaded, and each type added to the root with the types its
+// fields name, only when crit first looks one up.
+import type protobuf from 'protobufjs';
 import { CriuError } from '@criu-ts/base';
 import { schemaJson } from './generated/schema.js';
+import { protobufjs } from './protobufjs-lazy.js';
+import { hasWireType, wireTypeNames } from './wire-types.js';
+
+export { longTypes } from './wire-types.js';
 
 type JsonDef = { fields?: Record<string, { type: string }>; nested?: Record<string, JsonDef> };
 
-const root = new protobuf.Root();
+let root: protobuf.Root | undefined;
 let definitions: Record<string, JsonDef> | undefined;
 
 function schemaDefinitions(): Record<string, JsonDef> {
@@ -23,26 +29,29 @@ function referencedNames(def: JsonDef, out: Set<string>): void {
 }
 
 /** Add the top-level definition `top` and what it refers to, then resolve them. */
-function addDefinition(top: string): void {
+function addDefinition(top: string): protobuf.Root {
+  const pb = protobufjs();
+  const current = (root ??= new pb.Root());
   const defs = schemaDefinitions();
-  if (root.get(top) !== null || defs[top] === undefined) return;
+  if (current.get(top) !== null || defs[top] === undefined) return current;
   const wanted = new Set<string>();
   const visit = (name: string): void => {
-    if (wanted.has(name) || root.get(name) !== null || defs[name] === undefined) return;
+    if (wanted.has(name) || current.get(name) !== null || defs[name] === undefined) return;
     wanted.add(name);
     const refs = new Set<string>();
     referencedNames(defs[name], refs);
     for (const ref of refs) visit(ref);
   };
   visit(top);
-  root.addJSON(Object.fromEntries([...wanted].map((name) => [name, defs[name]])) as Record<string, protobuf.AnyNestedObject>);
+  current.addJSON(Object.fromEntries([...wanted].map((name) => [name, defs[name]])) as Record<string, protobuf.AnyNestedObject>);
   for (const name of wanted) {
-    const added = root.get(name);
-    if (added instanceof protobuf.Namespace) {
+    const added = current.get(name);
+    if (added instanceof pb.Namespace) {
       plainConstructors(added);
       added.resolveAll();
     }
   }
+  return current;
 }
 
 /**
@@ -52,17 +61,14 @@ function addDefinition(top: string): void {
  * per type. We never make message instances (wire.ts works on plain objects).
  */
 function plainConstructors(ns: protobuf.NamespaceBase): void {
-  if (ns instanceof protobuf.Type) ns.ctor = function Message(): void {} as unknown as protobuf.Constructor<object>;
-  for (const nested of ns.nestedArray) if (nested instanceof protobuf.Namespace || nested instanceof protobuf.Type) plainConstructors(nested);
+  const pb = protobufjs();
+  if (ns instanceof pb.Type) ns.ctor = function Message(): void {} as unknown as protobuf.Constructor<object>;
+  for (const nested of ns.nestedArray) if (nested instanceof pb.Namespace || nested instanceof pb.Type) plainConstructors(nested);
 }
 
 function lookup(name: string): protobuf.ReflectionObject | null {
-  addDefinition(name.replace(/^\./, '').split('.')[0] ?? '');
-  return root.lookup(name);
+  return addDefinition(name.replace(/^\./, '').split('.')[0] ?? '').lookup(name);
 }
-
-/** The 64-bit integer types: bigint in our API. */
-export const longTypes: ReadonlySet<string> = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 
 /** crit's field options, `[(criu).hex = true]` and friends (opts.proto). */
 export interface CritFieldOptions {
@@ -75,10 +81,10 @@ export interface CritFieldOptions {
   conv?: string;
 }
 
-/** The message type of that protobuf name, e.g. 'core_entry'. */
+/** The protobufjs message type of that protobuf name, e.g. 'core_entry' (crit's reflection; the codec takes the name). */
 export function messageType(name: string): protobuf.Type {
-  const found = lookup(name);
-  if (!(found instanceof protobuf.Type)) {
+  const found = hasWireType(name) ? lookup(name) : null;
+  if (!(found instanceof protobufjs().Type)) {
     throw new CriuError(`no message type ${name} in the image schemas (proto/)`, { code: 'ENOSCHEMA' });
   }
   return found;
@@ -86,22 +92,12 @@ export function messageType(name: string): protobuf.Type {
 
 /** Whether the schemas have a message of that name. */
 export function hasMessageType(name: string): boolean {
-  return lookup(name) instanceof protobuf.Type;
-}
-
-function collectTypes(ns: protobuf.NamespaceBase, out: protobuf.Type[]): void {
-  for (const item of ns.nestedArray) {
-    if (item instanceof protobuf.Type) out.push(item);
-    if (item instanceof protobuf.Namespace || item instanceof protobuf.Type) collectTypes(item, out);
-  }
+  return hasWireType(name);
 }
 
 /** Every message type of the schemas, as protobuf names ('core_entry', 'mnt_entry.x', ...). */
 export function messageTypeNames(): string[] {
-  const types: protobuf.Type[] = [];
-  for (const name of Object.keys(schemaDefinitions())) addDefinition(name);
-  collectTypes(root, types);
-  return types.map((type) => type.fullName.slice(1));
+  return wireTypeNames();
 }
 
 /** crit's options of a field, read from `(criu).NAME` entries of its options. */
@@ -112,9 +108,4 @@ export function critOptions(field: protobuf.Field): CritFieldOptions {
     if (match?.[1] !== undefined) out[match[1]] = value;
   }
   return out as CritFieldOptions;
-}
-
-/** The field of a message with that number, if the schema has one. */
-export function fieldById(type: protobuf.Type, id: number): protobuf.Field | undefined {
-  return type.fieldsById[id];
 }

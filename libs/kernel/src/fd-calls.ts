@@ -1,5 +1,5 @@
 // File-descriptor calls Node does not offer: memfd, pipes with flags, dup3,
-// fcntl, ioctl, and tee/splice to copy pipe data without consuming it.
+// fcntl, ioctl, syncfs, and tee/splice to copy pipe data without consuming it.
 import { invoke, invokeInt } from './syscall.js';
 import { SYS } from './sys-numbers.js';
 
@@ -29,6 +29,11 @@ export function fcntl(fd: number, cmd: number, arg: bigint | number | Buffer = 0
 
 export function ioctl(fd: number, request: number, arg: bigint | number | Buffer = 0): bigint {
   return invoke(SYS.ioctl, [fd, request, arg], { call: `ioctl(0x${request.toString(16)})`, path: `fd ${fd}` });
+}
+
+/** syncfs(2): makes every dirty file of the filesystem holding fd durable (one journal commit). */
+export function syncfs(fd: number, what = `fd ${fd}`): void {
+  invoke(SYS.syncfs, [fd], { path: what });
 }
 
 /** Duplicates up to len bytes from one pipe into another without consuming them. */

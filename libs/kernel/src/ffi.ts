@@ -1,4 +1,4 @@
-// The raw layer: positional calls into libc through ffi-rs. This is the only
+// The raw layer: positional calls into libc (and our own native/build/lib*.so) through ffi-rs. This is the only
 // file in the project that imports ffi-rs. Nothing here validates or throws
 // on a failed call: it returns the value and errno as the C library gave
 // them; the typed wrappers in the other files turn -1 into SyscallError.
@@ -77,6 +77,29 @@ export function callLibc(funcName: string, args: readonly RawArg[]): RawResult {
     freeResultMemory: false,
   });
   return { value: BigInt(result.value as bigint), errno: result.errnoCode };
+}
+
+const openedLibraries = new Set<string>();
+
+/**
+ * Calls a function of a shared object of ours (native/build/lib*.so), taking
+ * integers/pointers and returning a long; the library is dlopen'ed on first
+ * use. Throws ffi-rs' error if it cannot be loaded.
+ */
+export function callLibrary(path: string, funcName: string, args: readonly RawArg[]): bigint {
+  if (!openedLibraries.has(path)) {
+    open({ library: path, path });
+    openedLibraries.add(path);
+  }
+  const result = load<DataTypeEnum.BigInt, false>({
+    library: path,
+    funcName,
+    retType: DataType.BigInt,
+    paramsType: args.map(typeOf) as DataTypeEnum[],
+    paramsValue: args.map(valueOf),
+    freeResultMemory: false,
+  });
+  return BigInt(result as bigint);
 }
 
 /** syscall(2) through libc: -1 and errno on failure, as glibc reports it. */

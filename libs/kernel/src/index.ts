@@ -1,7 +1,7 @@
 // @criu-ts/kernel: the kernel calls dump, restore and check make, as typed
 // wrappers that throw SyscallError, over a raw ffi-rs layer (the only
 // importer of ffi-rs in the project).
-export { bufferAddress, bufferAddresses, type RawArg } from './ffi.js';
+export { bufferAddress, bufferAddresses, callLibrary, type RawArg } from './ffi.js';
 export * from './sys-numbers.js';
 export * from './ptrace-constants.js';
 export * from './signal-constants.js';
@@ -18,5 +18,6 @@ export * from './process.js';
 export * from './fd-calls.js';
 export * from './socket-calls.js';
 export * from './netlink-diag.js';
+export * from './packet-diag.js';
 export * from './unix-socket-calls.js';
 export * from './uffd.js';

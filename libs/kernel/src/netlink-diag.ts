@@ -216,7 +216,18 @@ function collectReplies(fd: number, seq: number, what: string): Buffer[] {
 
 /** Sends one sock_diag dump request and returns the payloads of its replies. */
 export function sockDiagDump(request: Buffer, what = 'sock_diag'): Buffer[] {
-  const fd = socket(AF.NETLINK, SOCK.RAW | SOCK.CLOEXEC, NETLINK_SOCK_DIAG);
+  return netlinkDump(NETLINK_SOCK_DIAG, request, what);
+}
+
+export const NETLINK_ROUTE = 0;
+
+/**
+ * Sends one dump request (nlmsghdr with NLM_F_DUMP, seq at offset 8) on a
+ * new netlink socket of `protocol` — in the calling thread's network
+ * namespace — and returns the payloads of its replies.
+ */
+export function netlinkDump(protocol: number, request: Buffer, what: string): Buffer[] {
+  const fd = socket(AF.NETLINK, SOCK.RAW | SOCK.CLOEXEC, protocol);
   try {
     sendto(fd, request, 0, KERNEL_ADDR);
     return collectReplies(fd, request.readUInt32LE(8), what);

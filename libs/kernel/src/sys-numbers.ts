@@ -156,6 +156,7 @@ export const SYS = {
   setrlimit: 160,
   chroot: 161,
   sync: 162,
+  syncfs: 306,
   mount: 165,
   umount2: 166,
   sethostname: 170,

@@ -44,7 +44,7 @@ export interface DumpOptions {
   leaveRunning?: boolean;
   /** --auto-dedup: punch the pages this run writes out of the parent images */
   autoDedup?: boolean;
-  /** --external, as given (the mount kind takes mnt[..]) */
+  /** --external TYPE[ID]:VALUE, as given (net[INODE]:KEY: the tree's network namespace is external; mnt[..]: external mounts) */
   external?: readonly string[];
   /** -M/--ext-mount-map KEY:VALUE or auto */
   extMountMap?: readonly string[];

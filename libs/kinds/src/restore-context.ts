@@ -36,10 +36,16 @@ export interface RestoreOptions {
   orphanPtsMaster?: (master: number) => void;
   /** -r/--root: where the tree's mount namespace gets its root (default /) */
   root?: string;
-  /** --external, as given (mnt[KEY]:PATH for external mounts) */
+  /** --external TYPE[ID]:VALUE, as given (veth[IN]:OUT[@BRIDGE]: a veth's outer end; mnt[KEY]:PATH: an external mount) */
   external?: readonly string[];
   /** -M/--ext-mount-map KEY:PATH or auto */
   extMountMap?: readonly string[];
+  /** --veth-pair IN=OUT */
+  vethPair?: readonly string[];
+  /** --join-ns NS:{PID|PATH}[,EXTRA], as given */
+  joinNs?: readonly string[];
+  /** --empty-ns net: the network namespace is made empty, for an action script (setup-namespaces) to fill */
+  emptyNs?: 'net';
 }
 
 /** A task being restored, as pstree.img and its core image describe it. */
@@ -85,4 +91,10 @@ export interface RestoreContext {
    * the task being restored, beside the leader's trampoline; released after.
    */
   withThread?<T>(tid: number, fn: (injector: Injector) => T): T;
+  /**
+   * Runs fn with injectors on threads `tids` of task `pid` (not its
+   * leader), all on the leader's trampoline and batch area, ready for
+   * batchOnThreads; released after.
+   */
+  withThreads?(pid: number, tids: readonly number[], fn: (injectors: readonly Injector[]) => void): void;
 }

@@ -4,7 +4,10 @@
 // mapping at its address (anonymous ones fresh, file ones by reopening the
 // file in the task), read the pages in, set the final protections and
 // advice, and move the vDSO. Shared anonymous and memfd mappings map the
-// object the memory kind made once (AddressSpaceInput.sharedFd). Not yet:
+// object the memory kind made once (AddressSpaceInput.sharedFd). A task
+// cloned from its restored parent keeps the private mappings it inherits
+// (AddressSpaceInput.inherited, cow-vmas.ts) with the parent's pages in
+// them, so pages shared copy-on-write stay shared (cow-pages.ts). Not yet:
 // SysV, AIO and packet-ring mappings (refused in vma-plan.ts).
 import { CriuError, type Logger } from '@criu-ts/base';
 import { O, PROT, SYS } from '@criu-ts/kernel';
@@ -14,7 +17,9 @@ import { callsChecked, takeOurFd, type Injector, type NamedCall } from '@criu-ts
 import type { FileTable } from './file-paths.js';
 import { fillPages, openAllInTask, type FillOptions } from './page-fill.js';
 import { unregisterRseq } from './rseq.js';
-import type { TaskArea } from './task-area.js';
+import { normalize, subtract } from '@criu-ts/kinds';
+import { presentRanges } from './cow-vmas.js';
+import type { Range, TaskArea } from './task-area.js';
 import { isVdsoPiece, parkVdso, placeVdso, taskMappings, type Mapping } from './vdso-move.js';
 import { VMA, madviceOf, planVma, type VmaAction } from './vma-plan.js';
 
@@ -36,29 +41,44 @@ export interface AddressSpaceInput {
    * instead of opening the path. undefined: open the path.
    */
   remappedFd?(fileId: number, flags: number, purpose: string): number | undefined;
+  /** our fd of the packet socket (files.img id) whose rings a mapping maps, made before the task's fds */
+  socketFd?(fileId: number, purpose: string): number;
+  /** private mappings to keep as the clone from the parent left them (cow-vmas.ts inheritedRanges) */
+  inherited?: readonly Range[];
 }
 
-/** Ranges to unmap: every present mapping except the area, the vDSO pieces and [vsyscall], adjacent ones merged. */
-export function helperLeftovers(present: readonly Mapping[], area: TaskArea): { start: bigint; end: bigint }[] {
+/**
+ * Ranges to unmap: every present mapping except the area, the vDSO pieces
+ * and [vsyscall], adjacent ones merged, less the ranges kept.
+ */
+export function helperLeftovers(present: readonly Mapping[], area: TaskArea, kept: readonly Range[] = []): Range[] {
   const areaEnd = area.base + BigInt(area.size);
   const drop = present.filter((m) => !isVdsoPiece(m) && m.name !== '[vsyscall]' && !(m.start >= area.base && m.end <= areaEnd));
-  const merged: { start: bigint; end: bigint }[] = [];
+  const merged: Range[] = [];
   for (const m of drop) {
     const last = merged.at(-1);
     if (last !== undefined && last.end === m.start) last.end = m.end;
     else merged.push({ start: m.start, end: m.end });
   }
-  return merged;
+  return subtract(merged, normalize(kept));
 }
 
-function unmapLeftovers(injector: Injector, area: TaskArea): void {
-  const ranges = helperLeftovers(taskMappings(injector.pid), area);
+function unmapLeftovers(injector: Injector, area: TaskArea, kept: readonly Range[]): void {
+  const ranges = helperLeftovers(taskMappings(injector.pid), area, kept);
   callsChecked(injector, ranges.map((range) => ({ name: `munmap(0x${range.start.toString(16)})`, nr: SYS.munmap, args: [range.start, range.end - range.start] })));
 }
 
 const openFlagsOf = (action: MapAction): number => action.openFlags ?? (action.shared && (action.prot & PROT.WRITE) !== 0 ? O.RDWR : O.RDONLY);
 const purposeOf = (injector: Injector, action: MapAction): string => `mapping at 0x${action.start.toString(16)} of pid ${injector.pid}`;
 const fileKey = (action: MapAction): string => `${openFlagsOf(action)}:${action.fileId}`;
+
+const socketKey = (id: number): string => `socket:${id}`;
+
+/** The task's fd of a mapped packet socket (ours stays the files table's). */
+function socketFdOf(injector: Injector, input: AddressSpaceInput, action: MapAction): bigint {
+  if (input.socketFd === undefined) throw new CriuError(`task ${injector.pid}: no way to restore the socket rings mapped at 0x${action.start.toString(16)}`);
+  return takeOurFd(injector, input.socketFd(action.socketId!, purposeOf(injector, action)));
+}
 
 /**
  * Opens every distinct file the mappings map; their task fds by fileKey,
@@ -68,6 +88,7 @@ const fileKey = (action: MapAction): string => `${openFlagsOf(action)}:${action.
 function openMappedFiles(injector: Injector, input: AddressSpaceInput, actions: readonly MapAction[], fds: Map<string, bigint>): void {
   const byPath = new Map<string, { path: string; flags: number }>();
   for (const action of actions) {
+    if (action.socketId !== undefined && !fds.has(socketKey(action.socketId))) fds.set(socketKey(action.socketId), socketFdOf(injector, input, action));
     if (action.shmem !== undefined || action.fileId === undefined || fds.has(fileKey(action))) continue;
     const flags = openFlagsOf(action);
     const ours = input.remappedFd?.(action.fileId, flags, purposeOf(injector, action));
@@ -98,7 +119,7 @@ function shmemFd(injector: Injector, input: AddressSpaceInput, vma: VmaEntry, fd
 
 /** The mmap of one mapping, its file (or shared memory object) opened in the task first. */
 function mmapCall(injector: Injector, input: AddressSpaceInput, action: MapAction, fds: Map<string, bigint>): NamedCall {
-  const fileFdOf = (): bigint => (action.fileId === undefined ? -1n : fds.get(fileKey(action))!);
+  const fileFdOf = (): bigint => (action.socketId !== undefined ? fds.get(socketKey(action.socketId))! : action.fileId === undefined ? -1n : fds.get(fileKey(action))!);
   const fd = action.shmem !== undefined ? shmemFd(injector, input, action.shmem, fds) : fileFdOf();
   return { name: `mmap(0x${action.start.toString(16)})`, nr: SYS.mmap, args: [action.start, action.length, action.fillProt, action.flags, fd, action.pgoff] };
 }
@@ -131,21 +152,30 @@ function finishMappings(injector: Injector, input: AddressSpaceInput, actions: r
   callsChecked(injector, calls);
 }
 
+/** Inherited mappings get their fill protection (the parent's final one is on them). */
+function protectInherited(injector: Injector, kept: readonly MapAction[]): void {
+  callsChecked(injector, kept.map((a) => ({ name: `mprotect(0x${a.start.toString(16)})`, nr: SYS.mprotect, args: [a.start, a.length, a.fillProt] })));
+}
+
 /** Rebuilds the address space of the task behind `injector`; returns the pages read. */
 export function restoreAddressSpace(injector: Injector, input: AddressSpaceInput): number {
   const actions = input.vmas.map((vma) => planVma(injector.pid, vma));
   const maps = actions.filter((a): a is MapAction => a.kind === 'map');
   const vdso = actions.filter((a): a is Extract<VmaAction, { kind: 'vdso' }> => a.kind === 'vdso');
+  const inherited = presentRanges(input.inherited ?? [], taskMappings(injector.pid));
+  const isKept = (a: MapAction): boolean => !a.shared && inherited.some((r) => r.start === a.start && r.end === a.start + a.length);
   unregisterRseq(injector);
-  unmapLeftovers(injector, input.area);
+  unmapLeftovers(injector, input.area, inherited);
   const parked = parkVdso(injector, input.area);
-  mapAll(injector, input, maps);
+  mapAll(injector, input, maps.filter((a) => !isKept(a)));
+  protectInherited(injector, maps.filter(isKept));
   const ranges = (list: readonly { start: bigint; length: bigint }[]): { start: bigint; end: bigint }[] => list.map((a) => ({ start: a.start, end: a.start + a.length }));
   const pages = fillPages(injector, input.area, input.dir, {
-    ...input.fill, private: ranges(maps.filter((action) => !action.shared)), shared: ranges(maps.filter((action) => action.shared)), skipped: ranges(vdso),
+    ...input.fill, private: ranges(maps.filter((action) => !action.shared)), shared: ranges(maps.filter((action) => action.shared)), skipped: ranges(vdso), inherited,
   });
   finishMappings(injector, input, maps);
   placeVdso(injector, parked, vdso);
-  input.log.debug(`pid ${injector.pid}: ${maps.length} mappings, ${pages} pages read`);
+  const kept = inherited.length === 0 ? '' : ` (${inherited.length} kept from the parent)`;
+  input.log.debug(`pid ${injector.pid}: ${maps.length} mappings${kept}, ${pages} pages read`);
   return pages;
 }

@@ -47,6 +47,55 @@ export function waitInitialStop(pid: number, timeoutMs: number): void {
   }
 }
 
+/** What one clone in a batch takes of the scratch: its clone_args and its set_tid word, 8-aligned. */
+const CLONE_SLOT = CLONE_ARGS_SIZE.VER2 + 8;
+
+function inUse(pid: number, error: unknown): CriuError {
+  return new CriuError(`pid ${pid} is already in use on this system: cannot restore it`, { code: 'EEXIST', cause: error });
+}
+
+/**
+ * Clones every request out of the task behind `injector` with as few
+ * injected trips as the scratch allows (one for up to ~670 threads): each
+ * clone3 is one call of a batch. The children cannot run meanwhile — each
+ * is attached (the tracer's TRACECLONE/TRACEFORK options) and held in its
+ * initial stop before its first instruction — so the parent goes on with
+ * the next call. Returns once every child is in its initial stop.
+ */
+export function cloneTasks(injector: Injector, area: TaskArea, requests: readonly CloneRequest[], timeoutMs = 10_000): void {
+  const perTrip = Math.max(1, Math.floor(area.scratchSize / CLONE_SLOT));
+  for (let first = 0; first < requests.length; first += perTrip) {
+    const group = requests.slice(first, first + perTrip);
+    const slots = Buffer.alloc(group.length * CLONE_SLOT);
+    const base = area.scratch;
+    const calls = group.map((request, i) => {
+      const at = i * CLONE_SLOT;
+      const tidAddr = base + BigInt(at + CLONE_ARGS_SIZE.VER2);
+      cloneArgs(request, tidAddr).copy(slots, at);
+      slots.writeInt32LE(request.pid, at + CLONE_ARGS_SIZE.VER2);
+      return { nr: SYS.clone3, args: [base + BigInt(at), CLONE_ARGS_SIZE.VER2] };
+    });
+    putScratch(injector.pid, area, slots, 0);
+    const results = injector.batch(calls);
+    // every child made is waited for, even when a later clone failed: the caller's cleanup kills them
+    const failed: CriuError[] = [];
+    results.forEach((got, i) => {
+      const request = group[i]!;
+      if (got === BigInt(request.pid)) {
+        waitInitialStop(request.pid, timeoutMs);
+        return;
+      }
+      if (got >= 0n) {
+        failed.push(new CriuError(`clone3 in task ${injector.tid} made pid ${got}, not ${request.pid}`));
+        return;
+      }
+      const error = new SyscallError({ syscall: 'clone3', errno: -Number(got), pid: injector.tid });
+      failed.push(error.code === 'EEXIST' ? inUse(request.pid, error) : error);
+    });
+    if (failed.length > 0) throw failed[0]!;
+  }
+}
+
 /**
  * Clones `request.pid` out of the task behind `injector`, using the area's
  * scratch for the arguments; returns once the child is in its initial stop.
@@ -59,7 +108,7 @@ export function cloneTask(injector: Injector, area: TaskArea, request: CloneRequ
     got = injector.call('clone3', SYS.clone3, [argsAddr, CLONE_ARGS_SIZE.VER2]);
   } catch (error) {
     if (error instanceof SyscallError && error.code === 'EEXIST') {
-      throw new CriuError(`pid ${request.pid} is already in use on this system: cannot restore it`, { code: 'EEXIST', cause: error });
+      throw inUse(request.pid, error);
     }
     throw error;
   }

@@ -27,12 +27,16 @@ export interface CreateInput {
   timeoutMs: number;
   /** called right after a session leader's setsid, before its children exist (a ctty they inherit) */
   onSession?: (pid: number) => void;
+  /** extra clone flags of the root (CLONE_NEWNET for a network namespace of its own) */
+  rootFlags?: bigint;
   /**
-   * The root's own namespaces: `flags` (CLONE_NEWNS) it is cloned with (or,
-   * made already with -S, unshares), and `made`, run in it right after,
-   * before its session and children (the mount tree)
+   * called once the root exists, before any other task: puts it in its
+   * namespaces (made: true when it was not cloned here, -S, so rootFlags
+   * were not applied)
    */
-  onRoot?: { flags: bigint; made: (injector: Injector) => void };
+  onRoot?: (injector: Injector, made: boolean) => void;
+  /** called once a task exists, before its children are cloned from it (its memory, which they inherit) */
+  onCreated?: (pid: number, injector: Injector) => void;
 }
 
 function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
@@ -45,7 +49,7 @@ function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
 function cloneOne(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: boolean): void {
   const parent = isRoot ? input.helper! : set.injectors.get(task.ppid)!;
   // a task that shares its parent's fd table gets it again from the kernel (fd-tables.ts)
-  const flags = isRoot ? CLONE.PARENT | (input.onRoot?.flags ?? 0n) : task.fdTableOwner !== undefined ? CLONE.FILES : 0n;
+  const flags = isRoot ? CLONE.PARENT | (input.rootFlags ?? 0n) : task.fdTableOwner !== undefined ? CLONE.FILES : 0n;
   // with CLONE_PARENT the child takes the helper's exit signal (SIGCHLD); clone3 wants 0 there
   const exitSignal = isRoot ? 0 : SIG.CHLD;
   set.processes.push(task.pid);
@@ -58,16 +62,14 @@ function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: b
   if (isRoot && faultInjected(FAULT.RESTORE_ROOT_ONLY)) kill(task.pid, SIG.KILL);
   faultPoint(FAULT.RESTORE_CLONE, String(task.pid));
   const injector = openNew(set, input, task.pid);
-  if (isRoot && input.onRoot !== undefined) {
-    if (made) injector.call('unshare', SYS.unshare, [input.onRoot.flags]);
-    input.onRoot.made(injector);
-  }
+  if (isRoot) input.onRoot?.(injector, made);
   if (input.plan.setsid.has(task.pid)) {
     injector.call('setsid', SYS.setsid);
     input.onSession?.(task.pid);
   }
   const shares = task.fdTableOwner === undefined ? '' : `, sharing the fd table of pid ${task.fdTableOwner}`;
   input.log.debug(`created pid ${task.pid} (parent ${isRoot ? (made ? "criu's parent" : 'criu') : task.ppid}${shares})`);
+  input.onCreated?.(task.pid, injector);
 }
 
 /** A stand-in leader for an orphaned group: created by `member`, made a group leader. */

@@ -8,7 +8,9 @@
 // incremental dumps) are read from the parent chain's pages images
 // (parent-pages.ts); runs served lazily (PE_LAZY without PE_PRESENT) are
 // refused. PE_LAZY|PE_PRESENT runs (upstream marks private anonymous pages
-// so) are in the pages image and read like others.
+// so) are in the pages image and read like others. In mappings kept from
+// the parent's clone, pages equal to the parent's are left shared
+// (cow-pages.ts).
 import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
@@ -16,6 +18,7 @@ import { AT, IOV_MAX, MADV, O, SYS } from '@criu-ts/kernel';
 import { PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, imageFileName, openPagemap, type PageRun } from '@criu-ts/images';
 import type { BatchCall, Injector } from '@criu-ts/inject';
 import { putPath, putScratch, type Range, type TaskArea } from './task-area.js';
+import { keepSharedPages } from './cow-pages.js';
 import { resolveChain, type ChainLevel } from './parent-pages.js';
 
 /** One preadv: runs contiguous in the pages file, read from fileOffset. */
@@ -151,6 +154,8 @@ export interface MappedRanges {
   shared: readonly Range[];
   /** the vDSO area: the kernel's own vDSO is moved there */
   skipped: readonly Range[];
+  /** private mappings kept from the parent's clone, holding its pages (cow-pages.ts); inside `private` */
+  inherited?: readonly Range[];
 }
 
 /**
@@ -247,9 +252,10 @@ function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void 
 export function fillPages(injector: Injector, area: TaskArea, dir: string, options: FillOptions & MappedRanges): number {
   const top = readRuns(dir, injector.pid);
   const chain: ChainLevel[] = top.inParent ? resolveChain(dir, injector.pid) : [{ dir, pagesId: top.pagesId, runs: top.runs }];
-  const levels = chain
+  const wanted = chain
     .map((level) => ({ ...level, runs: runsToRead(level.runs, options, join(level.dir, imageFileName('pagemap', injector.pid))) }))
     .filter((level) => level.runs.length > 0);
+  const { levels } = keepSharedPages(injector, wanted, options.inherited ?? []);
   if (options.populate) {
     for (const level of levels) for (const run of level.runs) injector.call('madvise', SYS.madvise, [run.vaddr, run.nrPages * PAGE_SIZE, MADV.POPULATE_WRITE]);
   }

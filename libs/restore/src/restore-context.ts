@@ -4,7 +4,7 @@
 // kind's restoreLast (signals, credentials).
 import { CriuError, FAULT, faultPoint, type Logger } from '@criu-ts/base';
 import { readTaskMemory } from '@criu-ts/kernel';
-import { openInjector, type Injector } from '@criu-ts/inject';
+import { inThreadGroups, openInjector, type Injector } from '@criu-ts/inject';
 import type { RestoreContext, RestoreOptions, RestoreTask, TaskKind, TaskScratch } from '@criu-ts/kinds';
 import { putScratch, type TaskArea } from './task-area.js';
 import type { TaskSet } from './task-set.js';
@@ -56,6 +56,7 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
       extUnixSk: options.extUnixSk ?? false,
       fileValidation: options.fileValidation ?? 'buildid',
       orphanPtsMaster: options.orphanPtsMaster,
+      external: options.external, vethPair: options.vethPair, joinNs: options.joinNs, emptyNs: options.emptyNs,
     },
     log,
     tasks,
@@ -70,6 +71,11 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
       return shared.get(key) as T;
     },
     withThread: (tid, fn) => withThreadOf(tid, area, log, fn),
+    withThreads: (pid, tids, fn) => {
+      const leader = set.injectors.get(pid);
+      if (leader === undefined) throw new CriuError(`no open injector for pid ${pid}: it is not being restored now`);
+      inThreadGroups(leader, tids, tids.length, log, (injectors) => fn(injectors));
+    },
   };
 }
 

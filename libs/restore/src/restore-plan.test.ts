@@ -102,6 +102,8 @@ t.test('helper leftovers: all but the area, the vDSO pieces and [vsyscall], merg
     { start: 0xffffffffff600000n, end: 0xffffffffff601000n, name: '[vsyscall]' },
   ];
   t.same(helperLeftovers(maps, area), [{ start: 0x1000n, end: 0x3000n }, { start: 0x5000n, end: 0x6000n }]);
+  // a child cloned from its restored parent keeps what it inherits: the rest around it goes
+  t.same(helperLeftovers(maps, area, [{ start: 0x2000n, end: 0x3000n }]), [{ start: 0x1000n, end: 0x2000n }, { start: 0x5000n, end: 0x6000n }], 'less the kept ranges');
   t.end();
 });
 

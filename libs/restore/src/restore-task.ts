@@ -1,4 +1,5 @@
-// Restoring one live task once the whole tree exists: its address space,
+// Restoring one live task: its address space as soon as it exists (its
+// children are cloned from it after), the rest once the whole tree exists:
 // mm fields, signal dispositions, the clear-tid and robust-list addresses
 // of its leader, its other threads (clone3 with CLONE_THREAD and set_tid
 // from the leader), then the kinds' restore halves (credentials last: the
@@ -10,7 +11,8 @@ import { PR, PROT, SYS } from '@criu-ts/kernel';
 import { imagePath, type Messages } from '@criu-ts/images';
 import { batchOnThreads, callsChecked, checkResults, inThreadGroups, openInjector, type Injector, type NamedCall } from '@criu-ts/inject';
 import { restoreAddressSpace } from './address-space.js';
-import { THREAD_FLAGS, cloneTask } from './clone-task.js';
+import { THREAD_FLAGS, cloneTasks } from './clone-task.js';
+import { inheritedRanges } from './cow-vmas.js';
 import type { FileTable } from './file-paths.js';
 import { restoreMmFields } from './mm-fields.js';
 import { restoreSigactions } from './sigactions.js';
@@ -31,6 +33,8 @@ export interface TaskRestoreInput {
   sharedFd?(injector: Injector, vma: Messages['vma_entry']): bigint;
   /** our fd on a mapped (or exe) file that a remap stands for (address-space.ts) */
   remappedFd?(fileId: number, flags: number, purpose: string): number | undefined;
+  /** our fd of a packet socket whose rings a mapping maps (address-space.ts) */
+  socketFd?(fileId: number, purpose: string): number;
 }
 
 /** Where the trampoline goes once the task's own code is mapped. */
@@ -88,10 +92,8 @@ function threadSetupCalls(injector: Injector, area: TaskArea, task: TaskImage, t
 }
 
 function makeThreads(injector: Injector, task: TaskImage, input: TaskRestoreInput): void {
-  for (const thread of task.threads.slice(1)) {
-    const childTid = thread.core.thread_info!.clear_tid_addr;
-    cloneTask(injector, input.area, { pid: thread.tid, flags: THREAD_FLAGS, exitSignal: 0, childTid }, input.timeoutMs);
-  }
+  const requests = task.threads.slice(1).map((thread) => ({ pid: thread.tid, flags: THREAD_FLAGS, exitSignal: 0, childTid: thread.core.thread_info!.clear_tid_addr }));
+  cloneTasks(injector, input.area, requests, input.timeoutMs);
 }
 
 /**
@@ -129,14 +131,27 @@ function dropArea(pid: number, site: bigint, area: TaskArea, log: Logger): void 
   }
 }
 
-/** Restores a live task whose leader's injector (at the restore area) is open; releases it. */
-export function restoreTask(injector: Injector, task: TaskImage, input: TaskRestoreInput): number {
+/**
+ * Rebuilds a live task's address space (before its children are cloned
+ * from it: they inherit its private pages, cow-vmas.ts); `parent` is its
+ * parent's image, undefined for the root. Returns the pages read.
+ */
+export function restoreTaskMemory(injector: Injector, task: TaskImage, parent: TaskImage | undefined, input: TaskRestoreInput): number {
+  const mm = task.mm!;
+  const fill = { populate: input.populate };
+  const inherited = inheritedRanges(mm, parent?.mm);
+  const pages = restoreAddressSpace(injector, {
+    dir: input.dir, vmas: mm.vmas ?? [], area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd, remappedFd: input.remappedFd, socketFd: input.socketFd, inherited,
+  });
+  faultPoint(FAULT.RESTORE_MEMORY, String(task.pid));
+  return pages;
+}
+
+/** Restores the rest of a live task, its memory rebuilt, whose leader's injector (at the restore area) is open; releases it. */
+export function restoreTask(injector: Injector, task: TaskImage, input: TaskRestoreInput): void {
   const mm = task.mm!;
   const vmas = mm.vmas ?? [];
   const leader = task.threads[0]!;
-  const fill = { populate: input.populate };
-  const pages = restoreAddressSpace(injector, { dir: input.dir, vmas, area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd, remappedFd: input.remappedFd });
-  faultPoint(FAULT.RESTORE_MEMORY, String(task.pid));
   restoreMmFields(injector, input.area, mm, { files: input.files, remappedFd: input.remappedFd }, input.log);
   restoreSigactions(injector, input.area, leader.core.tc?.sigactions ?? [], imagePath(input.dir, 'core', task.pid));
   const clearTid = leader.core.thread_info!.clear_tid_addr;
@@ -147,5 +162,4 @@ export function restoreTask(injector: Injector, task: TaskImage, input: TaskRest
   injector.release();
   setupThreads(task, input);
   dropArea(task.pid, finalSite(task.pid, vmas), input.area, input.log);
-  return pages;
 }

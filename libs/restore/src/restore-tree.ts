@@ -1,25 +1,28 @@
 // The restore driver (criu(8) "restore"): read and check the images,
 // start the helper (with -S: have criu-launcher make the root, a child of
 // criu's parent, sibling-root.ts), create every task with its pid,
-// session and group, restore each live task (memory, mm fields, signal dispositions, the
-// kinds' parts, threads), then set every thread's registers and let the
+// session and group, each live task's memory as soon as it exists (its
+// children, cloned from it after, inherit its private pages copy-on-write),
+// then the rest of each (mm fields, signal dispositions, the kinds' parts, threads), then set every thread's registers and let the
 // tree go. Any failure kills every task made so far and the helper:
 // nothing half-restored stays behind.
 import { existsSync, readFileSync } from 'node:fs';
 import { CriuError, FAULT, errnoOf, faultSetting, interruptionPoint, stagePoint, type Logger } from '@criu-ts/base';
 import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kernel';
 import { imagePath, writeImage } from '@criu-ts/images';
-import { openInjector } from '@criu-ts/inject';
+import { openInjector, type Injector } from '@criu-ts/inject';
 import {
-  finishTcpRestore, punchRuns, remappedFileFd, restorePathOf, rootMountNsId, setRestoredMountRoot, sharedMappingFd, taskKinds, type RestoreContext, type RestoreOptions,
+  closeNetNs, finishTcpRestore, inNetNs, mappedPacketSocketFd, netNsJoinPath, netNsPlan, netNsRootFlags, punchRuns, relockEmptyNetNs, remappedFileFd, restoreNetNs,
+  restorePathOf, rootMountNsId, setRestoredMountRoot, setRestoredNetNs, sharedMappingFd, taskKinds, type NetNsHandle, type NetNsPlan, type RestoreContext, type RestoreOptions,
 } from '@criu-ts/kinds';
+import { joinNetNsInTask, unshareNetNsInTask } from './net-ns-join.js';
 import { mountNamespaceHook } from './mount-ns.js';
 import { resolveChain } from './parent-pages.js';
 import { createTree } from './create-tree.js';
 import { readFileTable } from './file-paths.js';
 import { DEFAULT_HELPER, killAndReap, startHelper } from './helper-process.js';
 import { makeRestoreContext, runTaskKinds } from './restore-context.js';
-import { restoreTask, setComm } from './restore-task.js';
+import { restoreTask, restoreTaskMemory, setComm, type TaskRestoreInput } from './restore-task.js';
 import { resumeTree } from './resume.js';
 import { planSessions } from './session-plan.js';
 import { areaAt, chooseAreaBase, mapArea, type TaskArea } from './task-area.js';
@@ -48,7 +51,7 @@ export interface RestoreRequest extends RestoreOptions {
   runAction?: (action: RestoreAction, env: { pid: number }) => Promise<void>;
 }
 
-export type RestoreAction = 'pre-restore' | 'post-restore' | 'pre-resume' | 'post-resume';
+export type RestoreAction = 'pre-restore' | 'post-restore' | 'pre-resume' | 'post-resume' | 'setup-namespaces' | 'post-setup-namespaces' | 'network-unlock';
 
 export interface RestoreResult {
   /** the root task's pid */
@@ -144,26 +147,40 @@ function prepareArea(origin: number, tree: TreeImage): TaskArea {
   return area;
 }
 
-function restoreLiveTasks(set: TaskSet, tree: TreeImage, area: TaskArea, request: RestoreRequest, ctx: RestoreContext): number {
-  const files = readFileTable(tree.dir, (path) => restorePathOf(ctx, path));
-  let pages = 0;
+/** What every live task's restore needs. */
+function taskInput(tree: TreeImage, area: TaskArea, request: RestoreRequest, ctx: RestoreContext, made: Made): TaskRestoreInput {
+  return {
+    dir: tree.dir, area, files: readFileTable(tree.dir, (path) => restorePathOf(ctx, path)), populate: request.populate ?? false, log: request.log, timeoutMs: request.timeoutMs ?? 10_000,
+    // the tasks' sockets are made by the tool: in the tree's network namespace, once it is set up
+    runKinds: (pid) => (made.netns === undefined ? runTaskKinds(ctx, taskKinds, pid) : inNetNs(made.netns, () => runTaskKinds(ctx, taskKinds, pid))),
+    sharedFd: (taskInjector, vma) => sharedMappingFd(ctx, taskInjector, vma),
+    remappedFd: (fileId, flags, purpose) => remappedFileFd(ctx, fileId, flags, purpose),
+    socketFd: (fileId, purpose) => mappedPacketSocketFd(ctx, fileId, purpose),
+  };
+}
+
+/** Each live task's memory, rebuilt as soon as it exists (before its children are cloned from it); the pages read. */
+function memoryOnCreate(tree: TreeImage, input: TaskRestoreInput, counter: { pages: number }): (pid: number, injector: Injector) => void {
+  const byPid = new Map(tree.tasks.map((task) => [task.pid, task]));
+  return (pid, injector) => {
+    const task = byPid.get(pid);
+    if (task === undefined || task.state === TASK_STATE.DEAD || task.mm === undefined) return;
+    counter.pages += restoreTaskMemory(injector, task, byPid.get(task.ppid), input);
+  };
+}
+
+function restoreLiveTasks(set: TaskSet, tree: TreeImage, input: TaskRestoreInput, log: Logger): void {
   for (const task of tree.tasks) {
     const injector = set.injectors.get(task.pid)!;
     if (task.state === TASK_STATE.DEAD) {
       // a zombie keeps its name (ps shows it), not the helper's
-      setComm(injector, area, task.threads[0]!.core.tc?.comm);
-      releaseInjector(set, task.pid, request.log);
+      setComm(injector, input.area, task.threads[0]!.core.tc?.comm);
+      releaseInjector(set, task.pid, log);
       continue;
     }
-    pages += restoreTask(injector, task, {
-      dir: tree.dir, area, files, populate: request.populate ?? false, log: request.log, timeoutMs: request.timeoutMs ?? 10_000,
-      runKinds: (pid) => runTaskKinds(ctx, taskKinds, pid),
-      sharedFd: (taskInjector, vma) => sharedMappingFd(ctx, taskInjector, vma),
-      remappedFd: (fileId, flags, purpose) => remappedFileFd(ctx, fileId, flags, purpose),
-    });
+    restoreTask(injector, task, input);
     set.injectors.delete(task.pid);
   }
-  return pages;
 }
 
 /** Where the tree starts from: the helper, or (-S) the root itself, made by criu-launcher. */
@@ -172,7 +189,31 @@ interface Origin {
   isRoot: boolean;
 }
 
-async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: RestoreRequest, made: { ctx?: RestoreContext }): Promise<RestoreResult> {
+interface Made {
+  ctx?: RestoreContext;
+  netns?: NetNsHandle;
+}
+
+/** The root in its network namespace, before it makes any task (a new one takes CLONE_NEWNET as it is cloned). */
+function rootNetNs(plan: NetNsPlan | undefined, area: TaskArea): (injector: Injector, made: boolean) => void {
+  return (injector, made) => {
+    const join = netNsJoinPath(plan);
+    if (join !== undefined) joinNetNsInTask(injector, area, join);
+    else if (made && netNsRootFlags(plan) !== 0n) unshareNetNsInTask(injector);
+  };
+}
+
+/** The tree's network namespace once the tasks exist: restored from the images, then the setup-namespaces stages. */
+async function setUpNetNs(plan: NetNsPlan, ctx: RestoreContext, request: RestoreRequest, root: number, made: Made): Promise<void> {
+  const netns = restoreNetNs(request, plan, root, request.log.child('net'));
+  made.netns = netns;
+  setRestoredNetNs(ctx, plan, netns);
+  await request.runAction?.('setup-namespaces', { pid: root });
+  relockEmptyNetNs(plan, netns, request.log);
+  await request.runAction?.('post-setup-namespaces', { pid: root });
+}
+
+async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: RestoreRequest, made: Made, netPlan?: NetNsPlan): Promise<RestoreResult> {
   const { log } = request;
   const started = process.hrtime.bigint();
   await stagePoint(FAULT.RESTORE_HELPER);
@@ -185,25 +226,38 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
     const task = ctx.tasks.find((t) => t.pid === pid);
     if (task !== undefined) for (const kind of taskKinds) kind.sessionCreated?.(ctx, task);
   };
+  const input = taskInput(tree, area, request, ctx, made);
+  const memory = { pages: 0 };
+  const onCreated = memoryOnCreate(tree, input, memory);
   const helper = origin.isRoot ? undefined : openInjector(origin.pid, { site: area.site, batchArea: area.batch, log });
   const mntNs = rootMountNsId(tree.dir, tree.tasks[0]!.pid);
   if (mntNs !== undefined) setRestoredMountRoot(ctx, tree.tasks[0]!.pid);
   else if (request.root !== undefined) throw new CriuError(`-r/--root ${request.root}: the dumped tree has no mount namespace of its own to put there`, { code: 'EINVAL' });
-  const onRoot = mntNs === undefined ? undefined : mountNamespaceHook(request, tree.dir, mntNs, area);
+  const mnt = mntNs === undefined ? undefined : mountNamespaceHook(request, tree.dir, mntNs, area);
   try {
-    createTree(set, { helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession, onRoot });
+    createTree(set, {
+      helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession, onCreated,
+      rootFlags: netNsRootFlags(netPlan) | (mnt === undefined ? 0n : mnt.flags),
+      onRoot: (injector, madeRoot) => {
+        rootNetNs(netPlan, area)(injector, madeRoot);
+        mnt?.inRoot(injector, madeRoot);
+      },
+    });
   } finally {
     helper?.release();
   }
   const forkingUs = Number((process.hrtime.bigint() - started) / 1000n);
-  await interruptionPoint();
-  const pages = restoreLiveTasks(set, tree, area, request, ctx);
   const root = tree.tasks[0]!.pid;
+  if (netPlan !== undefined) await setUpNetNs(netPlan, ctx, request, root, made);
+  await interruptionPoint();
+  restoreLiveTasks(set, tree, input, log);
+  const pages = memory.pages;
   await stagePoint(FAULT.POST_RESTORE);
   // post-restore may still abort (the tasks are killed); pre-resume must not fail (criu(8))
   await request.runAction?.('post-restore', { pid: root });
   await request.runAction?.('pre-resume', { pid: root });
   // the network is unlocked and TCP repair turned off at the last moment, as upstream
+  if (netPlan !== undefined) await request.runAction?.('network-unlock', { pid: root });
   finishTcpRestore(ctx, true);
   resumeTree({ tasks: tree.tasks, area, leaveStopped: request.leaveStopped, log });
   const restoreUs = Number((process.hrtime.bigint() - started) / 1000n);
@@ -232,15 +286,16 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   const tree = readTreeImage(request.imagesDir);
   checkPidsFree(tree);
   const rootPid = tree.tasks[0]!.pid;
+  const netPlan = netNsPlan(request, rootPid, log);
   await request.runAction?.('pre-restore', { pid: rootPid });
   const set = newTaskSet();
   const sibling = request.siblingChannel;
   const helper = sibling === undefined ? startFreeHelper(request, new Set(treeIds(tree))) : undefined;
   let result: RestoreResult;
-  const made: { ctx?: RestoreContext } = {};
+  const made: Made = {};
   try {
     if (sibling !== undefined) makeSiblingRoot(sibling, rootPid, (pid) => set.processes.push(pid), log, request.timeoutMs ?? 10_000);
-    result = await build(set, tree, helper === undefined ? { pid: rootPid, isRoot: true } : { pid: helper, isRoot: false }, request, made);
+    result = await build(set, tree, helper === undefined ? { pid: rootPid, isRoot: true } : { pid: helper, isRoot: false }, request, made, netPlan);
     log.info(`restored ${result.pids.length} task(s), root ${result.root}, ${result.pagesRestored} pages`);
     writeRestoreStats(request.imagesDir, result, log);
     if (request.autoDedup === true) punchRestored(tree, log);
@@ -253,6 +308,7 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
     throw error;
   } finally {
     if (helper !== undefined) killAndReap(helper);
+    if (made.netns !== undefined) closeNetNs(made.netns);
   }
   // the tree runs now: a failing post-resume script is reported, it cannot undo the restore
   await request.runAction?.('post-resume', { pid: result.root });

@@ -2,7 +2,8 @@
 // mmap call, with which protection while its pages are read in, and which
 // mappings are not mapped at all (the vDSO area, moved from the helper's;
 // [vsyscall], fixed by the kernel). Shared anonymous and memfd mappings map
-// the object the memory kind makes once (shmem). Pure: decisions only, no
+// the object the memory kind makes once (shmem), a packet socket's rings
+// the socket (socketId). Pure: decisions only, no
 // kernel calls.
 import { UnsupportedError } from '@criu-ts/base';
 import { MAP, O, PROT } from '@criu-ts/kernel';
@@ -14,8 +15,10 @@ type VmaEntry = Messages['vma_entry'];
 /** vma_entry.status bits: one table, beside the memory kind's dump half. */
 export { VMA };
 
+/** MAP_HUGE_<size>: log2 of a hugetlb mapping's page size, bits 26-31 */
+const MAP_HUGE_MASK = 0x3f << 26;
 /** The mmap flags we pass on from the image; everything else is decided here. */
-const KEPT_FLAGS = MAP.SHARED | MAP.PRIVATE | MAP.DROPPABLE | MAP.ANONYMOUS | MAP.GROWSDOWN | MAP.NORESERVE | MAP.LOCKED;
+const KEPT_FLAGS = MAP.SHARED | MAP.PRIVATE | MAP.DROPPABLE | MAP.ANONYMOUS | MAP.GROWSDOWN | MAP.NORESERVE | MAP.LOCKED | MAP.HUGETLB | MAP_HUGE_MASK;
 
 export type VmaAction =
   /** made by an mmap in the task */
@@ -25,6 +28,8 @@ export type VmaAction =
       openFlags?: number;
       /** a shared memory object (shared anonymous, memfd) made once by the memory kind: the entry to ask it for */
       shmem?: VmaEntry;
+      /** a packet socket's rings: the socket's files.img id (its description, made early, is mapped) */
+      socketId?: number;
     }
   /** one of the vDSO/vvar mappings: the helper's are moved there */
   | { kind: 'vdso'; start: bigint; length: bigint; vvar: boolean }
@@ -39,7 +44,6 @@ function checkSupported(pid: number, vma: VmaEntry): void {
   const status = vma.status >>> 0;
   if ((status & VMA.UNSUPP) !== 0) throw unsupported(pid, vma, 'mapping marked unsupported by the dump');
   if ((status & VMA.AREA_SYSVIPC) !== 0) throw unsupported(pid, vma, 'System V shared memory mapping');
-  if ((status & VMA.AREA_SOCKET) !== 0) throw unsupported(pid, vma, 'packet socket ring mapping');
   if ((status & VMA.AREA_AIORING) !== 0) throw unsupported(pid, vma, 'AIO ring mapping');
   if ((status & VMA.AREA_SHSTK) !== 0) throw unsupported(pid, vma, 'shadow stack mapping');
   if (vma.end <= vma.start || (vma.start & 0xfffn) !== 0n || (vma.end & 0xfffn) !== 0n) {
@@ -55,6 +59,7 @@ export function planVma(pid: number, vma: VmaEntry): VmaAction {
     return { kind: 'vdso', start: vma.start, length: vma.end - vma.start, vvar: (status & VMA.AREA_VVAR) !== 0 };
   }
   checkSupported(pid, vma);
+  if ((status & VMA.AREA_SOCKET) !== 0) return socketRings(vma);
   const shmem = (status & (VMA.ANON_SHARED | VMA.AREA_MEMFD)) !== 0;
   const fileBacked = shmem || (status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED)) !== 0;
   const shared = (status & (VMA.FILE_SHARED | VMA.ANON_SHARED)) !== 0;
@@ -77,6 +82,12 @@ export function planVma(pid: number, vma: VmaEntry): VmaAction {
     action.openFlags = fileOpenFlags(vma, shared);
   }
   return action;
+}
+
+/** A packet socket's rings, mapped from the socket: no pages of their own to read in (as shared). */
+function socketRings(vma: VmaEntry): VmaAction {
+  const flags = (vma.flags & KEPT_FLAGS & ~MAP.ANONYMOUS) | MAP.FIXED;
+  return { kind: 'map', start: vma.start, length: vma.end - vma.start, prot: vma.prot, fillProt: vma.prot, flags, pgoff: vma.pgoff, shared: true, socketId: Number(vma.shmid) };
 }
 
 /** How a mapped file is opened again: the dump's fdflags (access mode only), else by sharing and prot. */

@@ -65,8 +65,11 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     orphanPtsMaster: orphanPtsMaster(ctx),
     autoDedup: o.autoDedup,
     root: o.root,
-    external: o.external,
     extMountMap: o.extMountMap,
+    external: o.external,
+    vethPair: o.vethPair,
+    joinNs: o.joinNs,
+    emptyNs: o.emptyNs === 'net' ? 'net' : undefined,
     runAction: (action, env) => runActionScript({ ...ctx, imagesDir }, action, { initPid: env.pid }),
   });
 }

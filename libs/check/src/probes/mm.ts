@@ -100,6 +100,19 @@ export const memfd: Feature = {
   },
 };
 
+/** memfd_hugetlb: memfd_create(MFD_HUGETLB), how shared hugetlb memory is saved and made again (as upstream does). */
+export const memfdHugetlb: Feature = {
+  name: 'memfd_hugetlb',
+  category: 2,
+  neededFor: 'dumping and restoring shared hugetlb memory (memfd_create MFD_HUGETLB)',
+  probe: () => {
+    const { value, errno } = trySyscall(SYS.memfd_create, Buffer.from('criu-check\0'), MFD.CLOEXEC | MFD.HUGETLB);
+    if (errno !== 0) return missing(`memfd_create(MFD_HUGETLB): ${errnoName(errno)}`);
+    closeSync(Number(value));
+    return 'ok';
+  },
+};
+
 export const vdsoLayout: Feature = {
   name: 'vdso',
   category: 1,

@@ -14,11 +14,13 @@
 import { CriuError, ImageError } from '@criu-ts/base';
 import { imagePath, readOne, type Messages } from '@criu-ts/images';
 import { PR, SYS } from '@criu-ts/kernel';
+import { batchOnThreads } from '@criu-ts/inject';
 import type { RestoreContext, RestoreTask } from '../restore-context.js';
 import { queueSignals, queuedSiginfos } from './signals-restore.js';
 import { restoreTaskWide } from './task-restore.js';
 import { planTaskSeccomp, restoreTaskSeccomp, type TaskSeccompPlan } from './seccomp-restore.js';
-import { readLastCap, restoreSched, restoreThreadLast, type ThreadLastInput } from './thread-restore.js';
+import { readLastCap, restoreSched, restoreThreadLast, threadLastBytes, threadLastCalls, type ThreadLastInput } from './thread-restore.js';
+import { checkNamed } from './injected-batch.js';
 import { restoreTimers } from './timers-restore.js';
 
 type CoreEntry = Messages['core_entry'];
@@ -58,6 +60,45 @@ function restoreCore(ctx: RestoreContext, task: RestoreTask): 'done' {
   return 'done';
 }
 
+type ThreadLastBase = Omit<ThreadLastInput, 'injector' | 'core' | 'image'>;
+
+/**
+ * The other threads' last step: as many threads a batch, side by side
+ * (batchOnThreads), as the scratch holds their structs; a thread whose
+ * structs alone exceed it gets its own trips.
+ */
+function restoreOtherThreadsLast(ctx: RestoreContext, pid: number, tids: readonly number[], base: ThreadLastBase): void {
+  const threads = tids.map((tid) => {
+    const { core, image } = readCore(ctx, tid);
+    return { tid, core, image, bytes: threadLastBytes(core, image) };
+  });
+  if (threads.length === 0) return;
+  const { withThread, withThreads } = ctx;
+  if (withThread === undefined) throw new CriuError(`task ${pid}: the restore engine cannot inject into its threads`, { code: 'ENOSYS' });
+  const alone = withThreads === undefined ? threads : threads.filter((thread) => thread.bytes > base.scratch.size);
+  for (const thread of alone) withThread(thread.tid, (injector) => restoreThreadLast({ ...base, injector, core: thread.core, image: thread.image }));
+  if (withThreads === undefined) return;
+  const grouped = threads.filter((thread) => thread.bytes <= base.scratch.size);
+  for (let first = 0; first < grouped.length;) {
+    let used = 0;
+    let end = first;
+    while (end < grouped.length && used + grouped[end]!.bytes <= base.scratch.size) used += grouped[end++]!.bytes;
+    const group = grouped.slice(first, end);
+    withThreads(pid, group.map((thread) => thread.tid), (injectors) => {
+      let offset = 0;
+      const calls = injectors.map((injector, i) => {
+        const thread = group[i]!;
+        const named = threadLastCalls({ ...base, injector, core: thread.core, image: thread.image }, offset);
+        offset += thread.bytes;
+        return named;
+      });
+      const results = batchOnThreads(injectors.map((injector, i) => ({ injector, calls: calls[i]!.map(({ nr, args }) => ({ nr, args })) })));
+      injectors.forEach((injector, i) => checkNamed(injector, calls[i]!, results[i]!));
+    });
+    first = end;
+  }
+}
+
 function restoreCoreLast(ctx: RestoreContext, task: RestoreTask): void {
   const { pid } = task;
   const { tc, image } = taskCoreOf(ctx, pid);
@@ -68,16 +109,9 @@ function restoreCoreLast(ctx: RestoreContext, task: RestoreTask): void {
   queueSignals(leader, scratch, queuedSiginfos(tc.signals_s, image), true);
   const seccomp = seccompPlans(ctx).get(pid);
   if (seccomp !== undefined) restoreTaskSeccomp(ctx, task, seccomp);
-  for (const tid of task.threads) {
-    const { core, image: threadImage } = readCore(ctx, tid);
-    const input = (injector: ThreadLastInput['injector']): ThreadLastInput => ({ ...base, injector, core, image: threadImage });
-    if (tid === pid) {
-      restoreThreadLast(input(leader));
-      continue;
-    }
-    if (ctx.withThread === undefined) throw new CriuError(`task ${pid}: the restore engine cannot inject into thread ${tid}`, { code: 'ENOSYS' });
-    ctx.withThread(tid, (injector) => restoreThreadLast(input(injector)));
-  }
+  const leaderCore = readCore(ctx, pid);
+  restoreThreadLast({ ...base, injector: leader, core: leaderCore.core, image: leaderCore.image });
+  restoreOtherThreadsLast(ctx, pid, task.threads.filter((tid) => tid !== pid), base);
   const mm = readOne(ctx.options.imagesDir, 'mm', pid);
   if (mm.dumpable === 0 || mm.dumpable === 1) leader.call('prctl(PR_SET_DUMPABLE)', SYS.prctl, [PR.SET_DUMPABLE, mm.dumpable, 0, 0, 0]);
   ctx.log.info(`core: task ${pid}: pending signals and credentials of ${task.threads.length} thread(s) restored`);

@@ -21,6 +21,12 @@ export function isErrno(result: bigint): boolean {
 export function runChecked(injector: Injector, calls: readonly NamedCall[]): bigint[] {
   if (calls.length === 0) return [];
   const results = injector.batch(calls.map(({ nr, args }) => ({ nr, args })));
+  checkNamed(injector, calls, results);
+  return results;
+}
+
+/** Throws the first failure among the results of calls run on injector's thread (see runChecked). */
+export function checkNamed(injector: Injector, calls: readonly NamedCall[], results: readonly bigint[]): void {
   results.forEach((result, i) => {
     const call = calls[i]!;
     if (isErrno(result)) throw new SyscallError({ syscall: call.name, errno: Number(-result), pid: injector.tid });
@@ -28,5 +34,4 @@ export function runChecked(injector: Injector, calls: readonly NamedCall[]): big
       throw new CriuError(`${call.name} pid ${injector.tid}: answered ${result}, not ${call.expect}`, { code: 'EMISMATCH' });
     }
   });
-  return results;
 }

@@ -6,10 +6,12 @@
 // in tree order, kinds in the order pid, net, ipc, uts, time, mnt, user,
 // cgroup. sighand ids come from their own counter, 1 being CRIU's.
 //
-// Of the namespaces only the mount namespace is dumped (mounts/mnt-kind.ts):
-// the tree's root may have one of its own, which every other task must
-// share (upstream refuses nested ones too); any other namespace that differs
-// from ours is refused here with UnsupportedError. The table is per dump
+// Namespaces but the network and mount namespaces are not dumped: upstream
+// would take a namespace of the root task that differs from CRIU's into the
+// image and refuses nested ones, so any task whose namespace differs from
+// ours is refused here with UnsupportedError — but a network namespace
+// (ns/net-ns.ts) or mount namespace (mounts/mnt-kind.ts) of the root's own,
+// that all its tasks share. The table is per dump
 // (DumpContext.shared); inventory.img's root_ids take criuNamespaceIds().
 import { UnsupportedError } from '@criu-ts/base';
 import { KCMP, KCMP_RESULT, kcmp } from '@criu-ts/kernel';
@@ -73,37 +75,54 @@ export function criuNamespaceIds(ctx: DumpContext): NamespaceIds {
   return { ...kobjTable(ctx).criu };
 }
 
+/** The namespace kinds a tree may have of its own (its root's, shared by every task), by the word messages use. */
+const TREE_KINDS: Readonly<Record<string, string>> = { net: 'network', mnt: 'mount' };
+
 /**
  * The id of the namespace of `kind` with `inode` (a namespace file's
- * target) if it is one of criu's own or the tree's own mount namespace —
- * the only namespaces a dumped tree may live in today; undefined for any
- * other.
+ * target) if it is one of criu's own, or the tree's own network or mount
+ * namespace — the only namespaces a dumped tree may live in today;
+ * undefined for any other.
  */
 export function knownNamespaceId(ctx: DumpContext, kind: string, inode: number): number | undefined {
   const table = kobjTable(ctx);
-  const rootPid = ctx.tasks[0]?.pid;
-  // the tree's own mount namespace, numbered when its root was dumped (mounts/mnt-kind.ts)
-  const treeMnt = kind === 'mnt' && rootPid !== undefined && readNamespaces(rootPid).mnt === inode;
-  if (table.criuInodes[kind] !== inode && !treeMnt) return undefined;
+  const root = ctx.tasks[0]?.pid;
+  if (kind in TREE_KINDS && root !== undefined && inode === treeInode(ctx, root, kind) && inode !== table.criuInodes[kind]) {
+    // the tree's own namespace: numbered with the root's ids
+    const field = NAMESPACE_ORDER.find(([name]) => name === kind)![1];
+    return taskNamespaceIds(ctx, root)[field];
+  }
+  if (table.criuInodes[kind] !== inode) return undefined;
   return table.namespaces.get(`${kind}:${inode}`);
 }
 
-/** The namespace ids of a task; UnsupportedError if it lives in a namespace other than ours (but for the tree's own mount namespace). */
+/**
+ * The namespace ids of a task; UnsupportedError if it lives in a namespace
+ * other than ours — but for the network and mount namespaces, which the
+ * tree may have of its own (ns/net-ns.ts, mounts/mnt-kind.ts dump them):
+ * the root's, shared by every task (a task in one other than its root's is
+ * refused).
+ */
 export function taskNamespaceIds(ctx: DumpContext, pid: number): NamespaceIds {
   const table = kobjTable(ctx);
   const inodes = readNamespaces(pid);
-  const root = ctx.tasks[0]?.pid ?? pid;
-  const rootMnt = root === pid ? inodes.mnt : readNamespaces(root).mnt;
+  const root = ctx.tasks[0]?.pid;
   for (const [kind] of NAMESPACE_ORDER) {
-    if (kind === 'mnt' && inodes.mnt !== table.criuInodes.mnt) {
-      if (inodes.mnt === rootMnt) continue;
-      throw new UnsupportedError({ pid, kind: `a mount namespace other than the tree root's (pid ${root}) and criu's (nested mount namespaces)` });
-    }
-    if ((inodes[kind] ?? 0) !== (table.criuInodes[kind] ?? 0)) {
-      throw new UnsupportedError({ pid, kind: `a ${kind} namespace other than criu's (namespaces are not dumped yet)` });
+    const inode = inodes[kind] ?? 0;
+    if (inode === (table.criuInodes[kind] ?? 0)) continue;
+    const word = TREE_KINDS[kind];
+    if (word === undefined) throw new UnsupportedError({ pid, kind: `a ${kind} namespace other than criu's (namespaces are not dumped yet)` });
+    const rootInode = root === undefined || root === pid ? inode : treeInode(ctx, root, kind);
+    if (inode !== rootInode) {
+      throw new UnsupportedError({ pid, kind: `a ${word} namespace other than its root task's (nested ${word} namespaces are not dumped)` });
     }
   }
   return numberNamespaces(table, inodes);
+}
+
+/** The inode of the root task's namespace of `kind`, read once per dump. */
+function treeInode(ctx: DumpContext, root: number, kind: string): number {
+  return ctx.shared(`core.tree-${kind}-inode`, () => readNamespaces(root)[kind] ?? 0);
 }
 
 /**

@@ -32,14 +32,20 @@ export function queuedSiginfos(queue: SignalQueue | undefined, image: string): B
 export function queueSignals(injector: Injector, scratch: TaskScratch, siginfos: readonly Buffer[], shared: boolean): void {
   const perBatch = Math.floor(scratch.size / SIGINFO_SIZE);
   for (let first = 0; first < siginfos.length; first += perBatch) {
-    const chunk = siginfos.slice(first, first + perBatch);
-    const calls: NamedCall[] = chunk.map((si, i) => {
-      const addr = scratch.write(si, i * SIGINFO_SIZE);
-      const signo = si.readInt32LE(0);
-      return shared
-        ? { name: `rt_sigqueueinfo(${signo})`, nr: SYS.rt_sigqueueinfo, args: [injector.pid, signo, addr] }
-        : { name: `rt_tgsigqueueinfo(${signo})`, nr: SYS.rt_tgsigqueueinfo, args: [injector.pid, injector.tid, signo, addr] };
-    });
-    runChecked(injector, calls);
+    runChecked(injector, queueCalls(injector, scratch, siginfos.slice(first, first + perBatch), shared, 0));
   }
+}
+
+/**
+ * The calls queueing siginfos on injector's thread, each siginfo written
+ * into the scratch from `offset` (the caller makes sure they fit).
+ */
+export function queueCalls(injector: Injector, scratch: TaskScratch, siginfos: readonly Buffer[], shared: boolean, offset: number): NamedCall[] {
+  return siginfos.map((si, i) => {
+    const addr = scratch.write(si, offset + i * SIGINFO_SIZE);
+    const signo = si.readInt32LE(0);
+    return shared
+      ? { name: `rt_sigqueueinfo(${signo})`, nr: SYS.rt_sigqueueinfo, args: [injector.pid, signo, addr] }
+      : { name: `rt_tgsigqueueinfo(${signo})`, nr: SYS.rt_tgsigqueueinfo, args: [injector.pid, injector.tid, signo, addr] };
+  });
 }

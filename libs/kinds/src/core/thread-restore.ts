@@ -8,13 +8,13 @@
 import { readFileSync } from 'node:fs';
 import { UnsupportedError, type Logger } from '@criu-ts/base';
 import type { Messages } from '@criu-ts/images';
-import { PR, PRIO, SCHED, SYS, syscall } from '@criu-ts/kernel';
+import { PR, PRIO, SCHED, SIGINFO_SIZE, SYS, syscall } from '@criu-ts/kernel';
 import type { Injector } from '@criu-ts/inject';
 import { readStatus } from '@criu-ts/proc';
 import type { TaskScratch } from '../restore-context.js';
 import { checkCreds, credsCalls, credsScratch } from './creds-restore.js';
 import { runChecked, type NamedCall } from './injected-batch.js';
-import { queueSignals, queuedSiginfos } from './signals-restore.js';
+import { queueCalls, queueSignals, queuedSiginfos } from './signals-restore.js';
 
 type CoreEntry = Messages['core_entry'];
 type ThreadCore = Messages['thread_core_entry'];
@@ -46,14 +46,14 @@ export interface ThreadLastInput {
   lastCap: number;
 }
 
-/** Personality, credentials and parent-death signal of the thread, in one batch. */
-function finalCalls(input: ThreadLastInput, thread: ThreadCore | undefined): NamedCall[] {
+/** Personality, credentials and parent-death signal of the thread, their structs in the scratch from `offset`. */
+function finalCalls(input: ThreadLastInput, thread: ThreadCore | undefined, offset: number): NamedCall[] {
   const { injector, scratch } = input;
   const calls: NamedCall[] = [{ name: 'personality', nr: SYS.personality, args: [input.personality] }];
   const creds = thread?.creds;
   if (creds !== undefined) {
     checkCreds(injector.tid, creds, readStatus(injector.pid, injector.tid).CapPrm, input.lastCap);
-    const addr = scratch.write(credsScratch(creds).bytes, 0);
+    const addr = scratch.write(credsScratch(creds).bytes, offset);
     calls.push(...credsCalls(creds, addr, input.lastCap));
   } else {
     input.log.debug(`thread ${injector.tid}: no credentials in ${input.image}; left as they are`);
@@ -62,9 +62,34 @@ function finalCalls(input: ThreadLastInput, thread: ThreadCore | undefined): Nam
   return calls;
 }
 
+function credsBytes(thread: ThreadCore | undefined): number {
+  return thread?.creds === undefined ? 0 : Math.ceil(credsScratch(thread.creds).bytes.length / 8) * 8;
+}
+
+/** The scratch bytes a thread's last calls need (threadLastCalls): its credentials' structs, then its own pending siginfos. */
+export function threadLastBytes(core: CoreEntry, image: string): number {
+  const thread = core.thread_core;
+  return credsBytes(thread) + queuedSiginfos(thread?.signals_p, image).length * SIGINFO_SIZE;
+}
+
+/**
+ * What comes last in a thread, as one batch: its own pending signals, then
+ * personality, credentials, pdeath signal; the structs written into the
+ * scratch from `offset` (threadLastBytes of them).
+ */
+export function threadLastCalls(input: ThreadLastInput, offset: number): NamedCall[] {
+  const thread = input.core.thread_core;
+  const signals = queueCalls(input.injector, input.scratch, queuedSiginfos(thread?.signals_p, input.image), false, offset + credsBytes(thread));
+  return [...signals, ...finalCalls(input, thread, offset)];
+}
+
 /** What comes last in a thread: its own pending signals, then personality, credentials, pdeath signal. */
 export function restoreThreadLast(input: ThreadLastInput): void {
+  if (threadLastBytes(input.core, input.image) <= input.scratch.size) {
+    runChecked(input.injector, threadLastCalls(input, 0));
+    return;
+  }
   const thread = input.core.thread_core;
   queueSignals(input.injector, input.scratch, queuedSiginfos(thread?.signals_p, input.image), false);
-  runChecked(input.injector, finalCalls(input, thread));
+  runChecked(input.injector, finalCalls(input, thread, 0));
 }

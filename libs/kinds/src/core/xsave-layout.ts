@@ -3,7 +3,7 @@
 // component N's size (eax) and offset in the uncompacted format that
 // NT_X86_XSTATE uses (ebx). As upstream's compel, the image holds every
 // supported component of the table in x86-fpu.ts. Probed once per dump
-// (DumpContext.shared) through the native cpuid helper.
+// (DumpContext.shared, before the freeze) through the native cpuid library.
 import { CriuError } from '@criu-ts/base';
 import { nativeCpuidReader, type CpuidReader } from '@criu-ts/cpuinfo';
 import { XFEATURES, type XsaveLayout } from './x86-fpu.js';

@@ -15,7 +15,7 @@ import { signalfdKind } from './signalfd.js';
 import { timerfdKind } from './timerfd.js';
 import { ttyKind } from './tty/tty-kind.js';
 import { unsupportedKind } from './unsupported.js';
-import { inetSocketKind, otherSocketKind, unixSocketKind } from './sockets/index.js';
+import { inetSocketKind, netlinkSocketKind, otherSocketKind, packetSocketKind, unixSocketKind } from './sockets/index.js';
 import type { OpenFd } from './open-fd.js';
 
 export const fdKinds: readonly FdKind[] = [
@@ -32,6 +32,8 @@ export const fdKinds: readonly FdKind[] = [
   pidfdKind,
   unixSocketKind,
   inetSocketKind,
+  netlinkSocketKind,
+  packetSocketKind,
   otherSocketKind,
   ttyKind,
   nsFileKind,

@@ -3,14 +3,15 @@
 // gid, size, shmid = inode number, seals, inode_id, mode} in memfd.img, and its
 // contents as shared memory in pagemap-shmem-SHMID.img + pages-N.img (holes
 // left out). Inode ids and written shmids are the tables the memory kind
-// keeps, so a memfd both mapped and open is saved once. Not supported:
-// hugetlb memfds. Restore: each inode is made once in the tool by the
+// keeps, so a memfd both mapped and open is saved once; a hugetlb one with
+// its hugetlb_flag (MFD_HUGETLB and the page size), as upstream writes it.
+// Restore: each inode is made once in the tool by the
 // memory kind's shmem-restore.ts (shared with memfd mappings) with its
 // mode; the first read-write description is the memfd_create(2) file itself
 // (execveat of it keeps working), others are new opens of it through
 // /proc/self/fd. See memfd_create(2).
-import { closeSync, openSync } from 'node:fs';
-import { F, O, SEEK, SYS, fcntl, syscall } from '@criu-ts/kernel';
+import { closeSync, openSync, statfsSync } from 'node:fs';
+import { F, MFD, O, SEEK, SYS, fcntl, syscall } from '@criu-ts/kernel';
 import { FdTypes, type MemfdFileEntry } from '@criu-ts/images';
 import type { DumpContext } from '../dump-context.js';
 import type { RestoreContext } from '../restore-context.js';
@@ -32,6 +33,15 @@ function dumpContents(ctx: DumpContext, fd: OpenFd, shmid: number): void {
   }
 }
 
+const HUGETLBFS_MAGIC = 0x958458f6;
+
+/** A hugetlb memfd's MFD_HUGETLB | MFD_HUGE_<size> (its file system's block size is the page size), 0 for others. */
+function hugetlbFlag(local: number): number {
+  const fs = statfsSync(`/proc/self/fd/${local}`);
+  if (fs.type !== HUGETLBFS_MAGIC) return 0;
+  return ((Math.round(Math.log2(fs.bsize)) << 26) | MFD.HUGETLB) >>> 0;
+}
+
 function inodeId(ctx: DumpContext, fd: OpenFd, name: string): number {
   const inodes = memfdInodes(ctx);
   const key = `${fd.stat.dev}:${fd.stat.ino}`;
@@ -42,7 +52,11 @@ function inodeId(ctx: DumpContext, fd: OpenFd, name: string): number {
   const shmid = Number(fd.stat.ino & 0xffffffffn);
   dumpContents(ctx, fd, shmid);
   const seals = fcntl(fd.local, F.GET_SEALS);
-  const message = { name, uid: Number(fd.stat.uid), gid: Number(fd.stat.gid), size: fd.stat.size, shmid, seals, inode_id: BigInt(id), mode: Number(fd.stat.mode) };
+  const huge = hugetlbFlag(fd.local);
+  const message = {
+    name, uid: Number(fd.stat.uid), gid: Number(fd.stat.gid), size: fd.stat.size, shmid, seals, inode_id: BigInt(id), mode: Number(fd.stat.mode),
+    ...(huge !== 0 ? { hugetlb_flag: huge } : {}),
+  };
   writeShared(ctx, 'memfd', { message });
   return id;
 }

@@ -57,7 +57,8 @@ const typeName = (mode: number): string => TYPE_NAMES[mode & S_IFMT] ?? `file of
  */
 export function openExpecting(path: string, flags: number, savedMode: number | undefined): number {
   if ((flags & O.PATH) !== 0) return openPath(path, flags);
-  const held = openPath(path, O.PATH | (flags & (O.NOFOLLOW | O.DIRECTORY)));
+  // an O_TMPFILE file's saved flags carry O_DIRECTORY: reopenFlags drops it, so must the O_PATH look
+  const held = openPath(path, O.PATH | (reopenFlags(flags) & (O.NOFOLLOW | O.DIRECTORY)));
   try {
     const mode = Number(fstatSync(held).mode);
     if (savedMode !== undefined && savedMode !== 0 && (mode & S_IFMT) !== (savedMode & S_IFMT)) {

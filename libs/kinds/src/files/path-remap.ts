@@ -74,10 +74,41 @@ function dumpLinkedRemap(ctx: DumpContext, fd: OpenFd, id: number, path: string)
   writeShared(ctx, 'remap-fpath', { message: { orig_id: id, remap_id: linkId, remap_type: RemapType.LINKED } });
 }
 
+/**
+ * The pid of the dead task whose /proc/PID directory `path` is or lies in
+ * (the open directory unhashed, or /proc/PID gone); undefined otherwise.
+ */
+export function deadProcPid(fd: OpenFd, path: string): number | undefined {
+  const m = /^\/proc\/(\d+)(\/|$)/.exec(path);
+  if (m === null) return undefined;
+  const unhashed = fd.target.kind === 'path' && fd.target.deleted;
+  return unhashed || !existsSync(`/proc/${m[1]}`) ? Number(m[1]) : undefined;
+}
+
+/**
+ * A PROCFS remap (remap_id: the dead pid), written once per pid as
+ * upstream writes it: restore brings a short-lived task with that pid
+ * up while the path is entered.
+ */
+function dumpDeadProcRemap(ctx: DumpContext, id: number, pid: number): void {
+  const seen = ctx.shared('files.dead-proc-pids', () => new Set<number>());
+  if (seen.has(pid)) return;
+  seen.add(pid);
+  writeShared(ctx, 'remap-fpath', { message: { orig_id: id, remap_id: pid, remap_type: RemapType.PROCFS } });
+  ctx.log.info(`file id ${id} lies in /proc/${pid} of a dead task: remapped PROCFS`);
+}
+
+export interface PathRemapOptions {
+  /** a path in a dead task's /proc/PID is saved with a PROCFS remap (the fs kind's cwd and root); else refused */
+  deadProc?: boolean;
+}
+
 /** Check that restore can open `path` for description `id`; write remaps where it cannot. */
-export function checkPathRemap(ctx: DumpContext, fd: OpenFd, id: number, path: string): void {
+export function checkPathRemap(ctx: DumpContext, fd: OpenFd, id: number, path: string, options: PathRemapOptions = {}): void {
   if (path.startsWith('/proc/')) {
-    if (fd.target.kind === 'path' && fd.target.deleted) {
+    const dead = deadProcPid(fd, path);
+    if (dead !== undefined && options.deadProc === true) dumpDeadProcRemap(ctx, id, dead);
+    else if (fd.target.kind === 'path' && fd.target.deleted) {
       throw new UnsupportedError({ pid: fd.pid, fd: fd.fd, kind: `file of a dead task (${path})` });
     }
     return;

@@ -14,7 +14,7 @@ import { O } from '@criu-ts/kernel';
 import { FdTypes, type RegFileEntry } from '@criu-ts/images';
 import type { FdDumpEnv, FdKind } from './fd-kind.js';
 import { buildIdWords, readBuildId } from './build-id.js';
-import { checkPathRemap } from './path-remap.js';
+import { checkPathRemap, type PathRemapOptions } from './path-remap.js';
 import { openRegFile } from './reg-open.js';
 import { S_IF, devMajor, devMinor, fileType, type OpenFd } from './open-fd.js';
 import { dumpedMountNs } from '../mounts/mnt-kind.js';
@@ -67,9 +67,9 @@ export function openedPath(fd: OpenFd): string {
 }
 
 /** The reg_file_entry of fd under `id` (also used by fifos and ttys for their path). */
-export function regFileEntry(env: FdDumpEnv, fd: OpenFd, id: number): RegFileEntry {
+export function regFileEntry(env: FdDumpEnv, fd: OpenFd, id: number, remap: PathRemapOptions = {}): RegFileEntry {
   const name = openedPath(fd);
-  checkPathRemap(env.ctx, fd, id, name);
+  checkPathRemap(env.ctx, fd, id, name, remap);
   const entry: RegFileEntry = { id, flags: fd.flags, pos: position(fd), fown: fd.fown, name, mode: Number(fd.stat.mode) };
   const mountNs = dumpedMountNs(env.ctx);
   // a device opened outside the namespace (an inherited /dev/null) is reopened by its path inside it

@@ -2,10 +2,12 @@
 // saved as reg files (directories) in files.img, opened by the tool through
 // /proc/PID/cwd and /proc/PID/root (a deleted cwd becomes a ghost
 // directory). Tasks sharing an fs_struct (CLONE_FS) share fs_id. Umask comes
-// from /proc/PID/status. Restore: fs-restore.ts. See criu(8),
+// from /proc/PID/status. A cwd or root inside a dead task's /proc/PID (an
+// unhashed directory) is saved with a PROCFS remap, as upstream saves it.
+// Restore: fs-restore.ts. See criu(8),
 // proc_pid_status(5).
 import { closeSync, fstatSync, openSync, readlinkSync } from 'node:fs';
-import { CriuError } from '@criu-ts/base';
+import { CriuError, errnoOf } from '@criu-ts/base';
 import { KCMP, O } from '@criu-ts/kernel';
 import { FdTypes, imagePath, writeImage } from '@criu-ts/images';
 import { classifyFdLink, readFdinfo, readStatus } from '@criu-ts/proc';
@@ -13,7 +15,7 @@ import type { TaskKind } from '../kind.js';
 import type { FdDumpEnv } from '../files/fd-kind.js';
 import { sharedObjectId } from '../files/file-ids.js';
 import { readFown, type OpenFd } from '../files/open-fd.js';
-import { regFileKind } from '../files/reg-file.js';
+import { regFileEntry, regFileKind } from '../files/reg-file.js';
 import { writeShared } from '../files/image-entry.js';
 import { restoreTaskFs } from './fs-restore.js';
 import { closeGhostDirs } from '../files/ghost-file.js';
@@ -27,15 +29,29 @@ function ownFd(pid: number, local: number): OpenFd {
   return { pid, fd: local, link, target: classifyFdLink(link), info, stat, local, flags, fdFlags: 0, fown: readFown(local, flags) };
 }
 
-/** Save /proc/PID/<which> as a reg file in files.img; its id. */
+/**
+ * Our fd on /proc/PID/<which>. A directory of a dead task's /proc/PID
+ * cannot be opened for reading (ESRCH): it is opened O_PATH, as upstream
+ * opens every cwd.
+ */
+function openDir(pid: number, which: 'cwd' | 'root'): number {
+  const path = `/proc/${pid}/${which}`;
+  try {
+    return openSync(path, 'r');
+  } catch (error) {
+    if (errnoOf(error) !== 'ESRCH') throw error;
+    return openSync(path, O.PATH);
+  }
+}
+
+/** Save /proc/PID/<which> as a reg file in files.img (a dead task's /proc/PID with a PROCFS remap); its id. */
 function dumpDir(env: FdDumpEnv, which: 'cwd' | 'root'): number {
-  const local = openSync(`/proc/${env.task.pid}/${which}`, 'r');
+  const local = openDir(env.task.pid, which);
   try {
     const fd = ownFd(env.task.pid, local);
+    if (!regFileKind.matches(fd)) throw new CriuError(`pid ${env.task.pid}: ${which} is not a path (${fd.link})`, { code: 'EINVAL' });
     const id = env.ctx.nextId();
-    const entry = regFileKind.dump(env, fd, id);
-    if (entry.type !== FdTypes.REG) throw new CriuError(`pid ${env.task.pid}: ${which} is not a path`, { code: 'EINVAL' });
-    writeShared(env.ctx, 'files', { message: entry });
+    writeShared(env.ctx, 'files', { message: { type: FdTypes.REG, id, reg: regFileEntry(env, fd, id, { deadProc: true }) } });
     return id;
   } finally {
     closeSync(local);

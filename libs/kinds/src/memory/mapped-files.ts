@@ -5,13 +5,18 @@
 // mm_entry.exe_file_id name. Files are opened through /proc/PID/map_files
 // (or /proc/PID/exe), never by path. A deleted file goes into a ghost
 // image, as a deleted file an fd holds does; anything not a regular file
-// or memfd is UnsupportedError. See proc_pid_map_files(5).
+// or memfd is UnsupportedError; a packet socket's mapped rings name the
+// socket's own entry. See proc_pid_map_files(5).
 import { closeSync, fstatSync, openSync, readlinkSync, type Stats } from 'node:fs';
 import { UnsupportedError } from '@criu-ts/base';
 import { FdTypes, type FileEntry } from '@criu-ts/images';
-import { F, O, fcntl } from '@criu-ts/kernel';
+import { F, MFD, O, fcntl, pidfdOpen } from '@criu-ts/kernel';
+import { listFds } from '@criu-ts/proc';
 import type { DumpContext } from '../dump-context.js';
+import type { FdDumpEnv } from '../files/fd-kind.js';
+import { describeFile } from '../files/file-description.js';
 import { dumpGhost } from '../files/ghost-file.js';
+import { openFd } from '../files/open-fd.js';
 import { dumpShmemOnce } from './shmem.js';
 import { memfdInodes, memoryTables } from './tables.js';
 
@@ -25,6 +30,8 @@ export interface MappedFile {
   /** /proc/PID/map_files/START-END or /proc/PID/exe */
   link: string;
   address?: bigint;
+  /** a hugetlb object's MAP_HUGE_<size> bits (its memfd inode gets them, with MFD_HUGETLB, as upstream writes them) */
+  hugeSize?: number;
 }
 
 /** /proc/PID/map_files/START-END for a VMA (lower-case hex, as the kernel names them). */
@@ -111,6 +118,7 @@ function memfdInodeId(ctx: DumpContext, file: MappedFile, fd: number, st: Stats)
     message: {
       name: memfdName(file.link), uid: st.uid, gid: st.gid, size: BigInt(st.size),
       shmid: st.ino, seals: fcntl(fd, F.GET_SEALS), inode_id: BigInt(inodeId), mode: st.mode,
+      ...(file.hugeSize !== undefined && file.hugeSize !== 0 ? { hugetlb_flag: (file.hugeSize | MFD.HUGETLB) >>> 0 } : {}),
     },
   });
   return inodeId;
@@ -130,6 +138,31 @@ export function memfdFileId(ctx: DumpContext, file: MappedFile): number {
     }
     return id;
   });
+}
+
+/**
+ * The file_entry id of the packet socket whose rings a VMA maps: the task
+ * must hold an fd of it (upstream refuses one it does not), whose
+ * description is dumped now, by the files kind's own means, so that the
+ * task's fd table names the same id.
+ */
+export function mappedSocketId(env: FdDumpEnv, ino: number, address: bigint): number {
+  const pid = env.task.pid;
+  const entry = listFds(pid).find((e) => e.link === `socket:[${ino}]`);
+  if (entry === undefined) throw new UnsupportedError({ pid, address, kind: `mapping of the rings of socket ino ${ino}, of which the task holds no fd` });
+  const pidfd = pidfdOpen(pid);
+  try {
+    const fd = openFd(pid, pidfd, entry);
+    try {
+      const { desc } = describeFile(env, fd);
+      if (desc.type !== FdTypes.PACKETSK) throw new UnsupportedError({ pid, address, kind: `mapping of socket ino ${ino}, not a packet socket` });
+      return desc.id;
+    } finally {
+      closeSync(fd.local);
+    }
+  } finally {
+    closeSync(pidfd);
+  }
 }
 
 /** Dumps the shared anonymous object a VMA maps (once per shmid). */

@@ -20,11 +20,11 @@
 // See criu(8) "dump", "pre-dump", proc_pid_smaps(5).
 import { createPagemap, imagePath, writeImage, PE_PARENT, PE_PRESENT } from '@criu-ts/images';
 import { PAGE_SIZE, ptraceGetRegs } from '@criu-ts/kernel';
-import { openPagemap, readSmaps } from '@criu-ts/proc';
+import { openPagemap, readMaps, readSmaps } from '@criu-ts/proc';
 import { CriuError, FAULT, faultPoint } from '@criu-ts/base';
 import type { DumpContext, DumpTask, PageSink } from '../dump-context.js';
 import type { TaskKind, TaskRecord } from '../kind.js';
-import { dumpSharedAnon, mapFilesLink, memfdFileId, regFileId } from './mapped-files.js';
+import { dumpSharedAnon, mapFilesLink, mappedSocketId, memfdFileId, regFileId } from './mapped-files.js';
 import { buildMmEntry } from './mm-entry.js';
 import { spliceRuns } from './page-splice.js';
 import { fileTarget, sinkTarget } from './page-targets.js';
@@ -34,11 +34,16 @@ import { copyRuns } from './page-copy.js';
 import { pagesIn, splitRuns, type SplitRun } from './page-parent.js';
 import { armTrackers, cleanSpans } from './tracking.js';
 import { memoryTables } from './tables.js';
-import { planVmas, type VmaPlan } from './vma-plan.js';
+import { planVmas, privatelyMappedShmem, type VmaPlan } from './vma-plan.js';
 import { VMA } from './vma-flags.js';
 
+const MEMFD_SHMEM_KEY = 'memory.memfd-shmem';
+/** MAP_HUGE_<size> bits of a VMA's flags */
+const HUGE_SIZE_MASK = 0x3f << 26;
+
 /** Fills vma.shmid from what backs each VMA, writing file entries and shared objects. */
-function resolveBacking(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]): void {
+function resolveBacking(ctx: DumpContext, task: DumpTask, plans: readonly VmaPlan[]): void {
+  const pid = task.pid;
   // a file mapped by several VMAs (text, data, bss of a library) is opened once: smaps names it by device and inode
   const seen = new Map<string, number>();
   for (const plan of plans) {
@@ -52,9 +57,18 @@ function resolveBacking(ctx: DumpContext, pid: number, plans: readonly VmaPlan[]
         seen.set(key, id);
       }
       vma.shmid = BigInt(id);
-    } else if (plan.backing === 'memfd') vma.shmid = BigInt(memfdFileId(ctx, file));
+    } else if (plan.backing === 'memfd') vma.shmid = BigInt(memfdFileId(ctx, { ...file, hugeSize: vma.flags & HUGE_SIZE_MASK }));
     else if (plan.backing === 'shmem') dumpSharedAnon(ctx, file, s.inode);
+    else if (plan.backing === 'socket') vma.shmid = BigInt(mappedSocketId({ ctx, task, log: ctx.log.child('files') }, Number(/\d+/.exec(s.path)![0]), s.start));
   }
+}
+
+/**
+ * Shared anonymous objects some task of the tree maps privately: saved as
+ * memfds (vma-plan.ts), decided once per dump before any task's VMAs.
+ */
+function memfdShmem(ctx: DumpContext): ReadonlySet<number> {
+  return ctx.shared(MEMFD_SHMEM_KEY, () => privatelyMappedShmem(ctx.tasks.filter((task) => !task.zombie).flatMap((task) => readMaps(task.pid))));
 }
 
 /** The page of each thread's stack pointer: upstream never marks those lazy. */
@@ -132,8 +146,8 @@ function dumpMemory(ctx: DumpContext, task: DumpTask, record: TaskRecord): void 
   const t0 = process.hrtime.bigint();
   const pid = task.pid;
   const preDump = ctx.options.preDump;
-  const plans = planVmas(pid, readSmaps(pid));
-  if (!preDump) resolveBacking(ctx, pid, plans);
+  const plans = planVmas(pid, readSmaps(pid), memfdShmem(ctx));
+  if (!preDump) resolveBacking(ctx, task, plans);
   const runs = splitRuns(taskRuns(ctx, pid, plans, stackPages(task)), cleanSpans(ctx, pid, plans));
   const inParent = pagesIn(runs.filter((run) => (run.flags & PE_PARENT) !== 0));
   if (ctx.pageSink !== undefined && inParent > 0) {

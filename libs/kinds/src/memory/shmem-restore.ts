@@ -12,10 +12,13 @@
 // the object with an injected pidfd_getfd and maps it at the VMA's
 // address. The objects are the same ones the files kind opens for memfd
 // descriptors (one table), and stay open in the tool until the files are
-// restored. Not restored: SysV shm, hugetlb memfds. See memfd_create(2),
+// restored. A hugetlb memfd (hugetlb_flag: MFD_HUGETLB and its page size)
+// takes no write(2): its contents are read from the pages image into a
+// shared mapping of it in the tool (preadv, kernel-side), unmapped after.
+// Not restored: SysV shm. See memfd_create(2),
 // mmap(2), proc_pid_map_files(5), pidfd_getfd(2).
 import { closeSync, existsSync, fchmodSync, fchownSync, ftruncateSync, openSync } from 'node:fs';
-import { CriuError, UnsupportedError } from '@criu-ts/base';
+import { CriuError } from '@criu-ts/base';
 import { PE_PRESENT, imagePath, openPagemap, openPagesImage, readEntries, readOne, type Messages, type VmaEntry } from '@criu-ts/images';
 import { F, MAP, MFD, PAGE_SIZE, PROT, SYS, fcntl, memfdCreate, syscall } from '@criu-ts/kernel';
 import { takeOurFd, type Injector } from '@criu-ts/inject';
@@ -51,6 +54,42 @@ export function fillShmem(ctx: RestoreContext, fd: number, shmid: number, what: 
   } finally {
     pagemap.close();
   }
+  return pages;
+}
+
+/**
+ * Fills an object that takes no write(2) (hugetlbfs) from its saved pages:
+ * mapped shared in the tool, each run read into the mapping by preadv(2)
+ * (kernel-side), then unmapped.
+ */
+function fillThroughMapping(ctx: RestoreContext, fd: number, inode: MemfdInode, what: string): number {
+  const dir = ctx.options.imagesDir;
+  if (inode.size === 0n || !existsSync(imagePath(dir, 'pagemap-shmem', inode.shmid))) return 0;
+  const addr = syscall(SYS.mmap, 0, inode.size, PROT.READ | PROT.WRITE, MAP.SHARED, fd, 0);
+  let pages = 0;
+  try {
+    const pagemap = openPagemap(dir, inode.shmid, 'pagemap-shmem');
+    const source = openPagesImage(dir, pagemap.pagesId);
+    try {
+      for (const run of pagemap) {
+        if ((run.flags & PE_PRESENT) === 0 || run.pagesOffset === undefined) continue;
+        const len = run.nrPages * PAGE_SIZE;
+        if (run.vaddr + BigInt(len) > inode.size) throw new CriuError(`${what}: saved pages at offset ${run.vaddr} lie past its size ${inode.size}`, { code: 'EIMAGE' });
+        const iov = Buffer.alloc(16);
+        iov.writeBigUInt64LE(addr + run.vaddr, 0);
+        iov.writeBigUInt64LE(BigInt(len), 8);
+        const got = syscall(SYS.preadv, source, iov, 1, run.pagesOffset, 0);
+        if (got !== BigInt(len)) throw new CriuError(`${what}: read ${got} of ${len} bytes of its pages`, { code: 'EIO' });
+        pages += run.nrPages;
+      }
+    } finally {
+      closeSync(source);
+      pagemap.close();
+    }
+  } finally {
+    syscall(SYS.munmap, addr, inode.size);
+  }
+  ctx.log.info(`${what}: ${pages} page(s) restored through a mapping`);
   return pages;
 }
 
@@ -102,7 +141,6 @@ function memfdInodeEntry(ctx: RestoreContext, inodeId: number): MemfdInode {
   const dir = ctx.options.imagesDir;
   const inode = existsSync(imagePath(dir, 'memfd')) ? readEntries(dir, 'memfd').find((i) => Number(i.inode_id) === inodeId) : undefined;
   if (inode === undefined) throw new CriuError(`memfd inode ${inodeId} is not in memfd.img`, { code: 'EIMAGE' });
-  if ((inode.hugetlb_flag ?? 0) !== 0) throw new UnsupportedError({ pid: 0, kind: `hugetlb memfd "${inode.name}"` });
   return inode;
 }
 
@@ -112,10 +150,16 @@ export function memfdInodeFd(ctx: RestoreContext, inodeId: number): number {
   const known = made.get(inodeId);
   if (known !== undefined) return known;
   const inode = memfdInodeEntry(ctx, inodeId);
-  const fd = keepOwnFd(ctx, memfdCreate(inode.name, MFD.CLOEXEC | MFD.ALLOW_SEALING));
+  const huge = inode.hugetlb_flag ?? 0;
+  const fd = keepOwnFd(ctx, memfdCreate(inode.name, MFD.CLOEXEC | MFD.ALLOW_SEALING | huge));
   made.set(inodeId, fd);
-  fillShmem(ctx, fd, inode.shmid, `memfd "${inode.name}"`);
-  ftruncateSync(fd, Number(inode.size));
+  if ((huge & MFD.HUGETLB) !== 0) {
+    ftruncateSync(fd, Number(inode.size));
+    fillThroughMapping(ctx, fd, inode, `hugetlb memfd "${inode.name}"`);
+  } else {
+    fillShmem(ctx, fd, inode.shmid, `memfd "${inode.name}"`);
+    ftruncateSync(fd, Number(inode.size));
+  }
   fchownSync(fd, inode.uid, inode.gid);
   if (inode.mode !== undefined) fchmodSync(fd, inode.mode & 0o7777);
   if (inode.seals !== 0) fcntl(fd, F.ADD_SEALS, inode.seals);

@@ -3,7 +3,7 @@ import { UnsupportedError } from '@criu-ts/base';
 import { MAP } from '@criu-ts/kernel';
 import { parseSmaps } from '@criu-ts/proc';
 import { VMA } from './vma-flags.js';
-import { planVmas } from './vma-plan.js';
+import { planVmas, privatelyMappedShmem } from './vma-plan.js';
 
 function block(header: string, vmflags: string): string {
   return `${header}\nSize: 8 kB\nRss: 4 kB\nPss: 4 kB\nAnonymous: 4 kB\nSwap: 0 kB\nLocked: 0 kB\nVmFlags: ${vmflags}\n`;
@@ -67,7 +67,7 @@ t.test('unsupported mappings', async (t) => {
   const cases: [string, string, RegExp][] = [
     ['7f0000000000-7f0000001000 rw-s 00000000 00:01 5 /SYSV0000abcd (deleted)', 'rd wr sh', /SysV/],
     ['7f0000000000-7f0000001000 r-xp 00000000 00:00 0 [uprobes]', 'rd ex', /special mapping \[uprobes\]/],
-    ['7f0000000000-7f0000001000 rw-p 00000000 00:00 0 ', 'rd wr ht', /hugetlb/],
+    ['7f0000000000-7f0000001000 rw-p 00000000 00:11 9 /mnt/huge/file', 'rd wr ht', /hugetlbfs file \/mnt\/huge\/file/],
     ['7f0000000000-7f0000001000 rw-s 00000000 00:05 9 /dev/mem', 'rd wr sh io pf', /VM_IO/],
   ];
   for (const [header, vmflags, kind] of cases) {
@@ -80,4 +80,40 @@ t.test('unsupported mappings', async (t) => {
     t.ok(caught instanceof UnsupportedError, `${header}: UnsupportedError`);
     t.match(caught, { pid: 7, message: kind }, header);
   }
+});
+
+t.test('shared anonymous memory mapped privately somewhere is saved as a memfd, every view of it', async (t) => {
+  const text = [
+    block('7f462f68e000-7f462f693000 rw-s 00000000 00:01 28                         /dev/zero (deleted)', 'rd wr sh mr mw me ms'),
+    block('7f462f693000-7f462f697000 rw-p 00001000 00:01 28                         /dev/zero (deleted)', 'rd wr mr mw me ac'),
+    block('7f462f6a0000-7f462f6a1000 rw-s 00000000 00:01 31                         /dev/zero (deleted)', 'rd wr sh mr mw me ms'),
+  ].join('');
+  const smaps = parseSmaps(text);
+  const memfdShmem = privatelyMappedShmem(smaps);
+  t.same([...memfdShmem], [28], 'only the object with a private view');
+  const [shared, priv, other] = planVmas(42, smaps, memfdShmem);
+  t.equal(shared!.backing, 'memfd');
+  t.equal(shared!.vma.status, VMA.AREA_REGULAR | VMA.FILE_SHARED | VMA.AREA_MEMFD);
+  t.equal(priv!.backing, 'memfd');
+  t.equal(priv!.vma.status, VMA.AREA_REGULAR | VMA.FILE_PRIVATE | VMA.AREA_MEMFD);
+  t.equal(priv!.pages, 'private', "the private view's own pages go into the task's pagemap");
+  t.equal(priv!.vma.flags & MAP.ANONYMOUS, 0, 'a file mapping of the memfd');
+  t.equal(other!.backing, 'shmem', 'an object mapped only shared stays shared anonymous memory');
+});
+
+t.test('hugetlb memory: private as anonymous memory with its page size, shared as a hugetlb memfd', async (t) => {
+  const huge = (header: string, vmflags: string): string => block(header, vmflags).replace('Size: 8 kB', 'Size: 2048 kB\nKernelPageSize: 2048 kB');
+  const smaps = parseSmaps([
+    huge('7f0000000000-7f0000200000 rw-p 00000000 00:11 41 /anon_hugepage (deleted)', 'rd wr mr mw me de ht'),
+    huge('7f0000200000-7f0000400000 rw-s 00000000 00:11 42 /anon_hugepage (deleted)', 'rd wr sh mr mw me ms de ht'),
+  ].join(''));
+  const [priv, shared] = planVmas(7, smaps);
+  const size2M = 21 << 26;
+  t.equal(priv!.backing, 'none');
+  t.equal(priv!.vma.status, VMA.AREA_REGULAR | VMA.ANON_PRIVATE);
+  t.equal(priv!.vma.flags, MAP.PRIVATE | MAP.ANONYMOUS | MAP.HUGETLB | size2M, 'MAP_HUGETLB | MAP_HUGE_2MB, as upstream writes it');
+  t.equal(priv!.pages, 'private');
+  t.equal(shared!.backing, 'memfd');
+  t.equal(shared!.vma.status, VMA.AREA_REGULAR | VMA.FILE_SHARED | VMA.AREA_MEMFD);
+  t.equal(shared!.vma.flags, MAP.SHARED | MAP.HUGETLB | size2M);
 });

@@ -2,13 +2,24 @@
 // CRIU 4.x does it (criu/proc_parse.c): what the VMA is (status), what backs
 // it (a file, a memfd, shared anonymous memory or nothing) and which of its
 // pages go into pagemap-PID.img. Saved: every VMA, with the one-page stack
-// guard gap below a MAP_GROWSDOWN area. Not saved (UnsupportedError):
-// SysV shm, hugetlb, AIO rings, deleted files, [uprobes] and other special
+// guard gap below a MAP_GROWSDOWN area. Shared anonymous memory that some
+// task of the tree maps privately too (a MAP_PRIVATE mmap of its
+// /proc/PID/map_files link, whose written pages are the task's own) is
+// saved as upstream saves every such object: as a memfd, each VMA a file
+// mapping of it (AREA_MEMFD with FILE_SHARED or FILE_PRIVATE), so that one
+// object comes back for all of them and the private mapping's own pages
+// go into the task's pagemap. hugetlb memory (MAP_HUGETLB, shown as
+// /anon_hugepage): a private mapping is private anonymous memory with
+// MAP_HUGETLB and its page size (MAP_HUGE_*) in the flags, its pages in the
+// task's pagemap; a shared one is saved as upstream saves it, as a hugetlb
+// memfd. A file of a hugetlbfs mount is refused. A packet socket's mapped
+// rings are AREA_SOCKET, shmid the socket's file id (its fd is dumped first). Not saved (UnsupportedError):
+// SysV shm, hugetlbfs files, AIO rings, deleted files, [uprobes] and other special
 // or VM_IO/VM_PFNMAP areas. See proc_pid_maps(5), proc_pid_smaps(5).
 import { UnsupportedError } from '@criu-ts/base';
 import type { VmaEntry } from '@criu-ts/images';
 import { MAP, PAGE_SIZE, PROT } from '@criu-ts/kernel';
-import type { SmapsEntry } from '@criu-ts/proc';
+import type { MapsEntry, SmapsEntry } from '@criu-ts/proc';
 import { VMA, fdflagsOf, isIoMapping, madvOf, mapFlagsOf, protOf } from './vma-flags.js';
 
 /** What stands behind a VMA, and so what its shmid will name. */
@@ -16,7 +27,8 @@ export type VmaBacking =
   | 'none' // anonymous private memory, heap, stack, vDSO, vvar, vsyscall
   | 'file' // a regular file: shmid is a reg_file_entry id in files.img
   | 'memfd' // a memfd: shmid is a memfd file_entry id; its content is dumped once
-  | 'shmem'; // shared anonymous memory: shmid is the inode, content dumped once
+  | 'shmem' // shared anonymous memory: shmid is the inode, content dumped once
+  | 'socket'; // a packet socket's rings (packet(7) PACKET_MMAP): shmid is the socket's file_entry id
 
 /** Which pages of the VMA go into pagemap-PID.img. */
 export type VmaPages = 'private' | 'all' | 'none';
@@ -50,20 +62,47 @@ function fileStatus(shared: boolean): number {
   return VMA.AREA_REGULAR | (shared ? VMA.FILE_SHARED : VMA.FILE_PRIVATE);
 }
 
+/** A mapping of a socket's rings shows the socket's name */
+const SOCKET_NAME = /^socket:\[\d+\]$/;
+
 function classifyFile(pid: number, s: SmapsEntry): Classified {
   if (s.path === '/[aio]') throw unsupported(pid, s, 'AIO ring mapping');
+  // as upstream: no FILE_* bit, no pages of its own (the rings are the socket's)
+  if (SOCKET_NAME.test(s.path)) return { status: VMA.AREA_REGULAR | VMA.AREA_SOCKET, anonymous: false, backing: 'socket' };
   return { status: fileStatus(s.shared), anonymous: false, backing: 'file' };
 }
 
-/** Status bits, MAP_ANONYMOUS and backing for one VMA, by what maps says it is. */
-export function classifyVma(pid: number, s: SmapsEntry): Classified {
+const asMemfd = (shared: boolean): Classified => ({ status: fileStatus(shared) | VMA.AREA_MEMFD, anonymous: false, backing: 'memfd' });
+
+const ANON_HUGEPAGE = '/anon_hugepage';
+/** mmap(2) and memfd_create(2) take log2 of the huge page size in bits 26-31 (MAP_HUGE_SHIFT) */
+export const MAP_HUGE_SHIFT = 26;
+
+/** MAP_HUGE_<size> of a hugetlb VMA (its KernelPageSize), 0 for others. */
+export function hugeSizeBits(s: SmapsEntry): number {
+  const bytes = (s.kB.KernelPageSize ?? 0) * 1024;
+  return s.VmFlags.has('ht') && bytes > PAGE_SIZE ? Math.round(Math.log2(bytes)) << MAP_HUGE_SHIFT : 0;
+}
+
+/** hugetlb memory: only the kernel's own (/anon_hugepage, MAP_HUGETLB or a hugetlb memfd's) */
+function classifyHugetlb(pid: number, s: SmapsEntry): Classified {
+  if (s.path !== ANON_HUGEPAGE && s.kind !== 'memfd') throw unsupported(pid, s, `mapping of hugetlbfs file ${s.path}`);
+  return s.shared || s.kind === 'memfd' ? asMemfd(s.shared) : anon(false);
+}
+
+/**
+ * Status bits, MAP_ANONYMOUS and backing for one VMA, by what maps says it
+ * is; `memfdShmem`: inodes of shared anonymous objects saved as memfds.
+ */
+export function classifyVma(pid: number, s: SmapsEntry, memfdShmem: ReadonlySet<number> = new Set()): Classified {
+  if (s.VmFlags.has('ht')) return classifyHugetlb(pid, s);
   switch (s.kind) {
     case 'anon':
     case 'named-anon':
     case 'stack':
       return anon(s.shared);
     case 'shared-anon':
-      return anon(true);
+      return memfdShmem.has(s.inode) ? asMemfd(s.shared) : anon(true);
     case 'heap':
       return anon(s.shared, VMA.AREA_HEAP);
     case 'vdso':
@@ -74,7 +113,7 @@ export function classifyVma(pid: number, s: SmapsEntry): Classified {
     case 'vsyscall':
       return { status: VMA.AREA_VSYSCALL | VMA.ANON_PRIVATE, anonymous: true, backing: 'none' };
     case 'memfd':
-      return { status: fileStatus(s.shared) | VMA.AREA_MEMFD, anonymous: false, backing: 'memfd' };
+      return asMemfd(s.shared);
     case 'file':
       return classifyFile(pid, s);
     case 'sysv-shm':
@@ -94,7 +133,11 @@ export function pagesOf(status: number): VmaPages {
 
 function checkFlags(pid: number, s: SmapsEntry, status: number): void {
   if (isIoMapping(s.VmFlags) && (status & VMA.AREA_VVAR) === 0) throw unsupported(pid, s, 'VM_IO/VM_PFNMAP mapping');
-  if (s.VmFlags.has('ht')) throw unsupported(pid, s, 'hugetlb mapping');
+}
+
+/** Inodes of shared anonymous objects that one of these mappings maps privately. */
+export function privatelyMappedShmem(maps: readonly MapsEntry[]): Set<number> {
+  return new Set(maps.filter((m) => m.kind === 'shared-anon' && !m.shared).map((m) => m.inode));
 }
 
 /**
@@ -102,12 +145,12 @@ function checkFlags(pid: number, s: SmapsEntry, status: number): void {
  * previous VMA: a MAP_GROWSDOWN area gets the guard page below it when
  * there is room, as upstream records it.
  */
-export function planVmas(pid: number, smaps: readonly SmapsEntry[]): VmaPlan[] {
+export function planVmas(pid: number, smaps: readonly SmapsEntry[], memfdShmem: ReadonlySet<number> = new Set()): VmaPlan[] {
   let prevEnd = 0n;
   return smaps.map((s) => {
-    const { status, anonymous, backing } = classifyVma(pid, s);
+    const { status, anonymous, backing } = classifyVma(pid, s, memfdShmem);
     checkFlags(pid, s, status);
-    const flags = mapFlagsOf(s.shared, s.VmFlags) | (anonymous ? MAP.ANONYMOUS : 0);
+    const flags = mapFlagsOf(s.shared, s.VmFlags) | (anonymous ? MAP.ANONYMOUS : 0) | hugeSizeBits(s);
     const start = (flags & MAP.GROWSDOWN) !== 0 && prevEnd < s.start ? s.start - PAGE : s.start;
     prevEnd = s.end;
     const madv = madvOf(s.VmFlags);

@@ -1,5 +1,8 @@
 export { unixSocketKind, USK_EXTERN } from './unix-socket.js';
 export { inetSocketKind, ESTABLISHED_TCP } from './inet-socket.js';
+export { netlinkSocketKind } from './netlink-socket.js';
+export { packetSocketKind } from './packet-socket.js';
+export { mappedPacketSocketFd } from './packet-restore.js';
 export { otherSocketKind, familyName } from './other-socket.js';
 export { readSocketOpts, type SocketIdentity } from './socket-opts.js';
 export { socketTable, type SocketTable } from './socket-table.js';

@@ -115,13 +115,13 @@ function rawFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
 }
 
 /** An unlisted socket, as upstream reads it: its own addresses, state CLOSE. */
-function unlistedFacts(fd: OpenFd, id: SocketIdentity): InetFacts {
+function unlistedFacts(env: FdDumpEnv, fd: OpenFd, id: SocketIdentity): InetFacts {
   const src = parseInetSockaddr(getsockname(fd.local));
   const dst = peerName(fd.local, id.family);
   // upstream keeps tcpi_backoff (TCP_INFO byte 4) as the backlog of an unlisted TCP socket
   const tcpInfo = id.type === SOCK.STREAM && id.protocol === IPPROTO.TCP ? getsockoptBytes(fd.local, SOL.TCP, TCP_OPT.INFO, 8) : undefined;
   if (tcpInfo !== undefined && tcpInfo.readUInt8(0) !== TCP_STATE.CLOSE) {
-    if (inOtherNetNs(fd.local)) refuse(fd, "TCP socket of a network namespace other than criu's (namespaces are not dumped yet)");
+    if (inOtherNetNs(env.ctx, fd.local)) refuse(fd, "TCP socket of a network namespace other than the tree's (only the root's network namespace is dumped)");
     throw new CriuError(`pid ${fd.pid} fd ${fd.fd}: TCP socket not listed by sock_diag is in state ${tcpInfo.readUInt8(0)}, not closed`, { code: 'EINVAL' });
   }
   return {
@@ -215,7 +215,7 @@ function ipOpts(fd: OpenFd, id: SocketIdentity): NonNullable<InetSkEntry['ip_opt
 function dumpInetSocket(env: FdDumpEnv, fd: OpenFd, fileId: number): FileEntry {
   const id = identify(fd);
   const listed = readFromItself(id) ? undefined : socketTable(env.ctx).inet(id.family, id.protocol).get(Number(fd.stat.ino));
-  const facts: InetFacts = readFromItself(id) ? rawFacts(fd, id) : listed ?? unlistedFacts(fd, id);
+  const facts: InetFacts = readFromItself(id) ? rawFacts(fd, id) : listed ?? unlistedFacts(env, fd, id);
   checkDumpable(env, fd, id, facts);
   const isk: InetSkEntry = {
     id: fileId,

@@ -1,5 +1,5 @@
-// Sockets of the families this dump does not save yet (netlink, packet,
-// vsock, ...): refused with an UnsupportedError naming the family, so the
+// Sockets of the families this dump does not save yet (vsock, CAN,
+// bluetooth, ...): refused with an UnsupportedError naming the family, so the
 // engine releases the tree untouched. Comes after the unix and inet kinds.
 import { UnsupportedError } from '@criu-ts/base';
 import { SO, SOL, getsockoptInt } from '@criu-ts/kernel';

@@ -4,13 +4,14 @@
 // socket some task of the dumped tree holds an fd of — to tell a peer inside
 // the tree from one outside it (or from a socket in flight, met in a queue
 // and known only once every task is dumped). The tree is frozen, so none of it changes
-// while the dump runs. sock_diag answers for the tool's network namespace;
-// tasks in another one are refused before (core/kobj-ids.ts).
+// while the dump runs. sock_diag is asked in the tree's network namespace
+// (criu's, or the root's own: socket-ns.ts).
 import { IPPROTO, TCP_STATE, listInetSockets, listUnixSockets, type InetDiagSocket, type UnixDiagSocket } from '@criu-ts/kernel';
 import { listFds } from '@criu-ts/proc';
 import type { DumpContext } from '../../dump-context.js';
 import type { FdDumpEnv } from '../fd-kind.js';
 import type { OpenFd } from '../open-fd.js';
+import { inTreeNetNs } from './socket-ns.js';
 
 /** A unix socket whose peer is in no task's fd table: maybe a socket in flight not met yet, decided once every task is dumped. */
 export interface UnresolvedPeer {
@@ -62,7 +63,7 @@ function listenerIndex(unix: ReadonlyMap<number, UnixDiagSocket>): Map<number, U
 }
 
 function createSocketTable(ctx: DumpContext): SocketTable {
-  const unix = byInode(listUnixSockets());
+  const unix = byInode(inTreeNetNs(ctx, () => listUnixSockets()));
   const listeners = listenerIndex(unix);
   const inet = new Map<string, Map<number, InetDiagSocket>>();
   return {
@@ -71,7 +72,7 @@ function createSocketTable(ctx: DumpContext): SocketTable {
       const key = `${family}/${protocol}`;
       let table = inet.get(key);
       if (table === undefined) {
-        table = byInode(listInetSockets(family, protocol, protocol === IPPROTO.TCP ? TCP_STATES : 0xffffffff));
+        table = byInode(inTreeNetNs(ctx, () => listInetSockets(family, protocol, protocol === IPPROTO.TCP ? TCP_STATES : 0xffffffff)));
         inet.set(key, table);
       }
       return table;

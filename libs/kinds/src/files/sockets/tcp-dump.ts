@@ -16,6 +16,7 @@ import type { FdDumpEnv } from '../fd-kind.js';
 import type { OpenFd } from '../open-fd.js';
 import { writeShared } from '../image-entry.js';
 import { saveStream, setRepair } from './tcp-repair.js';
+import { treeNetNs } from '../../ns/net-ns.js';
 
 /** Undo when the tree goes on running (or, where the engine knows no -R hook, when the dump fails). */
 function whenRunOn(ctx: DumpContext, undo: () => void): void {
@@ -31,6 +32,9 @@ function netLockOf(ctx: DumpContext): NetLock {
     return lock;
   });
 }
+
+/** The per-connection lock of a tree whose network namespace is locked whole: nothing more to do. */
+const NAMESPACE_LOCKED: NetLock = { method: 'skip', lock: () => undefined, unlock: () => undefined, release: () => undefined };
 
 /** tcp_opts_entry as upstream writes it: each option only when set. */
 export function readTcpOpts(fd: number): TcpOptsEntry {
@@ -67,7 +71,8 @@ export function dumpTcpConnection(env: FdDumpEnv, fd: OpenFd, isk: InetSkEntry, 
     env.log.info(`${what}: saved to be restored closed (--tcp-close)`);
     return;
   }
-  const lock = netLockOf(env.ctx);
+  // a tree with a network namespace of its own has it locked whole (ns/net-ns.ts), as upstream
+  const lock = treeNetNs(env.ctx) === undefined ? netLockOf(env.ctx) : NAMESPACE_LOCKED;
   const repairFd = fcntl(fd.local, F.DUPFD_CLOEXEC, 0);
   try {
     lock.lock(conn);

@@ -1,5 +1,6 @@
 // Restored TCP connections wait in repair mode until every task is made;
-// then, right before the tree is let go, the network is unlocked (the
+// then, right before the tree is let go, the network is unlocked (a
+// restored network namespace of the tree's as a whole, ns/net-ns-restore.ts; else the
 // dump's method and run id, from inventory.img, as upstream reads them) and
 // repair is turned off on each — turning it off clears SO_REUSEADDR, so the
 // saved value goes back. If the restore fails instead, our copies are just
@@ -12,6 +13,7 @@ import { imagePath, readOne, type InetSkEntry } from '@criu-ts/images';
 import type { RestoreContext } from '../../restore-context.js';
 import { netLockMethodOf, unlockRestored, type Connection, type RestoredLock } from '../../net-lock/index.js';
 import { setRepair } from './tcp-repair.js';
+import { restoredNetNs, unlockRestoredNetNs } from '../../ns/net-ns-restore.js';
 import { addressBytes } from './socket-restore-calls.js';
 
 interface Repaired {
@@ -66,7 +68,9 @@ export function finishTcpRestore(ctx: RestoreContext, ok: boolean): void {
   const repaired = repairedOf(ctx).splice(0);
   try {
     if (!ok) return;
-    if (ctx.options.tcpClose !== true || dumpFacts(ctx).method === 'nftables') {
+    const netns = restoredNetNs(ctx);
+    if (netns !== undefined) unlockRestoredNetNs(netns.ns, netns.plan, ctx.log);
+    else if (ctx.options.tcpClose !== true || dumpFacts(ctx).method === 'nftables') {
       unlockRestored(dumpFacts(ctx), repaired.map((r) => connectionOf(r.entry)), ctx.log.child('netlock'));
     }
     for (const { fd, entry, what } of repaired) {
