@@ -38,12 +38,12 @@ print('ready', flush=True)
 while True: time.sleep(1)
 `;
 
-function startInNamespace(t: Test, dir: string, setup: string, env: NodeJS.ProcessEnv = {}): number {
+function startInNamespace(t: Test, dir: string, setup: string, env: NodeJS.ProcessEnv = {}, unshare: readonly string[] = ['-m']): number {
   const script = `set -e; D=${dir}; mkdir -p $D/T $D/B $D/RO $D/S1 $D/S2 $D/S3 $D/U $D/R $D/E
 ${setup}
 exec </dev/null >$D/T/log 2>&1 python3 -c "D='$D'
 ${HOLD}"`;
-  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { stdio: 'ignore', detached: true, env: { ...process.env, ...env } });
+  const child = spawn('unshare', [...unshare, '--propagation', 'private', 'sh', '-c', script], { stdio: 'ignore', detached: true, env: { ...process.env, ...env } });
   const pid = child.pid!;
   child.unref();
   // its own session and group (detached): the group goes, with any child (the nested test's)
@@ -362,4 +362,21 @@ t.test('mount namespace through criu swrk (pycriu): root, auto_ext_mnt', { skip:
   if (!existsSync(`/proc/${pid}`)) return;
   t.same(mountsUnder(pid, dir), before, 'the restored mounts read back as dumped');
   t.equal(fdPos(pid, 3), pos, 'the open file kept its offset');
+});
+
+t.test('mount and network namespaces of the tree\'s own, together', async (t) => {
+  const dir = scratchDir(t);
+  const pid = startInNamespace(t, dir, 'ip link set lo up; mount -t tmpfs x $D/T; echo data > $D/T/f', {}, ['-m', '-n']);
+  await waitFor(ready(pid, dir), 30_000, 'python3 in its namespaces');
+  const before = mountsUnder(pid, dir);
+  const images = join(dir, 'img');
+  mkdirSync(images);
+  t.equal((await runTool('criu-dump', ['-t', String(pid), '-D', images, '-o', 'dump.log', '-v4', ...AUTO])).exitCode, 0, 'dump exits 0');
+  await waitFor(gone(pid), 30_000, 'the dumped task to go');
+  const restore = await runTool('criu-restore', ['-D', images, '-d', '-j', '--root', '/', '-o', 'restore.log', '-v4', ...AUTO]);
+  t.equal(restore.exitCode, 0, `restore: ${readFileSync(join(images, 'restore.log'), 'utf8').split('\n').filter((l) => l.includes('Error')).join('; ')}`);
+  if (restore.exitCode !== 0) return;
+  t.same(mountsUnder(pid, dir), before, 'its mounts read back');
+  t.not(readlinkSync(`/proc/${pid}/ns/net`), readlinkSync('/proc/self/ns/net'), 'in a network namespace of its own');
+  t.not(readlinkSync(`/proc/${pid}/ns/mnt`), readlinkSync('/proc/self/ns/mnt'), 'and a mount namespace of its own');
 });
