@@ -24,6 +24,9 @@ import { DIRECTIONS, dumpWith, restoreChecked, skipWithoutUpstream, type Side } 
 import { fixturesDir } from './lib/workspace.js';
 import { criuBin } from './lib/rpc-client.js';
 
+// eleven dump/restore rounds on a loaded 2-core machine; a tap timeout would skip the teardowns
+t.setTimeout(900_000);
+
 const HOLD = `import time, os
 os.closerange(3, 4096)
 f = open(D + '/T/f'); f.read(2); f.seek(3)
