@@ -9,10 +9,10 @@ import { networkLockNftables } from './probes/network-lock-nftables.js';
 import { hasIptLegacy } from './probes/ipt-legacy.js';
 import { externalNetNs, nftables } from './probes/netns.js';
 import { clone3SetTid, nsLastPid, nsPid } from './probes/pids.js';
-import { cgroup2, cgroupFreezer, ioUring } from './probes/system.js';
+import { cgroup2, cgroupFreezer, cgroupns, ioUring } from './probes/system.js';
 import { fdinfoLock, mntId, openat2, timerfd } from './probes/files.js';
 import {
-  aioRemap, apparmorStacking, autofs, breakpoints, cgroupns, compatCr, linkNsid, moveMountSetGroup,
+  aioRemap, apparmorStacking, autofs, breakpoints, compatCr, linkNsid, moveMountSetGroup,
   newifindex, nsid, overlayfsMaps, pagemapScanGuardPages, skNs, skUnixFile, timensCr, tun, tunNs, userns,
 } from './probes/unsupported.js';
 import {

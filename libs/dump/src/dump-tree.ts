@@ -11,10 +11,10 @@ import { randomUUID } from 'node:crypto';
 import { CriuError, FAULT, faultPoint, faultSetting, stagePoint, type Logger } from '@criu-ts/base';
 import { SIG, kill, syncfs } from '@criu-ts/kernel';
 import { deferImageSync, prepareImageKinds } from '@criu-ts/images';
-import { criuNamespaceIds, dedupImages, lockTreeNetNs, memoryKind, taskKinds, treeNetNs, unlockTreeNetNs, uptimeMicros, type DumpOptions, type PageStream, type TaskKind, type TaskRecord } from '@criu-ts/kinds';
+import { criuNamespaceIds, dedupImages, lockTreeNetNs, memoryKind, taskKinds, treeNetNs, unlockTreeNetNs, uptimeMicros, type DumpOptions, type FrozenCgroup, type PageStream, type TaskKind, type TaskRecord } from '@criu-ts/kinds';
 import { connectPageServer, type ConnectOptions } from '@criu-ts/page-server';
 import { createEngineContext, isGone, type EngineContext } from './dump-context.js';
-import { freezeTree } from './freeze.js';
+import { freezeTreeVia } from './cgroup-freeze.js';
 import { finishPageServer, pageSinkOf } from './page-server-sink.js';
 import type { FrozenTask, FrozenTree } from './task-tree.js';
 import { liveThreads } from './task-tree.js';
@@ -50,6 +50,8 @@ export interface DumpRequest extends DumpOptions {
   pageStream?: PageStream;
   /** --prev-images-dir as given (relative to the images dir): linked as imagesDir/parent */
   prevImagesDir?: string;
+  /** --freeze-cgroup DIR: stop the tree with this freezer cgroup before seizing it */
+  freezeCgroup?: string;
 }
 
 export interface DumpResult {
@@ -98,7 +100,8 @@ export async function dumpTree(request: DumpRequest): Promise<DumpResult> {
   }
 }
 
-async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
+async function dumpChecked(given: DumpRequest): Promise<DumpResult> {
+  let request = given;
   const { log } = request;
   await request.runAction?.('pre-dump', { pid: request.pid });
   const pageServer = request.pageServer === undefined ? undefined : await connectPageServer(request.pageServer);
@@ -108,12 +111,14 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
   let tree: FrozenTree;
   let prepared: Record<string, unknown>;
   let started: bigint;
+  let cgroup: FrozenCgroup | undefined;
   try {
     prepared = Object.assign({}, ...kinds.map((kind) => kind.prepareDump?.() ?? {}));
     // the entries' schema types are built now, not while the tree is frozen
     prepareImageKinds(new Set([...kinds.flatMap((kind) => kind.images), 'pstree', 'inventory', 'stats']));
     started = process.hrtime.bigint();
-    tree = freezeTree(request.pid, { log: log.child('freeze'), timeoutMs: request.timeoutSeconds * 1000 });
+    ({ tree, cgroup } = freezeTreeVia(request.freezeCgroup, request.pid, { log: log.child('freeze'), timeoutMs: request.timeoutSeconds * 1000 }));
+    if (cgroup !== undefined) request = { ...request, cgroups: { ...request.cgroups, freezerState: cgroup.origin } };
   } catch (error) {
     pageServer?.close();
     throw error;
@@ -130,6 +135,7 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
     if (!request.preDump) writePstree(request.imagesDir, tree.tasks);
     const track = request.preDump || request.trackMem === true;
     writeInventory(request.imagesDir, request.preDump ? {} : criuIds(ctx), {
+      rootCgSet: request.preDump ? undefined : 1,
       runId,
       networkLock: request.networkLock ?? 'iptables',
       tcpClose: request.tcpClose === true,
@@ -151,6 +157,7 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
     await stagePoint(FAULT.DUMP_KILL);
     if (request.leaveRunning) await networkUnlockScripts(request, ctx);
     finish(request, tree, ctx);
+    if (request.leaveRunning || request.leaveStopped) cgroup?.restoreOrigin();
     return { tree, stats: ctx.stats, freezingUs: Number((frozen - started) / 1000n), frozenUs };
   } catch (error) {
     log.info('dump failed; the tree is left running as it was');
@@ -158,6 +165,7 @@ async function dumpChecked(request: DumpRequest): Promise<DumpResult> {
     await networkUnlockScripts(request, ctx);
     ctx.runOn();
     releaseThreads(liveThreads(tree), log);
+    cgroup?.restoreOrigin();
     pageServer?.close();
     ctx.discardImages();
     faultPoint(FAULT.DUMP_CRASH);

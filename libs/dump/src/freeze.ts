@@ -13,6 +13,8 @@ export interface FreezeOptions {
   log: Logger;
   /** give up seizing after this many milliseconds (--timeout) */
   timeoutMs: number;
+  /** threads seized and interrupted already (--freeze-cgroup): only waited for */
+  preSeized?: ReadonlySet<number>;
 }
 
 interface FreezeState {
@@ -20,12 +22,13 @@ interface FreezeState {
   deadline: number;
   /** every thread we seized, for release on failure */
   seized: Map<number, FrozenThread>;
+  preSeized: ReadonlySet<number>;
 }
 
 /** Freeze the tree rooted at rootPid. On failure every seized thread is released. */
 export function freezeTree(rootPid: number, options: FreezeOptions): FrozenTree {
   checkTarget(rootPid);
-  const state: FreezeState = { log: options.log, deadline: Date.now() + options.timeoutMs, seized: new Map() };
+  const state: FreezeState = { log: options.log, deadline: Date.now() + options.timeoutMs, seized: new Map(), preSeized: options.preSeized ?? new Set() };
   const frozenAt = process.hrtime.bigint();
   try {
     const root = freezeTask(state, rootPid, 0);
@@ -105,13 +108,22 @@ function freezeThreads(state: FreezeState, task: FrozenTask): void {
 /** PTRACE_SEIZE and PTRACE_INTERRUPT; false if the thread is gone. */
 function seizeThread(state: FreezeState, tid: number): boolean {
   if (Date.now() > state.deadline) throw new CriuError(`timed out freezing thread ${tid} (--timeout)`, { code: 'ETIMEDOUT' });
+  if (state.preSeized.has(tid)) {
+    state.seized.set(tid, { tid, pendingStopSignal: 0 });
+    return true;
+  }
+  return seizeAndInterrupt(tid, () => state.seized.set(tid, { tid, pendingStopSignal: 0 }));
+}
+
+/** PTRACE_SEIZE then PTRACE_INTERRUPT; false if the thread is gone. `seized` runs once it is ours. */
+export function seizeAndInterrupt(tid: number, seized: () => void = () => {}): boolean {
   try {
     seize(tid);
   } catch (error) {
     if (error instanceof SyscallError && error.code === 'ESRCH') return false;
     throw explainSeizeFailure(tid, error);
   }
-  state.seized.set(tid, { tid, pendingStopSignal: 0 });
+  seized();
   try {
     ptraceInterrupt(tid);
   } catch (error) {

@@ -3,3 +3,4 @@ export { freezeTree, type FreezeOptions } from './freeze.js';
 export { releaseThreads, killTasks, waitForStop } from './thread-stop.js';
 export type { FrozenTask, FrozenThread, FrozenTree } from './task-tree.js';
 export { walkTree, liveThreads } from './task-tree.js';
+export { parseCgroupRoot, type CgroupMode } from '@criu-ts/kinds';

@@ -33,6 +33,8 @@ export interface InventoryFacts {
   dumpUptime?: bigint;
   /** pre-dump: PRE_DUMP_SPLICE 1 or PRE_DUMP_READ 2 */
   preDumpMode?: number;
+  /** the cgroup set criu was in (the cgroup kind's set 1), as upstream writes it */
+  rootCgSet?: number;
 }
 
 export function writeInventory(dir: string, rootIds: Record<string, number>, facts: InventoryFacts): void {
@@ -47,6 +49,7 @@ export function writeInventory(dir: string, rootIds: Record<string, number>, fac
   if (facts.tcpClose) entry.tcp_close = true;
   if (facts.dumpUptime !== undefined) entry.dump_uptime = facts.dumpUptime;
   if (facts.preDumpMode !== undefined) entry.pre_dump_mode = facts.preDumpMode;
+  if (facts.rootCgSet !== undefined) entry.root_cg_set = facts.rootCgSet;
   // the core kind fills the ids; until every required one is there, leave them out
   if (['vm_id', 'files_id', 'fs_id', 'sighand_id'].every((name) => name in rootIds)) {
     entry.root_ids = rootIds as unknown as Messages['task_kobj_ids_entry'];

@@ -21,3 +21,4 @@ export * from './netlink-diag.js';
 export * from './packet-diag.js';
 export * from './unix-socket-calls.js';
 export * from './uffd.js';
+export * from './fs-context.js';

@@ -6,6 +6,7 @@ import type { Logger } from '@criu-ts/base';
 import type { ImageWriter, KindName } from '@criu-ts/images';
 import type { Injector } from '@criu-ts/inject';
 import type { NetLockMethod } from './net-lock/net-lock.js';
+import type { CgroupDumpOptions } from './cgroup/cgroup-options.js';
 
 /** Options of `criu dump` that kinds act on (parsed by the tool, validated). */
 export interface DumpOptions {
@@ -54,6 +55,8 @@ export interface DumpOptions {
   skipMnt?: readonly string[];
   enableExternalSharing?: boolean;
   enableExternalMasters?: boolean;
+  /** --manage-cgroups, --cgroup-root, --cgroup-props(-file), --cgroup-dump-controller, --freeze-cgroup */
+  cgroups?: CgroupDumpOptions;
 }
 
 /** A thread of a frozen task, stopped under ptrace. */

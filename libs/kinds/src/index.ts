@@ -13,4 +13,5 @@ export { NET_LOCK_NUMBER, type NetLockMethod } from './net-lock/index.js';
 export { treeNetNs, lockTreeNetNs, unlockTreeNetNs, dumpTreeNetNs, type TreeNetNs } from './ns/net-ns.js';
 export { netNsPlan, netNsRootFlags, netNsJoinPath, restoreNetNs, relockEmptyNetNs, setRestoredNetNs, restoredNetNs, unlockRestoredNetNs, type NetNsPlan } from './ns/net-ns-restore.js';
 export { inNetNs, closeNetNs, type NetNsHandle } from './ns/net/net-ns-enter.js';
+export * from './cgroup/index.js';
 export * from './mounts/index.js';

@@ -12,6 +12,8 @@ import type { RestoreContext, RestoreTask } from './restore-context.js';
 export interface TaskRecord {
   /** task_kobj_ids_entry fields (vm_id, files_id, fs_id, sighand_id, ...) */
   ids: Record<string, number>;
+  /** thread id → the cg_set id of its cgroups (the cgroup kind), written in thread_core.cg_set */
+  cgSets?: Map<number, number>;
 }
 
 /** A per-task kind: one part of a task's state (memory, fds, fs, core, ...). */

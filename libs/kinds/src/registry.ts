@@ -10,6 +10,7 @@ import { coreSnapshotKind } from './core/core-snapshot.js';
 import { timensKind } from './ns/timens-kind.js';
 import { mntNsKind, tmpfsContentsKind } from './mounts/mnt-kind.js';
 import { netNsKind } from './ns/net-ns-kind.js';
+import { cgroupKind } from './cgroup/cgroup-kind.js';
 
 export const taskKinds: readonly TaskKind[] = [
   coreSnapshotKind, // reads what injection would change; writes nothing
@@ -21,5 +22,6 @@ export const taskKinds: readonly TaskKind[] = [
   timensKind, // once, after the last task: timens-0.img, the clocks as upstream saves them
   tmpfsContentsKind, // once, after the last task: the tmpfs files, with what the dump linked there
   netNsKind, // once, after the last task: the tree's own network namespace, if it has one
+  cgroupKind, // each thread's cg_set for core; cgroup.img after the last task
   coreKind,
 ];

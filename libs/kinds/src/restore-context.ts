@@ -8,6 +8,7 @@
 // been let go. Threads other than the leader exist too.
 import type { Logger } from '@criu-ts/base';
 import type { Injector } from '@criu-ts/inject';
+import type { CgroupRestoreOptions } from './cgroup/cgroup-options.js';
 
 /** Options of `criu restore` that kinds act on (parsed by the tool). */
 export interface RestoreOptions {
@@ -46,6 +47,8 @@ export interface RestoreOptions {
   joinNs?: readonly string[];
   /** --empty-ns net: the network namespace is made empty, for an action script (setup-namespaces) to fill */
   emptyNs?: 'net';
+  /** --manage-cgroups, --cgroup-root, --cgroup-yard */
+  cgroups?: CgroupRestoreOptions;
 }
 
 /** A task being restored, as pstree.img and its core image describe it. */

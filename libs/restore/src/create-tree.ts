@@ -37,6 +37,8 @@ export interface CreateInput {
   onRoot?: (injector: Injector, made: boolean) => void;
   /** called once a task exists, before its children are cloned from it (its memory, which they inherit) */
   onCreated?: (pid: number, injector: Injector) => void;
+  /** called right after a task is cloned, before anything else is done in it (its cgroups) */
+  onCloned?: (pid: number, injector: Injector) => void;
 }
 
 function openNew(set: TaskSet, input: CreateInput, pid: number): Injector {
@@ -62,6 +64,7 @@ function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: b
   if (isRoot && faultInjected(FAULT.RESTORE_ROOT_ONLY)) kill(task.pid, SIG.KILL);
   faultPoint(FAULT.RESTORE_CLONE, String(task.pid));
   const injector = openNew(set, input, task.pid);
+  input.onCloned?.(task.pid, injector);
   if (isRoot) input.onRoot?.(injector, made);
   if (input.plan.setsid.has(task.pid)) {
     injector.call('setsid', SYS.setsid);

@@ -9,3 +9,4 @@ export { planVma, VMA, type VmaAction } from './vma-plan.js';
 export { regsFromImage, withSyscallRestart, fxsaveArea } from './thread-state.js';
 export { readTreeImage, TASK_STATE, type TaskImage, type TreeImage } from './tree-images.js';
 export { planReads, runsToRead, type ReadBatch } from './page-fill.js';
+export { parseCgroupRoot, type CgroupMode } from '@criu-ts/kinds';

@@ -13,12 +13,14 @@ import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector, type Injector } from '@criu-ts/inject';
 import {
   closeNetNs, finishTcpRestore, inNetNs, mappedPacketSocketFd, netNsJoinPath, netNsPlan, netNsRootFlags, punchRuns, relockEmptyNetNs, remappedFileFd, restoreNetNs,
-  restorePathOf, rootMountNsId, setRestoredMountRoot, setRestoredNetNs, sharedMappingFd, taskKinds, type NetNsHandle, type NetNsPlan, type RestoreContext, type RestoreOptions,
+  restorePathOf, rootMountNsId, setRestoredMountRoot, setRestoredNetNs, sharedMappingFd, taskKinds, type CgroupRestore, type NetNsHandle, type NetNsPlan, type RestoreContext,
+  type RestoreOptions,
 } from '@criu-ts/kinds';
 import { joinNetNsInTask, unshareNetNsInTask } from './net-ns-join.js';
 import { mountNamespaceHook } from './mount-ns.js';
 import { resolveChain } from './parent-pages.js';
 import { createTree } from './create-tree.js';
+import { prepareCgroups } from './cgroups.js';
 import { readFileTable } from './file-paths.js';
 import { DEFAULT_HELPER, killAndReap, startHelper } from './helper-process.js';
 import { makeRestoreContext, runTaskKinds } from './restore-context.js';
@@ -183,6 +185,7 @@ function restoreLiveTasks(set: TaskSet, tree: TreeImage, input: TaskRestoreInput
   }
 }
 
+/** What a restore made that its end (success or failure) must see to. */
 /** Where the tree starts from: the helper, or (-S) the root itself, made by criu-launcher. */
 interface Origin {
   pid: number;
@@ -192,6 +195,7 @@ interface Origin {
 interface Made {
   ctx?: RestoreContext;
   netns?: NetNsHandle;
+  cgroups?: CgroupRestore;
 }
 
 /** The root in its network namespace, before it makes any task (a new one takes CLONE_NEWNET as it is cloned). */
@@ -235,8 +239,9 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   else if (request.root !== undefined) throw new CriuError(`-r/--root ${request.root}: the dumped tree has no mount namespace of its own to put there`, { code: 'EINVAL' });
   const mnt = mntNs === undefined ? undefined : mountNamespaceHook(request, tree.dir, mntNs, area);
   try {
+    const onCloned = (pid: number, injector: Injector): void => made.cgroups?.taskCreated(pid, injector);
     createTree(set, {
-      helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession, onCreated,
+      helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession, onCreated, onCloned,
       rootFlags: netNsRootFlags(netPlan) | (mnt === undefined ? 0n : mnt.flags),
       onRoot: (injector, madeRoot) => {
         rootNetNs(netPlan, area)(injector, madeRoot);
@@ -252,6 +257,7 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   await interruptionPoint();
   restoreLiveTasks(set, tree, input, log);
   const pages = memory.pages;
+  made.cgroups?.beforeResume();
   await stagePoint(FAULT.POST_RESTORE);
   // post-restore may still abort (the tasks are killed); pre-resume must not fail (criu(8))
   await request.runAction?.('post-restore', { pid: root });
@@ -259,6 +265,7 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   // the network is unlocked and TCP repair turned off at the last moment, as upstream
   if (netPlan !== undefined) await request.runAction?.('network-unlock', { pid: root });
   finishTcpRestore(ctx, true);
+  made.cgroups?.beforeDetach();
   resumeTree({ tasks: tree.tasks, area, leaveStopped: request.leaveStopped, log });
   const restoreUs = Number((process.hrtime.bigint() - started) / 1000n);
   return { root, pids: tree.tasks.map((task) => task.pid), pagesRestored: pages, forkingUs, restoreUs };
@@ -294,15 +301,18 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   let result: RestoreResult;
   const made: Made = {};
   try {
+    made.cgroups = prepareCgroups(tree, request.cgroups, log);
     if (sibling !== undefined) makeSiblingRoot(sibling, rootPid, (pid) => set.processes.push(pid), log, request.timeoutMs ?? 10_000);
     result = await build(set, tree, helper === undefined ? { pid: rootPid, isRoot: true } : { pid: helper, isRoot: false }, request, made, netPlan);
     log.info(`restored ${result.pids.length} task(s), root ${result.root}, ${result.pagesRestored} pages`);
     writeRestoreStats(request.imagesDir, result, log);
     if (request.autoDedup === true) punchRestored(tree, log);
     afterRestore(made.ctx, true);
+    made.cgroups?.finish(true);
   } catch (error) {
     log.info('restore failed; every task made so far is killed');
     killAll(set, log);
+    made.cgroups?.finish(false);
     if (made.ctx !== undefined) finishTcpRestore(made.ctx, false);
     afterRestore(made.ctx, false);
     throw error;

@@ -4,8 +4,9 @@
 import { CriuError, UsageError, watchInterrupts } from '@criu-ts/base';
 import { runActionScript, serviceOrphanPtsMaster, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { rmSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { dumpCpuinfo } from '@criu-ts/cpuinfo';
-import { dumpTree, type DumpResult } from '@criu-ts/dump';
+import { dumpTree, parseCgroupRoot, type CgroupMode, type DumpResult } from '@criu-ts/dump';
 import { loadTlsMaterial, type ConnectOptions } from '@criu-ts/page-server';
 import { dumpToolOptions } from './dump-tool-options.js';
 import { openStreamOutput, type StreamOutput } from './stream-output.js';
@@ -86,6 +87,15 @@ async function dumpInto(ctx: DumpContext, imagesDir: string, stream: StreamOutpu
     enableExternalSharing: o.enableExternalSharing,
     enableExternalMasters: o.enableExternalMasters,
     pageServer,
+    freezeCgroup: o.freezeCgroup,
+    cgroups: {
+      mode: o.manageCgroups as CgroupMode | undefined,
+      roots: (o.cgroupRoot ?? []).map(parseCgroupRoot),
+      props: o.cgroupProps,
+      propsFile: o.cgroupPropsFile,
+      dumpControllers: o.cgroupDumpController,
+      yard: o.cgroupYard === undefined ? undefined : resolve(ctx.workDir, o.cgroupYard),
+    },
     afterImages: stream === undefined ? undefined : (dir) => stream.write(dir, o.leaveRunning || preDump),
     pageStream: stream?.writer,
     runAction: (action, env) => runActionScript(ctx, action, { initPid: env.pid }),

@@ -8,9 +8,9 @@ import {
   launcherChannel, notifyService, restoreOptions, runActionScript, serviceNotifies, serviceOrphanPtsMaster, writePidfile, type ToolContext, type ToolSpec,
 } from '@criu-ts/cli';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { validateCpuinfo } from '@criu-ts/cpuinfo';
-import { restoreTree, waitForRoot, type RestoreResult } from '@criu-ts/restore';
+import { parseCgroupRoot, restoreTree, waitForRoot, type CgroupMode, type RestoreResult } from '@criu-ts/restore';
 import { extractStream, streamSourceOptions, waitForPidsFree } from './stream-input.js';
 
 const restoreToolOptions = { ...restoreOptions, ...streamSourceOptions } as const;
@@ -70,6 +70,7 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     vethPair: o.vethPair,
     joinNs: o.joinNs,
     emptyNs: o.emptyNs === 'net' ? 'net' : undefined,
+    cgroups: { mode: o.manageCgroups as CgroupMode | undefined, roots: (o.cgroupRoot ?? []).map(parseCgroupRoot), yard: o.cgroupYard === undefined ? undefined : resolve(ctx.workDir, o.cgroupYard) },
     runAction: (action, env) => runActionScript({ ...ctx, imagesDir }, action, { initPid: env.pid }),
   });
 }

@@ -64,3 +64,11 @@ export const ioUring: Feature = {
     return missing('io_uring is enabled on this kernel (io_uring_setup works), and criu-ts cannot dump a task holding an io_uring');
   },
 };
+
+/** A tree's own cgroup namespace (cgroup_namespaces(7)): its root's cgroups saved as cgns_prefix in cgroup.img. */
+export const cgroupns: Feature = {
+  name: 'cgroupns',
+  category: 2,
+  neededFor: 'a tree in a cgroup namespace of its own',
+  probe: () => (existsSync('/proc/self/ns/cgroup') ? 'ok' : missing('this kernel has no cgroup namespaces (/proc/self/ns/cgroup)')),
+};

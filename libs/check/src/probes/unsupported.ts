@@ -15,7 +15,6 @@ function notBuilt(name: string, what: string): Feature {
 }
 
 export const userns = notBuilt('userns', 'user namespaces');
-export const cgroupns = notBuilt('cgroupns', 'cgroup namespaces');
 export const timensCr = notBuilt('timens', 'time namespaces (clock offsets)');
 export const nsid = notBuilt('nsid', 'network namespace ids (NETNSA_NSID)');
 export const linkNsid = notBuilt('link_nsid', 'links between network namespaces (IFLA_LINK_NETNSID)');

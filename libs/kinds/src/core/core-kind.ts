@@ -4,7 +4,7 @@
 // core-PID.img with task_state DEAD and its exit code only. It runs last:
 // the other kinds have filled record.ids (vm_id, files_id, fs_id).
 // Seccomp modes and filters: seccomp.ts (seccomp.img, written once every
-// task is dumped). Not saved: LSM labels, cgroup sets. Restore:
+// task is dumped). Not saved: LSM labels. thread_core.cg_set: the cgroup kind's ids. Restore:
 // core-restore.ts. See criu(8), ptrace(2), proc_pid_status(5).
 import { batchOnThreads, inThreadGroups, type Injector, type Scratch } from '@criu-ts/inject';
 import { imagePath, writeImage, type Messages } from '@criu-ts/images';
@@ -110,6 +110,10 @@ function dumpLive(ctx: DumpContext, task: DumpTask, record: TaskRecord): void {
   leaderEntry.tc = taskCore(task, { calls, injector: leader, scratch, sigmask: befores[0]!.sigmask });
   const entries: [number, CoreEntry][] = [[pid, leaderEntry]];
   entries.push(...otherThreadEntries(ctx, pid, befores.slice(1), { injector: leader, scratch }));
+  for (const [tid, entry] of entries) {
+    const cgSet = record.cgSets?.get(tid);
+    if (cgSet !== undefined && entry.thread_core !== undefined) entry.thread_core.cg_set = cgSet;
+  }
   dumpTaskSeccomp(ctx, task, new Map(entries));
   const dir = ctx.options.imagesDir;
   writeImage(imagePath(dir, 'ids', pid), 'ids', [ids]);

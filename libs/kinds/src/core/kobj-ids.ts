@@ -110,6 +110,8 @@ export function taskNamespaceIds(ctx: DumpContext, pid: number): NamespaceIds {
   for (const [kind] of NAMESPACE_ORDER) {
     const inode = inodes[kind] ?? 0;
     if (inode === (table.criuInodes[kind] ?? 0)) continue;
+    // the tree's own cgroup namespace is the cgroup kind's (cgns_prefix in cgroup.img); not a nested one
+    if (kind === 'cgroup' && inode === readNamespaces(ctx.tasks[0]?.pid ?? pid).cgroup) continue;
     const word = TREE_KINDS[kind];
     if (word === undefined) throw new UnsupportedError({ pid, kind: `a ${kind} namespace other than criu's (namespaces are not dumped yet)` });
     const rootInode = root === undefined || root === pid ? inode : treeInode(ctx, root, kind);
