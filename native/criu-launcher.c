@@ -21,6 +21,10 @@
  * makes a task with pid `pid` (clone3 with set_tid and CLONE_PARENT: the
  * launcher's parent, the client, is its parent) and answers
  *   struct { int32 result; }  (the pid, or -errno).
+ * For a tree with namespaces of its own:
+ *   struct { uint32 op = 2; int32 pid; int32 tool; int32 nspid; uint64 flags; }
+ * the same, cloned with `flags` (CLONE_NEW* only) too and, with
+ * CLONE_NEWPID, set_tid [nspid (1), pid].
  * The new task is a copy of the launcher that drops its fds (but 0-2),
  * signal handlers and mask, and waits on a pidfd of `tool` for at most
  * SEIZE_TIMEOUT_MS: the tool seizes it there (ptrace) and builds the
@@ -49,10 +53,18 @@
 #define SEIZE_TIMEOUT_MS 60000
 #define CLONE_PARENT_FLAG 0x00008000ULL
 
+#define OP_CLONE_SIBLING_NS 2
+/* CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWPID, NEWNET: what a sibling root may be cloned with */
+#define NS_FLAGS (0x00020000ULL | 0x02000000ULL | 0x04000000ULL | 0x08000000ULL | 0x20000000ULL | 0x40000000ULL)
+#define NEWPID_FLAG 0x20000000ULL
+
 struct sibling_request {
 	uint32_t op;
 	int32_t pid;
 	int32_t tool;
+	/* OP_CLONE_SIBLING_NS only */
+	int32_t nspid;
+	uint64_t flags;
 };
 
 /* struct clone_args up to set_tid_size (CLONE_ARGS_SIZE_VER1) */
@@ -94,17 +106,22 @@ static void await_seize(int pidfd)
 	_exit(1);
 }
 
-static int32_t clone_sibling(int32_t pid, int32_t tool)
+static int32_t clone_sibling(int32_t pid, int32_t tool, int32_t nspid, uint64_t flags)
 {
+	if ((flags & ~NS_FLAGS) != 0 || ((flags & NEWPID_FLAG) != 0 && nspid != 1))
+		return -EINVAL;
 	int pidfd = syscall(SYS_pidfd_open, tool, 0);
 	if (pidfd < 0)
 		return -errno;
-	pid_t want = pid;
+	/* set_tid: innermost pid namespace first */
+	pid_t want[2] = { pid, pid };
+	if (flags & NEWPID_FLAG)
+		want[0] = nspid;
 	struct clone3_args args = {
-		.flags = CLONE_PARENT_FLAG,
+		.flags = CLONE_PARENT_FLAG | flags,
 		.exit_signal = 0, /* with CLONE_PARENT it is ours (SIGCHLD), and clone3 wants 0 */
-		.set_tid = (uintptr_t)&want,
-		.set_tid_size = 1,
+		.set_tid = (uintptr_t)want,
+		.set_tid_size = (flags & NEWPID_FLAG) ? 2 : 1,
 	};
 	long got = syscall(SYS_clone3, &args, sizeof(args));
 	if (got == 0)
@@ -124,8 +141,10 @@ static int serve_request(int sk)
 	if (got <= 0)
 		return 0;
 	int32_t result = -EINVAL;
-	if (got == (ssize_t)sizeof(req) && req.op == OP_CLONE_SIBLING && req.pid > 0 && req.tool > 0)
-		result = clone_sibling(req.pid, req.tool);
+	if (got == 12 && req.op == OP_CLONE_SIBLING && req.pid > 0 && req.tool > 0)
+		result = clone_sibling(req.pid, req.tool, 0, 0);
+	else if (got == (ssize_t)sizeof(req) && req.op == OP_CLONE_SIBLING_NS && req.pid > 0 && req.tool > 0)
+		result = clone_sibling(req.pid, req.tool, req.nspid, req.flags);
 	if (send(sk, &result, sizeof(result), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		perror("criu-launcher: answering a sibling request");
 	return 1;

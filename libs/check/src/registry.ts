@@ -9,11 +9,12 @@ import { networkLockNftables } from './probes/network-lock-nftables.js';
 import { hasIptLegacy } from './probes/ipt-legacy.js';
 import { externalNetNs, nftables } from './probes/netns.js';
 import { clone3SetTid, nsLastPid, nsPid } from './probes/pids.js';
+import { timens } from './probes/namespaces.js';
 import { cgroup2, cgroupFreezer, cgroupns, ioUring } from './probes/system.js';
 import { fdinfoLock, mntId, openat2, timerfd } from './probes/files.js';
 import {
   aioRemap, apparmorStacking, autofs, breakpoints, compatCr, linkNsid, moveMountSetGroup,
-  newifindex, nsid, overlayfsMaps, pagemapScanGuardPages, skNs, skUnixFile, timensCr, tun, tunNs, userns,
+  newifindex, nsid, overlayfsMaps, pagemapScanGuardPages, skNs, skUnixFile, tun, tunNs, userns,
 } from './probes/unsupported.js';
 import {
   getRseqConf, loginuid, pidfdStore, pidfdWait, processVm, ptraceRegsets, ptraceSeize, seccompFilters, seccompSuspend, timerCrIds,
@@ -66,7 +67,7 @@ export const FEATURES: readonly Feature[] = [
   // upstream's feature names for resources not checkpointed yet (each answers so)
   userns,
   cgroupns,
-  timensCr,
+  timens,
   nsid,
   linkNsid,
   externalNetNs,

@@ -32,6 +32,7 @@ export function createEngineContext(
   options: DumpOptions, log: Logger, tasks: readonly DumpTask[], outputs: PageOutputs = {}, prepared: Record<string, unknown> = {},
 ): EngineContext {
   const writers = new Map<string, ImageWriter>();
+  const nsPids = nsPidTable(tasks);
   const injectors = new Map<number, Injector>();
   const tables = new Map<string, unknown>(Object.entries(prepared));
   const before = new Set(readdirSync(options.imagesDir));
@@ -58,6 +59,7 @@ export function createEngineContext(
     tasks,
     image,
     nextId: () => ++lastId,
+    nsPid: (pid) => nsPids.get(pid) ?? pid,
     injector(tid) {
       let injector = injectors.get(tid);
       if (injector === undefined) {
@@ -126,6 +128,16 @@ export function createEngineContext(
       }
     },
   };
+}
+
+/** Every pid and tid of the tree → its number in the tree's pid namespace (the frozen tree's NSpid). */
+function nsPidTable(tasks: readonly DumpTask[]): Map<number, number> {
+  const table = new Map<number, number>();
+  for (const task of tasks) {
+    if (task.ns !== undefined) table.set(task.pid, task.ns.pid);
+    for (const thread of task.threads) if (thread.nsTid !== undefined) table.set(thread.tid, thread.nsTid);
+  }
+  return table;
 }
 
 /** Rethrow anything that is not "the task is gone". */

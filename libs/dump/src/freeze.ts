@@ -6,7 +6,7 @@ import { CriuError, SyscallError, type Logger } from '@criu-ts/base';
 import { PTRACE_O, ptraceInterrupt, ptraceSeize } from '@criu-ts/kernel';
 import type { FrozenTask, FrozenThread, FrozenTree } from './task-tree.js';
 import { walkTree } from './task-tree.js';
-import { listChildren, listThreads, readTaskStat } from './task-proc.js';
+import { listChildren, listThreads, readNsTid, readTaskStat } from './task-proc.js';
 import { waitForStop, releaseThreads } from './thread-stop.js';
 
 export interface FreezeOptions {
@@ -68,9 +68,10 @@ function freezeTask(state: FreezeState, pid: number, ppid: number): FrozenTask |
     zombie: stat.state === 'Z' || stat.state === 'X',
     wasStopped: stat.state === 'T',
     exitCode: stat.exitCode,
+    ns: stat.ns,
   };
   if (task.zombie) {
-    task.threads.push({ tid: pid, pendingStopSignal: 0 });
+    task.threads.push({ tid: pid, nsTid: stat.ns.pid, pendingStopSignal: 0 });
     return task;
   }
   freezeThreads(state, task);
@@ -81,6 +82,7 @@ function freezeTask(state: FreezeState, pid: number, ppid: number): FrozenTask |
   if (frozen !== undefined) {
     task.pgid = frozen.pgrp;
     task.sid = frozen.session;
+    task.ns = frozen.ns;
   }
   return task;
 }
@@ -141,6 +143,7 @@ function awaitThreadStop(state: FreezeState, tid: number): FrozenThread | undefi
     return undefined;
   }
   thread.pendingStopSignal = stop.deliverySignal;
+  thread.nsTid = readNsTid(tid, tid) ?? tid;
   if (stop.stopSignal !== undefined) thread.groupStopSignal = stop.stopSignal;
   state.log.debug(`seized thread ${tid}${stop.deliverySignal ? ` (stopped delivering signal ${stop.deliverySignal})` : ''}`);
   return thread;

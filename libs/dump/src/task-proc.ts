@@ -9,6 +9,21 @@ export interface TaskStat {
   session: number;
   tracerPid: number;
   exitCode: number;
+  /** the last of NSpid, NSpgid, NSsid: ids in the task's own pid namespace */
+  ns: { pid: number; pgid: number; sid: number };
+}
+
+/** The last number of a status line such as "NSpid:\t4242\t1" (the innermost namespace's); fallback without the line. */
+function innermost(status: string, key: string, fallback: number): number {
+  const m = new RegExp(`^${key}:([\\t \\d]*)$`, 'm').exec(status);
+  const last = m?.[1]?.trim().split(/\s+/).pop();
+  return last === undefined || last === '' ? fallback : Number(last);
+}
+
+/** A thread's tid in its own pid namespace; undefined if it is gone. */
+export function readNsTid(pid: number, tid: number): number | undefined {
+  const status = readIfThere(`/proc/${pid}/task/${tid}/status`);
+  return status === undefined ? undefined : innermost(status, 'NSpid', tid);
 }
 
 function readIfThere(path: string): string | undefined {
@@ -34,6 +49,7 @@ export function readTaskStat(pid: number): TaskStat | undefined {
     session: Number(fields[3]),
     tracerPid: tracer ? Number(tracer[1]) : 0,
     exitCode: Number(fields[49] ?? 0),
+    ns: { pid: innermost(status, 'NSpid', pid), pgid: innermost(status, 'NSpgid', Number(fields[2])), sid: innermost(status, 'NSsid', Number(fields[3])) },
   };
 }
 

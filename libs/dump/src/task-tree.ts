@@ -3,6 +3,8 @@
 
 export interface FrozenThread {
   tid: number;
+  /** its tid in the task's own pid namespace (NSpid's last), = tid in criu's */
+  nsTid?: number;
   /** signal the thread was stopped by on delivery, to be given back on release */
   pendingStopSignal: number;
   /** the signal of the job-control stop it was in when seized, if any */
@@ -14,6 +16,8 @@ export interface FrozenTask {
   ppid: number;
   pgid: number;
   sid: number;
+  /** pid, pgid and sid in the task's own pid namespace (NSpid, NSpgid, NSsid: the last of each; 0 = outside it) */
+  ns?: { pid: number; pgid: number; sid: number };
   /** threads[0] is the thread-group leader (tid === pid) */
   threads: FrozenThread[];
   children: FrozenTask[];

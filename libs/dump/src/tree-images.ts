@@ -8,18 +8,31 @@ import type { FrozenTask } from './task-tree.js';
 /** CRTOOLS_IMAGES_V1_1: images with per-id fdinfo and ns files. */
 const IMAGES_V1_1 = 2;
 
+/**
+ * pstree.img: every task with its ids as the tree's pid namespace sees
+ * them, as upstream writes it (the root of a tree with a pid namespace of
+ * its own is its init, pid 1, with ppid 0).
+ */
 export function writePstree(dir: string, tasks: readonly FrozenTask[]): void {
+  const own = tasks[0] !== undefined && tasks[0].ns !== undefined && tasks[0].ns.pid !== tasks[0].pid;
   writeImage(
     imagePath(dir, 'pstree'),
     'pstree',
-    tasks.map((task) => ({
-      pid: task.pid,
-      ppid: task.ppid,
-      pgid: task.pgid,
-      sid: task.sid,
-      threads: task.threads.map((thread) => thread.tid),
-    })),
+    tasks.map((task, i) => {
+      const ns = own ? task.ns ?? task : undefined;
+      return {
+        pid: ns?.pid ?? task.pid,
+        ppid: ns === undefined ? task.ppid : i === 0 ? 0 : nsPidOf(tasks, task.ppid),
+        pgid: ns?.pgid ?? task.pgid,
+        sid: ns?.sid ?? task.sid,
+        threads: task.threads.map((thread) => (own ? thread.nsTid ?? thread.tid : thread.tid)),
+      };
+    }),
   );
+}
+
+function nsPidOf(tasks: readonly FrozenTask[], pid: number): number {
+  return tasks.find((task) => task.pid === pid)?.ns?.pid ?? pid;
 }
 
 /** What inventory.img records of how this dump was made. */

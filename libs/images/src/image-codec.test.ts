@@ -89,3 +89,17 @@ t.test('directory helpers name files by kind and id', async (t) => {
   writeEntries(dir, 'ids', [], 44);
   t.throws(() => readOne(dir, 'ids', 44), { name: 'ImageError', offset: 8 });
 });
+
+t.test('ipcns-shm: an entry with in_pagemaps has no inline bytes (upstream 4.2 layout), one without has them', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'criu-ts-ipcshm-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const desc = { key: 1, uid: 0, gid: 0, cuid: 0, cgid: 0, mode: 0o600, id: 7 };
+  const data = Buffer.from('hello');
+  const third = { message: { desc: { ...desc, id: 9 }, size: 0n, in_pagemaps: true } };
+  writeEntries(dir, 'ipcns-shm', [{ message: { desc, size: 8192n, in_pagemaps: true } }, { message: { desc: { ...desc, id: 8 }, size: 5n }, payload: data }, third], 3);
+  const entries = readImageEntries(imagePath(dir, 'ipcns-shm', 3), 'ipcns-shm');
+  t.same(entries.map((e) => e.message.desc), [desc, { ...desc, id: 8 }, { ...desc, id: 9 }], 'every entry read back (the padding after the inline bytes skipped)');
+  t.equal(entries[0]!.payload, undefined, 'no payload after the in_pagemaps entry');
+  t.same(entries[1]!.payload, data, 'the inline bytes of the other');
+  t.end();
+});

@@ -5,8 +5,8 @@
 
 /** Raw bytes after an entry, sized by fields of the entry's message. */
 export type PayloadSpec =
-  /** sum of the fields × unit bytes, then zero padding to align */
-  | { readonly sizeOf: readonly string[]; readonly unit?: number; readonly align?: number }
+  /** sum of the fields × unit bytes, then zero padding to align; none when the `unless` field is true */
+  | { readonly sizeOf: readonly string[]; readonly unit?: number; readonly align?: number; readonly unless?: string }
   /** `count` records, each a length-prefixed `type` message and its `sizeOf` bytes padded to align */
   | { readonly records: { readonly count: string; readonly type: string; readonly sizeOf: string; readonly align: number } }
   /** the rest of the file, unless the `unless` field is true */
@@ -69,7 +69,7 @@ export const imageKinds = [
   { name: 'creds', magicName: 'CREDS', magic: 0x54023547, file: 'creds-%u.img', header: 'common', message: 'creds_entry' },
   { name: 'utsns', magicName: 'UTSNS', magic: 0x54473203, file: 'utsns-%u.img', header: 'common', message: 'utsns_entry' },
   { name: 'ipcns-var', magicName: 'IPC_VAR', magic: 0x53115007, file: 'ipcns-var-%u.img', header: 'common', message: 'ipc_var_entry' },
-  { name: 'ipcns-shm', magicName: 'IPCNS_SHM', magic: 0x46283044, file: 'ipcns-shm-%u.img', header: 'common', message: 'ipc_shm_entry', payload: { sizeOf: ['size'], align: 4 } },
+  { name: 'ipcns-shm', magicName: 'IPCNS_SHM', magic: 0x46283044, file: 'ipcns-shm-%u.img', header: 'common', message: 'ipc_shm_entry', payload: { sizeOf: ['size'], align: 4, unless: 'in_pagemaps' } },
   { name: 'ipcns-msg', magicName: 'IPCNS_MSG', magic: 0x55453737, file: 'ipcns-msg-%u.img', header: 'common', message: 'ipc_msg_entry', payload: { records: { count: 'qnum', type: 'ipc_msg', sizeOf: 'msize', align: 8 } } },
   { name: 'ipcns-sem', magicName: 'IPCNS_SEM', magic: 0x59573019, file: 'ipcns-sem-%u.img', header: 'common', message: 'ipc_sem_entry', payload: { sizeOf: ['nsems'], unit: 2, align: 8 } },
   { name: 'reg-files', magicName: 'REG_FILES', magic: 0x50363636, file: 'reg-files.img', header: 'common', message: 'reg_file_entry' },

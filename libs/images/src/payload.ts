@@ -19,9 +19,10 @@ function numberField(message: ImageMessage, name: string): number {
   return n;
 }
 
-/** Bytes of payload data (without padding) and of padding, for a sized spec. */
+/** Bytes of payload data (without padding) and of padding, for a sized spec (undefined: none follows, its `unless` field is true). */
 export function sizedPayload(spec: PayloadSpec, message: ImageMessage): { data: number; pad: number } | undefined {
   if (!('sizeOf' in spec)) return undefined;
+  if (spec.unless !== undefined && message[spec.unless] === true) return undefined;
   const data = spec.sizeOf.reduce((sum, name) => sum + numberField(message, name), 0) * (spec.unit ?? 1);
   return { data, pad: alignUp(data, spec.align ?? 1) - data };
 }

@@ -21,6 +21,8 @@ function withPayload(typeName: string, spec: PayloadSpec | undefined, seed: numb
   if ('sizeOf' in spec) {
     spec.sizeOf.forEach((name, i) => setCount(typeName, message, name, 3 + seed + i * 5));
     const total = spec.sizeOf.reduce((sum, _name, i) => sum + 3 + seed + i * 5, 0) * (spec.unit ?? 1);
+    // the inline variant (crit 3.17 and upstream's crit read a payload whatever `unless` says)
+    if (spec.unless !== undefined) message[spec.unless] = false;
     return { message, payload: bytes(total, seed) };
   }
   if ('records' in spec) {

@@ -375,18 +375,6 @@ export function callsChecked(injector: Injector, calls: readonly NamedCall[]): b
   return results;
 }
 
-/**
- * A copy of our fd `fd` in the task behind `injector` (its number there):
- * pidfd_open of us, pidfd_getfd, close of that pidfd — one trip.
- */
-export function takeOurFd(injector: Injector, fd: number | bigint): bigint {
-  return callsChecked(injector, [
-    { name: 'pidfd_open', nr: SYS.pidfd_open, args: [process.pid, 0] },
-    { name: `pidfd_getfd(${fd})`, nr: SYS.pidfd_getfd, args: [{ result: 0 }, fd, 0] },
-    { name: 'close(pidfd)', nr: SYS.close, args: [{ result: 0 }] },
-  ])[1]!;
-}
-
 /** batchOnThreads over groups of jobs that fit `capacity` calls each (a job larger than that runs alone). */
 function inGroups(jobs: readonly ThreadBatch[], capacity: number): bigint[][] {
   const results: bigint[][] = [];

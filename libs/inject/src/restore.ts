@@ -8,6 +8,7 @@ import {
 } from '@criu-ts/kernel';
 import type { TrapContext } from './run-to-trap.js';
 import type { Scratch } from './scratch.js';
+import { nsTidOf } from './tool-pidfd.js';
 
 /** What openInjector changed, and what release puts back. */
 export interface Saved {
@@ -45,7 +46,7 @@ export function requeueDeferred(ctx: TrapContext, saved: Saved, scratchOf: (size
     }
     page ??= scratchOf(siginfo.length);
     page.write(siginfo);
-    call('rt_tgsigqueueinfo', SYS.rt_tgsigqueueinfo, [saved.pid, saved.tid, signo, page.addr]);
+    call('rt_tgsigqueueinfo', SYS.rt_tgsigqueueinfo, [nsTidOf(saved.pid), nsTidOf(saved.tid), signo, page.addr]);
   }
   if (page !== null) call('munmap', SYS.munmap, [page.addr, page.size]);
   if (ctx.deferred.length > 0) {

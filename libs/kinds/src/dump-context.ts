@@ -62,6 +62,8 @@ export interface DumpOptions {
 /** A thread of a frozen task, stopped under ptrace. */
 export interface DumpThread {
   tid: number;
+  /** its tid in the tree's pid namespace (the same as tid in criu's) */
+  nsTid?: number;
   /** a signal caught in delivery when we stopped it: saved as pending */
   pendingStopSignal: number;
   /**
@@ -78,6 +80,8 @@ export interface DumpTask {
   ppid: number;
   pgid: number;
   sid: number;
+  /** pid, pgid and sid in the tree's pid namespace (0: a group or session from outside it); absent: as above */
+  ns?: { pid: number; pgid: number; sid: number };
   /** threads[0] is the leader */
   threads: DumpThread[];
   zombie: boolean;
@@ -173,6 +177,12 @@ export interface DumpContext {
    * --link-remap hard link): run, newest first, if the dump fails.
    */
   onAbort?(undo: () => void): void;
+  /**
+   * A pid or tid of the tree (the tool's view, as in DumpTask) as the
+   * tree's own pid namespace sees it: what images hold and are named by.
+   * Absent: the tree lives in criu's pid namespace (the same number).
+   */
+  nsPid?(pid: number): number;
   /** This dump's run id (inventory's dump_criu_run_id; names the nftables lock table). */
   readonly runId?: string;
   /**
@@ -182,4 +192,9 @@ export interface DumpContext {
    * frozen. After a dump that kills (or -s stops) the tree they do not run.
    */
   onRunOn?(undo: () => void): void;
+}
+
+/** The number images give pid (a pid or tid of the tree): its number in the tree's pid namespace. */
+export function imagePid(ctx: Pick<DumpContext, 'nsPid'>, pid: number): number {
+  return ctx.nsPid?.(pid) ?? pid;
 }

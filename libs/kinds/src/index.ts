@@ -14,4 +14,7 @@ export { treeNetNs, lockTreeNetNs, unlockTreeNetNs, dumpTreeNetNs, type TreeNetN
 export { netNsPlan, netNsRootFlags, netNsJoinPath, restoreNetNs, relockEmptyNetNs, setRestoredNetNs, restoredNetNs, unlockRestoredNetNs, type NetNsPlan } from './ns/net-ns-restore.js';
 export { inNetNs, closeNetNs, type NetNsHandle } from './ns/net/net-ns-enter.js';
 export * from './cgroup/index.js';
+export { NAMESPACE_ORDER } from './core/kobj-ids.js';
+export { namespaceKinds, namespaceKindOf } from './ns/registry.js';
+export { withNamespace, type NamespaceKind } from './ns/namespace.js';
 export * from './mounts/index.js';

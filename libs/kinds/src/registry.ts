@@ -8,9 +8,10 @@ import { fsKind } from './fs/fs-kind.js';
 import { coreKind } from './core/core-kind.js';
 import { coreSnapshotKind } from './core/core-snapshot.js';
 import { timensKind } from './ns/timens-kind.js';
-import { mntNsKind, tmpfsContentsKind } from './mounts/mnt-kind.js';
+import { mntNsKind } from './mounts/mnt-kind.js';
 import { netNsKind } from './ns/net-ns-kind.js';
 import { cgroupKind } from './cgroup/cgroup-kind.js';
+import { namespacesKind } from './ns/namespaces-kind.js';
 
 export const taskKinds: readonly TaskKind[] = [
   coreSnapshotKind, // reads what injection would change; writes nothing
@@ -20,8 +21,8 @@ export const taskKinds: readonly TaskKind[] = [
   ttyTreeKind, // after the last task's fds: tty pairs, sessions, queued bytes
   fsKind,
   timensKind, // once, after the last task: timens-0.img, the clocks as upstream saves them
-  tmpfsContentsKind, // once, after the last task: the tmpfs files, with what the dump linked there
   netNsKind, // once, after the last task: the tree's own network namespace, if it has one
   cgroupKind, // each thread's cg_set for core; cgroup.img after the last task
+  namespacesKind, // once, after the last task: the tree's own namespaces (uts, ipc, time, ...)
   coreKind,
 ];

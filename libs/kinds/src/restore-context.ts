@@ -89,6 +89,8 @@ export interface RestoreContext {
   scratch(pid: number): TaskScratch;
   /** A per-restore table that kinds share by name, created on first use. */
   shared<T>(key: string, create: () => T): T;
+  /** A pid or tid of the tree as the images (the tree's pid namespace) name it; absent: the same number. */
+  nsPid?(pid: number): number;
   /**
    * Runs fn with a short-lived injector on thread `tid` (not the leader) of
    * the task being restored, beside the leader's trampoline; released after.
@@ -100,4 +102,9 @@ export interface RestoreContext {
    * batchOnThreads; released after.
    */
   withThreads?(pid: number, tids: readonly number[], fn: (injectors: readonly Injector[]) => void): void;
+}
+
+/** The number the images give pid (a pid or tid of the tree being restored). */
+export function imagePidOf(ctx: Pick<RestoreContext, 'nsPid'>, pid: number): number {
+  return ctx.nsPid?.(pid) ?? pid;
 }

@@ -19,7 +19,7 @@ import { fillPages, openAllInTask, type FillOptions } from './page-fill.js';
 import { unregisterRseq } from './rseq.js';
 import { normalize, subtract } from '@criu-ts/kinds';
 import { presentRanges } from './cow-vmas.js';
-import type { Range, TaskArea } from './task-area.js';
+import { scratchEndOf, type Range, type TaskArea } from './task-area.js';
 import { isVdsoPiece, parkVdso, placeVdso, taskMappings, type Mapping } from './vdso-move.js';
 import { VMA, madviceOf, planVma, type VmaAction } from './vma-plan.js';
 
@@ -94,7 +94,7 @@ function openMappedFiles(injector: Injector, input: AddressSpaceInput, actions: 
     const ours = input.remappedFd?.(action.fileId, flags, purposeOf(injector, action));
     if (ours !== undefined) {
       try {
-        fds.set(fileKey(action), takeOurFd(injector, ours));
+        fds.set(fileKey(action), takeOurFd(injector, ours, () => scratchEndOf(input.area)));
       } finally {
         closeSync(ours);
       }
@@ -139,6 +139,31 @@ function mapAll(injector: Injector, input: AddressSpaceInput, actions: readonly 
   }
 }
 
+const SHM_RDONLY = 0o10000;
+const SHM_EXEC = 0o100000;
+
+/** SysV segments attached again where they were (one batch); each must land at its address, as long as it was. */
+function attachSysv(injector: Injector, attaches: readonly Extract<VmaAction, { kind: 'sysv' }>[]): void {
+  const calls: NamedCall[] = attaches.map((a) => ({
+    name: `shmat(${a.shmid}, 0x${a.start.toString(16)})`,
+    nr: SYS.shmat,
+    args: [a.shmid, a.start, ((a.prot & PROT.WRITE) === 0 ? SHM_RDONLY : 0) | ((a.prot & PROT.EXEC) !== 0 ? SHM_EXEC : 0)],
+  }));
+  callsChecked(injector, calls).forEach((got, i) => {
+    const { start, shmid } = attaches[i]!;
+    if (got !== start) throw new CriuError(`task ${injector.pid}: SysV segment ${shmid} attached at 0x${got.toString(16)}, not 0x${start.toString(16)}`);
+  });
+  const reprotect: NamedCall[] = attaches
+    .filter((a) => a.prot !== (PROT.READ | ((a.prot & PROT.WRITE) !== 0 ? PROT.WRITE : 0) | (a.prot & PROT.EXEC)))
+    .map((a) => ({ name: `mprotect(0x${a.start.toString(16)})`, nr: SYS.mprotect, args: [a.start, a.length, a.prot] }));
+  callsChecked(injector, reprotect);
+  const mapped = taskMappings(injector.pid);
+  for (const a of attaches) {
+    const m = mapped.find((one) => one.start === a.start);
+    if (m === undefined || m.end - m.start !== a.length) throw new CriuError(`task ${injector.pid}: SysV segment ${a.shmid} at 0x${a.start.toString(16)} is not ${a.length} bytes long as dumped (a part of it was mapped)`);
+  }
+}
+
 /** Final protections and advice, in batches. */
 function finishMappings(injector: Injector, input: AddressSpaceInput, actions: readonly MapAction[]): void {
   const calls: NamedCall[] = [];
@@ -169,6 +194,7 @@ export function restoreAddressSpace(injector: Injector, input: AddressSpaceInput
   const parked = parkVdso(injector, input.area);
   mapAll(injector, input, maps.filter((a) => !isKept(a)));
   protectInherited(injector, maps.filter(isKept));
+  attachSysv(injector, actions.filter((a): a is Extract<VmaAction, { kind: 'sysv' }> => a.kind === 'sysv'));
   const ranges = (list: readonly { start: bigint; length: bigint }[]): { start: bigint; end: bigint }[] => list.map((a) => ({ start: a.start, end: a.start + a.length }));
   const pages = fillPages(injector, input.area, input.dir, {
     ...input.fill, private: ranges(maps.filter((action) => !action.shared)), shared: ranges(maps.filter((action) => action.shared)), skipped: ranges(vdso), inherited,

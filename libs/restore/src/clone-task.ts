@@ -14,6 +14,8 @@ import { putScratch, type TaskArea } from './task-area.js';
 export interface CloneRequest {
   /** the pid (tid) the new task must have */
   pid: number;
+  /** its pid in its own pid namespace, when that is not criu's (1 for the root cloned with CLONE_NEWPID) */
+  nsPid?: number;
   flags: bigint;
   /** signal the parent gets when it ends: SIGCHLD for processes, 0 for threads */
   exitSignal: number;
@@ -33,8 +35,13 @@ export function cloneArgs(request: CloneRequest, setTidAddr: bigint): Buffer {
   args.writeBigUInt64LE(childTid, 16);
   args.writeBigUInt64LE(BigInt(request.exitSignal), 32);
   args.writeBigUInt64LE(setTidAddr, 64);
-  args.writeBigUInt64LE(1n, 72);
+  args.writeBigUInt64LE(BigInt(setTids(request).length), 72);
   return args;
+}
+
+/** set_tid, innermost pid namespace first: [pid], or [pid in its namespace, pid in criu's]. */
+export function setTids(request: CloneRequest): number[] {
+  return request.nsPid === undefined || request.nsPid === request.pid ? [request.pid] : [request.nsPid, request.pid];
 }
 
 /** Waits (bounded) for a new task's first stop. */
@@ -47,7 +54,7 @@ export function waitInitialStop(pid: number, timeoutMs: number): void {
   }
 }
 
-/** What one clone in a batch takes of the scratch: its clone_args and its set_tid word, 8-aligned. */
+/** What one clone in a batch takes of the scratch: its clone_args and its set_tid words (two levels at most). */
 const CLONE_SLOT = CLONE_ARGS_SIZE.VER2 + 8;
 
 function inUse(pid: number, error: unknown): CriuError {
@@ -72,7 +79,7 @@ export function cloneTasks(injector: Injector, area: TaskArea, requests: readonl
       const at = i * CLONE_SLOT;
       const tidAddr = base + BigInt(at + CLONE_ARGS_SIZE.VER2);
       cloneArgs(request, tidAddr).copy(slots, at);
-      slots.writeInt32LE(request.pid, at + CLONE_ARGS_SIZE.VER2);
+      setTids(request).forEach((tid, level) => slots.writeInt32LE(tid, at + CLONE_ARGS_SIZE.VER2 + 4 * level));
       return { nr: SYS.clone3, args: [base + BigInt(at), CLONE_ARGS_SIZE.VER2] };
     });
     putScratch(injector.pid, area, slots, 0);
@@ -81,7 +88,8 @@ export function cloneTasks(injector: Injector, area: TaskArea, requests: readonl
     const failed: CriuError[] = [];
     results.forEach((got, i) => {
       const request = group[i]!;
-      if (got === BigInt(request.pid)) {
+      // the parent sees the child's pid in its own pid namespace
+      if (got === BigInt(request.pid) || got === BigInt(request.nsPid ?? request.pid)) {
         waitInitialStop(request.pid, timeoutMs);
         return;
       }
@@ -101,7 +109,7 @@ export function cloneTasks(injector: Injector, area: TaskArea, requests: readonl
  * scratch for the arguments; returns once the child is in its initial stop.
  */
 export function cloneTask(injector: Injector, area: TaskArea, request: CloneRequest, timeoutMs = 10_000): number {
-  const tidAddr = putScratch(injector.pid, area, Buffer.from(new Int32Array([request.pid]).buffer), 128);
+  const tidAddr = putScratch(injector.pid, area, Buffer.from(new Int32Array(setTids(request)).buffer), 128);
   const argsAddr = putScratch(injector.pid, area, cloneArgs(request, tidAddr), 0);
   let got: bigint;
   try {
@@ -112,7 +120,8 @@ export function cloneTask(injector: Injector, area: TaskArea, request: CloneRequ
     }
     throw error;
   }
-  if (got !== BigInt(request.pid)) {
+  // the parent sees the child's pid in its own pid namespace
+  if (got !== BigInt(request.pid) && got !== BigInt(request.nsPid ?? request.pid)) {
     throw new CriuError(`clone3 in task ${injector.tid} made pid ${got}, not ${request.pid}`);
   }
   waitInitialStop(request.pid, timeoutMs);

@@ -27,12 +27,12 @@ export interface CreateInput {
   timeoutMs: number;
   /** called right after a session leader's setsid, before its children exist (a ctty they inherit) */
   onSession?: (pid: number) => void;
-  /** extra clone flags of the root (CLONE_NEWNET for a network namespace of its own) */
+  /** CLONE_NEW* flags the root is cloned with (the tree's own namespaces, tree-namespaces.ts; CLONE_NEWNET, net-ns) */
   rootFlags?: bigint;
   /**
-   * called once the root exists, before any other task: puts it in its
-   * namespaces (made: true when it was not cloned here, -S, so rootFlags
-   * were not applied)
+   * called once the root exists, before any other task and anything else
+   * is done in it: the namespaces' restore hooks, its network namespace
+   * (made: true when it was not cloned here, -S, so rootFlags were not applied)
    */
   onRoot?: (injector: Injector, made: boolean) => void;
   /** called once a task exists, before its children are cloned from it (its memory, which they inherit) */
@@ -55,7 +55,7 @@ function cloneOne(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: boo
   // with CLONE_PARENT the child takes the helper's exit signal (SIGCHLD); clone3 wants 0 there
   const exitSignal = isRoot ? 0 : SIG.CHLD;
   set.processes.push(task.pid);
-  cloneTask(parent, input.area, { pid: task.pid, flags, exitSignal }, input.timeoutMs);
+  cloneTask(parent, input.area, { pid: task.pid, nsPid: task.nsPid, flags, exitSignal }, input.timeoutMs);
 }
 
 function createTask(set: TaskSet, input: CreateInput, task: TaskImage, isRoot: boolean): void {
@@ -92,7 +92,7 @@ function standInLeader(set: TaskSet, input: CreateInput, pgid: number, member: n
 function dropStandIn(set: TaskSet, input: CreateInput, pgid: number, member: number): void {
   kill(pgid, SIG.KILL);
   waitpidWithin(pgid, WAIT.__WALL, input.timeoutMs);
-  set.injectors.get(member)!.call('wait4', SYS.wait4, [pgid, 0, WAIT.__WALL, 0]);
+  set.injectors.get(member)!.call('wait4', SYS.wait4, [nsPidIn(input, pgid), 0, WAIT.__WALL, 0]);
   set.processes.splice(set.processes.indexOf(pgid), 1);
 }
 
@@ -104,9 +104,14 @@ function joinGroups(set: TaskSet, input: CreateInput): void {
   for (const [pgid, member] of plan.orphans) standInLeader(set, input, pgid, member);
   for (const task of tasks) {
     const want = plan.pgid.get(task.pid)!;
-    if (want !== task.pid && getpgid(task.pid) !== want) set.injectors.get(task.pid)!.call('setpgid', SYS.setpgid, [0, want]);
+    if (want !== task.pid && getpgid(task.pid) !== want) set.injectors.get(task.pid)!.call('setpgid', SYS.setpgid, [0, nsPidIn(input, want)]);
   }
   for (const [pgid, member] of plan.orphans) dropStandIn(set, input, pgid, member);
+}
+
+/** pid (the tool's view) as the tree's pid namespace sees it: what a call injected into its tasks takes. */
+function nsPidIn(input: CreateInput, pid: number): number {
+  return input.tasks.find((task) => task.pid === pid)?.nsPid ?? pid;
 }
 
 /** Creates every task (parents first) with its session and group; leaves an injector open on each. */

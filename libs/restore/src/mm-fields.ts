@@ -7,10 +7,10 @@ import { closeSync } from 'node:fs';
 import { CriuError, SyscallError, type Logger } from '@criu-ts/base';
 import { O, PR, PR_SET_MM, PRCTL_MM_MAP_SIZE, SYS } from '@criu-ts/kernel';
 import { imageFileName, type Messages } from '@criu-ts/images';
-import { takeOurFd, type Injector } from '@criu-ts/inject';
+import { nsTidOf, takeOurFd, type Injector } from '@criu-ts/inject';
 import type { FileTable } from './file-paths.js';
 import { openInTask } from './page-fill.js';
-import { putScratch, type TaskArea } from './task-area.js';
+import { putScratch, scratchEndOf, type TaskArea } from './task-area.js';
 
 type MmEntry = Messages['mm_entry'];
 
@@ -52,7 +52,7 @@ function openExe(injector: Injector, area: TaskArea, mm: MmEntry, source: ExeSou
     const ours = source.remappedFd?.(mm.exe_file_id, O.RDONLY, purpose);
     if (ours !== undefined) {
       try {
-        return takeOurFd(injector, ours);
+        return takeOurFd(injector, ours, () => scratchEndOf(area));
       } finally {
         closeSync(ours);
       }
@@ -75,7 +75,7 @@ export function restoreMmFields(injector: Injector, area: TaskArea, mm: MmEntry,
   } catch (error) {
     // the kernel refuses bounds outside the mappings, or an exe that is not one: name what the image asked for
     if (!(error instanceof SyscallError)) throw error;
-    const what = `mm fields of ${imageFileName('mm', injector.pid)}${exeFd >= 0n ? ` with exe file id ${mm.exe_file_id}` : ''}`;
+    const what = `mm fields of ${imageFileName('mm', nsTidOf(injector.pid))}${exeFd >= 0n ? ` with exe file id ${mm.exe_file_id}` : ''}`;
     throw new CriuError(`pid ${injector.pid}: ${what} refused: ${error.message}`, { code: error.code, cause: error });
   } finally {
     if (exeFd >= 0n) injector.call('close', SYS.close, [exeFd]);

@@ -133,6 +133,8 @@ function iovecBuffer(batch: ReadBatch): Buffer {
 export interface FillOptions {
   /** MADV_POPULATE_WRITE each run before reading into it */
   populate: boolean;
+  /** the task's pid in the images (in its own pid namespace); default: its pid */
+  imagePid?: number;
 }
 
 /** Sorted ranges with adjacent ones joined (a run may span neighbouring mappings). */
@@ -250,10 +252,11 @@ function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void 
 
 /** Fills the task's memory from the pages image (and its parents'); returns the number of pages read. */
 export function fillPages(injector: Injector, area: TaskArea, dir: string, options: FillOptions & MappedRanges): number {
-  const top = readRuns(dir, injector.pid);
-  const chain: ChainLevel[] = top.inParent ? resolveChain(dir, injector.pid) : [{ dir, pagesId: top.pagesId, runs: top.runs }];
+  const pid = options.imagePid ?? injector.pid;
+  const top = readRuns(dir, pid);
+  const chain: ChainLevel[] = top.inParent ? resolveChain(dir, pid) : [{ dir, pagesId: top.pagesId, runs: top.runs }];
   const wanted = chain
-    .map((level) => ({ ...level, runs: runsToRead(level.runs, options, join(level.dir, imageFileName('pagemap', injector.pid))) }))
+    .map((level) => ({ ...level, runs: runsToRead(level.runs, options, join(level.dir, imageFileName('pagemap', pid))) }))
     .filter((level) => level.runs.length > 0);
   const { levels } = keepSharedPages(injector, wanted, options.inherited ?? []);
   if (options.populate) {

@@ -49,6 +49,7 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
     ...(task.fdTableOwner === undefined ? {} : { fdTableOwner: task.fdTableOwner }),
   }));
   const { log, ...options } = input;
+  const nsPids = new Map(tree.tasks.flatMap((task) => [[task.pid, task.nsPid] as const, ...task.threads.map((thread) => [thread.tid, thread.nsTid] as const)]));
   return {
     options: {
       imagesDir: options.imagesDir, shellJob: options.shellJob, leaveStopped: options.leaveStopped,
@@ -57,6 +58,7 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
       fileValidation: options.fileValidation ?? 'buildid',
       orphanPtsMaster: options.orphanPtsMaster,
       external: options.external, vethPair: options.vethPair, joinNs: options.joinNs, emptyNs: options.emptyNs,
+      root: options.root, extMountMap: options.extMountMap,
     },
     log,
     tasks,
@@ -76,6 +78,7 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
       if (leader === undefined) throw new CriuError(`no open injector for pid ${pid}: it is not being restored now`);
       inThreadGroups(leader, tids, tids.length, log, (injectors) => fn(injectors));
     },
+    nsPid: (pid) => nsPids.get(pid) ?? pid,
   };
 }
 

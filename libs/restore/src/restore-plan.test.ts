@@ -30,7 +30,9 @@ t.test('vma plan: anonymous, file, shared memory, vdso, vsyscall and refused kin
   t.equal((planVma(1, shanon) as { fileId?: number }).fileId, undefined, 'shared anonymous: no files.img entry');
   const memfd = vma({ status: VMA.AREA_REGULAR | VMA.FILE_PRIVATE | VMA.AREA_MEMFD, flags: MAP.PRIVATE, shmid: 5n, prot: PROT.READ });
   t.match(planVma(1, memfd), { kind: 'map', shared: false, flags: MAP.PRIVATE | MAP.FIXED, fillProt: PROT.READ | PROT.WRITE, shmem: memfd }, 'private memfd: pages read in');
-  t.throws(() => planVma(1, vma({ status: VMA.AREA_REGULAR | VMA.AREA_SYSVIPC })), /System V/);
+  const sysv = vma({ status: VMA.AREA_REGULAR | VMA.ANON_SHARED | VMA.AREA_SYSVIPC, flags: MAP.SHARED | MAP.ANONYMOUS, shmid: 3n, prot: PROT.READ });
+  t.same(planVma(1, sysv), { kind: 'sysv', start: 0x10000n, length: 0x10000n, shmid: 3, prot: PROT.READ }, 'a SysV segment: attached again (shmat), not mapped');
+  t.throws(() => planVma(1, { ...sysv, pgoff: 0x1000n }), /System V shared memory mapping of segment 3 from offset 0x1000/);
   t.throws(() => planVma(1, vma({ end: 0x10800n })), /bad bounds/);
   t.same(madviceOf(vma({ madv: (1n << 10n) | (1n << 16n) })), [10, 16]);
   t.end();

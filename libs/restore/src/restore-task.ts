@@ -92,7 +92,9 @@ function threadSetupCalls(injector: Injector, area: TaskArea, task: TaskImage, t
 }
 
 function makeThreads(injector: Injector, task: TaskImage, input: TaskRestoreInput): void {
-  const requests = task.threads.slice(1).map((thread) => ({ pid: thread.tid, flags: THREAD_FLAGS, exitSignal: 0, childTid: thread.core.thread_info!.clear_tid_addr }));
+  const requests = task.threads.slice(1).map((thread) => ({
+    pid: thread.tid, nsPid: thread.nsTid, flags: THREAD_FLAGS, exitSignal: 0, childTid: thread.core.thread_info!.clear_tid_addr,
+  }));
   cloneTasks(injector, input.area, requests, input.timeoutMs);
 }
 
@@ -138,7 +140,7 @@ function dropArea(pid: number, site: bigint, area: TaskArea, log: Logger): void 
  */
 export function restoreTaskMemory(injector: Injector, task: TaskImage, parent: TaskImage | undefined, input: TaskRestoreInput): number {
   const mm = task.mm!;
-  const fill = { populate: input.populate };
+  const fill = { populate: input.populate, imagePid: task.nsPid };
   const inherited = inheritedRanges(mm, parent?.mm);
   const pages = restoreAddressSpace(injector, {
     dir: input.dir, vmas: mm.vmas ?? [], area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd, remappedFd: input.remappedFd, socketFd: input.socketFd, inherited,
@@ -153,7 +155,7 @@ export function restoreTask(injector: Injector, task: TaskImage, input: TaskRest
   const vmas = mm.vmas ?? [];
   const leader = task.threads[0]!;
   restoreMmFields(injector, input.area, mm, { files: input.files, remappedFd: input.remappedFd }, input.log);
-  restoreSigactions(injector, input.area, leader.core.tc?.sigactions ?? [], imagePath(input.dir, 'core', task.pid));
+  restoreSigactions(injector, input.area, leader.core.tc?.sigactions ?? [], imagePath(input.dir, 'core', task.nsPid));
   const clearTid = leader.core.thread_info!.clear_tid_addr;
   if (clearTid !== 0n) injector.call('set_tid_address', SYS.set_tid_address, [clearTid]);
   callsChecked(injector, threadSetupCalls(injector, input.area, task, leader, 0));

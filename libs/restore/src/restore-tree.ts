@@ -12,12 +12,10 @@ import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kerne
 import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector, type Injector } from '@criu-ts/inject';
 import {
-  closeNetNs, finishTcpRestore, inNetNs, mappedPacketSocketFd, netNsJoinPath, netNsPlan, netNsRootFlags, punchRuns, relockEmptyNetNs, remappedFileFd, restoreNetNs,
-  restorePathOf, rootMountNsId, setRestoredMountRoot, setRestoredNetNs, sharedMappingFd, taskKinds, type CgroupRestore, type NetNsHandle, type NetNsPlan, type RestoreContext,
-  type RestoreOptions,
+  closeNetNs, finishTcpRestore, restorePathOf, inNetNs, mappedPacketSocketFd, namespaceKinds, netNsJoinPath, netNsPlan, netNsRootFlags, punchRuns, relockEmptyNetNs, remappedFileFd,
+  restoreNetNs, setRestoredNetNs, sharedMappingFd, taskKinds, type CgroupRestore, type NetNsHandle, type NetNsPlan, type RestoreContext, type RestoreOptions,
 } from '@criu-ts/kinds';
 import { joinNetNsInTask, unshareNetNsInTask } from './net-ns-join.js';
-import { mountNamespaceHook } from './mount-ns.js';
 import { resolveChain } from './parent-pages.js';
 import { createTree } from './create-tree.js';
 import { prepareCgroups } from './cgroups.js';
@@ -234,19 +232,17 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   const memory = { pages: 0 };
   const onCreated = memoryOnCreate(tree, input, memory);
   const helper = origin.isRoot ? undefined : openInjector(origin.pid, { site: area.site, batchArea: area.batch, log });
-  const mntNs = rootMountNsId(tree.dir, tree.tasks[0]!.pid);
-  if (mntNs !== undefined) setRestoredMountRoot(ctx, tree.tasks[0]!.pid);
-  else if (request.root !== undefined) throw new CriuError(`-r/--root ${request.root}: the dumped tree has no mount namespace of its own to put there`, { code: 'EINVAL' });
-  const mnt = mntNs === undefined ? undefined : mountNamespaceHook(request, tree.dir, mntNs, area);
   try {
     const onCloned = (pid: number, injector: Injector): void => made.cgroups?.taskCreated(pid, injector);
+    const netRoot = rootNetNs(netPlan, area);
+    // the root's namespaces first (pid, uts, ipc, time: their hooks), then its network namespace
+    const onRoot = (injector: Injector, rootMade: boolean): void => {
+      restoreNamespaces(ctx, tree, injector.pid);
+      netRoot(injector, rootMade);
+    };
     createTree(set, {
       helper, area, tasks: tree.tasks, plan, log, timeoutMs: request.timeoutMs ?? 10_000, onSession, onCreated, onCloned,
-      rootFlags: netNsRootFlags(netPlan) | (mnt === undefined ? 0n : mnt.flags),
-      onRoot: (injector, madeRoot) => {
-        rootNetNs(netPlan, area)(injector, madeRoot);
-        mnt?.inRoot(injector, madeRoot);
-      },
+      rootFlags: rootCloneFlags(tree) | netNsRootFlags(netPlan), onRoot,
     });
   } finally {
     helper?.release();
@@ -271,12 +267,28 @@ async function build(set: TaskSet, tree: TreeImage, origin: Origin, request: Res
   return { root, pids: tree.tasks.map((task) => task.pid), pagesRestored: pages, forkingUs, restoreUs };
 }
 
+/** CLONE_NEW* flags the root is cloned with: the tree's own namespaces but those whose kind makes them itself (time). */
+function rootCloneFlags(tree: TreeImage): bigint {
+  return tree.own.filter((ns) => ns.kind.unshared !== true).reduce((flags, ns) => flags | ns.kind.cloneFlag, 0n);
+}
+
+/** The tree's own namespaces, in the root just made (ns/namespace.ts): each kind's restore hook, in registry order. */
+function restoreNamespaces(ctx: RestoreContext, tree: TreeImage, pid: number): void {
+  const root = ctx.tasks.find((task) => task.pid === pid)!;
+  for (const kind of namespaceKinds) {
+    const ns = tree.own.find((own) => own.kind === kind);
+    if (ns === undefined) continue;
+    ctx.log.info(`restoring the tree's ${kind.name} namespace ${ns.id} in pid ${pid}`);
+    kind.restore?.(ctx, ns.id, root);
+  }
+}
+
 /** --auto-dedup: the restored tasks' pages are punched out of every image of the chain they came from. */
 function punchRestored(tree: TreeImage, log: Logger): void {
   let bytes = 0;
   for (const task of tree.tasks) {
-    if (task.state === TASK_STATE.DEAD || !existsSync(imagePath(tree.dir, 'pagemap', task.pid))) continue;
-    for (const level of resolveChain(tree.dir, task.pid)) bytes += punchRuns(level.dir, level.pagesId, level.runs);
+    if (task.state === TASK_STATE.DEAD || !existsSync(imagePath(tree.dir, 'pagemap', task.nsPid))) continue;
+    for (const level of resolveChain(tree.dir, task.nsPid)) bytes += punchRuns(level.dir, level.pagesId, level.runs);
   }
   log.info(`--auto-dedup: ${bytes} bytes of restored pages punched out of the images`);
 }
@@ -302,7 +314,10 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   const made: Made = {};
   try {
     made.cgroups = prepareCgroups(tree, request.cgroups, log);
-    if (sibling !== undefined) makeSiblingRoot(sibling, rootPid, (pid) => set.processes.push(pid), log, request.timeoutMs ?? 10_000);
+    if (sibling !== undefined) {
+      const ns = { flags: rootCloneFlags(tree), nsPid: tree.tasks[0]!.nsPid };
+      makeSiblingRoot(sibling, rootPid, (pid) => set.processes.push(pid), log, request.timeoutMs ?? 10_000, ns);
+    }
     result = await build(set, tree, helper === undefined ? { pid: rootPid, isRoot: true } : { pid: helper, isRoot: false }, request, made, netPlan);
     log.info(`restored ${result.pids.length} task(s), root ${result.root}, ${result.pagesRestored} pages`);
     writeRestoreStats(request.imagesDir, result, log);

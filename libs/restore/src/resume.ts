@@ -7,6 +7,7 @@ import { FAULT, faultPoint, type Logger } from '@criu-ts/base';
 import {
   SIG, SYS, kill, ptraceDetach, ptraceGetRegs, ptraceSetRegs, ptraceSetSigmask, writeTaskMemory,
 } from '@criu-ts/kernel';
+import { nsTidOf } from '@criu-ts/inject';
 import { probeXsaveLayout, type XsaveLayout } from '@criu-ts/kinds';
 import type { TaskArea } from './task-area.js';
 import { setThreadState } from './thread-state.js';
@@ -26,7 +27,7 @@ function prepareZombie(task: TaskImage, area: TaskArea): void {
   const regs = ptraceGetRegs(task.pid);
   writeTaskMemory(task.pid, area.site, SYSCALL_INSN);
   const call = signal !== 0
-    ? { rax: BigInt(SYS.kill), rdi: BigInt(task.pid), rsi: BigInt(signal) }
+    ? { rax: BigInt(SYS.kill), rdi: BigInt(nsTidOf(task.pid)), rsi: BigInt(signal) }
     : { rax: BigInt(SYS.exit_group), rdi: BigInt((task.exitCode >> 8) & 0xff), rsi: 0n };
   ptraceSetRegs(task.pid, { ...regs, ...call, rip: area.site, orig_rax: BigInt.asUintN(64, -1n) });
   ptraceSetSigmask(task.pid, 0n);

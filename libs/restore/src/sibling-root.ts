@@ -16,13 +16,25 @@ import { WAIT, pollIn, ptraceInterrupt, ptraceSeize, waitpidWithin, wifstopped }
 import { TRACE_OPTIONS } from './helper-process.js';
 
 const OP_CLONE_SIBLING = 1;
+/** the same, cloned into new namespaces too (the tree's own: CLONE_NEW* flags, and its pid in a new pid namespace) */
+const OP_CLONE_SIBLING_NS = 2;
 const EEXIST = 17;
 
-function askLauncher(channel: number, pid: number, timeoutMs: number): number {
-  const request = Buffer.alloc(12);
-  request.writeUInt32LE(OP_CLONE_SIBLING, 0);
+/** The namespaces a sibling root is cloned into: CLONE_NEW* flags, and its pid in a new pid namespace (1). */
+export interface SiblingNamespaces {
+  flags: bigint;
+  nsPid: number;
+}
+
+function askLauncher(channel: number, pid: number, timeoutMs: number, ns?: SiblingNamespaces): number {
+  const request = Buffer.alloc(ns === undefined ? 12 : 24);
+  request.writeUInt32LE(ns === undefined ? OP_CLONE_SIBLING : OP_CLONE_SIBLING_NS, 0);
   request.writeInt32LE(pid, 4);
   request.writeInt32LE(process.pid, 8);
+  if (ns !== undefined) {
+    request.writeInt32LE(ns.nsPid, 12);
+    request.writeBigUInt64LE(ns.flags, 16);
+  }
   writeSync(channel, request);
   if (!pollIn(channel, timeoutMs)) throw new CriuError(`criu-launcher did not answer within ${timeoutMs} ms for the root task ${pid}`, { code: 'ETIMEDOUT' });
   const reply = Buffer.alloc(4);
@@ -35,8 +47,8 @@ function askLauncher(channel: number, pid: number, timeoutMs: number): number {
  * and stops it; `made` is called as soon as it exists (so a failure after
  * that kills it).
  */
-export function makeSiblingRoot(channel: number, pid: number, made: (pid: number) => void, log: Logger, timeoutMs: number): void {
-  const result = askLauncher(channel, pid, timeoutMs);
+export function makeSiblingRoot(channel: number, pid: number, made: (pid: number) => void, log: Logger, timeoutMs: number, ns?: SiblingNamespaces): void {
+  const result = askLauncher(channel, pid, timeoutMs, ns !== undefined && ns.flags !== 0n ? ns : undefined);
   if (result === -EEXIST) throw new CriuError(`pid ${pid} is already in use on this system: cannot restore it`, { code: 'EEXIST' });
   if (result < 0) throw new SyscallError({ syscall: 'clone3', errno: -result, pid, path: 'in criu-launcher' });
   if (result !== pid) throw new CriuError(`criu-launcher made pid ${result}, not ${pid}`);

@@ -10,7 +10,7 @@
 // in the restored code.
 import { CriuError } from '@criu-ts/base';
 import { MAP, PAGE_SIZE, PROT, SYS, writeTaskMemory } from '@criu-ts/kernel';
-import type { FixedBatchArea, Injector } from '@criu-ts/inject';
+import { TOOL_PIDFD_SCRATCH, type FixedBatchArea, type Injector } from '@criu-ts/inject';
 
 export interface TaskArea {
   base: bigint;
@@ -100,4 +100,9 @@ export function putPath(pid: number, area: TaskArea, path: string, offset = 0): 
  */
 export function clearInheritedTrampoline(pid: number, area: TaskArea): void {
   writeTaskMemory(pid, area.site, Buffer.alloc(4));
+}
+
+/** The scratch's last bytes, for handing a task our pidfd (takeOurFd) while the rest may hold a call's arguments. */
+export function scratchEndOf(area: TaskArea): bigint {
+  return area.scratch + BigInt(area.scratchSize - TOOL_PIDFD_SCRATCH);
 }

@@ -14,6 +14,7 @@ import {
   ERESTART, NT, ptraceGetRegset, ptraceSetFpRegs, ptraceSetRegs, ptraceSetRegset, USER_FPREGS_SIZE, type X86Regs,
 } from '@criu-ts/kernel';
 import { imageFileName, type Messages } from '@criu-ts/images';
+import { nsTidOf } from '@criu-ts/inject';
 import { putXsaveComponents, type XsaveLayout } from '@criu-ts/kinds';
 
 type Gpregs = Messages['user_x86_regs_entry'];
@@ -101,7 +102,7 @@ export function fpuAreaFor(tid: number, fp: Fpregs, layout: XsaveLayout, current
     return current === undefined ? fxsaveArea(fp) : xstateFrom(current, fp, layout);
   } catch (error) {
     if (error instanceof CriuError && error.code === 'EIMAGE') {
-      throw new ImageError(`thread ${tid}: ${error.message}`, { image: imageFileName('core', tid), offset: 0, cause: error });
+      throw new ImageError(`thread ${tid}: ${error.message}`, { image: imageFileName('core', nsTidOf(tid)), offset: 0, cause: error });
     }
     throw error;
   }

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { CriuError, ImageError } from '@criu-ts/base';
 import { CoreEntryMarch, imagePath, readEntries, readOne, type KindName, type Messages } from '@criu-ts/images';
 import { planFdTables } from './fd-tables.js';
+import { freePids, ownNamespaces, type OwnNamespace } from './tree-namespaces.js';
 
 type CoreEntry = Messages['core_entry'];
 
@@ -15,11 +16,16 @@ export const TASK_STATE = { ALIVE: 1, DEAD: 2, STOPPED: 3, HELPER: 4, THREAD: 5 
 
 export interface ThreadImage {
   tid: number;
+  /** its tid in the images (in the tree's pid namespace) */
+  nsTid: number;
   core: CoreEntry;
 }
 
 export interface TaskImage {
+  /** the pid in criu's pid namespace (the tool's), which the engine names it by; ppid, pgid, sid and tids too */
   pid: number;
+  /** its pid in the images: in the tree's pid namespace (= pid without one) */
+  nsPid: number;
   ppid: number;
   pgid: number;
   sid: number;
@@ -40,6 +46,8 @@ export interface TreeImage {
   dir: string;
   /** parents before children, the root first */
   tasks: TaskImage[];
+  /** the namespaces the tree had of its own (the root is cloned into new ones) */
+  own: OwnNamespace[];
 }
 
 function mustExist(dir: string, kind: KindName, id?: number): string {
@@ -76,11 +84,12 @@ function readTask(dir: string, entry: Messages['pstree_entry']): TaskImage {
   if (tids.length === 0 || tids[0] !== entry.pid) {
     throw new ImageError(`pstree entry of pid ${entry.pid} does not list it as its first thread`, { image: imagePath(dir, 'pstree'), offset: 0 });
   }
-  const threads = tids.map((tid) => ({ tid, core: readCore(dir, tid) }));
+  const threads = tids.map((tid) => ({ tid, nsTid: tid, core: readCore(dir, tid) }));
   const tc = threads[0]!.core.tc;
   if (tc === undefined) throw new ImageError(`core of pid ${entry.pid} has no task_core_entry`, { image: imagePath(dir, 'core', entry.pid), offset: 0 });
   const task: TaskImage = {
     pid: entry.pid,
+    nsPid: entry.pid,
     ppid: entry.ppid,
     pgid: entry.pgid,
     sid: entry.sid,
@@ -121,12 +130,38 @@ export function readTreeImage(dir: string): TreeImage {
   if (entries.length === 0) throw new ImageError('no tasks in the tree', { image: pstree, offset: 0 });
   checkTreeOrder(entries, pstree);
   const tasks = entries.map((entry) => readTask(dir, entry));
+  const own = ownNamespaces(dir, tasks[0]!.pid, tasks.slice(1).filter((task) => task.state !== TASK_STATE.DEAD).map((task) => task.pid));
+  if (own.some((ns) => ns.kind.name === 'pid')) givePidsHere(tasks, pstree);
   const owners = planFdTables(tasks);
   for (const task of tasks) {
     const owner = owners.get(task.pid);
     if (owner !== undefined) task.fdTableOwner = owner;
   }
-  return { dir, tasks };
+  return { dir, tasks, own };
+}
+
+/**
+ * A tree with its own pid namespace: its init must be pid 1 there; every
+ * task and thread gets a free pid here (tree-namespaces.ts), and ppid,
+ * pgid and sid follow (the root's parent is criu).
+ */
+function givePidsHere(tasks: TaskImage[], image: string): void {
+  if (tasks[0]!.nsPid !== 1) throw new ImageError(`the root of a tree with its own pid namespace is pid ${tasks[0]!.nsPid}, not its init (1)`, { image, offset: 0 });
+  const inner = tasks.flatMap((task) => task.threads.map((thread) => thread.nsTid));
+  const outer = freePids(inner.length, new Set(inner));
+  const here = new Map(inner.map((pid, i) => [pid, outer[i]!]));
+  const map = (pid: number, what: string): number => {
+    const got = here.get(pid);
+    if (got === undefined) throw new ImageError(`${what} ${pid} is no task of the tree's pid namespace`, { image, offset: 0 });
+    return got;
+  };
+  for (const [i, task] of tasks.entries()) {
+    task.pid = map(task.nsPid, 'pid');
+    if (i > 0) task.ppid = map(task.ppid, `parent of pid ${task.nsPid}:`);
+    task.pgid = map(task.pgid, `process group of pid ${task.nsPid}:`);
+    task.sid = map(task.sid, `session of pid ${task.nsPid}:`);
+    for (const thread of task.threads) thread.tid = map(thread.nsTid, 'thread');
+  }
 }
 
 /** Every thread id the tree will take. */

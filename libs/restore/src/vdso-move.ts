@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { CriuError } from '@criu-ts/base';
 import { imageFileName } from '@criu-ts/images';
 import { MREMAP, SYS } from '@criu-ts/kernel';
-import { callsChecked, type Injector } from '@criu-ts/inject';
+import { callsChecked, nsTidOf, type Injector } from '@criu-ts/inject';
 import type { TaskArea } from './task-area.js';
 
 export interface Mapping {
@@ -69,7 +69,7 @@ export function planVdsoMoves(pid: number, present: readonly Mapping[], dumped: 
   if (next !== present.length || placed !== wanted || !fits(moves, dumped)) {
     const sizes = (list: readonly bigint[]): string => list.map((n) => `0x${n.toString(16)}`).join('+');
     const have = sizes(present.map((m) => m.end - m.start));
-    throw new CriuError(`task ${pid}: the dumped vDSO area of ${imageFileName('mm', pid)} (${sizes(dumped.map((d) => d.length))} bytes) does not match this kernel's (${have} bytes)`, {
+    throw new CriuError(`task ${pid}: the dumped vDSO area of ${imageFileName('mm', nsTidOf(pid))} (${sizes(dumped.map((d) => d.length))} bytes) does not match this kernel's (${have} bytes)`, {
       code: 'EVDSO',
       hint: 'restore on the kernel the tree was dumped on (a vDSO proxy is not written yet)',
     });

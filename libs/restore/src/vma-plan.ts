@@ -3,8 +3,10 @@
 // mappings are not mapped at all (the vDSO area, moved from the helper's;
 // [vsyscall], fixed by the kernel). Shared anonymous and memfd mappings map
 // the object the memory kind makes once (shmem), a packet socket's rings
-// the socket (socketId). Pure: decisions only, no
-// kernel calls.
+// the socket (socketId). A SysV segment's mapping is attached again (shmat
+// at its address; the segment was made in the tree's IPC namespace by then,
+// ns/ipc-sysv.ts), whole and from its start, as it was mapped. Pure:
+// decisions only, no kernel calls.
 import { UnsupportedError } from '@criu-ts/base';
 import { MAP, O, PROT } from '@criu-ts/kernel';
 import type { Messages } from '@criu-ts/images';
@@ -31,6 +33,8 @@ export type VmaAction =
       /** a packet socket's rings: the socket's files.img id (its description, made early, is mapped) */
       socketId?: number;
     }
+  /** a SysV shm segment, attached with shmat(2) at start (SHM_RDONLY without PROT_WRITE, SHM_EXEC with PROT_EXEC) */
+  | { kind: 'sysv'; start: bigint; length: bigint; shmid: number; prot: number }
   /** one of the vDSO/vvar mappings: the helper's are moved there */
   | { kind: 'vdso'; start: bigint; length: bigint; vvar: boolean }
   /** left to the kernel ([vsyscall]) */
@@ -43,7 +47,6 @@ function unsupported(pid: number, vma: VmaEntry, what: string): UnsupportedError
 function checkSupported(pid: number, vma: VmaEntry): void {
   const status = vma.status >>> 0;
   if ((status & VMA.UNSUPP) !== 0) throw unsupported(pid, vma, 'mapping marked unsupported by the dump');
-  if ((status & VMA.AREA_SYSVIPC) !== 0) throw unsupported(pid, vma, 'System V shared memory mapping');
   if ((status & VMA.AREA_AIORING) !== 0) throw unsupported(pid, vma, 'AIO ring mapping');
   if ((status & VMA.AREA_SHSTK) !== 0) throw unsupported(pid, vma, 'shadow stack mapping');
   if (vma.end <= vma.start || (vma.start & 0xfffn) !== 0n || (vma.end & 0xfffn) !== 0n) {
@@ -60,6 +63,10 @@ export function planVma(pid: number, vma: VmaEntry): VmaAction {
   }
   checkSupported(pid, vma);
   if ((status & VMA.AREA_SOCKET) !== 0) return socketRings(vma);
+  if ((status & VMA.AREA_SYSVIPC) !== 0) {
+    if (vma.pgoff !== 0n) throw unsupported(pid, vma, `System V shared memory mapping of segment ${vma.shmid} from offset 0x${vma.pgoff.toString(16)} (only whole attaches are restored)`);
+    return { kind: 'sysv', start: vma.start, length: vma.end - vma.start, shmid: Number(vma.shmid), prot: vma.prot };
+  }
   const shmem = (status & (VMA.ANON_SHARED | VMA.AREA_MEMFD)) !== 0;
   const fileBacked = shmem || (status & (VMA.FILE_PRIVATE | VMA.FILE_SHARED)) !== 0;
   const shared = (status & (VMA.FILE_SHARED | VMA.ANON_SHARED)) !== 0;

@@ -14,8 +14,7 @@ function notBuilt(name: string, what: string): Feature {
   };
 }
 
-export const userns = notBuilt('userns', 'user namespaces');
-export const timensCr = notBuilt('timens', 'time namespaces (clock offsets)');
+export const userns = notBuilt('userns', 'user namespaces (a tree with its own is refused)');
 export const nsid = notBuilt('nsid', 'network namespace ids (NETNSA_NSID)');
 export const linkNsid = notBuilt('link_nsid', 'links between network namespaces (IFLA_LINK_NETNSID)');
 export const newifindex = notBuilt('newifindex', 'network devices with their ifindex (IFLA_NEW_IFINDEX)');

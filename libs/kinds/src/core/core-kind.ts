@@ -10,7 +10,7 @@ import { batchOnThreads, inThreadGroups, type Injector, type Scratch } from '@cr
 import { imagePath, writeImage, type Messages } from '@criu-ts/images';
 import { PAGE_SIZE, ptraceGetRegs } from '@criu-ts/kernel';
 import { readStat } from '@criu-ts/proc';
-import type { DumpContext, DumpTask, DumpThread } from '../dump-context.js';
+import { imagePid, type DumpContext, type DumpTask, type DumpThread } from '../dump-context.js';
 import type { TaskKind, TaskRecord } from '../kind.js';
 import { sighandId, taskNamespaceIds, type TaskKobjIds } from './kobj-ids.js';
 import { threadSnapshots, takeSnapshot } from './core-snapshot.js';
@@ -116,8 +116,8 @@ function dumpLive(ctx: DumpContext, task: DumpTask, record: TaskRecord): void {
   }
   dumpTaskSeccomp(ctx, task, new Map(entries));
   const dir = ctx.options.imagesDir;
-  writeImage(imagePath(dir, 'ids', pid), 'ids', [ids]);
-  for (const [tid, entry] of entries) writeImage(imagePath(dir, 'core', tid), 'core', [entry]);
+  writeImage(imagePath(dir, 'ids', imagePid(ctx, pid)), 'ids', [ids]);
+  for (const [tid, entry] of entries) writeImage(imagePath(dir, 'core', imagePid(ctx, tid)), 'core', [entry]);
   ctx.log.info(`core: task ${pid}: ${entries.length} thread(s) saved`);
 }
 
@@ -127,7 +127,7 @@ function dumpZombie(ctx: DumpContext, task: DumpTask): void {
     mtype: MARCH_X86_64,
     tc: { task_state: TASK_STATE.DEAD, exit_code: task.exitCode, personality: 0, flags: 0, blk_sigset: 0n, comm: readStat(task.pid).comm },
   };
-  writeImage(imagePath(ctx.options.imagesDir, 'core', task.pid), 'core', [entry]);
+  writeImage(imagePath(ctx.options.imagesDir, 'core', imagePid(ctx, task.pid)), 'core', [entry]);
   ctx.log.info(`core: zombie ${task.pid} (exit status ${task.exitCode}) saved`);
 }
 

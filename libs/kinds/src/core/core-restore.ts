@@ -15,7 +15,7 @@ import { CriuError, ImageError } from '@criu-ts/base';
 import { imagePath, readOne, type Messages } from '@criu-ts/images';
 import { PR, SYS } from '@criu-ts/kernel';
 import { batchOnThreads } from '@criu-ts/inject';
-import type { RestoreContext, RestoreTask } from '../restore-context.js';
+import { imagePidOf, type RestoreContext, type RestoreTask } from '../restore-context.js';
 import { queueSignals, queuedSiginfos } from './signals-restore.js';
 import { restoreTaskWide } from './task-restore.js';
 import { planTaskSeccomp, restoreTaskSeccomp, type TaskSeccompPlan } from './seccomp-restore.js';
@@ -28,7 +28,7 @@ type TaskCore = Messages['task_core_entry'];
 
 function readCore(ctx: RestoreContext, tid: number): { core: CoreEntry; image: string } {
   const dir = ctx.options.imagesDir;
-  return { core: readOne(dir, 'core', tid), image: imagePath(dir, 'core', tid) };
+  return { core: readOne(dir, 'core', imagePidOf(ctx, tid)), image: imagePath(dir, 'core', imagePidOf(ctx, tid)) };
 }
 
 function taskCoreOf(ctx: RestoreContext, pid: number): { tc: TaskCore; image: string } {
@@ -112,7 +112,7 @@ function restoreCoreLast(ctx: RestoreContext, task: RestoreTask): void {
   const leaderCore = readCore(ctx, pid);
   restoreThreadLast({ ...base, injector: leader, core: leaderCore.core, image: leaderCore.image });
   restoreOtherThreadsLast(ctx, pid, task.threads.filter((tid) => tid !== pid), base);
-  const mm = readOne(ctx.options.imagesDir, 'mm', pid);
+  const mm = readOne(ctx.options.imagesDir, 'mm', imagePidOf(ctx, pid));
   if (mm.dumpable === 0 || mm.dumpable === 1) leader.call('prctl(PR_SET_DUMPABLE)', SYS.prctl, [PR.SET_DUMPABLE, mm.dumpable, 0, 0, 0]);
   ctx.log.info(`core: task ${pid}: pending signals and credentials of ${task.threads.length} thread(s) restored`);
 }

@@ -6,18 +6,21 @@
 // in tree order, kinds in the order pid, net, ipc, uts, time, mnt, user,
 // cgroup. sighand ids come from their own counter, 1 being CRIU's.
 //
-// Namespaces but the network and mount namespaces are not dumped: upstream
-// would take a namespace of the root task that differs from CRIU's into the
-// image and refuses nested ones, so any task whose namespace differs from
-// ours is refused here with UnsupportedError — but a network namespace
-// (ns/net-ns.ts) or mount namespace (mounts/mnt-kind.ts) of the root's own,
-// that all its tasks share. The table is per dump
-// (DumpContext.shared); inventory.img's root_ids take criuNamespaceIds().
+// A namespace of the tree's root that differs from CRIU's is the tree's own
+// (ns/namespace.ts): taken along if its kind is registered in
+// ns/registry.ts and does not refuse it; a task in a namespace that is
+// neither criu's nor the root's (nested) is refused, as upstream refuses
+// it, and so is a pid namespace whose init is not the root. The table is
+// per dump (DumpContext.shared); inventory.img's root_ids take
+// criuNamespaceIds(), and the dump of each own namespace runs from
+// treeNamespaces().
 import { UnsupportedError } from '@criu-ts/base';
 import { KCMP, KCMP_RESULT, kcmp } from '@criu-ts/kernel';
 import { readNamespaces } from '@criu-ts/proc';
 import type { Messages } from '@criu-ts/images';
-import type { DumpContext } from '../dump-context.js';
+import { imagePid, type DumpContext } from '../dump-context.js';
+import { namespaceKindOf } from '../ns/registry.js';
+import type { NamespaceKind } from '../ns/namespace.js';
 
 export type TaskKobjIds = Messages['task_kobj_ids_entry'];
 export type NamespaceIds = Pick<TaskKobjIds, 'pid_ns_id' | 'net_ns_id' | 'ipc_ns_id' | 'uts_ns_id' | 'mnt_ns_id' | 'user_ns_id' | 'cgroup_ns_id' | 'time_ns_id'>;
@@ -40,6 +43,10 @@ interface KobjTable {
   nextNsId: number;
   criu: NamespaceIds;
   criuInodes: Record<string, number>;
+  /** the root's namespace inodes, read on first use */
+  rootInodes?: Record<string, number>;
+  /** the tree's own namespaces (the root's that are not criu's), by kind name */
+  own: Map<string, TreeNamespace>;
   /** pid → sighand id of every task seen */
   sighands: Map<number, number>;
   nextSighandId: number;
@@ -63,7 +70,7 @@ export function numberNamespaces(table: Pick<KobjTable, 'namespaces' | 'nextNsId
 
 function kobjTable(ctx: DumpContext): KobjTable {
   return ctx.shared('core.kobj-ids', () => {
-    const table: KobjTable = { namespaces: new Map(), nextNsId: 1, criu: {}, criuInodes: {}, sighands: new Map(), nextSighandId: 2 };
+    const table: KobjTable = { namespaces: new Map(), nextNsId: 1, criu: {}, criuInodes: {}, own: new Map(), sighands: new Map(), nextSighandId: 2 };
     table.criuInodes = readNamespaces(process.pid);
     table.criu = numberNamespaces(table, table.criuInodes);
     return table;
@@ -75,56 +82,83 @@ export function criuNamespaceIds(ctx: DumpContext): NamespaceIds {
   return { ...kobjTable(ctx).criu };
 }
 
-/** The namespace kinds a tree may have of its own (its root's, shared by every task), by the word messages use. */
-const TREE_KINDS: Readonly<Record<string, string>> = { net: 'network', mnt: 'mount' };
-
 /**
  * The id of the namespace of `kind` with `inode` (a namespace file's
- * target) if it is one of criu's own, or the tree's own network or mount
- * namespace — the only namespaces a dumped tree may live in today;
- * undefined for any other.
+ * target) if the dumped tree lives in it — criu's own, or one of the
+ * tree's own (the root's, known once its ids are taken); undefined for any
+ * other.
  */
 export function knownNamespaceId(ctx: DumpContext, kind: string, inode: number): number | undefined {
   const table = kobjTable(ctx);
-  const root = ctx.tasks[0]?.pid;
-  if (kind in TREE_KINDS && root !== undefined && inode === treeInode(ctx, root, kind) && inode !== table.criuInodes[kind]) {
-    // the tree's own namespace: numbered with the root's ids
-    const field = NAMESPACE_ORDER.find(([name]) => name === kind)![1];
-    return taskNamespaceIds(ctx, root)[field];
-  }
-  if (table.criuInodes[kind] !== inode) return undefined;
+  const own = table.own.get(kind);
+  if (table.criuInodes[kind] !== inode && (own === undefined || table.rootInodes?.[kind] !== inode)) return undefined;
   return table.namespaces.get(`${kind}:${inode}`);
 }
 
+/** A namespace the tree has of its own: its kind, id, and the root living in it. */
+export interface TreeNamespace {
+  kind: NamespaceKind;
+  id: number;
+  pid: number;
+}
+
+/** The tree's own namespaces, in registry order (known once the root's ids are taken). */
+export function treeNamespaces(ctx: DumpContext): TreeNamespace[] {
+  return [...kobjTable(ctx).own.values()];
+}
+
+/** Why the tree's root may not have a namespace of `kind` of its own; undefined if it may. */
+function refusalOf(ctx: DumpContext, kind: string, pid: number): string | undefined {
+  const module = namespaceKindOf(kind);
+  if (module === undefined) return `a ${kind} namespace other than criu's (namespaces of this kind are not dumped yet)`;
+  if (module.refuse !== undefined) return `a ${kind} namespace other than criu's (${module.refuse})`;
+  if (kind === 'pid' && imagePid(ctx, pid) !== 1) {
+    return `a pid namespace other than criu's whose init is not the dumped root (pid ${imagePid(ctx, pid)} in it): dump the tree from its init`;
+  }
+  const outside = kind === 'pid' ? ctx.tasks.find((task) => task.ns !== undefined && (task.ns.sid === 0 || task.ns.pgid === 0)) : undefined;
+  if (outside !== undefined) {
+    return `a pid namespace whose task ${outside.pid} has its ${outside.ns!.sid === 0 ? 'session' : 'process group'} leader outside the namespace (as upstream, refused: make the init a session leader, setsid)`;
+  }
+  return undefined;
+}
+
 /**
- * The namespace ids of a task; UnsupportedError if it lives in a namespace
- * other than ours — but for the network and mount namespaces, which the
- * tree may have of its own (ns/net-ns.ts, mounts/mnt-kind.ts dump them):
- * the root's, shared by every task (a task in one other than its root's is
- * refused).
+ * The namespace ids of a task. UnsupportedError if it lives in a namespace
+ * that is neither criu's nor the tree root's, or the root's own namespace
+ * of that kind cannot be dumped.
  */
 export function taskNamespaceIds(ctx: DumpContext, pid: number): NamespaceIds {
   const table = kobjTable(ctx);
-  const inodes = readNamespaces(pid);
-  const root = ctx.tasks[0]?.pid;
+  const rootPid = ctx.tasks[0]?.pid ?? pid;
+  table.rootInodes ??= readNamespaces(rootPid);
+  const inodes = pid === rootPid ? table.rootInodes : readNamespaces(pid);
   for (const [kind] of NAMESPACE_ORDER) {
     const inode = inodes[kind] ?? 0;
     if (inode === (table.criuInodes[kind] ?? 0)) continue;
-    // the tree's own cgroup namespace is the cgroup kind's (cgns_prefix in cgroup.img); not a nested one
-    if (kind === 'cgroup' && inode === readNamespaces(ctx.tasks[0]?.pid ?? pid).cgroup) continue;
-    const word = TREE_KINDS[kind];
-    if (word === undefined) throw new UnsupportedError({ pid, kind: `a ${kind} namespace other than criu's (namespaces are not dumped yet)` });
-    const rootInode = root === undefined || root === pid ? inode : treeInode(ctx, root, kind);
-    if (inode !== rootInode) {
-      throw new UnsupportedError({ pid, kind: `a ${word} namespace other than its root task's (nested ${word} namespaces are not dumped)` });
+    if (inode !== (table.rootInodes[kind] ?? 0)) {
+      throw new UnsupportedError({ pid, kind: `a ${kind} namespace nested in the dumped tree's (only the root's namespaces are dumped, as upstream)` });
+    }
+    const refusal = refusalOf(ctx, kind, rootPid);
+    if (refusal !== undefined) throw new UnsupportedError({ pid, kind: refusal });
+  }
+  for (const kind of ['pid', 'time']) {
+    const forChildren = inodes[`${kind}_for_children`];
+    if (forChildren !== undefined && forChildren !== inodes[kind]) {
+      throw new UnsupportedError({ pid, kind: `a ${kind} namespace made for its children (unshare CLONE_NEW${kind.toUpperCase()}): nested ${kind} namespaces are not dumped, as upstream` });
     }
   }
-  return numberNamespaces(table, inodes);
+  const ids = numberNamespaces(table, inodes);
+  if (pid === rootPid) noteOwn(table, ids, rootPid);
+  return ids;
 }
 
-/** The inode of the root task's namespace of `kind`, read once per dump. */
-function treeInode(ctx: DumpContext, root: number, kind: string): number {
-  return ctx.shared(`core.tree-${kind}-inode`, () => readNamespaces(root)[kind] ?? 0);
+function noteOwn(table: KobjTable, ids: NamespaceIds, rootPid: number): void {
+  for (const [kind, field] of NAMESPACE_ORDER) {
+    const id = ids[field];
+    const module = namespaceKindOf(kind);
+    if (id === undefined || id === table.criu[field] || module === undefined || table.own.has(kind)) continue;
+    table.own.set(kind, { kind: module, id, pid: rootPid });
+  }
 }
 
 /**

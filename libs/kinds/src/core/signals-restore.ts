@@ -9,7 +9,7 @@
 // thread's own mask is set just before it is let go.
 import { ImageError } from '@criu-ts/base';
 import { SIGINFO_SIZE, SYS } from '@criu-ts/kernel';
-import type { Injector } from '@criu-ts/inject';
+import { nsTidOf, type Injector } from '@criu-ts/inject';
 import type { TaskScratch } from '../restore-context.js';
 import { runChecked, type NamedCall } from './injected-batch.js';
 import type { SignalQueue } from './signals.js';
@@ -41,11 +41,13 @@ export function queueSignals(injector: Injector, scratch: TaskScratch, siginfos:
  * into the scratch from `offset` (the caller makes sure they fit).
  */
 export function queueCalls(injector: Injector, scratch: TaskScratch, siginfos: readonly Buffer[], shared: boolean, offset: number): NamedCall[] {
+  // the calls run inside the task: its pid namespace's pids
+  const [pid, tid] = [nsTidOf(injector.pid), nsTidOf(injector.tid)];
   return siginfos.map((si, i) => {
     const addr = scratch.write(si, offset + i * SIGINFO_SIZE);
     const signo = si.readInt32LE(0);
     return shared
-      ? { name: `rt_sigqueueinfo(${signo})`, nr: SYS.rt_sigqueueinfo, args: [injector.pid, signo, addr] }
-      : { name: `rt_tgsigqueueinfo(${signo})`, nr: SYS.rt_tgsigqueueinfo, args: [injector.pid, injector.tid, signo, addr] };
+      ? { name: `rt_sigqueueinfo(${signo})`, nr: SYS.rt_sigqueueinfo, args: [pid, signo, addr] }
+      : { name: `rt_tgsigqueueinfo(${signo})`, nr: SYS.rt_tgsigqueueinfo, args: [pid, tid, signo, addr] };
   });
 }

@@ -6,7 +6,7 @@
 // FD_CLOEXEC, and close the pidfd. Every result is predicted and checked.
 import { CriuError, ImageError, errnoName } from '@criu-ts/base';
 import { F, O, RLIMIT, SYS, prlimit, signed64, syscall } from '@criu-ts/kernel';
-import type { BatchCall } from '@criu-ts/inject';
+import { TOOL_PIDFD_SCRATCH, seesTool, toolPidfd, type BatchCall } from '@criu-ts/inject';
 import type { RestoreContext } from '../restore-context.js';
 
 export interface InstallFd {
@@ -49,7 +49,7 @@ export function checkFdNumbers(fds: readonly { fd: number }[], image: string, pi
  * hold any fds now, and they are closed; otherwise it holds exactly `kept`
  * (installed before), which stay.
  */
-export function planInstall(toolPid: number, fds: readonly InstallFd[], kept: ReadonlySet<number> = new Set()): InstallStep[] {
+export function planInstall(tool: number | { pidfd: number }, fds: readonly InstallFd[], kept: ReadonlySet<number> = new Set()): InstallStep[] {
   const sorted = [...fds].sort((a, b) => a.target - b.target);
   const targets = new Set(sorted.map((f) => f.target));
   if (targets.size !== sorted.length) {
@@ -59,8 +59,16 @@ export function planInstall(toolPid: number, fds: readonly InstallFd[], kept: Re
   if (sorted.some((f) => kept.has(f.target))) throw new CriuError('an fd number is installed twice', { code: 'EIMAGE' });
   const arrives = lowestFree(kept);
   const pidfd = lowestFree(new Set([...targets, ...kept]));
-  const steps = kept.size === 0 ? [step(SYS.close_range, [0, ALL_FDS, 0], 0, 'close_range')] : [];
-  steps.push(step(SYS.pidfd_open, [toolPid, 0], arrives, 'pidfd_open(criu)'));
+  const steps: InstallStep[] = [];
+  if (typeof tool === 'number') {
+    if (kept.size === 0) steps.push(step(SYS.close_range, [0, ALL_FDS, 0], 0, 'close_range'));
+    steps.push(step(SYS.pidfd_open, [tool, 0], arrives, 'pidfd_open(criu)'));
+  } else {
+    // a pidfd of the tool handed to the task already (tool-pidfd.ts): every other fd goes, it moves to `arrives`
+    if (kept.size === 0 && tool.pidfd > 0) steps.push(step(SYS.close_range, [0, tool.pidfd - 1, 0], 0, 'close_range'));
+    if (kept.size === 0) steps.push(step(SYS.close_range, [tool.pidfd + 1, ALL_FDS, 0], 0, 'close_range'));
+    if (tool.pidfd !== arrives) steps.push(step(SYS.dup3, [tool.pidfd, arrives, O.CLOEXEC], arrives, 'dup3(criu pidfd)'), step(SYS.close, [tool.pidfd], 0, 'close'));
+  }
   if (pidfd !== arrives) steps.push(step(SYS.dup3, [arrives, pidfd, O.CLOEXEC], pidfd, 'dup3(pidfd)'), step(SYS.close, [arrives], 0, 'close'));
   const open = new Set([...kept, pidfd]);
   for (const fd of sorted) {
@@ -100,12 +108,20 @@ function allowFd(pid: number, highest: number): void {
  */
 export function installFds(ctx: RestoreContext, pid: number, fds: readonly InstallFd[], kept?: ReadonlySet<number>): void {
   allowFd(pid, Math.max(0, ...fds.map((fd) => fd.target), ...(kept ?? [])) + 1);
-  const steps = planInstall(process.pid, fds, kept);
-  const results = ctx.injector(pid).batch(steps.map(({ nr, args }) => ({ nr, args })));
+  const injector = ctx.injector(pid);
+  const tool = seesTool(pid) ? process.pid : { pidfd: Number(toolPidfd(injector, () => scratchEnd(ctx, pid))) };
+  const steps = planInstall(tool, fds, kept);
+  const results = injector.batch(steps.map(({ nr, args }) => ({ nr, args })));
   steps.forEach((s, i) => {
     const got = signed64(results[i]!);
     if (got === s.expect) return;
     const why = got < 0n ? errnoName(Number(-got)) : `returned ${got}, expected ${s.expect}`;
     throw new CriuError(`pid ${pid}: installing its fds: ${s.what} failed: ${why}`, { code: got < 0n ? errnoName(Number(-got)) : 'EFDINSTALL' });
   });
+}
+
+/** The last bytes of a task's restore scratch, for handing it our pidfd (tool-pidfd.ts) while the rest may hold a call's arguments. */
+export function scratchEnd(ctx: RestoreContext, pid: number): bigint {
+  const scratch = ctx.scratch(pid);
+  return scratch.addr + BigInt(scratch.size - TOOL_PIDFD_SCRATCH);
 }

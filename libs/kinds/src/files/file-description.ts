@@ -12,13 +12,15 @@ import { fileIds, type Described } from './file-ids.js';
 import { fileLockEntries } from './file-locks.js';
 import { writeShared } from './image-entry.js';
 import type { OpenFd } from './open-fd.js';
+import { imagePid } from '../dump-context.js';
 
 function dumpLocks(env: FdDumpEnv, fd: OpenFd): void {
   if (fd.info.locks.length === 0) return;
   if (!env.ctx.options.fileLocks) {
     throw new CriuError(`pid ${fd.pid} fd ${fd.fd}: ${fd.link} holds file locks`, { code: 'EBUSY', hint: 'use -l/--file-locks to dump them' });
   }
-  for (const message of fileLockEntries(fd)) writeShared(env.ctx, 'filelocks', { message });
+  // the owner as the tree's pid namespace names it (the images' pids)
+  for (const message of fileLockEntries(fd)) writeShared(env.ctx, 'filelocks', { message: { ...message, pid: imagePid(env.ctx, message.pid) } });
 }
 
 /** What a file in flight cannot be: a kind that needs the task holding it, or a holder of locks (whose owner the tool's copy cannot name). */

@@ -15,7 +15,7 @@ import { CriuError, UnsupportedError, errnoName } from '@criu-ts/base';
 import { F, SEEK, SYS, signed64 } from '@criu-ts/kernel';
 import { imagePath, readEntries, type FileLockEntry } from '@criu-ts/images';
 import type { BatchCall } from '@criu-ts/inject';
-import type { RestoreContext } from '../restore-context.js';
+import { imagePidOf, type RestoreContext } from '../restore-context.js';
 import type { FileLock } from '@criu-ts/proc';
 import type { OpenFd } from './open-fd.js';
 
@@ -86,7 +86,7 @@ function lockCall(ctx: RestoreContext, pid: number, lock: FileLockEntry, slot: n
 
 /** Take pid's saved locks again (with -l; without it they are left out, with a warning). */
 export function restoreLocks(ctx: RestoreContext, pid: number): void {
-  const locks = savedLocks(ctx).get(pid) ?? [];
+  const locks = savedLocks(ctx).get(imagePidOf(ctx, pid)) ?? [];
   if (locks.length === 0) return;
   if (!ctx.options.fileLocks) {
     ctx.log.warn(`pid ${pid}: ${locks.length} file lock(s) in the images are not taken again: restore with -l/--file-locks`);

@@ -2,22 +2,19 @@
 // ns_file_entry {id, ns_id, ns_cflag, flags} in files.img, type NS, as
 // upstream writes it — ns_id is the namespace's id in the dump's numbering
 // (ids-PID.img, kobj-ids.ts), ns_cflag its CLONE_NEW* flag. A dumped tree
-// lives in criu's own namespaces (others are refused) but for a mount
-// namespace of its own, so a file of one of those is saved and any other is
+// lives in criu's namespaces and the root's own (ns/namespace.ts; others
+// are refused), so a file of one of those is saved and any other is
 // refused, as upstream refuses a namespace outside the dumped tree.
 // Restore: the namespace must be one the restored tasks live in (their
-// ids-PID.img), and since they are restored into the restoring criu's
-// namespaces, the file is /proc/self/ns/KIND of the tool — or, for the
-// tree's own mount namespace, /proc/ROOT/ns/mnt — opened with the saved
-// flags.
+// ids-PID.img), which are the restored root's (criu's, or new ones made
+// for it): the file is /proc/ROOT/ns/KIND, opened with the saved flags.
 import { openSync } from 'node:fs';
 import { CriuError, UnsupportedError } from '@criu-ts/base';
 import { O } from '@criu-ts/kernel';
 import { FdTypes, readOne } from '@criu-ts/images';
 import { knownNamespaceId, NAMESPACE_ORDER, type NamespaceIds } from '../core/kobj-ids.js';
-import type { RestoreContext } from '../restore-context.js';
+import { imagePidOf, type RestoreContext } from '../restore-context.js';
 import type { FdKind } from './fd-kind.js';
-import { restoredMountRoot } from '../mounts/mnt-ns.js';
 
 /** CLONE_NEW* of each namespace kind (the /proc/PID/ns names). */
 const CLONE_FLAG: Readonly<Record<string, number>> = {
@@ -41,7 +38,7 @@ function treeNamespaceIds(ctx: RestoreContext, kind: string): Set<number> {
     const byKind = new Map<string, Set<number>>();
     for (const task of ctx.tasks) {
       if (task.zombie) continue;
-      const ids = readOne(ctx.options.imagesDir, 'ids', task.pid) as NamespaceIds;
+      const ids = readOne(ctx.options.imagesDir, 'ids', imagePidOf(ctx, task.pid)) as NamespaceIds;
       for (const [name, field] of NAMESPACE_ORDER) {
         const id = ids[field];
         if (id === undefined) continue;
@@ -73,13 +70,11 @@ export const nsFileKind: FdKind = {
     const kind = kindOfFlag(nsf.ns_cflag);
     if (kind === undefined) throw new CriuError(`namespace file ${nsf.id}: unknown namespace flag 0x${nsf.ns_cflag.toString(16)}`, { code: 'EIMAGE' });
     if (!treeNamespaceIds(env.ctx, kind).has(nsf.ns_id)) {
-      throw new CriuError(`namespace file ${nsf.id}: ${kind} namespace ${nsf.ns_id} is none the restored tasks live in (namespaces are not restored yet)`, {
+      throw new CriuError(`namespace file ${nsf.id}: ${kind} namespace ${nsf.ns_id} is none the restored tasks live in`, {
         code: 'EUNSUPPORTED',
       });
     }
     env.log.debug(`namespace file ${nsf.id}: the ${kind} namespace the tree is restored into`);
-    // the tree's own mount namespace is its root's; the others are still criu's
-    const root = kind === 'mnt' ? restoredMountRoot(env.ctx) : undefined;
-    return openSync(`/proc/${root ?? 'self'}/ns/${kind}`, (nsf.flags & ~O.CLOEXEC) | O.CLOEXEC);
+    return openSync(`/proc/${env.ctx.tasks[0]!.pid}/ns/${kind}`, (nsf.flags & ~O.CLOEXEC) | O.CLOEXEC);
   },
 };

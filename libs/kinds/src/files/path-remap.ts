@@ -25,7 +25,7 @@ import { fileEntry, restoreFiles } from './restore-table.js';
 import { dumpGhost, fdGhostSource } from './ghost-file.js';
 import type { OpenFd } from './open-fd.js';
 import { writeShared } from './image-entry.js';
-import { toolPathOf } from '../mounts/mnt-kind.js';
+import { toolPathOf } from '../mounts/mnt-state.js';
 import { restorePathOf } from '../mounts/mnt-ns.js';
 
 /**

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { CriuError, UnsupportedError } from '@criu-ts/base';
 import { O, PIDFD, PR, SIG, WAIT, kill, pidfdOpen, prctl, waitpidWithin, wifexited, wifsignaled } from '@criu-ts/kernel';
 import { FdTypes, type PidfdEntry } from '@criu-ts/images';
-import type { RestoreContext } from '../restore-context.js';
+import { imagePidOf, type RestoreContext } from '../restore-context.js';
 import type { FdKind } from './fd-kind.js';
 import { anonMismatch } from './anon-inode.js';
 import { closingOnError, restoreFown } from './open-path.js';
@@ -95,7 +95,9 @@ export const pidfdKind: FdKind = {
   open(env, entry) {
     const pidfd = entry.pidfd;
     if (pidfd === undefined) throw new CriuError(`files.img entry ${entry.id}: type PIDFD without a pidfd`, { code: 'EIMAGE' });
-    const fd = pidfd.nspid === -1 ? deadPidfd(env.ctx, pidfd) : pidfdOpen(pidfd.nspid, openFlags(pidfd));
+    // nspid is the tree's pid namespace's number; the tool opens the task by its own
+    const here = env.ctx.tasks.find((task) => imagePidOf(env.ctx, task.pid) === pidfd.nspid)?.pid ?? pidfd.nspid;
+    const fd = pidfd.nspid === -1 ? deadPidfd(env.ctx, pidfd) : pidfdOpen(here, openFlags(pidfd));
     return closingOnError(fd, (made) => restoreFown(made, pidfd.fown));
   },
 };

@@ -17,7 +17,7 @@ import { buildIdWords, readBuildId } from './build-id.js';
 import { checkPathRemap, type PathRemapOptions } from './path-remap.js';
 import { openRegFile } from './reg-open.js';
 import { S_IF, devMajor, devMinor, fileType, type OpenFd } from './open-fd.js';
-import { dumpedMountNs } from '../mounts/mnt-kind.js';
+import { dumpedMountNs } from '../mounts/mnt-state.js';
 import type { DumpedMountNs } from '../mounts/mnt-dump.js';
 
 /** The mount of the tree's namespace a file is open on (reg_file_entry.mnt_id, as upstream writes it); refused if the namespace lacks it. */

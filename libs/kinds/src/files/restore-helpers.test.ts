@@ -20,7 +20,9 @@ function simulate(steps: readonly InstallStep[], initial: number[]): Map<number,
   for (const s of steps) {
     const a = (s.args ?? []).map(Number);
     let got = 0;
-    if (s.nr === SYS.close_range) table.clear();
+    if (s.nr === SYS.close_range) {
+      for (const fd of [...table.keys()]) if (fd >= a[0]! && fd <= a[1]!) table.delete(fd);
+    }
     else if (s.nr === SYS.pidfd_open) table.set((got = lowest()), { ours: -2, cloexec: true });
     else if (s.nr === SYS.pidfd_getfd) table.set((got = lowest()), { ours: a[1]!, cloexec: true });
     else if (s.nr === SYS.dup3) table.set((got = a[1]!), { ours: table.get(a[0]!)!.ours, cloexec: a[2] === O.CLOEXEC });
@@ -44,6 +46,24 @@ t.test('planInstall puts every description at its number with its FD_CLOEXEC, an
     t.same(new Map([...table].sort(([a], [b]) => a - b)), new Map([...want].sort(([a], [b]) => a - b)), `${fds.length} fds`);
   }
   t.throws(() => planInstall(1, [{ target: 3, ours: 1, cloexec: false }, { target: 3, ours: 2, cloexec: false }]), /fd 3 is listed twice/);
+  t.end();
+});
+
+t.test('planInstall with the pidfd of criu handed over already (a task of another pid namespace) keeps it until the end, then closes it', (t) => {
+  const fds: InstallFd[] = [{ target: 0, ours: 50, cloexec: false }, { target: 3, ours: 51, cloexec: true }, { target: 4, ours: 52, cloexec: false }];
+  for (const pidfd of [0, 3, 6]) {
+    // the task holds helper fds and the pidfd it was handed (marked ours -2)
+    const table = new Map<number, { ours: number; cloexec: boolean }>();
+    const steps = planInstall({ pidfd }, fds);
+    t.notOk(steps.some((s) => s.nr === SYS.pidfd_open), `pidfd at ${pidfd}: no pidfd_open (it could not name criu)`);
+    const initial = [0, 1, 2, 5, 9].filter((fd) => fd !== pidfd);
+    const got = simulate(steps, [...initial, pidfd]);
+    for (const [fd, entry] of got) table.set(fd, entry);
+    t.same(new Map([...table].sort(([x], [y]) => x - y)), new Map(fds.map((fd) => [fd.target, { ours: fd.ours, cloexec: fd.cloexec }])), `pidfd at ${pidfd}: exactly the task's fds`);
+  }
+  const kept = [0, 1, 2];
+  const beside = simulate(planInstall({ pidfd: 7 }, [{ target: 3, ours: 70, cloexec: false }], new Set(kept)), [...kept, 7]);
+  t.same([...beside.keys()].sort((x, y) => x - y), [0, 1, 2, 3], 'beside kept fds: nothing closed but the pidfd');
   t.end();
 });
 

@@ -12,6 +12,7 @@ import { KCMP, O } from '@criu-ts/kernel';
 import { FdTypes, imagePath, writeImage } from '@criu-ts/images';
 import { classifyFdLink, readFdinfo, readStatus } from '@criu-ts/proc';
 import type { TaskKind } from '../kind.js';
+import { imagePid } from '../dump-context.js';
 import type { FdDumpEnv } from '../files/fd-kind.js';
 import { sharedObjectId } from '../files/file-ids.js';
 import { readFown, type OpenFd } from '../files/open-fd.js';
@@ -69,7 +70,7 @@ export const fsKind: TaskKind = {
     const rootId = dumpDir(env, 'root');
     const umask = readStatus(task.pid).Umask;
     const entry = umask === undefined ? { cwd_id: cwdId, root_id: rootId } : { cwd_id: cwdId, root_id: rootId, umask };
-    writeImage(imagePath(ctx.options.imagesDir, 'fs', task.pid), 'fs', [entry]);
+    writeImage(imagePath(ctx.options.imagesDir, 'fs', imagePid(ctx, task.pid)), 'fs', [entry]);
     log.info(`pid ${task.pid}: cwd id ${cwdId}, root id ${rootId}, fs_id ${record.ids.fs_id}`);
   },
   restore: restoreTaskFs,

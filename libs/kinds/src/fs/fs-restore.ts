@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { CriuError, UnsupportedError, errnoName } from '@criu-ts/base';
 import { SYS, signed64 } from '@criu-ts/kernel';
 import { RemapType, imagePath, readOne } from '@criu-ts/images';
-import type { RestoreContext, RestoreTask } from '../restore-context.js';
+import { imagePidOf, type RestoreContext, type RestoreTask } from '../restore-context.js';
 import { checkRestorePath } from '../files/open-path.js';
 import { fileEntry, restoreFiles } from '../files/restore-table.js';
 import { ghostDirFd } from '../files/ghost-file.js';
@@ -47,11 +47,11 @@ function dirPath(ctx: RestoreContext, pid: number, id: number, which: 'cwd' | 'r
 
 export function restoreTaskFs(ctx: RestoreContext, task: RestoreTask): 'done' {
   const dir = ctx.options.imagesDir;
-  if (!existsSync(imagePath(dir, 'fs', task.pid))) {
+  if (!existsSync(imagePath(dir, 'fs', imagePidOf(ctx, task.pid)))) {
     ctx.log.warn(`pid ${task.pid}: no fs-${task.pid}.img: its cwd, root and umask are left as they are`);
     return 'done';
   }
-  const fs = readOne(dir, 'fs', task.pid);
+  const fs = readOne(dir, 'fs', imagePidOf(ctx, task.pid));
   const cwd = dirPath(ctx, task.pid, fs.cwd_id, 'cwd');
   const root = dirPath(ctx, task.pid, fs.root_id, 'root');
   const scratch = ctx.scratch(task.pid);

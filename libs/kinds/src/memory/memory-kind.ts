@@ -22,7 +22,7 @@ import { createPagemap, imagePath, writeImage, PE_PARENT, PE_PRESENT } from '@cr
 import { PAGE_SIZE, ptraceGetRegs } from '@criu-ts/kernel';
 import { openPagemap, readMaps, readSmaps } from '@criu-ts/proc';
 import { CriuError, FAULT, faultPoint } from '@criu-ts/base';
-import type { DumpContext, DumpTask, PageSink } from '../dump-context.js';
+import { imagePid, type DumpContext, type DumpTask, type PageSink } from '../dump-context.js';
 import type { TaskKind, TaskRecord } from '../kind.js';
 import { dumpSharedAnon, mapFilesLink, mappedSocketId, memfdFileId, regFileId } from './mapped-files.js';
 import { buildMmEntry } from './mm-entry.js';
@@ -35,6 +35,7 @@ import { pagesIn, splitRuns, type SplitRun } from './page-parent.js';
 import { armTrackers, cleanSpans } from './tracking.js';
 import { memoryTables } from './tables.js';
 import { planVmas, privatelyMappedShmem, type VmaPlan } from './vma-plan.js';
+import { treeNamespaces } from '../core/kobj-ids.js';
 import { VMA } from './vma-flags.js';
 
 const MEMFD_SHMEM_KEY = 'memory.memfd-shmem';
@@ -111,7 +112,7 @@ function dumpPages(ctx: DumpContext, pid: number, runs: readonly SplitRun[]): nu
   const present = runs.filter((run) => (run.flags & PE_PRESENT) !== 0);
   if (ctx.pageStream !== undefined) faultPoint(FAULT.DUMP_PAGES);
   if (ctx.pageStream !== undefined) return streamPages(ctx, ctx.pageStream, pid, present);
-  const writer = createPagemap(ctx.options.imagesDir, pid, ctx.nextId());
+  const writer = createPagemap(ctx.options.imagesDir, imagePid(ctx, pid), ctx.nextId());
   try {
     let first: number | undefined;
     let next = 0;
@@ -134,7 +135,7 @@ function dumpPages(ctx: DumpContext, pid: number, runs: readonly SplitRun[]): nu
 
 /** --page-server: the task's runs go to the page sink (which writes pagemap-PID.img there); returns the pages sent. */
 function sendPages(ctx: DumpContext, sink: PageSink, pid: number, runs: readonly DumpRun[]): number {
-  sink.open('pagemap', pid);
+  sink.open('pagemap', imagePid(ctx, pid));
   if (runs.length === 0) return 0;
   faultPoint(FAULT.DUMP_PAGES);
   const copied = spliceRuns(ctx, { pid, runs, target: sinkTarget(sink), offset: 0, log: ctx.log });
@@ -146,7 +147,8 @@ function dumpMemory(ctx: DumpContext, task: DumpTask, record: TaskRecord): void 
   const t0 = process.hrtime.bigint();
   const pid = task.pid;
   const preDump = ctx.options.preDump;
-  const plans = planVmas(pid, readSmaps(pid), memfdShmem(ctx));
+  // SysV segments are saved with the tree's own IPC namespace, and their mappings with them
+  const plans = planVmas(pid, readSmaps(pid), { memfdShmem: memfdShmem(ctx), sysv: treeNamespaces(ctx).some((ns) => ns.kind.name === 'ipc') });
   if (!preDump) resolveBacking(ctx, task, plans);
   const runs = splitRuns(taskRuns(ctx, pid, plans, stackPages(task)), cleanSpans(ctx, pid, plans));
   const inParent = pagesIn(runs.filter((run) => (run.flags & PE_PARENT) !== 0));
@@ -158,7 +160,7 @@ function dumpMemory(ctx: DumpContext, task: DumpTask, record: TaskRecord): void 
   ctx.stats.pagesSkippedParent += inParent;
   const vmas = plans.map((plan) => plan.vma);
   if (!preDump) {
-    writeImage(imagePath(ctx.options.imagesDir, 'mm', pid), 'mm', [buildMmEntry(ctx, pid, vmas)]);
+    writeImage(imagePath(ctx.options.imagesDir, 'mm', imagePid(ctx, pid)), 'mm', [buildMmEntry(ctx, pid, vmas)]);
     record.ids.vm_id = ctx.nextId();
   }
   ctx.stats.memdumpTime += Number((process.hrtime.bigint() - t0) / 1000n);

@@ -10,7 +10,7 @@
 import { CriuError } from '@criu-ts/base';
 import { imageFileName, imagePath, pagemapEntry, writeImage } from '@criu-ts/images';
 import { PAGE_SIZE } from '@criu-ts/kernel';
-import type { DumpContext, PageSource, PageStream } from '../dump-context.js';
+import { imagePid, type DumpContext, type PageSource, type PageStream } from '../dump-context.js';
 import { sendRuns } from './page-copy.js';
 import { runFlags, type DumpRun } from './page-runs.js';
 import type { PageTarget, PlacedRun } from './page-targets.js';
@@ -48,7 +48,7 @@ export function streamTarget(stream: PageStream, member: string): PageTarget {
 /** pagemap-PID.img for pages that live in pages-<pagesId>.img: a head, then one present entry per run. */
 function writePagemap(ctx: DumpContext, pid: number, pagesId: number, runs: readonly DumpRun[]): void {
   const entries = runs.map((run) => ({ message: pagemapEntry({ vaddr: run.vaddr, nrPages: run.pages, flags: runFlags(run) }) }));
-  writeImage(imagePath(ctx.options.imagesDir, 'pagemap', pid), 'pagemap', [{ message: { pages_id: pagesId } }, ...entries]);
+  writeImage(imagePath(ctx.options.imagesDir, 'pagemap', imagePid(ctx, pid)), 'pagemap', [{ message: { pages_id: pagesId } }, ...entries]);
 }
 
 /** --stream: pagemap-PID.img in the images directory, the page data as the stream member pages-N.img. Returns the pages written. */

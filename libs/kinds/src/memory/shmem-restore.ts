@@ -22,7 +22,8 @@ import { CriuError } from '@criu-ts/base';
 import { PE_PRESENT, imagePath, openPagemap, openPagesImage, readEntries, readOne, type Messages, type VmaEntry } from '@criu-ts/images';
 import { F, MAP, MFD, PAGE_SIZE, PROT, SYS, fcntl, memfdCreate, syscall } from '@criu-ts/kernel';
 import { takeOurFd, type Injector } from '@criu-ts/inject';
-import type { RestoreContext } from '../restore-context.js';
+import { scratchEnd } from '../files/fd-install.js';
+import { imagePidOf, type RestoreContext } from '../restore-context.js';
 import { copyRange } from '../files/file-copy.js';
 import { fileEntry, keepOwnFd } from '../files/restore-table.js';
 import { VMA } from './vma-flags.js';
@@ -97,7 +98,8 @@ function fillThroughMapping(ctx: RestoreContext, fd: number, inode: MemfdInode, 
 export function sharedAnonSizes(vmas: readonly VmaEntry[]): Map<number, bigint> {
   const sizes = new Map<number, bigint>();
   for (const vma of vmas) {
-    if (((vma.status >>> 0) & VMA.ANON_SHARED) === 0) continue;
+    // a SysV segment's mapping is ANON_SHARED too (as upstream writes it), but its segment is the IPC namespace's
+    if (((vma.status >>> 0) & VMA.ANON_SHARED) === 0 || ((vma.status >>> 0) & VMA.AREA_SYSVIPC) !== 0) continue;
     const end = vma.pgoff + (vma.end - vma.start);
     const shmid = Number(vma.shmid);
     if (end > (sizes.get(shmid) ?? 0n)) sizes.set(shmid, end);
@@ -108,7 +110,7 @@ export function sharedAnonSizes(vmas: readonly VmaEntry[]): Map<number, bigint> 
 function treeSizes(ctx: RestoreContext): Map<number, bigint> {
   return ctx.shared(SHARED_ANON_SIZES, () => {
     const dir = ctx.options.imagesDir;
-    const vmas = ctx.tasks.filter((task) => !task.zombie).flatMap((task) => readOne(dir, 'mm', task.pid).vmas ?? []);
+    const vmas = ctx.tasks.filter((task) => !task.zombie).flatMap((task) => readOne(dir, 'mm', imagePidOf(ctx, task.pid)).vmas ?? []);
     return sharedAnonSizes(vmas);
   });
 }
@@ -181,5 +183,5 @@ export function sharedObjectFd(ctx: RestoreContext, pid: number, vma: VmaEntry):
  * of the tool + pidfd_getfd, injected); the caller closes it in the task.
  */
 export function sharedMappingFd(ctx: RestoreContext, injector: Injector, vma: VmaEntry): bigint {
-  return takeOurFd(injector, sharedObjectFd(ctx, injector.pid, vma));
+  return takeOurFd(injector, sharedObjectFd(ctx, injector.pid, vma), () => scratchEnd(ctx, injector.pid));
 }

@@ -14,7 +14,7 @@ import { SyscallError } from '@criu-ts/base';
 import { KCMP, KCMP_RESULT, SYS, kcmp } from '@criu-ts/kernel';
 import { imagePath, readOne } from '@criu-ts/images';
 import { readStat } from '@criu-ts/proc';
-import type { DumpContext } from '../dump-context.js';
+import { imagePid, type DumpContext } from '../dump-context.js';
 import { armTracker, findTracker, looksLikeTracker, poisonTracker, privateSpans, sameFile, scanWritten, userfaultfds, type ArmResult, type Tracker } from './dirty-track.js';
 import { intersect, normalize, parentCoverage, subtract, type Span } from './page-parent.js';
 import { TRACK_RECORD, readTrackRecord, writeTrackRecord } from './track-record.js';
@@ -103,7 +103,7 @@ export function cleanSpans(ctx: DumpContext, pid: number, plans: readonly VmaPla
     return [];
   }
   const { tracked, written } = scanWritten(tracker, plans, ctx.log);
-  const clean = intersect(subtract(normalize(tracked), normalize(written)), parentCoverage(dir, pid));
+  const clean = intersect(subtract(normalize(tracked), normalize(written)), parentCoverage(dir, imagePid(ctx, pid)));
   return clean;
 }
 

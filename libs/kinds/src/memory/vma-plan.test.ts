@@ -65,7 +65,7 @@ t.test('a mapping of a deleted file is a file mapping (its file goes into a ghos
 
 t.test('unsupported mappings', async (t) => {
   const cases: [string, string, RegExp][] = [
-    ['7f0000000000-7f0000001000 rw-s 00000000 00:01 5 /SYSV0000abcd (deleted)', 'rd wr sh', /SysV/],
+    ['7f0000000000-7f0000001000 rw-s 00000000 00:01 5 /SYSV0000abcd (deleted)', 'rd wr sh', /SysV shared memory mapping \(of criu's IPC namespace, which is not dumped\)/],
     ['7f0000000000-7f0000001000 r-xp 00000000 00:00 0 [uprobes]', 'rd ex', /special mapping \[uprobes\]/],
     ['7f0000000000-7f0000001000 rw-p 00000000 00:11 9 /mnt/huge/file', 'rd wr ht', /hugetlbfs file \/mnt\/huge\/file/],
     ['7f0000000000-7f0000001000 rw-s 00000000 00:05 9 /dev/mem', 'rd wr sh io pf', /VM_IO/],
@@ -91,7 +91,7 @@ t.test('shared anonymous memory mapped privately somewhere is saved as a memfd, 
   const smaps = parseSmaps(text);
   const memfdShmem = privatelyMappedShmem(smaps);
   t.same([...memfdShmem], [28], 'only the object with a private view');
-  const [shared, priv, other] = planVmas(42, smaps, memfdShmem);
+  const [shared, priv, other] = planVmas(42, smaps, { memfdShmem });
   t.equal(shared!.backing, 'memfd');
   t.equal(shared!.vma.status, VMA.AREA_REGULAR | VMA.FILE_SHARED | VMA.AREA_MEMFD);
   t.equal(priv!.backing, 'memfd');
@@ -116,4 +116,11 @@ t.test('hugetlb memory: private as anonymous memory with its page size, shared a
   t.equal(shared!.backing, 'memfd');
   t.equal(shared!.vma.status, VMA.AREA_REGULAR | VMA.FILE_SHARED | VMA.AREA_MEMFD);
   t.equal(shared!.vma.flags, MAP.SHARED | MAP.HUGETLB | size2M);
+});
+
+t.test("a SysV segment's mapping in the tree's own IPC namespace: SYSVIPC, shared anonymous as upstream, shmid its id, no pages", async (t) => {
+  const [plan] = planVmas(7, parseSmaps(block('7f0000000000-7f0000004000 rw-s 00000000 00:01 5 /SYSV0000abcd (deleted)', 'rd wr sh mr mw me ms')), { sysv: true });
+  t.equal(plan!.backing, 'sysv');
+  t.equal(plan!.pages, 'none');
+  t.match(plan!.vma, { shmid: 5n, status: VMA.AREA_REGULAR | VMA.ANON_SHARED | VMA.AREA_SYSVIPC, flags: MAP.SHARED | MAP.ANONYMOUS });
 });

@@ -13,9 +13,12 @@
 // MAP_HUGETLB and its page size (MAP_HUGE_*) in the flags, its pages in the
 // task's pagemap; a shared one is saved as upstream saves it, as a hugetlb
 // memfd. A file of a hugetlbfs mount is refused. A packet socket's mapped
-// rings are AREA_SOCKET, shmid the socket's file id (its fd is dumped first). Not saved (UnsupportedError):
-// SysV shm, hugetlbfs files, AIO rings, deleted files, [uprobes] and other special
-// or VM_IO/VM_PFNMAP areas. See proc_pid_maps(5), proc_pid_smaps(5).
+// rings are AREA_SOCKET, shmid the socket's file id (its fd is dumped first).
+// A SysV shared memory segment's mapping (status SYSVIPC, shmid its id, as
+// upstream) when the segment is dumped with the tree's own IPC namespace
+// (ns/ipc-sysv.ts). Not saved (UnsupportedError): SysV shm of criu's IPC
+// namespace, hugetlbfs files, AIO rings, deleted files, [uprobes] and other
+// special or VM_IO/VM_PFNMAP areas. See proc_pid_maps(5), proc_pid_smaps(5).
 import { UnsupportedError } from '@criu-ts/base';
 import type { VmaEntry } from '@criu-ts/images';
 import { MAP, PAGE_SIZE, PROT } from '@criu-ts/kernel';
@@ -28,7 +31,8 @@ export type VmaBacking =
   | 'file' // a regular file: shmid is a reg_file_entry id in files.img
   | 'memfd' // a memfd: shmid is a memfd file_entry id; its content is dumped once
   | 'shmem' // shared anonymous memory: shmid is the inode, content dumped once
-  | 'socket'; // a packet socket's rings (packet(7) PACKET_MMAP): shmid is the socket's file_entry id
+  | 'socket' // a packet socket's rings (packet(7) PACKET_MMAP): shmid is the socket's file_entry id
+  | 'sysv'; // a SysV shm segment: shmid is its id (the inode), content dumped with its IPC namespace
 
 /** Which pages of the VMA go into pagemap-PID.img. */
 export type VmaPages = 'private' | 'all' | 'none';
@@ -94,7 +98,7 @@ function classifyHugetlb(pid: number, s: SmapsEntry): Classified {
  * Status bits, MAP_ANONYMOUS and backing for one VMA, by what maps says it
  * is; `memfdShmem`: inodes of shared anonymous objects saved as memfds.
  */
-export function classifyVma(pid: number, s: SmapsEntry, memfdShmem: ReadonlySet<number> = new Set()): Classified {
+export function classifyVma(pid: number, s: SmapsEntry, memfdShmem: ReadonlySet<number> = new Set(), sysv = false): Classified {
   if (s.VmFlags.has('ht')) return classifyHugetlb(pid, s);
   switch (s.kind) {
     case 'anon':
@@ -117,7 +121,9 @@ export function classifyVma(pid: number, s: SmapsEntry, memfdShmem: ReadonlySet<
     case 'file':
       return classifyFile(pid, s);
     case 'sysv-shm':
-      throw unsupported(pid, s, 'SysV shared memory mapping');
+      if (!sysv || !s.shared) throw unsupported(pid, s, `SysV shared memory mapping${sysv ? '' : " (of criu's IPC namespace, which is not dumped)"}`);
+      // as upstream writes it: shared anonymous memory that is a SysV segment (MAP_SHARED | MAP_ANONYMOUS)
+      return { status: VMA.AREA_REGULAR | VMA.ANON_SHARED | VMA.AREA_SYSVIPC, anonymous: true, backing: 'sysv' };
     case 'special':
       throw unsupported(pid, s, `special mapping ${s.path}`);
   }
@@ -145,10 +151,10 @@ export function privatelyMappedShmem(maps: readonly MapsEntry[]): Set<number> {
  * previous VMA: a MAP_GROWSDOWN area gets the guard page below it when
  * there is room, as upstream records it.
  */
-export function planVmas(pid: number, smaps: readonly SmapsEntry[], memfdShmem: ReadonlySet<number> = new Set()): VmaPlan[] {
+export function planVmas(pid: number, smaps: readonly SmapsEntry[], options: { memfdShmem?: ReadonlySet<number>; sysv?: boolean } = {}): VmaPlan[] {
   let prevEnd = 0n;
   return smaps.map((s) => {
-    const { status, anonymous, backing } = classifyVma(pid, s, memfdShmem);
+    const { status, anonymous, backing } = classifyVma(pid, s, options.memfdShmem, options.sysv === true);
     checkFlags(pid, s, status);
     const flags = mapFlagsOf(s.shared, s.VmFlags) | (anonymous ? MAP.ANONYMOUS : 0) | hugeSizeBits(s);
     const start = (flags & MAP.GROWSDOWN) !== 0 && prevEnd < s.start ? s.start - PAGE : s.start;
@@ -158,7 +164,7 @@ export function planVmas(pid: number, smaps: readonly SmapsEntry[], memfdShmem: 
       start,
       end: s.end,
       pgoff: s.offset,
-      shmid: backing === 'shmem' ? BigInt(s.inode) : 0n,
+      shmid: backing === 'shmem' || backing === 'sysv' ? BigInt(s.inode) : 0n,
       prot: protOf(s),
       flags,
       status,

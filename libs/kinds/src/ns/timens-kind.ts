@@ -6,11 +6,12 @@
 // from these values (without the image it warns "Clocks values have not
 // been dumped" and leaves the clocks as they are). Our restore does not
 // read it yet: the tree stays in the restoring host's time namespace.
-// A tree with a time namespace of its own is refused by the dump, as any
-// namespace. See time_namespaces(7), clock_gettime(2).
+// A tree with a time namespace of its own gets timens-ID.img instead
+// (time-ns.ts). See time_namespaces(7), clock_gettime(2).
 import { imagePath, writeImage } from '@criu-ts/images';
 import { SYS, syscall } from '@criu-ts/kernel';
 import type { TaskKind } from '../kind.js';
+import { treeNamespaces } from '../core/kobj-ids.js';
 
 const CLOCK_MONOTONIC = 1;
 const CLOCK_BOOTTIME = 7;
@@ -29,6 +30,7 @@ export const timensKind: TaskKind = {
     // nothing per task: the clocks are the namespace's, read once in afterTasks
   },
   afterTasks(ctx) {
+    if (treeNamespaces(ctx).some((ns) => ns.kind.name === 'time')) return;
     const entry = { monotonic: clockNow(CLOCK_MONOTONIC), boottime: clockNow(CLOCK_BOOTTIME) };
     writeImage(imagePath(ctx.options.imagesDir, 'timens', 0), 'timens', [entry]);
     ctx.log.debug(`timens: monotonic ${entry.monotonic.tv_sec}s, boottime ${entry.boottime.tv_sec}s`);

@@ -17,9 +17,11 @@ import { closeSync } from 'node:fs';
 import { SyscallError, type Logger } from '@criu-ts/base';
 import { AT, O, SYS, pidfdGetfd, pidfdOpen } from '@criu-ts/kernel';
 import { TtyType, type TtyInfoEntry } from '@criu-ts/images';
-import type { RestoreContext, RestoreTask } from '../../restore-context.js';
+import { imagePidOf, type RestoreContext, type RestoreTask } from '../../restore-context.js';
 import { isExternal, onOrphanPty, openExternal } from './tty-external.js';
 import { TTY_IOCTL } from './tty-ioctls.js';
+import { toolPidfd } from '@criu-ts/inject';
+import { scratchEnd } from '../fd-install.js';
 import { isHungUp, ttyImages, type TtyFile } from './tty-images.js';
 import { inPair, ptyPair } from './tty-pairs.js';
 import { openTtyPath } from './tty-pty-open.js';
@@ -28,7 +30,7 @@ const EPERM = 1;
 
 /** The terminal (tty file entries of one tty-info) whose session is `sid`; undefined if none. */
 export function sessionTerminal(ctx: RestoreContext, sid: number): TtyFile | undefined {
-  const files = [...ttyImages(ctx).files.values()].filter((f) => f.info.sid === sid && f.info.type !== TtyType.CTTY && !isHungUp(f.info));
+  const files = [...ttyImages(ctx).files.values()].filter((f) => f.info.sid === imagePidOf(ctx, sid) && f.info.type !== TtyType.CTTY && !isHungUp(f.info));
   // both ends of a pair name the slave's session: take the slave's entry when there is one
   return files.find((f) => f.info.id % 2 === 0) ?? files[0];
 }
@@ -53,7 +55,7 @@ function openForCtty(ctx: RestoreContext, file: TtyFile): number | undefined {
 /** Runs `use(taskFd)` in the task on a copy of our fd (pidfd_getfd injected), closed after. */
 function withFdInTask<T>(ctx: RestoreContext, pid: number, ours: number, use: (taskFd: number) => T): T {
   const injector = ctx.injector(pid);
-  const pidfd = Number(injector.call('pidfd_open', SYS.pidfd_open, [process.pid, 0]));
+  const pidfd = Number(toolPidfd(injector, () => scratchEnd(ctx, pid)));
   let taskFd: number;
   try {
     taskFd = Number(injector.call('pidfd_getfd', SYS.pidfd_getfd, [pidfd, ours, 0]));
@@ -68,8 +70,9 @@ function withFdInTask<T>(ctx: RestoreContext, pid: number, ours: number, use: (t
 }
 
 function setForeground(ctx: RestoreContext, pid: number, taskFd: number, info: TtyInfoEntry, log: Logger): void {
-  if (info.pgrp === 0 || info.pgrp === pid) return; // TIOCSCTTY made the leader's group the foreground
-  if (!ctx.tasks.some((task) => task.pgid === info.pgrp && !task.zombie)) {
+  if (info.pgrp === 0 || info.pgrp === imagePidOf(ctx, pid)) return; // TIOCSCTTY made the leader's group the foreground
+  // info.pgrp is the images' number, which the injected TIOCSPGRP takes as it is
+  if (!ctx.tasks.some((task) => imagePidOf(ctx, task.pgid) === info.pgrp && !task.zombie)) {
     log.warn(`pid ${pid}: foreground group ${info.pgrp} of its terminal has no restored task; left to the session leader's`);
     return;
   }
@@ -96,7 +99,7 @@ function acquire(ctx: RestoreContext, pid: number, taskFd: number, file: TtyFile
 /** /dev/tty descriptions of the session, opened inside the leader, pulled into the tool for open(). */
 function openDevTty(ctx: RestoreContext, pid: number): void {
   const stash = devTtyStash(ctx);
-  const files = [...ttyImages(ctx).files.values()].filter((f) => f.info.type === TtyType.CTTY && f.info.sid === pid && !stash.has(f.entry.id));
+  const files = [...ttyImages(ctx).files.values()].filter((f) => f.info.type === TtyType.CTTY && f.info.sid === imagePidOf(ctx, pid) && !stash.has(f.entry.id));
   if (files.length === 0) return;
   const injector = ctx.injector(pid);
   const path = ctx.scratch(pid).write(Buffer.from('/dev/tty\0'));

@@ -18,6 +18,7 @@ import { S_IF, devMajor, devMinor, fileType, type OpenFd } from '../open-fd.js';
 import { regFileEntry } from '../reg-file.js';
 import { MAX_PTY_INDEX, classifyTty, ttyInfoId, type TtyDriver } from './tty-driver.js';
 import { localSession, ptyIndex, readTtyState, taskSession } from './tty-ioctls.js';
+import { imagePid } from '../../dump-context.js';
 import { ttyTable, type TtyEnd } from './tty-table.js';
 import { openTtyEntry, ttyInstalled } from './tty-restore.js';
 import { ttyFile } from './tty-images.js';
@@ -76,7 +77,9 @@ function dumpInfoOnce(env: FdDumpEnv, fd: OpenFd, driver: TtyDriver, index: numb
     }
     return infoId;
   }
-  const session = driver.role === 'master' ? localSession(fd.local) : taskSession(env.ctx, env.task, fd.fd);
+  // sid and pgrp as the images hold them (the tree's pid namespace): a master's through our copy are ours to translate
+  const local = driver.role === 'master' ? localSession(fd.local) : undefined;
+  const session = local !== undefined ? { sid: imagePid(env.ctx, local.sid), pgrp: imagePid(env.ctx, local.pgrp) } : driver.role === 'master' ? undefined : taskSession(env.ctx, env.task, fd.fd);
   const state = readTtyState(fd.local, driver.role !== 'single', session);
   const end: TtyEnd = { infoId, driver, index, pid: fd.pid, fd: fd.fd, link: fd.link, rdev: fd.stat.rdev, dev: fd.stat.dev, sid: state.sid, pgrp: state.pgrp, hungUp: state.hungUp, packetMode: state.packetMode };
   table.set(infoId, end);

@@ -8,7 +8,7 @@
 import { CriuError } from '@criu-ts/base';
 import { TtyType, type FileEntry } from '@criu-ts/images';
 import type { FdRestoreEnv } from '../fd-kind.js';
-import type { RestoreContext } from '../../restore-context.js';
+import { imagePidOf, type RestoreContext } from '../../restore-context.js';
 import { devTtyStash, restoreSessionTerminal, sessionTerminal } from './tty-ctty.js';
 import { isExternal, openExternal } from './tty-external.js';
 import { isHungUp, isMaster, ttyFile, type TtyFile } from './tty-images.js';
@@ -22,7 +22,7 @@ import { openTtyPath } from './tty-pty-open.js';
  * with its session), or with -j criu's own when the session was the shell's.
  */
 function openDevTty(ctx: RestoreContext, file: TtyFile): number {
-  const leader = ctx.tasks.find((task) => task.pid === file.info.sid && task.sid === task.pid && !task.zombie);
+  const leader = ctx.tasks.find((task) => imagePidOf(ctx, task.pid) === file.info.sid && task.sid === task.pid && !task.zombie);
   if (leader !== undefined) {
     restoreSessionTerminal(ctx, leader, { foreground: true });
     const stash = devTtyStash(ctx);

@@ -13,7 +13,7 @@
 // unless installing its fds did so already (tty-ctty.ts).
 import { UnsupportedError, type Logger } from '@criu-ts/base';
 import { readStat } from '@criu-ts/proc';
-import type { DumpContext, DumpTask } from '../../dump-context.js';
+import { imagePid, type DumpContext } from '../../dump-context.js';
 import type { TaskKind } from '../../kind.js';
 import { devMajor, devMinor } from '../open-fd.js';
 import { peerInfoId } from './tty-driver.js';
@@ -23,14 +23,15 @@ import { restoreSessionTerminal } from './tty-ctty.js';
 
 const SHELL_JOB_HINT = 'dump it with -j/--shell-job (and restore with -j): the restored tree then gets the terminal criu runs on';
 
-/** Is `sid` led by a dumped task? As CRIU asks: the first task of that session must be its leader. */
-function sessionDumped(tasks: readonly DumpTask[], sid: number): boolean {
-  return tasks.find((task) => task.sid === sid)?.pid === sid;
+/** Is `sid` (the images' number) led by a dumped task? As CRIU asks: the first task of that session must be its leader. */
+function sessionDumped(ctx: DumpContext, sid: number): boolean {
+  const first = ctx.tasks.find((task) => (task.ns?.sid ?? task.sid) === sid);
+  return first !== undefined && imagePid(ctx, first.pid) === sid;
 }
 
 function checkSessions(ctx: DumpContext, ends: readonly TtyEnd[], log: Logger): void {
   for (const end of ends) {
-    if (end.sid === 0 || sessionDumped(ctx.tasks, end.sid)) continue;
+    if (end.sid === 0 || sessionDumped(ctx, end.sid)) continue;
     if (!ctx.options.shellJob) {
       throw new UnsupportedError({ pid: end.pid, fd: end.fd, kind: `terminal ${end.link} of session ${end.sid}, whose leader is not dumped,`, hint: SHELL_JOB_HINT });
     }
@@ -62,7 +63,7 @@ function checkPairs(ctx: DumpContext, table: ReadonlyMap<number, TtyEnd>, log: L
 /** A session leader's controlling terminal that no dumped fd shows is not restored (as in CRIU): say so. */
 function warnUnseenCtty(ctx: DumpContext, ends: readonly TtyEnd[], log: Logger): void {
   for (const task of ctx.tasks) {
-    if (task.zombie || task.pid !== task.sid || ends.some((end) => end.sid === task.pid)) continue;
+    if (task.zombie || task.pid !== task.sid || ends.some((end) => end.sid === imagePid(ctx, task.pid))) continue;
     const { tty_nr: ttyNr } = readStat(task.pid);
     if (ttyNr === 0) continue;
     const dev = `${devMajor(BigInt(ttyNr))}:${devMinor(BigInt(ttyNr))}`;
