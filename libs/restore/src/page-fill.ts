@@ -1,8 +1,8 @@
 // Reading a task's pages back: the runs of pagemap-PID.img whose data is in
 // pages-N.img are read by the task itself, with injected preadv calls on
-// the pages image, which the tool opens and the task takes with
-// pidfd_getfd — the task may not see the images directory, in a mount
-// namespace of its own (up to IOV_MAX runs per call, one iovec per
+// the pages image, which it opens by its path — or, in a mount namespace
+// of its own, where it may not see the images directory, takes from the
+// tool with pidfd_getfd (up to IOV_MAX runs per call, one iovec per
 // run, consecutive runs being consecutive in the file). The page data never
 // passes through the tool. Runs held by a parent image (PE_PARENT,
 // incremental dumps) are read from the parent chain's pages images
@@ -11,7 +11,7 @@
 // so) are in the pages image and read like others. In mappings kept from
 // the parent's clone, pages equal to the parent's are left shared
 // (cow-pages.ts).
-import { closeSync, openSync, statSync } from 'node:fs';
+import { closeSync, openSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
 import { AT, IOV_MAX, MADV, O, SYS } from '@criu-ts/kernel';
@@ -203,22 +203,41 @@ export function shortReadError(pid: number, image: string, imageSize: number, ba
  * scratch) and close in as few trips as the scratch holds iovecs — one
  * for most tasks. Each preadv must read all its bytes.
  */
+/** Does the task see another mount namespace than ours (the tree's own)? Then it may not see the images directory. */
+function inOtherMountNs(pid: number): boolean {
+  return readlinkSync(`/proc/${pid}/ns/mnt`) !== readlinkSync('/proc/self/ns/mnt');
+}
+
+/**
+ * The calls that give the task its fd on `image` (the batch's first
+ * result that is it, at `fdAt`): an openat of its path, or — in a mount
+ * namespace of its own, where the task may not see the images — our fd,
+ * taken with pidfd_getfd; `scratch` bytes of the scratch they use.
+ */
+function openImageCalls(injector: Injector, area: TaskArea, image: string, ours: number | undefined): { calls: BatchCall[]; fdAt: number; scratch: number } {
+  if (ours === undefined) {
+    const calls = [{ nr: SYS.openat, args: [BigInt(AT.FDCWD), putPath(injector.pid, area, image), BigInt(O.RDONLY | O.CLOEXEC), 0n] }];
+    return { calls, fdAt: 0, scratch: Math.ceil((Buffer.byteLength(image) + 1) / 16) * 16 };
+  }
+  const calls: BatchCall[] = [
+    { nr: SYS.pidfd_open, args: [BigInt(process.pid), 0n] },
+    { nr: SYS.pidfd_getfd, args: [{ result: 0 }, BigInt(ours), 0n] },
+    { nr: SYS.close, args: [{ result: 0 }] },
+  ];
+  return { calls, fdAt: 1, scratch: 0 };
+}
+
 function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void {
   const image = join(level.dir, imageFileName('pages', level.pagesId));
   const reads = planReads(level.runs);
-  // opened here and handed over (pidfd_getfd): the task may not see the images directory (a mount namespace of its own)
-  const ours = openSync(image, 'r');
+  const ours = inOtherMountNs(injector.pid) ? openSync(image, 'r') : undefined;
   let fd: bigint | undefined;
   try {
     for (let first = 0; first < reads.length || fd === undefined; ) {
-      const calls: BatchCall[] = [];
-      let offset = 0;
-      if (fd === undefined) {
-        calls.push({ nr: SYS.pidfd_open, args: [BigInt(process.pid), 0n] });
-        calls.push({ nr: SYS.pidfd_getfd, args: [{ result: 0 }, BigInt(ours), 0n] });
-        calls.push({ nr: SYS.close, args: [{ result: 0 }] });
-      }
-      const fdArg = fd ?? { result: 1 };
+      const open = fd === undefined ? openImageCalls(injector, area, image, ours) : { calls: [], fdAt: 0, scratch: 0 };
+      const calls: BatchCall[] = [...open.calls];
+      let offset = open.scratch;
+      const fdArg = fd ?? { result: open.fdAt };
       const batched: ReadBatch[] = [];
       for (let i = first; i < reads.length; i++) {
         const iovecs = iovecBuffer(reads[i]!);
@@ -230,13 +249,14 @@ function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void 
       }
       const results = injector.batch(calls);
       if (fd === undefined) {
-        const [pidfd, taken] = results.splice(0, 3);
-        const failed = pidfd! < 0n ? { call: 'pidfd_open', errno: pidfd! } : taken! < 0n ? { call: 'pidfd_getfd', errno: taken! } : undefined;
-        if (failed !== undefined) {
-          const error = new SyscallError({ syscall: failed.call, errno: Number(-failed.errno), pid: injector.pid });
-          throw new CriuError(`task ${injector.pid}: cannot take ${image} from criu: ${error.message}`, { code: error.code, cause: error });
+        const opening = results.splice(0, open.calls.length);
+        const failed = opening.findIndex((r, i) => i <= open.fdAt && r < 0n);
+        if (failed >= 0) {
+          const what = ours === undefined ? 'open' : 'take from criu';
+          const error = new SyscallError({ syscall: ours === undefined ? 'openat' : ['pidfd_open', 'pidfd_getfd'][failed]!, errno: Number(-opening[failed]!), pid: injector.pid });
+          throw new CriuError(`task ${injector.pid}: cannot ${what} ${image}: ${error.message}`, { code: error.code, cause: error });
         }
-        fd = taken!;
+        fd = opening[open.fdAt]!;
       }
       results.forEach((got, i) => {
         const batch = batched[i]!;
@@ -245,7 +265,7 @@ function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void 
       first += batched.length;
     }
   } finally {
-    closeSync(ours);
+    if (ours !== undefined) closeSync(ours);
     if (fd !== undefined) injector.call('close', SYS.close, [fd]);
   }
 }

@@ -305,7 +305,8 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   const tree = readTreeImage(request.imagesDir);
   checkPidsFree(tree);
   const rootPid = tree.tasks[0]!.pid;
-  const netPlan = netNsPlan(request, rootPid, log);
+  // the images name the root by its pid in its own pid namespace
+  const netPlan = netNsPlan(request, tree.tasks[0]!.nsPid, log);
   await request.runAction?.('pre-restore', { pid: rootPid });
   const set = newTaskSet();
   const sibling = request.siblingChannel;
