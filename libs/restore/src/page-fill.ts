@@ -1,8 +1,9 @@
 // Reading a task's pages back: the runs of pagemap-PID.img whose data is in
 // pages-N.img are read by the task itself, with injected preadv calls on
 // the pages image, which it opens by its path — or, in a mount namespace
-// of its own, where it may not see the images directory, takes from the
-// tool with pidfd_getfd (up to IOV_MAX runs per call, one iovec per
+// of its own, where it does not see the images directory, under its fd on
+// that directory kept from before the namespace turned (up to IOV_MAX runs
+// per call, one iovec per
 // run, consecutive runs being consecutive in the file). The page data never
 // passes through the tool. Runs held by a parent image (PE_PARENT,
 // incremental dumps) are read from the parent chain's pages images
@@ -11,8 +12,8 @@
 // so) are in the pages image and read like others. In mappings kept from
 // the parent's clone, pages equal to the parent's are left shared
 // (cow-pages.ts).
-import { closeSync, openSync, readlinkSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
 import { AT, IOV_MAX, MADV, O, SYS } from '@criu-ts/kernel';
 import { PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, imageFileName, openPagemap, type PageRun } from '@criu-ts/images';
@@ -135,6 +136,8 @@ export interface FillOptions {
   populate: boolean;
   /** the task's pid in the images (in its own pid namespace); default: its pid */
   imagePid?: number;
+  /** the task's fd on the images directory, when it is in a mount namespace of its own (mnt-restore.ts) */
+  imagesFd?: number;
 }
 
 /** Sorted ranges with adjacent ones joined (a run may span neighbouring mappings). */
@@ -203,41 +206,32 @@ export function shortReadError(pid: number, image: string, imageSize: number, ba
  * scratch) and close in as few trips as the scratch holds iovecs — one
  * for most tasks. Each preadv must read all its bytes.
  */
-/** Does the task see another mount namespace than ours (the tree's own)? Then it may not see the images directory. */
-function inOtherMountNs(pid: number): boolean {
-  return readlinkSync(`/proc/${pid}/ns/mnt`) !== readlinkSync('/proc/self/ns/mnt');
-}
-
 /**
- * The calls that give the task its fd on `image` (the batch's first
- * result that is it, at `fdAt`): an openat of its path, or — in a mount
- * namespace of its own, where the task may not see the images — our fd,
- * taken with pidfd_getfd; `scratch` bytes of the scratch they use.
+ * The call that gives the task its fd on `image`: an openat of its path,
+ * or — in a mount namespace of its own, where the images directory is not
+ * to be seen — of its path under the task's fd on that directory, opened
+ * before the namespace turned (mnt-restore.ts); `scratch` bytes it uses.
  */
-function openImageCalls(injector: Injector, area: TaskArea, image: string, ours: number | undefined): { calls: BatchCall[]; fdAt: number; scratch: number } {
-  if (ours === undefined) {
-    const calls = [{ nr: SYS.openat, args: [BigInt(AT.FDCWD), putPath(injector.pid, area, image), BigInt(O.RDONLY | O.CLOEXEC), 0n] }];
-    return { calls, fdAt: 0, scratch: Math.ceil((Buffer.byteLength(image) + 1) / 16) * 16 };
-  }
-  const calls: BatchCall[] = [
-    { nr: SYS.pidfd_open, args: [BigInt(process.pid), 0n] },
-    { nr: SYS.pidfd_getfd, args: [{ result: 0 }, BigInt(ours), 0n] },
-    { nr: SYS.close, args: [{ result: 0 }] },
-  ];
-  return { calls, fdAt: 1, scratch: 0 };
+function openImageCall(injector: Injector, area: TaskArea, image: string, at: { fd: number; dir: string } | undefined): { call: BatchCall; scratch: number } {
+  const path = at === undefined ? image : relative(at.dir, image);
+  const call = { nr: SYS.openat, args: [BigInt(at === undefined ? AT.FDCWD : at.fd), putPath(injector.pid, area, path), BigInt(O.RDONLY | O.CLOEXEC), 0n] };
+  return { call, scratch: Math.ceil((Buffer.byteLength(path) + 1) / 16) * 16 };
 }
 
-function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void {
+function readLevel(injector: Injector, area: TaskArea, level: ChainLevel, at: { fd: number; dir: string } | undefined): void {
   const image = join(level.dir, imageFileName('pages', level.pagesId));
   const reads = planReads(level.runs);
-  const ours = inOtherMountNs(injector.pid) ? openSync(image, 'r') : undefined;
   let fd: bigint | undefined;
   try {
     for (let first = 0; first < reads.length || fd === undefined; ) {
-      const open = fd === undefined ? openImageCalls(injector, area, image, ours) : { calls: [], fdAt: 0, scratch: 0 };
-      const calls: BatchCall[] = [...open.calls];
-      let offset = open.scratch;
-      const fdArg = fd ?? { result: open.fdAt };
+      const calls: BatchCall[] = [];
+      let offset = 0;
+      if (fd === undefined) {
+        const open = openImageCall(injector, area, image, at);
+        calls.push(open.call);
+        offset = open.scratch;
+      }
+      const fdArg = fd ?? { result: 0 };
       const batched: ReadBatch[] = [];
       for (let i = first; i < reads.length; i++) {
         const iovecs = iovecBuffer(reads[i]!);
@@ -249,14 +243,12 @@ function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void 
       }
       const results = injector.batch(calls);
       if (fd === undefined) {
-        const opening = results.splice(0, open.calls.length);
-        const failed = opening.findIndex((r, i) => i <= open.fdAt && r < 0n);
-        if (failed >= 0) {
-          const what = ours === undefined ? 'open' : 'take from criu';
-          const error = new SyscallError({ syscall: ours === undefined ? 'openat' : ['pidfd_open', 'pidfd_getfd'][failed]!, errno: Number(-opening[failed]!), pid: injector.pid });
-          throw new CriuError(`task ${injector.pid}: cannot ${what} ${image}: ${error.message}`, { code: error.code, cause: error });
+        const opened = results.shift()!;
+        if (opened < 0n) {
+          const error = new SyscallError({ syscall: 'openat', errno: Number(-opened), pid: injector.pid });
+          throw new CriuError(`task ${injector.pid}: cannot open ${image}: ${error.message}`, { code: error.code, cause: error });
         }
-        fd = opening[open.fdAt]!;
+        fd = opened;
       }
       results.forEach((got, i) => {
         const batch = batched[i]!;
@@ -265,7 +257,6 @@ function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void 
       first += batched.length;
     }
   } finally {
-    if (ours !== undefined) closeSync(ours);
     if (fd !== undefined) injector.call('close', SYS.close, [fd]);
   }
 }
@@ -282,6 +273,7 @@ export function fillPages(injector: Injector, area: TaskArea, dir: string, optio
   if (options.populate) {
     for (const level of levels) for (const run of level.runs) injector.call('madvise', SYS.madvise, [run.vaddr, run.nrPages * PAGE_SIZE, MADV.POPULATE_WRITE]);
   }
-  for (const level of levels) readLevel(injector, area, level);
+  const at = options.imagesFd === undefined ? undefined : { fd: options.imagesFd, dir };
+  for (const level of levels) readLevel(injector, area, level, at);
   return levels.reduce((sum, level) => sum + level.runs.reduce((n, run) => n + run.nrPages, 0), 0);
 }

@@ -35,6 +35,8 @@ export interface TaskRestoreInput {
   remappedFd?(fileId: number, flags: number, purpose: string): number | undefined;
   /** our fd of a packet socket whose rings a mapping maps (address-space.ts) */
   socketFd?(fileId: number, purpose: string): number;
+  /** the task-side fd on the images directory, in a mount namespace of the tree's own (mnt-restore.ts) */
+  imagesFd?(): number | undefined;
 }
 
 /** Where the trampoline goes once the task's own code is mapped. */
@@ -140,7 +142,7 @@ function dropArea(pid: number, site: bigint, area: TaskArea, log: Logger): void 
  */
 export function restoreTaskMemory(injector: Injector, task: TaskImage, parent: TaskImage | undefined, input: TaskRestoreInput): number {
   const mm = task.mm!;
-  const fill = { populate: input.populate, imagePid: task.nsPid };
+  const fill = { populate: input.populate, imagePid: task.nsPid, imagesFd: input.imagesFd?.() };
   const inherited = inheritedRanges(mm, parent?.mm);
   const pages = restoreAddressSpace(injector, {
     dir: input.dir, vmas: mm.vmas ?? [], area: input.area, files: input.files, fill, log: input.log, sharedFd: input.sharedFd, remappedFd: input.remappedFd, socketFd: input.socketFd, inherited,

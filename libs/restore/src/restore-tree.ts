@@ -12,7 +12,7 @@ import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kerne
 import { imagePath, writeImage } from '@criu-ts/images';
 import { openInjector, type Injector } from '@criu-ts/inject';
 import {
-  closeNetNs, finishTcpRestore, restorePathOf, inNetNs, mappedPacketSocketFd, namespaceKinds, netNsJoinPath, netNsPlan, netNsRootFlags, punchRuns, relockEmptyNetNs, remappedFileFd,
+  closeNetNs, finishTcpRestore, restorePathOf, restoredImagesFd, inNetNs, mappedPacketSocketFd, namespaceKinds, netNsJoinPath, netNsPlan, netNsRootFlags, punchRuns, relockEmptyNetNs, remappedFileFd,
   restoreNetNs, setRestoredNetNs, sharedMappingFd, taskKinds, type CgroupRestore, type NetNsHandle, type NetNsPlan, type RestoreContext, type RestoreOptions,
 } from '@criu-ts/kinds';
 import { joinNetNsInTask, unshareNetNsInTask } from './net-ns-join.js';
@@ -156,6 +156,7 @@ function taskInput(tree: TreeImage, area: TaskArea, request: RestoreRequest, ctx
     sharedFd: (taskInjector, vma) => sharedMappingFd(ctx, taskInjector, vma),
     remappedFd: (fileId, flags, purpose) => remappedFileFd(ctx, fileId, flags, purpose),
     socketFd: (fileId, purpose) => mappedPacketSocketFd(ctx, fileId, purpose),
+    imagesFd: () => restoredImagesFd(ctx),
   };
 }
 

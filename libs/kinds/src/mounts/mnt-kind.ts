@@ -11,6 +11,8 @@ import type { TaskKind } from '../kind.js';
 import { taskNamespaceIds } from '../core/kobj-ids.js';
 import { dumpMountNamespace } from './mnt-dump.js';
 import { setDumpedMountNs } from './mnt-state.js';
+import { restoredImagesFd } from './mnt-ns.js';
+import { SYS } from '@criu-ts/kernel';
 
 export const mntNsKind: TaskKind = {
   name: 'mnt',
@@ -20,6 +22,12 @@ export const mntNsKind: TaskKind = {
     if (readNamespaces(task.pid).mnt === readNamespaces(process.pid).mnt) return;
     const id = taskNamespaceIds(ctx, task.pid).mnt_ns_id!;
     setDumpedMountNs(ctx, dumpMountNamespace(ctx, task.pid, id));
+  },
+  restore(ctx, task) {
+    // the fd on the images directory each task got from the root, done with once its memory is made, before its files
+    const fd = restoredImagesFd(ctx);
+    if (fd !== undefined) ctx.injector(task.pid).syscall(SYS.close, fd);
+    return 'done';
   },
 };
 

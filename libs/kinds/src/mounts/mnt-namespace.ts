@@ -26,7 +26,7 @@ export const mntNamespace: NamespaceKind = {
     const o = ctx.options;
     const ext = parseMountExternals(o.external ?? [], o.extMountMap ?? []);
     const scratch = ctx.scratch(root.pid);
-    restoreMountNamespace({
+    const imagesFd = restoreMountNamespace({
       injector: ctx.injector(root.pid),
       write: (buf, offset) => scratch.write(buf, offset),
       scratchSize: scratch.size,
@@ -37,6 +37,6 @@ export const mntNamespace: NamespaceKind = {
       autoDetect: ext.auto,
       log: ctx.log.child('mnt'),
     });
-    setRestoredMountRoot(ctx, root.pid);
+    setRestoredMountRoot(ctx, root.pid, imagesFd);
   },
 };

@@ -17,14 +17,25 @@ export function rootMountNsId(dir: string, rootPid: number): number | undefined 
   return mine !== undefined && criu !== undefined && mine !== criu ? mine : undefined;
 }
 
-/** Records that the tree runs in a mount namespace rebuilt in task `pid`. */
-export function setRestoredMountRoot(ctx: RestoreContext, pid: number): void {
-  ctx.shared<{ pid?: number }>(ROOT_KEY, () => ({})).pid = pid;
+interface Restored {
+  pid?: number;
+  /** the tasks' fd on the images directory, opened in the root before it turned to the tree's mounts */
+  imagesFd?: number;
+}
+
+/** Records that the tree runs in a mount namespace rebuilt in task `pid`, which holds `imagesFd` on the images. */
+export function setRestoredMountRoot(ctx: RestoreContext, pid: number, imagesFd?: number): void {
+  Object.assign(ctx.shared<Restored>(ROOT_KEY, () => ({})), { pid, imagesFd });
+}
+
+/** The tasks' fd on the images directory (they inherit it from the root), while their memory is made; undefined when they see it by path. */
+export function restoredImagesFd(ctx: RestoreContext): number | undefined {
+  return ctx.shared<Restored>(ROOT_KEY, () => ({})).imagesFd;
 }
 
 /** The tree's root task, when the tree has a mount namespace of its own (rebuilt in it). */
 export function restoredMountRoot(ctx: RestoreContext): number | undefined {
-  return ctx.shared<{ pid?: number }>(ROOT_KEY, () => ({})).pid;
+  return ctx.shared<Restored>(ROOT_KEY, () => ({})).pid;
 }
 
 /** The tool-side path of an image's path: under /proc/ROOT/root when the tree has its own mount namespace. */

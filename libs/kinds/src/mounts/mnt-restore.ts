@@ -265,8 +265,13 @@ export function readMountEntries(dir: string, nsId: number): MntEntry[] {
   return readEntries(dir, 'mountpoints', nsId);
 }
 
-/** Builds the namespace's mounts in task (see the top of this file); the task's root and cwd end up at the new root. */
-export function restoreMountNamespace(task: MountNsRestore): void {
+/**
+ * Builds the namespace's mounts in task (see the top of this file); the
+ * task's root and cwd end up at the new root. Returns the task's O_PATH fd
+ * on the images directory, opened before the pivot (the tasks read their
+ * pages through it; it is closed before their files are made).
+ */
+export function restoreMountNamespace(task: MountNsRestore): number {
   const entries = treeOrder(readMountEntries(task.imagesDir, task.nsId));
   const newRoot = checkPath(task.root ?? '/', '--root');
   // the tree is built on a clone of the new root attached at an empty directory of ours (a "yard"): "/" itself cannot be mounted over and reached
@@ -279,10 +284,12 @@ export function restoreMountNamespace(task: MountNsRestore): void {
     for (let pending = entries.slice(1), next = nextMount(pending, made); next !== undefined; next = nextMount(pending, made)) {
       made.push(makeMount(task, next, made, made[0]!));
     }
+    const imagesFd = call(task, `open ${task.imagesDir}`, SYS.openat, [AT.FDCWD, task.imagesDir, O.PATH | O.DIRECTORY | O.CLOEXEC, 0]);
     pivotRoot(task, yard);
     restoreSharing(task, made);
     for (const m of made) restoreFlags(task, m);
     task.log.info(`mnt: ${made.length} mounts of namespace ${task.nsId} restored under ${newRoot}`);
+    return imagesFd;
   } finally {
     for (const m of made) task.injector.syscall(SYS.close, m.fd);
     try {
