@@ -20,6 +20,8 @@ export const dumpOptions = {
   'force-irmap': flag('force resolving names for inotify and fsnotify watches'),
   'irmap-scan-path': list('where to look for inotify/fanotify watched files', { argName: 'PATH' }),
   'skip-mnt': list('skip this mount point', { argName: 'PATH' }),
+  // criu(8) takes it on dump too (zdtm's ns flavour passes it); the dump reads the namespace through its tasks, so it changes nothing here
+  root: text('the root of the tree\'s mount namespace (taken, as criu(8) does, and not needed by the dump)', { short: 'r', argName: 'PATH' }),
   'enable-external-sharing': flag('allow external shared mounts'),
   'enable-external-masters': flag('allow external master mounts'),
   'page-server': flag('send pages to a page server (see --address, --port)'),

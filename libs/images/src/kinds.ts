@@ -132,8 +132,8 @@ export const imageKinds = [
   { name: 'nftables', magicName: 'NFTABLES', magic: 0, file: 'nftables-%u.img', header: 'none' },
   { name: 'netns-ct', magicName: 'NETNF_CT', magic: 0, file: 'netns-ct-%u.img', header: 'none' },
   { name: 'netns-exp', magicName: 'NETNF_EXP', magic: 0, file: 'netns-exp-%u.img', header: 'none' },
-  { name: 'tmpfs', magicName: 'TMPFS_IMG', magic: 0, file: 'tmpfs-%u.tar.gz', header: 'none' },
-  { name: 'tmpfs-dev', magicName: 'TMPFS_DEV', magic: 0, file: 'tmpfs-dev-%u.tar.gz', header: 'none' },
+  { name: 'tmpfs', magicName: 'TMPFS_IMG', magic: 0, file: 'tmpfs-%u.tar.gz.img', header: 'none' },
+  { name: 'tmpfs-dev', magicName: 'TMPFS_DEV', magic: 0, file: 'tmpfs-dev-%u.tar.gz.img', header: 'none' },
 ] as const satisfies readonly ImageKindSpec[];
 
 export type ImageKind = (typeof imageKinds)[number];

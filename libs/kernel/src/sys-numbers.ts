@@ -150,6 +150,7 @@ export const SYS = {
   munlock: 150,
   mlockall: 151,
   munlockall: 152,
+  pivot_root: 155,
   prctl: 157,
   arch_prctl: 158,
   setrlimit: 160,

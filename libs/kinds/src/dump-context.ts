@@ -47,8 +47,16 @@ export interface DumpOptions {
   autoDedup?: boolean;
   /** --lazy-pages: PE_LAZY runs go into the pagemap without their data (served after the dump, from the frozen tree) */
   lazyPages?: boolean;
-  /** --external TYPE[ID]:VALUE, as given (net[INODE]:KEY: the tree's network namespace is external) */
+  /** --external TYPE[ID]:VALUE, as given (net[INODE]:KEY: the tree's network namespace is external; mnt[..]: external mounts) */
   external?: readonly string[];
+  /** -M/--ext-mount-map KEY:VALUE or auto */
+  extMountMap?: readonly string[];
+  /** --enable-fs FS[,FS...] (or all): file systems mounted again by name */
+  enableFs?: readonly string[];
+  /** --skip-mnt mount points left out of the dumped mount namespace */
+  skipMnt?: readonly string[];
+  enableExternalSharing?: boolean;
+  enableExternalMasters?: boolean;
   /** --manage-cgroups, --cgroup-root, --cgroup-props(-file), --cgroup-dump-controller, --freeze-cgroup */
   cgroups?: CgroupDumpOptions;
 }

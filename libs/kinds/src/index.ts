@@ -17,3 +17,4 @@ export * from './cgroup/index.js';
 export { NAMESPACE_ORDER } from './core/kobj-ids.js';
 export { namespaceKinds, namespaceKindOf } from './ns/registry.js';
 export { withNamespace, type NamespaceKind } from './ns/namespace.js';
+export * from './mounts/index.js';

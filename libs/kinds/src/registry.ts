@@ -8,12 +8,14 @@ import { fsKind } from './fs/fs-kind.js';
 import { coreKind } from './core/core-kind.js';
 import { coreSnapshotKind } from './core/core-snapshot.js';
 import { timensKind } from './ns/timens-kind.js';
+import { mntNsKind } from './mounts/mnt-kind.js';
 import { netNsKind } from './ns/net-ns-kind.js';
 import { cgroupKind } from './cgroup/cgroup-kind.js';
 import { namespacesKind } from './ns/namespaces-kind.js';
 
 export const taskKinds: readonly TaskKind[] = [
   coreSnapshotKind, // reads what injection would change; writes nothing
+  mntNsKind, // once, with the root: the tree's mount namespace, which the kinds after it resolve paths in
   memoryKind,
   filesKind,
   ttyTreeKind, // after the last task's fds: tty pairs, sessions, queued bytes

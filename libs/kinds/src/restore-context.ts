@@ -35,8 +35,12 @@ export interface RestoreOptions {
    * was not dumped is then restored on that pty's slave (tty-external.ts)
    */
   orphanPtsMaster?: (master: number) => void;
-  /** --external TYPE[ID]:VALUE, as given (veth[IN]:OUT[@BRIDGE]: a veth's outer end) */
+  /** -r/--root: where the tree's mount namespace gets its root (default /) */
+  root?: string;
+  /** --external TYPE[ID]:VALUE, as given (veth[IN]:OUT[@BRIDGE]: a veth's outer end; mnt[KEY]:PATH: an external mount) */
   external?: readonly string[];
+  /** -M/--ext-mount-map KEY:PATH or auto */
+  extMountMap?: readonly string[];
   /** --veth-pair IN=OUT */
   vethPair?: readonly string[];
   /** --join-ns NS:{PID|PATH}[,EXTRA], as given */

@@ -10,7 +10,7 @@ import { imagePath, readEntries, type Messages } from '@criu-ts/images';
 type RegFile = Messages['reg_file_entry'];
 
 export interface FileTable {
-  /** the checked path of regular file `id`; throws if unknown or unusable */
+  /** the checked path of regular file `id`, as the tree's tasks see it; throws if unknown or unusable */
   path(id: number, purpose: string): string;
 }
 
@@ -39,15 +39,21 @@ export function checkImagePath(path: string, what: string): string {
   return path;
 }
 
-/** The regular files of the images in dir, read once. */
-export function readFileTable(dir: string): FileTable {
+/**
+ * The regular files of the images in dir, read once. A path is checked
+ * where the tool finds it (toolPath: through the tree's own mount
+ * namespace) and returned as the task sees it: the task opens it.
+ */
+export function readFileTable(dir: string, toolPath: (path: string) => string = (path) => path): FileTable {
   let table: Map<number, RegFile> | undefined;
   return {
     path(id, purpose) {
       table ??= regFiles(dir);
       const reg = table.get(id);
       if (reg === undefined) throw new CriuError(`${purpose}: no regular file with id ${id} in files.img or reg-files.img`, { code: 'EIMAGE' });
-      return checkImagePath(reg.name, `${purpose} (file id ${id})`);
+      if (!reg.name.startsWith('/') || reg.name.split('/').includes('..')) throw new CriuError(`${purpose} (file id ${id}): path ${JSON.stringify(reg.name)} is not absolute or has ".."`, { code: 'EINVAL' });
+      checkImagePath(toolPath(reg.name), `${purpose} (file id ${id})`);
+      return reg.name;
     },
   };
 }

@@ -1,6 +1,9 @@
 // Reading a task's pages back: the runs of pagemap-PID.img whose data is in
 // pages-N.img are read by the task itself, with injected preadv calls on
-// the pages image that it opens (up to IOV_MAX runs per call, one iovec per
+// the pages image, which it opens by its path — or, in a mount namespace
+// of its own, where it does not see the images directory, under its fd on
+// that directory kept from before the namespace turned (up to IOV_MAX runs
+// per call, one iovec per
 // run, consecutive runs being consecutive in the file). The page data never
 // passes through the tool. Runs held by a parent image (PE_PARENT,
 // incremental dumps) are read from the parent chain's pages images
@@ -11,7 +14,7 @@
 // it on demand (lazy-handover.ts). In mappings kept from the parent's
 // clone, pages equal to the parent's are left shared (cow-pages.ts).
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { CriuError, ImageError, SyscallError, UnsupportedError } from '@criu-ts/base';
 import { AT, IOV_MAX, MADV, O, SYS } from '@criu-ts/kernel';
 import { PAGE_SIZE, PE_LAZY, PE_PARENT, PE_PRESENT, imageFileName, openPagemap, type PageRun } from '@criu-ts/images';
@@ -139,6 +142,8 @@ export interface FillOptions {
   imagePid?: number;
   /** --lazy-pages: PE_LAZY runs are not read (the lazy-pages daemon fills them) */
   lazy?: boolean;
+  /** the task's fd on the images directory, when it is in a mount namespace of its own (mnt-restore.ts) */
+  imagesFd?: number;
 }
 
 /** Sorted ranges with adjacent ones joined (a run may span neighbouring mappings). */
@@ -207,18 +212,30 @@ export function shortReadError(pid: number, image: string, imageSize: number, ba
  * scratch) and close in as few trips as the scratch holds iovecs — one
  * for most tasks. Each preadv must read all its bytes.
  */
-function readLevel(injector: Injector, area: TaskArea, level: ChainLevel): void {
+/**
+ * The call that gives the task its fd on `image`: an openat of its path,
+ * or — in a mount namespace of its own, where the images directory is not
+ * to be seen — of its path under the task's fd on that directory, opened
+ * before the namespace turned (mnt-restore.ts); `scratch` bytes it uses.
+ */
+function openImageCall(injector: Injector, area: TaskArea, image: string, at: { fd: number; dir: string } | undefined): { call: BatchCall; scratch: number } {
+  const path = at === undefined ? image : relative(at.dir, image);
+  const call = { nr: SYS.openat, args: [BigInt(at === undefined ? AT.FDCWD : at.fd), putPath(injector.pid, area, path), BigInt(O.RDONLY | O.CLOEXEC), 0n] };
+  return { call, scratch: Math.ceil((Buffer.byteLength(path) + 1) / 16) * 16 };
+}
+
+function readLevel(injector: Injector, area: TaskArea, level: ChainLevel, at: { fd: number; dir: string } | undefined): void {
   const image = join(level.dir, imageFileName('pages', level.pagesId));
   const reads = planReads(level.runs);
-  const pathBytes = Buffer.byteLength(image) + 1;
   let fd: bigint | undefined;
   try {
     for (let first = 0; first < reads.length || fd === undefined; ) {
       const calls: BatchCall[] = [];
       let offset = 0;
       if (fd === undefined) {
-        calls.push({ nr: SYS.openat, args: [BigInt(AT.FDCWD), putPath(injector.pid, area, image), BigInt(O.RDONLY | O.CLOEXEC), 0n] });
-        offset = Math.ceil(pathBytes / 16) * 16;
+        const open = openImageCall(injector, area, image, at);
+        calls.push(open.call);
+        offset = open.scratch;
       }
       const fdArg = fd ?? { result: 0 };
       const batched: ReadBatch[] = [];
@@ -262,6 +279,7 @@ export function fillPages(injector: Injector, area: TaskArea, dir: string, optio
   if (options.populate) {
     for (const level of levels) for (const run of level.runs) injector.call('madvise', SYS.madvise, [run.vaddr, run.nrPages * PAGE_SIZE, MADV.POPULATE_WRITE]);
   }
-  for (const level of levels) readLevel(injector, area, level);
+  const at = options.imagesFd === undefined ? undefined : { fd: options.imagesFd, dir };
+  for (const level of levels) readLevel(injector, area, level, at);
   return levels.reduce((sum, level) => sum + level.runs.reduce((n, run) => n + run.nrPages, 0), 0);
 }

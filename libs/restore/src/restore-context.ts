@@ -58,6 +58,7 @@ export function makeRestoreContext(input: ContextInput, tree: TreeImage, set: Ta
       fileValidation: options.fileValidation ?? 'buildid',
       orphanPtsMaster: options.orphanPtsMaster,
       external: options.external, vethPair: options.vethPair, joinNs: options.joinNs, emptyNs: options.emptyNs,
+      root: options.root, extMountMap: options.extMountMap,
     },
     log,
     tasks,

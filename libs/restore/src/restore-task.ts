@@ -43,6 +43,8 @@ export interface TaskRestoreInput {
   lazy?(injector: Injector, ranges: { start: bigint; end: bigint }[]): void;
   /** our fd of a packet socket whose rings a mapping maps (address-space.ts) */
   socketFd?(fileId: number, purpose: string): number;
+  /** the task-side fd on the images directory, in a mount namespace of the tree's own (mnt-restore.ts) */
+  imagesFd?(): number | undefined;
 }
 
 /** Where the trampoline goes once the task's own code is mapped. */
@@ -148,7 +150,7 @@ function dropArea(pid: number, site: bigint, area: TaskArea, log: Logger): void 
  */
 export function restoreTaskMemory(injector: Injector, task: TaskImage, parent: TaskImage | undefined, input: TaskRestoreInput): number {
   const mm = task.mm!;
-  const fill = { populate: input.populate, imagePid: task.nsPid, lazy: input.lazy !== undefined };
+  const fill = { populate: input.populate, imagePid: task.nsPid, lazy: input.lazy !== undefined, imagesFd: input.imagesFd?.() };
   // lazily, every mapping is made afresh: one kept from the parent's clone would hold the parent's pages where the task's own are still to come
   const inherited = input.lazy !== undefined ? [] : inheritedRanges(mm, parent?.mm);
   const pages = restoreAddressSpace(injector, {

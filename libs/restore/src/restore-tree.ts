@@ -12,7 +12,7 @@ import { F, FD_CLOEXEC, fcntl, getpgid, getsid, sleepSync } from '@criu-ts/kerne
 import { PE_LAZY, imagePath, writeImage } from '@criu-ts/images';
 import { openInjector, type Injector } from '@criu-ts/inject';
 import {
-  closeNetNs, finishTcpRestore, inNetNs, mappedPacketSocketFd, namespaceKinds, netNsJoinPath, netNsPlan, netNsRootFlags, punchRuns, relockEmptyNetNs, remappedFileFd,
+  closeNetNs, finishTcpRestore, restorePathOf, restoredImagesFd, inNetNs, mappedPacketSocketFd, namespaceKinds, netNsJoinPath, netNsPlan, netNsRootFlags, punchRuns, relockEmptyNetNs, remappedFileFd,
   restoreNetNs, setRestoredNetNs, sharedMappingFd, taskKinds, type CgroupRestore, type NetNsHandle, type NetNsPlan, type RestoreContext, type RestoreOptions,
 } from '@criu-ts/kinds';
 import { joinNetNsInTask, unshareNetNsInTask } from './net-ns-join.js';
@@ -153,13 +153,14 @@ function prepareArea(origin: number, tree: TreeImage): TaskArea {
 /** What every live task's restore needs. */
 function taskInput(tree: TreeImage, area: TaskArea, request: RestoreRequest, ctx: RestoreContext, made: Made): TaskRestoreInput {
   return {
-    dir: tree.dir, area, files: readFileTable(tree.dir), populate: request.populate ?? false, log: request.log, timeoutMs: request.timeoutMs ?? 10_000,
+    dir: tree.dir, area, files: readFileTable(tree.dir, (path) => restorePathOf(ctx, path)), populate: request.populate ?? false, log: request.log, timeoutMs: request.timeoutMs ?? 10_000,
     // the tasks' sockets are made by the tool: in the tree's network namespace, once it is set up
     runKinds: (pid) => (made.netns === undefined ? runTaskKinds(ctx, taskKinds, pid) : inNetNs(made.netns, () => runTaskKinds(ctx, taskKinds, pid))),
     sharedFd: (taskInjector, vma) => sharedMappingFd(ctx, taskInjector, vma),
     remappedFd: (fileId, flags, purpose) => remappedFileFd(ctx, fileId, flags, purpose),
     socketFd: (fileId, purpose) => mappedPacketSocketFd(ctx, fileId, purpose),
     lazy: made.lazy === undefined ? undefined : (taskInjector, ranges) => handOverUffd(made.lazy!, taskInjector, ranges),
+    imagesFd: () => restoredImagesFd(ctx),
   };
 }
 
@@ -322,6 +323,7 @@ export async function restoreTree(request: RestoreRequest): Promise<RestoreResul
   const tree = readTreeImage(request.imagesDir);
   checkPidsFree(tree);
   const rootPid = tree.tasks[0]!.pid;
+  // the images name the root by its pid in its own pid namespace
   const netPlan = netNsPlan(request, tree.tasks[0]!.nsPid, log);
   await request.runAction?.('pre-restore', { pid: rootPid });
   const set = newTaskSet();

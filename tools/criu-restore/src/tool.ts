@@ -25,9 +25,6 @@ async function run(ctx: RestoreContext): Promise<void> {
     });
   }
   if (o.tree !== undefined) ctx.log.warn('Using -t with criu restore is obsoleted');
-  if (o.root !== undefined) {
-    throw new CriuError(`-r/--root ${o.root}: restoring into another root needs the tree's mount namespace, which criu-ts does not restore yet`, { code: 'ENOSYS' });
-  }
   if (!o.stream && (o.streamFile !== undefined || o.streamFd !== undefined)) throw new UsageError('--stream-file and --stream-fd go with --stream');
   if (o.stream && o.lazyPages) throw new UsageError('--lazy-pages with --stream: the lazy-pages daemon reads its pages from an images dir (or a page server), which a stream does not leave');
   const extracted = o.stream ? await extractStream({ file: o.streamFile, fd: o.streamFd }, ctx.log) : undefined;
@@ -68,6 +65,8 @@ function restoreFrom(ctx: RestoreContext, imagesDir: string): Promise<RestoreRes
     orphanPtsMaster: orphanPtsMaster(ctx),
     autoDedup: o.autoDedup,
     lazyPages: o.lazyPages ? { workDir: ctx.workDir } : undefined,
+    root: o.root,
+    extMountMap: o.extMountMap,
     external: o.external,
     vethPair: o.vethPair,
     joinNs: o.joinNs,

@@ -25,11 +25,15 @@ import { fileEntry, restoreFiles } from './restore-table.js';
 import { dumpGhost, fdGhostSource } from './ghost-file.js';
 import type { OpenFd } from './open-fd.js';
 import { writeShared } from './image-entry.js';
+import { toolPathOf } from '../mounts/mnt-state.js';
+import { restorePathOf } from '../mounts/mnt-ns.js';
 
 /**
  * What `path` names now. /proc shows an fd's path as seen from the reader's
  * root — ours, whatever root (chroot) the task has — so it is looked up
- * from here, not under /proc/PID/root.
+ * from here, not under /proc/PID/root; but for a tree in a mount namespace
+ * of its own, where it is the path from that namespace's root
+ * (toolPathOf).
  */
 function statNow(path: string): { dev: bigint; ino: bigint } | undefined {
   try {
@@ -42,11 +46,11 @@ function statNow(path: string): { dev: bigint; ino: bigint } | undefined {
 }
 
 /** Hard-link the open file under a new name beside `path`, trying parent dirs that still exist. */
-function linkBack(fd: OpenFd, path: string, linkId: number): string {
+function linkBack(ctx: DumpContext, fd: OpenFd, path: string, linkId: number): string {
   for (let dir = dirname(path); ; dir = dirname(dir)) {
     const name = `${dir === '/' ? '' : dir}/link_remap.${linkId}`;
     try {
-      syscall(SYS.linkat, fd.local, Buffer.from('\0'), AT.FDCWD, Buffer.from(`${name}\0`), AT.EMPTY_PATH);
+      syscall(SYS.linkat, fd.local, Buffer.from('\0'), AT.FDCWD, Buffer.from(`${toolPathOf(ctx, name)}\0`), AT.EMPTY_PATH);
       return name;
     } catch (error) {
       if (errnoOf(error) !== 'ENOENT' || dir === '/') throw error;
@@ -62,8 +66,8 @@ function dumpLinkedRemap(ctx: DumpContext, fd: OpenFd, id: number, path: string)
     });
   }
   const linkId = ctx.nextId();
-  const name = linkBack(fd, path, linkId);
-  ctx.onAbort?.(() => syscall(SYS.unlinkat, AT.FDCWD, Buffer.from(`${name}\0`), 0));
+  const name = linkBack(ctx, fd, path, linkId);
+  ctx.onAbort?.(() => syscall(SYS.unlinkat, AT.FDCWD, Buffer.from(`${toolPathOf(ctx, name)}\0`), 0));
   ctx.log.info(`linked ${path} back as ${name}`);
   const fown = { uid: 0, euid: 0, signum: 0, pid_type: 0, pid: 0 };
   writeShared(ctx, 'files', { message: { type: FdTypes.REG, id: linkId, reg: { id: linkId, flags: 0, pos: 0n, fown, name } } });
@@ -113,7 +117,7 @@ export function checkPathRemap(ctx: DumpContext, fd: OpenFd, id: number, path: s
     dumpGhost(ctx, fdGhostSource(fd), id, path);
     return;
   }
-  const now = statNow(path);
+  const now = statNow(toolPathOf(ctx, path));
   if (now === undefined) {
     dumpLinkedRemap(ctx, fd, id, path);
     return;
@@ -134,6 +138,16 @@ export function checkPathRemap(ctx: DumpContext, fd: OpenFd, id: number, path: s
  * removed through it.
  */
 export function checkCanonicalDir(dir: string, what: string): void {
+  // under a task's root (/proc/PID/root: a tree's own mount namespace) realpath would leave it for ours: each component is looked at instead
+  const inRoot = /^\/proc\/\d+\/root(?=\/|$)/.exec(dir);
+  if (inRoot !== null) {
+    let at = inRoot[0];
+    for (const part of dir.slice(at.length).split('/').filter((p) => p !== '')) {
+      at = `${at}/${part}`;
+      if (lstatSync(at).isSymbolicLink()) throw new CriuError(`${what}: ${dir} goes through a symlink (${at}); a dumped path never does`, { code: 'EINVAL' });
+    }
+    return;
+  }
   const real = realpathSync(dir);
   if (real !== dir) throw new CriuError(`${what}: ${dir} goes through a symlink (to ${real}); a dumped path never does`, { code: 'EINVAL' });
 }
@@ -201,7 +215,8 @@ export function openLinkedRemap(ctx: RestoreContext, path: string, flags: number
   const table = restoreFiles(ctx);
   const link = fileEntry(ctx, remap.remap_id, `link remap of ${path}`).reg;
   if (link === undefined) throw new CriuError(`link remap of ${path}: entry ${remap.remap_id} is not a regular file`, { code: 'EIMAGE' });
-  const source = checkRestorePath(link.name, `link remap of ${path}`);
+  // path is where the tool reaches the file (restorePathOf); the link's name is the tree's
+  const source = restorePathOf(ctx, checkRestorePath(link.name, `link remap of ${path}`));
   checkLinkRemapSource(source, path);
   faultPoint(FAULT.RESTORE_OPEN_LINK_REMAP);
   const done = ctx.shared('files.link-remaps', () => new Set<string>());

@@ -4,8 +4,9 @@
 // build-id} in files.img, type REG. Size (and with --file-validation
 // buildid, the ELF build-id) lets restore check it is the same file; not
 // for O_WRONLY|O_APPEND files such as logs. Deleted or moved files get a
-// remap (path-remap.ts). Not saved: the contents of linked files, mnt_id
-// (only written when mount namespaces are dumped). Restore: reg-open.ts.
+// remap (path-remap.ts). mnt_id is written when the tree has a mount
+// namespace of its own, as upstream does. Not saved: the contents of linked
+// files. Restore: reg-open.ts.
 // See criu(8).
 import { closeSync, openSync } from 'node:fs';
 import { UnsupportedError } from '@criu-ts/base';
@@ -16,6 +17,17 @@ import { buildIdWords, readBuildId } from './build-id.js';
 import { checkPathRemap, type PathRemapOptions } from './path-remap.js';
 import { openRegFile } from './reg-open.js';
 import { S_IF, devMajor, devMinor, fileType, type OpenFd } from './open-fd.js';
+import { dumpedMountNs } from '../mounts/mnt-state.js';
+import type { DumpedMountNs } from '../mounts/mnt-dump.js';
+
+/** The mount of the tree's namespace a file is open on (reg_file_entry.mnt_id, as upstream writes it); refused if the namespace lacks it. */
+function mountOfFile(ns: DumpedMountNs, fd: OpenFd): number {
+  const id = fd.info.mnt_id;
+  if (!ns.entries.some((entry) => entry.mnt_id === id)) {
+    throw new UnsupportedError({ pid: fd.pid, fd: fd.fd, kind: `a file (${fd.link}) on mount ${id}, which is not in the dumped mount namespace (skipped, or detached)` });
+  }
+  return id;
+}
 
 const MEM_MAJOR = 1;
 const MISC_MAJOR = 10;
@@ -59,6 +71,9 @@ export function regFileEntry(env: FdDumpEnv, fd: OpenFd, id: number, remap: Path
   const name = openedPath(fd);
   checkPathRemap(env.ctx, fd, id, name, remap);
   const entry: RegFileEntry = { id, flags: fd.flags, pos: position(fd), fown: fd.fown, name, mode: Number(fd.stat.mode) };
+  const mountNs = dumpedMountNs(env.ctx);
+  // a device opened outside the namespace (an inherited /dev/null) is reopened by its path inside it
+  if (mountNs !== undefined && !(isReopenableDevice(fd) && !mountNs.entries.some((e) => e.mnt_id === fd.info.mnt_id))) entry.mnt_id = mountOfFile(mountNs, fd);
   if (fileType(fd.stat) === S_IF.REG && shouldCheckSize(fd.flags)) {
     entry.size = fd.stat.size;
     if (env.ctx.options.fileValidation === 'buildid') {

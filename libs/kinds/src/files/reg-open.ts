@@ -4,7 +4,9 @@
 // was dumped (size and mode as saved; the ELF build-id too under
 // --file-validation buildid, the default), seek to the saved position
 // and set the owner. Also used for the paths of FIFOs. External files
-// (reg.ext) come only through --inherit-fd. See criu(8) --file-validation.
+// (reg.ext) come only through --inherit-fd. A tree with a mount namespace of
+// its own has its paths opened through that namespace's root
+// (restorePathOf). See criu(8) --file-validation.
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { CriuError } from '@criu-ts/base';
 import { O, SEEK, SYS, syscall } from '@criu-ts/kernel';
@@ -15,6 +17,7 @@ import { openGhost } from './ghost-file.js';
 import { checkRestorePath, closingOnError, openExpecting, restoreFown } from './open-path.js';
 import { openLinkedRemap } from './path-remap.js';
 import { fileEntry, restoreFiles } from './restore-table.js';
+import { restorePathOf } from '../mounts/mnt-ns.js';
 
 /** reg_file_entry.pos meaning "do not seek" (/dev/kmsg) */
 const NO_SEEK = 0xffffffffffffffffn;
@@ -51,10 +54,10 @@ export function openRegPath(ctx: RestoreContext, id: number, reg: RegFileEntry, 
     throw new CriuError(`file id ${id} (${path}) was dumped as external: give it with --inherit-fd fd[N]:${path.slice(1)}`, { code: 'ENOENT' });
   }
   const remap = restoreFiles(ctx).remaps.get(id);
-  if (remap === undefined) return openExpecting(path, flags, reg.mode);
+  if (remap === undefined) return openExpecting(restorePathOf(ctx, path), flags, reg.mode);
   const type = remap.remap_type ?? RemapType.LINKED;
-  if (type === RemapType.GHOST) return openGhost(ctx, path, flags, remap, reg.mode);
-  if (type === RemapType.LINKED) return openLinkedRemap(ctx, path, flags, remap, reg.mode);
+  if (type === RemapType.GHOST) return openGhost(ctx, restorePathOf(ctx, path), flags, remap, reg.mode);
+  if (type === RemapType.LINKED) return openLinkedRemap(ctx, restorePathOf(ctx, path), flags, remap, reg.mode);
   throw new CriuError(`file id ${id} (${path}): remap type ${type} (a /proc file of a dead task) is not restored`, { code: 'EUNSUPPORTED' });
 }
 

@@ -15,6 +15,7 @@ import { imagePidOf, type RestoreContext, type RestoreTask } from '../restore-co
 import { checkRestorePath } from '../files/open-path.js';
 import { fileEntry, restoreFiles } from '../files/restore-table.js';
 import { ghostDirFd } from '../files/ghost-file.js';
+import { restorePathOf } from '../mounts/mnt-ns.js';
 import { whileDeadPidLives } from './dead-proc.js';
 
 function savedPath(ctx: RestoreContext, pid: number, id: number, which: 'cwd' | 'root'): string {
@@ -41,7 +42,7 @@ function dirPath(ctx: RestoreContext, pid: number, id: number, which: 'cwd' | 'r
   const remap = restoreFiles(ctx).remaps.get(id);
   if (remap === undefined || remap.remap_type === RemapType.PROCFS) return path;
   if (remap.remap_type !== RemapType.GHOST) throw new UnsupportedError({ pid, kind: `a ${which} remapped as ${remap.remap_type} (${path})` });
-  return `/proc/${process.pid}/fd/${ghostDirFd(ctx, path, remap)}`;
+  return `/proc/${process.pid}/fd/${ghostDirFd(ctx, restorePathOf(ctx, path), remap)}`;
 }
 
 export function restoreTaskFs(ctx: RestoreContext, task: RestoreTask): 'done' {

@@ -8,6 +8,7 @@ import { ipcNamespace } from './ipc-ns.js';
 import { timeNamespace } from './time-ns.js';
 import { userNamespace } from './refused-ns.js';
 import { cgroupNamespace, netNamespace } from './elsewhere-ns.js';
+import { mntNamespace } from '../mounts/mnt-namespace.js';
 
 export const namespaceKinds: readonly NamespaceKind[] = [
   userNamespace,
@@ -17,6 +18,7 @@ export const namespaceKinds: readonly NamespaceKind[] = [
   ipcNamespace,
   netNamespace,
   cgroupNamespace,
+  mntNamespace, // last: its restore pivots the root into the tree's mounts
 ];
 
 /** The module of the /proc/PID/ns entry `name`; undefined if that kind is not dumped. */
