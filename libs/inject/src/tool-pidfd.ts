@@ -8,7 +8,7 @@
 // of the task's memory at `at` for the socket pair and the message header.
 // takeOurFd: a copy of one of our fds in the task, either way.
 import { closeSync, readFileSync, readlinkSync } from 'node:fs';
-import { CriuError } from '@criu-ts/base';
+import { CriuError, SyscallError } from '@criu-ts/base';
 import { SYS, pidfdGetfd, pidfdOpen, readTaskMemory, sendmsgFds, writeTaskMemory } from '@criu-ts/kernel';
 import { callsChecked, type Injector } from './injector.js';
 
@@ -27,13 +27,31 @@ export function seesTool(pid: number): boolean {
 /** A pidfd of the tool in the task (its fd number there), O_CLOEXEC; the caller closes it. */
 export function toolPidfd(injector: Injector, at: () => bigint): bigint {
   if (seesTool(injector.pid)) return injector.call('pidfd_open(criu)', SYS.pidfd_open, [process.pid, 0]);
+  const ours = pidfdOpen(process.pid);
+  try {
+    return handOverFd(injector, at, ours, 'criu pidfd');
+  } finally {
+    closeSync(ours);
+  }
+}
+
+/**
+ * A copy of our fd `ours` in the task (its fd number there, O_CLOEXEC),
+ * passed as SCM_RIGHTS over a socket pair the task makes: socketpair(2) in
+ * the task, our copy of one end by pidfd_getfd (we may: we trace it), our
+ * sendmsg on it, the task's recvmsg on the other end, both ends closed
+ * again. Nothing asks the task to reach into us, so it works whatever the
+ * task's pid namespace and capabilities (a container's task may not
+ * pidfd_getfd from criu: EPERM).
+ */
+export function handOverFd(injector: Injector, at: () => bigint, ours: number, what: string): bigint {
   const base = at();
   injector.call('socketpair', SYS.socketpair, [AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, base]);
   const pair = Buffer.alloc(8);
   readTaskMemory(injector.pid, base, pair);
   const [near, far] = [pair.readInt32LE(0), pair.readInt32LE(4)];
   try {
-    sendOurPidfd(injector.pid, near);
+    sendToTaskSocket(injector.pid, near, ours);
     // msghdr at +8, iovec at +64, control (CMSG_SPACE(4) = 24) at +80, one data byte at +104
     const msg = Buffer.alloc(TOOL_PIDFD_SCRATCH - 8);
     msg.writeBigUInt64LE(base + 64n, 16);
@@ -43,10 +61,10 @@ export function toolPidfd(injector: Injector, at: () => bigint): bigint {
     msg.writeBigUInt64LE(base + 104n, 56);
     msg.writeBigUInt64LE(1n, 64);
     writeTaskMemory(injector.pid, base + 8n, msg);
-    injector.call('recvmsg(criu pidfd)', SYS.recvmsg, [far, base + 8n, MSG_CMSG_CLOEXEC]);
+    injector.call(`recvmsg(${what})`, SYS.recvmsg, [far, base + 8n, MSG_CMSG_CLOEXEC]);
     const control = Buffer.alloc(24);
     readTaskMemory(injector.pid, base + 80n, control);
-    if (control.readBigUInt64LE(0) !== 20n) throw new CriuError(`task ${injector.pid}: no pidfd arrived on the socket pair`);
+    if (control.readBigUInt64LE(0) !== 20n) throw new CriuError(`task ${injector.pid}: no ${what} arrived on the socket pair`);
     return BigInt(control.readInt32LE(16));
   } finally {
     injector.call('close', SYS.close, [near]);
@@ -54,17 +72,12 @@ export function toolPidfd(injector: Injector, at: () => bigint): bigint {
   }
 }
 
-function sendOurPidfd(pid: number, taskFd: number): void {
+function sendToTaskSocket(pid: number, taskFd: number, ours: number): void {
   const task = pidfdOpen(pid);
   try {
     const end = pidfdGetfd(task, taskFd);
     try {
-      const ours = pidfdOpen(process.pid);
-      try {
-        sendmsgFds(end, Buffer.from([0]), [ours]);
-      } finally {
-        closeSync(ours);
-      }
+      sendmsgFds(end, Buffer.from([0]), [ours]);
     } finally {
       closeSync(end);
     }
@@ -93,21 +106,23 @@ export function nsTidOf(tid: number): number {
 
 /**
  * A copy of our fd `fd` in the task behind `injector` (its number there):
- * pidfd_open of us, pidfd_getfd, close of that pidfd — one trip. A task in
- * a pid namespace of its own is handed our pidfd first (tool-pidfd.ts),
- * through 128 bytes of its memory at `at()` (default: a scratch mapping).
+ * pidfd_open of us, pidfd_getfd, close of that pidfd — one trip. A task
+ * that cannot do that — in a pid namespace of its own (our pid is none of
+ * its namespace's) or without the capabilities to reach into us (EPERM: a
+ * container's) — is handed the fd over a socket pair (handOverFd), through
+ * 128 bytes of its memory at `at()` (default: a scratch mapping).
  */
 export function takeOurFd(injector: Injector, fd: number | bigint, at?: () => bigint): bigint {
-  if (!seesTool(injector.pid)) {
-    const pidfd = toolPidfd(injector, at ?? (() => injector.scratch(TOOL_PIDFD_SCRATCH).addr));
+  const handOver = (): bigint => handOverFd(injector, at ?? (() => injector.scratch(TOOL_PIDFD_SCRATCH).addr), Number(fd), `fd ${fd}`);
+  if (!seesTool(injector.pid)) return handOver();
+  try {
     return callsChecked(injector, [
-      { name: `pidfd_getfd(${fd})`, nr: SYS.pidfd_getfd, args: [pidfd, fd, 0] },
-      { name: 'close(pidfd)', nr: SYS.close, args: [pidfd] },
-    ])[0]!;
+      { name: 'pidfd_open', nr: SYS.pidfd_open, args: [process.pid, 0] },
+      { name: `pidfd_getfd(${fd})`, nr: SYS.pidfd_getfd, args: [{ result: 0 }, fd, 0] },
+      { name: 'close(pidfd)', nr: SYS.close, args: [{ result: 0 }] },
+    ])[1]!;
+  } catch (error) {
+    if (!(error instanceof SyscallError) || error.code !== 'EPERM') throw error;
+    return handOver();
   }
-  return callsChecked(injector, [
-    { name: 'pidfd_open', nr: SYS.pidfd_open, args: [process.pid, 0] },
-    { name: `pidfd_getfd(${fd})`, nr: SYS.pidfd_getfd, args: [{ result: 0 }, fd, 0] },
-    { name: 'close(pidfd)', nr: SYS.close, args: [{ result: 0 }] },
-  ])[1]!;
 }
