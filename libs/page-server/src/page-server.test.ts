@@ -82,7 +82,7 @@ function header(command: number, fields: { flags?: number; nrPages?: number; vad
 }
 
 const bad: [string, Step[], RegExp][] = [
-  ['garbage', [{ raw: Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n') }, { close: true }], /unknown command 0x4547 \(cmd 0x20544547\): not a CRIU page-server client/],
+  ['garbage', [{ raw: Buffer.from('GET / HTTP/1.1\r\nHost: example.org\r\n\r\n') }, { close: true }], /unknown command 0x4547 \(cmd 0x20544547\): not a CRIU page-server client/],
   ['an unknown image type', [{ raw: header(PS_IOV.OPEN, { dstId: (5n << 8n) | 77n }) }, { close: true }], /unknown image type 77/],
   [
     'an oversize run',
@@ -103,7 +103,7 @@ const bad: [string, Step[], RegExp][] = [
     ],
     /disconnected after 20480 of 40960 bytes/,
   ],
-  ['a disconnect mid-header', [{ open: ['pagemap', 9] }, { raw: Buffer.alloc(10) }, { close: true }], /middle of a header \(10 of 24/],
+  ['a disconnect mid-header', [{ open: ['pagemap', 9] }, { raw: Buffer.alloc(10) }, { close: true }], /middle of a header \(10 of 32/],
   ['no flush', [{ open: ['pagemap', 9] }, { run: { vaddr: 0x1000n, nrPages: 2, flags: PE_PRESENT } }, { close: true }], /ended before the data were flushed/],
   ['PS_IOV_GET', [{ raw: header(PS_IOV.GET, { nrPages: 1, dstId: encodeDstId('pagemap', 1) }) }, { close: true }], /serving them to a lazy-pages daemon needs --lazy-pages/],
 ];

@@ -1,6 +1,7 @@
-// CRIU's page-server wire protocol (criu/page-xfer.c, CRIU 3.x/4.x): the
-// client sends 24-byte headers, struct page_server_iov
-//   { u32 cmd; u32 nr_pages; u64 vaddr; u64 dst_id; }  (little-endian),
+// CRIU's page-server wire protocol (criu/page-xfer.c, as CRIU 4.2 speaks
+// it): the client sends 32-byte headers, struct page_server_iov
+//   { u32 cmd; (4 bytes of padding) u64 nr_pages; u64 vaddr; u64 dst_id; }
+// (little-endian; CRIU 4.1 and older had a u32 nr_pages and 24 bytes),
 // each followed, for a present run, by nr_pages pages of data. cmd holds
 // the command in its low 16 bits and, for PS_IOV_ADD_F, the pagemap_entry
 // flags (PE_*) above them. dst_id names the image: id << 8 | type.
@@ -25,8 +26,8 @@ export const PS_TYPE_BITS = 8n;
 export const PS_TYPE_MASK = (1n << PS_TYPE_BITS) - 1n;
 /** dst_id types */
 export const PS_TYPE = { PID: 1, SHMEM: 2 } as const;
-/** sizeof(struct page_server_iov) */
-export const IOV_SIZE = 24;
+/** sizeof(struct page_server_iov) (CRIU 4.2: nr_pages is a u64, 8-aligned) */
+export const IOV_SIZE = 32;
 
 /** type numbers older CRIUs sent (their CR_FD_* values), as upstream still accepts them */
 const LEGACY_PID_TYPES = new Set([10, 11, 16, 17]);
@@ -47,9 +48,9 @@ export interface PageServerIov {
 export function encodeIov(iov: PageServerIov): Buffer {
   const buf = Buffer.alloc(IOV_SIZE);
   buf.writeUInt32LE(((iov.flags << PS_CMD_BITS) | iov.command) >>> 0, 0);
-  buf.writeUInt32LE(iov.nrPages, 4);
-  buf.writeBigUInt64LE(iov.vaddr, 8);
-  buf.writeBigUInt64LE(iov.dstId, 16);
+  buf.writeBigUInt64LE(BigInt(iov.nrPages), 8);
+  buf.writeBigUInt64LE(iov.vaddr, 16);
+  buf.writeBigUInt64LE(iov.dstId, 24);
   return buf;
 }
 
@@ -58,9 +59,10 @@ export function decodeIov(buf: Buffer): PageServerIov {
   return {
     command: cmd & PS_CMD_MASK,
     flags: cmd >>> PS_CMD_BITS,
-    nrPages: buf.readUInt32LE(4),
-    vaddr: buf.readBigUInt64LE(8),
-    dstId: buf.readBigUInt64LE(16),
+    // a count no address space holds stays out of range for the session's checks (it is not cut down to fit)
+    nrPages: Number(buf.readBigUInt64LE(8)),
+    vaddr: buf.readBigUInt64LE(16),
+    dstId: buf.readBigUInt64LE(24),
   };
 }
 
