@@ -65,17 +65,21 @@ function valueOf(arg: RawArg): bigint | Buffer {
   return typeof arg === 'bigint' ? BigInt.asIntN(64, arg) : BigInt(arg);
 }
 
-/** Calls a libc function taking integers/pointers and returning a long. */
-export function callLibc(funcName: string, args: readonly RawArg[]): RawResult {
-  const result = load<DataTypeEnum.BigInt, true>({
-    library: LIBC,
+/** The call of funcName in `library` (a key open() was given), its arguments as integers or buffers, returning a long. */
+function longCall(library: string, funcName: string, args: readonly RawArg[]) {
+  return {
+    library,
     funcName,
-    retType: DataType.BigInt,
+    retType: DataType.BigInt as DataTypeEnum.BigInt,
     paramsType: args.map(typeOf) as DataTypeEnum[],
     paramsValue: args.map(valueOf),
-    errno: true,
     freeResultMemory: false,
-  });
+  };
+}
+
+/** Calls a libc function taking integers/pointers and returning a long. */
+export function callLibc(funcName: string, args: readonly RawArg[]): RawResult {
+  const result = load<DataTypeEnum.BigInt, true>({ ...longCall(LIBC, funcName, args), errno: true });
   return { value: BigInt(result.value as bigint), errno: result.errnoCode };
 }
 
@@ -91,15 +95,7 @@ export function callLibrary(path: string, funcName: string, args: readonly RawAr
     open({ library: path, path });
     openedLibraries.add(path);
   }
-  const result = load<DataTypeEnum.BigInt, false>({
-    library: path,
-    funcName,
-    retType: DataType.BigInt,
-    paramsType: args.map(typeOf) as DataTypeEnum[],
-    paramsValue: args.map(valueOf),
-    freeResultMemory: false,
-  });
-  return BigInt(result as bigint);
+  return BigInt(load<DataTypeEnum.BigInt, false>(longCall(path, funcName, args)) as bigint);
 }
 
 /** syscall(2) through libc: -1 and errno on failure, as glibc reports it. */
