@@ -41,19 +41,7 @@ export class PageServerClient {
 
   private receive(size: number, what: string): Buffer {
     const buf = Buffer.alloc(size);
-    let done = 0;
-    while (done < size) {
-      let n: number;
-      try {
-        n = readSync(this.fd, buf, done, size - done, null);
-      } catch (error) {
-        const code = errnoOf(error);
-        if (code === 'EAGAIN') throw new CriuError(`${this.name} did not answer ${what} in time`, { code: 'ETIMEDOUT', cause: error });
-        throw new CriuError(`${this.name}: reading ${what} failed (${code ?? String(error)})`, { code: code ?? 'EIO', cause: error });
-      }
-      if (n === 0) throw new CriuError(`${this.name} closed the connection instead of answering ${what}`, { code: 'ECONNRESET' });
-      done += n;
-    }
+    this.readExactly(buf, size, what, { closed: `instead of answering ${what}`, timeout: true });
     return buf;
   }
 
@@ -111,6 +99,11 @@ export class PageServerClient {
   }
 
   private receiveInto(buf: Buffer, size: number, what: string): void {
+    this.readExactly(buf, size, what, { closed: `in the middle of ${what}`, timeout: false });
+  }
+
+  /** size bytes into buf; `closed` ends the message of a peer that hangs up; with `timeout`, EAGAIN (SO_RCVTIMEO) is a late answer. */
+  private readExactly(buf: Buffer, size: number, what: string, how: { closed: string; timeout: boolean }): void {
     let done = 0;
     while (done < size) {
       let n: number;
@@ -118,9 +111,10 @@ export class PageServerClient {
         n = readSync(this.fd, buf, done, size - done, null);
       } catch (error) {
         const code = errnoOf(error);
+        if (how.timeout && code === 'EAGAIN') throw new CriuError(`${this.name} did not answer ${what} in time`, { code: 'ETIMEDOUT', cause: error });
         throw new CriuError(`${this.name}: reading ${what} failed (${code ?? String(error)})`, { code: code ?? 'EIO', cause: error });
       }
-      if (n === 0) throw new CriuError(`${this.name} closed the connection in the middle of ${what}`, { code: 'ECONNRESET' });
+      if (n === 0) throw new CriuError(`${this.name} closed the connection ${how.closed}`, { code: 'ECONNRESET' });
       done += n;
     }
   }
