@@ -27,3 +27,23 @@ export function writePidfile(ctx: PidfileContext, pid: number): string | undefin
   }
   return path;
 }
+
+export interface ReadyContext extends PidfileContext {
+  readonly options: { readonly pidfile: string | undefined; readonly statusFd?: number };
+}
+
+/**
+ * A daemon that is ready to serve (service, page server, lazy-pages): its
+ * pid in --pidfile, then one '\0' byte on --status-fd, which is closed, as
+ * criu(8) tells the one that started it.
+ */
+export function announceReady(ctx: ReadyContext): void {
+  writePidfile(ctx, process.pid);
+  const fd = ctx.options.statusFd;
+  if (fd === undefined) return;
+  try {
+    writeSync(fd, Buffer.from([0]));
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -3,10 +3,9 @@
 // --page-server, from the dump side's page server at --address/--port.
 // --daemon runs it in the background (returning once it listens),
 // --status-fd gets '\0' once it listens.
-import { closeSync, writeSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { CriuError, UsageError, watchInterrupts } from '@criu-ts/base';
-import { daemonize, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
+import { announceReady, daemonize, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { localSource, remoteSource, runLazyDaemon, type PageSource } from '@criu-ts/lazy-pages';
 import { connectPageServerSync } from '@criu-ts/page-server';
 import { lazyPagesOptions } from './lazy-pages-options.js';
@@ -14,17 +13,6 @@ import { lazyPagesOptions } from './lazy-pages-options.js';
 type Context = ToolContext<typeof lazyPagesOptions>;
 
 const DAEMON_CHILD_ENV = 'CRIU_TS_LAZY_PAGES_DAEMON';
-
-function announceReady(ctx: Context): void {
-  writePidfile(ctx, process.pid);
-  const fd = ctx.options.statusFd;
-  if (fd === undefined) return;
-  try {
-    writeSync(fd, Buffer.from([0]));
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** The pages' source; a page server's name is looked up now (the daemon's loop is synchronous). */
 async function pageSource(ctx: Context): Promise<PageSource> {

@@ -1,8 +1,7 @@
 // criu-page-server: `criu page-server` — receive one dump's pages over
 // --address/--port or --ps-socket (optionally TLS) into -D, then exit.
-import { closeSync, writeSync } from 'node:fs';
 import { CriuError, UsageError } from '@criu-ts/base';
-import { writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
+import { announceReady, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { imagesLazyPages, loadTlsMaterial, runPageServer, type TlsMaterial } from '@criu-ts/page-server';
 import { DAEMON_CHILD_ENV, daemonize } from './daemon.js';
 import { pageServerOptions } from './page-server-options.js';
@@ -22,17 +21,10 @@ function tlsMaterial(ctx: Context): TlsMaterial | undefined {
   return loadTlsMaterial({ cacert: o.tlsCacert, cacrl: o.tlsCacrl, cert: o.tlsCert, key: o.tlsKey, noCnVerify: o.tlsNoCnVerify });
 }
 
-/** Once listening: the pidfile, then --status-fd gets '\0' and is closed. */
-function announceReady(ctx: Context, port: number | undefined): void {
-  writePidfile(ctx, process.pid);
+/** Once listening: the port in the log, the pidfile, then --status-fd gets '\0' and is closed. */
+function listening(ctx: Context, port: number | undefined): void {
   if (port !== undefined) ctx.log.info(`Using ${port} port`);
-  const fd = ctx.options.statusFd;
-  if (fd === undefined) return;
-  try {
-    writeSync(fd, Buffer.from([0]));
-  } finally {
-    closeSync(fd);
-  }
+  announceReady(ctx);
 }
 
 async function run(ctx: Context): Promise<void> {
@@ -51,7 +43,7 @@ async function run(ctx: Context): Promise<void> {
     port: ctx.options.port,
     psSocket: ctx.options.psSocket,
     tls,
-    onReady: (port) => announceReady(ctx, port),
+    onReady: (port) => listening(ctx, port),
     lazy: ctx.options.lazyPages ? imagesLazyPages(ctx.imagesDir) : undefined,
   });
 }

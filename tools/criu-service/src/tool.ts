@@ -2,10 +2,9 @@
 // FD` (one client, on an inherited SOCK_SEQPACKET socket). The protocol and
 // the requests are @criu-ts/rpc's; each request runs the tool that serves
 // it on the CLI.
-import { closeSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CriuError, UsageError } from '@criu-ts/base';
-import { daemonize, launcherChannel, writePidfile, type ToolContext, type ToolSpec } from '@criu-ts/cli';
+import { announceReady, daemonize, launcherChannel, type ToolContext, type ToolSpec } from '@criu-ts/cli';
 import { SERVICE_CONNECTION_ENV, serveSession, serveSocket } from '@criu-ts/rpc';
 import { serviceOptions } from './service-options.js';
 
@@ -22,17 +21,6 @@ async function swrk(ctx: Context, fd: string | undefined): Promise<void> {
   const siblingChannel = swrkMode ? launcherChannel(ctx.env) : undefined;
   const status = await serveSession({ fd: Number(fd), swrk: swrkMode, siblingChannel, log: ctx.log.child('rpc') });
   if (status !== 0) throw new CriuError('the RPC request failed (the client has the response)', { exitCode: status });
-}
-
-function announceReady(ctx: Context): void {
-  writePidfile(ctx, process.pid);
-  if (ctx.options.statusFd === undefined) return;
-  const fd = ctx.options.statusFd;
-  try {
-    writeSync(fd, Buffer.from([0]));
-  } finally {
-    closeSync(fd);
-  }
 }
 
 async function service(ctx: Context): Promise<void> {
